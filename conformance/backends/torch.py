@@ -1,0 +1,64 @@
+"""PyTorch as a backend: ``torch`` / ``torch.nn.functional`` ops and autograd ``vjp``.
+
+The canonical semantics are PyTorch's own layouts (NCHW, OIHW, batch-first
+RNNs with two biases), so most ops are a direct call.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+name = "torch"
+version = torch.__version__
+dtypes = ("float16", "bfloat16", "float32", "float64")
+device = torch.device("cpu")
+
+
+def facts() -> dict[str, Any]:
+    return {"device": str(device)}
+
+
+def asarray(data: Any, dtype: str = "float64") -> torch.Tensor:
+    return torch.tensor(data, dtype=getattr(torch, dtype), device=device)
+
+
+def to_numpy(x: torch.Tensor) -> np.ndarray:
+    x = x.detach().cpu()
+    if x.is_floating_point() and x.dtype != torch.float64:
+        x = x.to(torch.float64)  # numpy has no bfloat16
+    return x.numpy()
+
+
+def vjp(fn: Any, primals: tuple[torch.Tensor, ...], cotangent: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    inputs = [p.detach().clone().requires_grad_(True) for p in primals]
+    out = fn(*inputs)
+    grads = torch.autograd.grad(out, inputs, grad_outputs=cotangent, allow_unused=True)
+    return tuple(torch.zeros_like(p) if g is None else g for p, g in zip(inputs, grads, strict=True))
+
+
+def sigmoid(x: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(x)
+
+
+def tanh(x: torch.Tensor) -> torch.Tensor:
+    return torch.tanh(x)
+
+
+def relu(x: torch.Tensor) -> torch.Tensor:
+    return F.relu(x)
+
+
+def leaky_relu(x: torch.Tensor, negative_slope: float = 0.01) -> torch.Tensor:
+    return F.leaky_relu(x, negative_slope=negative_slope)
+
+
+def softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    return torch.softmax(x, dim=axis)
+
+
+def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
+    return torch.log_softmax(x, dim=axis)

@@ -1,0 +1,104 @@
+"""Shared assertions for invariants: whole-array comparisons that explain themselves.
+
+Every check compares in the same order (shape, then dtype-independent
+values) and raises :class:`Violation` carrying the numbers a report needs:
+the worst element's index, the expected and actual values there, the largest
+absolute and relative error and the tolerance used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .tolerances import Tolerance
+
+__all__ = ["Unsupported", "Violation", "assert_close", "assert_shape", "assert_that", "json_safe"]
+
+
+@dataclass
+class Violation(AssertionError):
+    """An invariant does not hold on an example."""
+
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Unsupported(Exception):
+    """The backend lacks something the invariant needs (an op, a dtype, autodiff)."""
+
+
+def _float(x: Any) -> float | str:
+    return json_safe(float(x))
+
+
+def assert_shape(actual: Any, expected: tuple[int, ...], what: str) -> None:
+    shape = tuple(np.shape(actual))
+    if shape != tuple(expected):
+        raise Violation(f"{what}: shape {shape}, expected {tuple(expected)}", {"shape": list(shape)})
+
+
+def assert_close(actual: Any, expected: Any, tol: Tolerance, what: str) -> None:
+    """``|actual - expected| <= atol + rtol·|expected|`` elementwise, NaN and inf matching in place.
+
+    Compared in float64; the arrays must have the same shape.
+    """
+    a = np.asarray(actual, dtype=np.float64)
+    e = np.asarray(expected, dtype=np.float64)
+    assert_shape(a, e.shape, what)
+    nan_mismatch = np.isnan(a) != np.isnan(e)
+    inf_mismatch = np.isinf(e) & (a != e)
+    finite = np.isfinite(a) & np.isfinite(e)
+    err = np.where(finite, np.abs(a - e), 0.0)
+    bad = nan_mismatch | inf_mismatch | (finite & (err > tol.atol + tol.rtol * np.abs(e)))
+    if not bad.any():
+        return
+    rel = np.where(finite & (e != 0), err / np.where(e != 0, np.abs(e), 1.0), np.where(err > 0, np.inf, 0.0))
+    score = np.where(bad, np.where(finite, err - tol.rtol * np.abs(e), np.inf), -np.inf)
+    worst = np.unravel_index(int(np.argmax(score)), a.shape) if a.shape else ()
+    details = {
+        "index": [int(i) for i in worst],
+        "expected": _float(e[worst]),
+        "got": _float(a[worst]),
+        "max_abs_err": _float(err.max()) if err.size else 0.0,
+        "max_rel_err": _float(np.max(np.where(finite, rel, 0.0))) if rel.size else 0.0,
+        "mismatched": int(bad.sum()),
+        "size": int(a.size),
+        "tolerance": tol.as_dict(),
+    }
+    raise Violation(
+        f"{what}: {details['mismatched']}/{details['size']} elements differ; worst at index "
+        f"{tuple(details['index'])}: got {details['got']}, expected {details['expected']} "
+        f"(rtol={tol.rtol:g}, atol={tol.atol:g})",
+        details,
+    )
+
+
+def assert_that(condition: Any, what: str, **details: Any) -> None:
+    """A boolean (or boolean array: all must hold) property; ``details`` go into the report."""
+    ok = np.asarray(condition)
+    if ok.all():
+        return
+    if ok.shape:
+        where = np.argwhere(~ok)
+        details.setdefault("index", [int(i) for i in where[0]])
+        details.setdefault("mismatched", int((~ok).sum()))
+    raise Violation(what, {k: json_safe(v) for k, v in details.items()})
+
+
+def json_safe(v: Any) -> Any:
+    """``v`` with arrays as lists and NaN/inf as the strings ``"nan"``, ``"inf"``, ``"-inf"``."""
+    if isinstance(v, np.ndarray | np.generic):
+        v = v.tolist()
+    if isinstance(v, float) and not np.isfinite(v):
+        return repr(v)
+    if isinstance(v, list | tuple):
+        return [json_safe(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): json_safe(x) for k, x in v.items()}
+    return v

@@ -1,0 +1,352 @@
+"""Invariants of the activation functions (seed section: activation functions)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from .. import tolerances
+from ..backends import Backend, OpCall
+from ..checks import assert_close, assert_that
+from ..registry import OpSpec, invariant, register_op
+from ..strategies import float_arrays, logits_with_axis, representable
+
+
+def _x(dtype: str, **kw: Any) -> st.SearchStrategy[dict[str, Any]]:
+    return st.fixed_dictionaries({"x": float_arrays(dtype, **kw)})
+
+
+def _x_away_from_zero(dtype: str) -> st.SearchStrategy[dict[str, Any]]:
+    return _x(dtype, away_from=0.0)
+
+
+def _np(bk: Backend, x: Any) -> np.ndarray:
+    return np.asarray(bk.to_numpy(x), dtype=np.float64)
+
+
+def _slopes(dtype: str) -> st.SearchStrategy[float]:
+    return st.floats(0.0, 1.0, width=64).map(lambda a: float(representable(np.array(a), dtype)))
+
+
+for _spec in (
+    OpSpec("sigmoid", "sigmoid", _x),
+    OpSpec("tanh", "tanh", _x),
+    OpSpec("relu", "relu", _x, grad_cases=_x_away_from_zero),
+    OpSpec(
+        "leaky_relu",
+        "leaky-relu",
+        lambda d: st.fixed_dictionaries({"x": float_arrays(d), "negative_slope": _slopes(d)}),
+        grad_cases=lambda d: st.fixed_dictionaries({"x": float_arrays(d, away_from=0.0), "negative_slope": _slopes(d)}),
+    ),
+    OpSpec("softmax", "softmax", logits_with_axis),
+    OpSpec("log_softmax", "softmax", logits_with_axis),
+):
+    register_op(_spec)
+
+
+# --- sigmoid -------------------------------------------------------------------
+
+# Beyond these |x| the exact sigmoid rounds to 0 or 1 in the dtype, so the
+# strict bound (0, 1) is only claimed inside them (σ(x) ≈ e^-|x| vs ulp(1)/2).
+_SATURATION = {"float16": 7.0, "bfloat16": 5.0, "float32": 15.0, "float64": 35.0}
+
+
+@invariant(
+    "sigmoid.range_unit_interval",
+    term="sigmoid",
+    statement="sigmoid(x) lies in [0, 1] for every x, and strictly inside (0, 1) "
+    "wherever the exact value is not rounded to 0 or 1 in the dtype.",
+    cases=lambda d: _x(d, min_value=-60.0, max_value=60.0),
+)
+def sigmoid_range(bk: Backend, dtype: str, x: Any) -> None:
+    y = _np(bk, bk.sigmoid(bk.asarray(x, dtype)))
+    xs = np.asarray(x)
+    assert_that((y >= 0) & (y <= 1), "sigmoid(x) outside [0, 1]", x=xs, y=y)
+    inner = np.abs(xs) <= _SATURATION[dtype]
+    assert_that(~inner | ((y > 0) & (y < 1)), "sigmoid(x) hit 0 or 1 for a moderate x", x=xs, y=y)
+
+
+@invariant(
+    "sigmoid.symmetry",
+    term="sigmoid",
+    statement="sigmoid(−x) = 1 − sigmoid(x).",
+    cases=_x,
+)
+def sigmoid_symmetry(bk: Backend, dtype: str, x: Any) -> None:
+    xs = np.asarray(x)
+    pos = _np(bk, bk.sigmoid(bk.asarray(x, dtype)))
+    neg = _np(bk, bk.sigmoid(bk.asarray((-xs).tolist(), dtype)))
+    # Compared in absolute terms: 1 − σ(x) loses relative accuracy as σ(x) → 1.
+    tol = tolerances.forward(dtype)
+    assert_close(
+        neg + pos,
+        np.ones_like(pos),
+        tolerances.Tolerance(0.0, tol.atol + 2 * tol.rtol, tol.source),
+        "sigmoid(-x) + sigmoid(x)",
+    )
+
+
+@invariant(
+    "sigmoid.monotone",
+    term="sigmoid",
+    statement="sigmoid is non-decreasing: x ≤ y implies sigmoid(x) ≤ sigmoid(y).",
+    cases=lambda d: _x(d, min_dims=1, max_dims=1, max_side=12),
+)
+def sigmoid_monotone(bk: Backend, dtype: str, x: Any) -> None:
+    xs = np.sort(np.asarray(x))
+    y = _np(bk, bk.sigmoid(bk.asarray(xs.tolist(), dtype)))
+    assert_that(np.diff(y) >= 0, "sigmoid decreased between sorted inputs", x=xs, y=y)
+
+
+@invariant(
+    "sigmoid.derivative_identity",
+    term="sigmoid",
+    statement="The gradient of sigmoid is sigmoid(x)·(1 − sigmoid(x)).",
+    cases=_x,
+    needs_vjp=True,
+)
+def sigmoid_derivative_identity(bk: Backend, dtype: str, x: Any) -> None:
+    xn = bk.asarray(x, dtype)
+    s = _np(bk, bk.sigmoid(xn))
+    (g,) = bk.vjp(OpCall(bk, "sigmoid"), (xn,), bk.asarray(np.ones_like(s).tolist(), dtype))
+    assert_close(_np(bk, g), s * (1 - s), tolerances.gradient(dtype), "d sigmoid/dx")
+
+
+@invariant(
+    "sigmoid.derivative_at_most_quarter",
+    term="vanishing-gradient",
+    statement="The derivative of sigmoid is at most 1/4 (so each sigmoid layer shrinks the gradient).",
+    cases=_x,
+    needs_vjp=True,
+)
+def sigmoid_derivative_bound(bk: Backend, dtype: str, x: Any) -> None:
+    xn = bk.asarray(x, dtype)
+    (g,) = bk.vjp(OpCall(bk, "sigmoid"), (xn,), bk.asarray(np.ones(np.shape(x)).tolist(), dtype))
+    g = _np(bk, g)
+    assert_that((g >= 0) & (g <= 0.25), "sigmoid'(x) outside [0, 1/4]", x=np.asarray(x), grad=g)
+
+
+# --- tanh ------------------------------------------------------------------------
+
+_TANH_SATURATION = {"float16": 3.5, "bfloat16": 2.5, "float32": 8.0, "float64": 18.0}
+
+
+@invariant("tanh.odd", term="tanh", statement="tanh(−x) = −tanh(x).", cases=_x)
+def tanh_odd(bk: Backend, dtype: str, x: Any) -> None:
+    xs = np.asarray(x)
+    pos = _np(bk, bk.tanh(bk.asarray(x, dtype)))
+    neg = _np(bk, bk.tanh(bk.asarray((-xs).tolist(), dtype)))
+    assert_close(neg, -pos, tolerances.forward(dtype), "tanh(-x) vs -tanh(x)")
+
+
+@invariant(
+    "tanh.range_open_interval",
+    term="tanh",
+    statement="tanh(x) lies in [−1, 1] for every x, and strictly inside (−1, 1) "
+    "wherever the exact value is not rounded to ±1 in the dtype.",
+    cases=lambda d: _x(d, min_value=-40.0, max_value=40.0),
+)
+def tanh_range(bk: Backend, dtype: str, x: Any) -> None:
+    xs = np.asarray(x)
+    y = _np(bk, bk.tanh(bk.asarray(x, dtype)))
+    assert_that(np.abs(y) <= 1, "tanh(x) outside [-1, 1]", x=xs, y=y)
+    inner = np.abs(xs) <= _TANH_SATURATION[dtype]
+    assert_that(~inner | (np.abs(y) < 1), "tanh(x) hit ±1 for a moderate x", x=xs, y=y)
+
+
+@invariant(
+    "tanh.sigmoid_identity",
+    term="tanh",
+    statement="tanh(x) = 2·sigmoid(2x) − 1.",
+    ops=("tanh", "sigmoid"),
+    cases=lambda d: _x(d, min_value=-10.0, max_value=10.0),
+)
+def tanh_sigmoid_identity(bk: Backend, dtype: str, x: Any) -> None:
+    xs = np.asarray(x)
+    t = _np(bk, bk.tanh(bk.asarray(x, dtype)))
+    s = _np(bk, bk.sigmoid(bk.asarray((2 * xs).tolist(), dtype)))
+    # 2σ − 1 cancels near x = 0, so the comparison is absolute (scaled by max |tanh| = 1).
+    tol = tolerances.forward(dtype)
+    assert_close(t, 2 * s - 1, tolerances.Tolerance(0.0, tol.atol + 4 * tol.rtol, tol.source), "tanh(x) vs 2σ(2x)−1")
+
+
+# --- ReLU --------------------------------------------------------------------------
+
+
+@invariant("relu.equals_max_zero", term="relu", statement="relu(x) = max(0, x) elementwise.", cases=_x)
+def relu_max_zero(bk: Backend, dtype: str, x: Any) -> None:
+    y = _np(bk, bk.relu(bk.asarray(x, dtype)))
+    assert_that(y == np.maximum(np.asarray(x), 0.0), "relu(x) != max(0, x)", x=np.asarray(x), y=y)
+
+
+@invariant("relu.idempotent", term="relu", statement="relu(relu(x)) = relu(x).", cases=_x)
+def relu_idempotent(bk: Backend, dtype: str, x: Any) -> None:
+    once = bk.relu(bk.asarray(x, dtype))
+    twice = bk.relu(once)
+    assert_that(_np(bk, twice) == _np(bk, once), "relu(relu(x)) != relu(x)", x=np.asarray(x))
+
+
+@invariant(
+    "relu.positively_homogeneous",
+    term="relu",
+    statement="relu(a·x) = a·relu(x) for every a ≥ 0.",
+    cases=lambda d: st.fixed_dictionaries(
+        {"x": float_arrays(d), "a": st.sampled_from([0.0, 0.5, 1.0, 2.0, 4.0, 0.25])}
+    ),
+)
+def relu_homogeneous(bk: Backend, dtype: str, x: Any, a: float) -> None:
+    # Powers of two (and 0) keep a·x exact in every dtype, so equality is exact.
+    ax = (a * np.asarray(x)).tolist()
+    lhs = _np(bk, bk.relu(bk.asarray(ax, dtype)))
+    rhs = a * _np(bk, bk.relu(bk.asarray(x, dtype)))
+    assert_that(lhs == rhs, f"relu({a}·x) != {a}·relu(x)", x=np.asarray(x))
+
+
+@invariant(
+    "relu.zero_gradient_for_negative_input",
+    term="dying-relu",
+    statement="The gradient of relu is 0 wherever x < 0 and 1 wherever x > 0 "
+    "(a unit whose inputs are all negative receives no gradient: it is dead).",
+    cases=_x_away_from_zero,
+    needs_vjp=True,
+)
+def relu_gradient(bk: Backend, dtype: str, x: Any) -> None:
+    xn = bk.asarray(x, dtype)
+    (g,) = bk.vjp(OpCall(bk, "relu"), (xn,), bk.asarray(np.ones(np.shape(x)).tolist(), dtype))
+    expected = (np.asarray(x) > 0).astype(np.float64)
+    assert_that(_np(bk, g) == expected, "relu'(x) is not [x > 0]", x=np.asarray(x), grad=_np(bk, g))
+
+
+# --- leaky ReLU ------------------------------------------------------------------
+
+
+@invariant(
+    "leaky_relu.honours_negative_slope",
+    term="leaky-relu",
+    statement="leaky_relu(x, a) = x for x > 0 and a·x for x ≤ 0, for any slope a given.",
+    cases=lambda d: st.fixed_dictionaries({"x": float_arrays(d), "negative_slope": _slopes(d)}),
+)
+def leaky_slope(bk: Backend, dtype: str, x: Any, negative_slope: float) -> None:
+    xs = np.asarray(x)
+    y = _np(bk, bk.leaky_relu(bk.asarray(x, dtype), negative_slope=negative_slope))
+    expected = representable(np.where(xs > 0, xs, negative_slope * xs), dtype)
+    assert_close(y, expected, tolerances.forward(dtype), f"leaky_relu(x, negative_slope={negative_slope})")
+
+
+@invariant(
+    "leaky_relu.zero_slope_is_relu",
+    term="leaky-relu",
+    statement="leaky_relu(x, negative_slope=0) = relu(x).",
+    ops=("leaky_relu", "relu"),
+    cases=_x,
+)
+def leaky_zero_slope(bk: Backend, dtype: str, x: Any) -> None:
+    xn = bk.asarray(x, dtype)
+    leaky = _np(bk, bk.leaky_relu(xn, negative_slope=0.0))
+    assert_that(leaky == _np(bk, bk.relu(xn)), "leaky_relu(x, 0) != relu(x)", x=np.asarray(x))
+
+
+# --- softmax and log_softmax ---------------------------------------------------------
+
+
+@invariant(
+    "softmax.sums_to_one",
+    term="softmax",
+    statement="softmax(x, axis) sums to one along axis.",
+    cases=logits_with_axis,
+)
+def softmax_sums_to_one(bk: Backend, dtype: str, x: Any, axis: int) -> None:
+    y = _np(bk, bk.softmax(bk.asarray(x, dtype), axis=axis))
+    ones = np.ones(np.delete(np.shape(x), axis % np.ndim(x)))
+    assert_close(y.sum(axis=axis), ones, tolerances.forward(dtype, "softmax.sums_to_one"), "sum of softmax along axis")
+
+
+@invariant(
+    "softmax.shift_invariant",
+    term="softmax",
+    statement="softmax(x + c) = softmax(x) for any constant c.",
+    cases=lambda d: logits_with_axis(d).flatmap(
+        lambda c: st.fixed_dictionaries(
+            {**{k: st.just(v) for k, v in c.items()}, "c": st.sampled_from([-8.0, -1.0, 0.5, 4.0, 16.0])}
+        )
+    ),
+)
+def softmax_shift(bk: Backend, dtype: str, x: Any, axis: int, c: float) -> None:
+    xs = np.asarray(x)
+    shifted = representable(xs + c, dtype)
+    if not np.array_equal(shifted - c, xs):  # keep only shifts that are exact in the dtype
+        return
+    a = _np(bk, bk.softmax(bk.asarray(x, dtype), axis=axis))
+    b = _np(bk, bk.softmax(bk.asarray(shifted.tolist(), dtype), axis=axis))
+    assert_close(b, a, tolerances.forward(dtype), f"softmax(x + {c}) vs softmax(x)")
+
+
+@invariant(
+    "softmax.preserves_order",
+    term="softmax",
+    statement="Along the axis, a larger logit never gets a smaller probability.",
+    cases=logits_with_axis,
+)
+def softmax_order(bk: Backend, dtype: str, x: Any, axis: int) -> None:
+    xs = np.moveaxis(np.asarray(x), axis, -1)
+    y = np.moveaxis(_np(bk, bk.softmax(bk.asarray(x, dtype), axis=axis)), axis, -1)
+    order = np.argsort(xs, axis=-1, kind="stable")
+    ys = np.take_along_axis(y, order, axis=-1)
+    assert_that(np.diff(ys, axis=-1) >= 0, "softmax reversed the order of two logits", x=np.asarray(x))
+
+
+@invariant(
+    "softmax.finite_for_large_logits",
+    term="softmax",
+    statement="softmax gives finite probabilities in [0, 1] summing to one for logits up to ±1e4.",
+    cases=lambda d: logits_with_axis(d, min_value=-1e4, max_value=1e4),
+    dtypes=("float32", "float64"),
+    kind="robustness",
+)
+def softmax_large(bk: Backend, dtype: str, x: Any, axis: int) -> None:
+    y = _np(bk, bk.softmax(bk.asarray(x, dtype), axis=axis))
+    assert_that(np.isfinite(y), "softmax produced NaN or inf for large logits", x=np.asarray(x), y=y)
+    assert_that((y >= 0) & (y <= 1), "softmax outside [0, 1] for large logits", y=y)
+    assert_close(
+        y.sum(axis=axis),
+        np.ones(np.delete(np.shape(x), axis % np.ndim(x))),
+        tolerances.Tolerance(0.0, 1e-4, "sum after underflow of small terms"),
+        "sum of softmax",
+    )
+
+
+@invariant(
+    "log_softmax.equals_log_of_softmax",
+    term="softmax",
+    statement="log_softmax(x) = log(softmax(x)) wherever softmax(x) does not underflow.",
+    ops=("log_softmax", "softmax"),
+    cases=lambda d: logits_with_axis(d, min_value=-10.0, max_value=10.0),
+)
+def log_softmax_is_log(bk: Backend, dtype: str, x: Any, axis: int) -> None:
+    ls = _np(bk, bk.log_softmax(bk.asarray(x, dtype), axis=axis))
+    s = _np(bk, bk.softmax(bk.asarray(x, dtype), axis=axis))
+    tol = tolerances.forward(dtype)
+    # log of a value with relative error r has absolute error ≈ r: compare absolutely.
+    assert_close(
+        ls,
+        np.log(s),
+        tolerances.Tolerance(tol.rtol, 4 * tol.rtol + tol.atol, tol.source),
+        "log_softmax vs log(softmax)",
+    )
+
+
+@invariant(
+    "log_softmax.finite_where_softmax_underflows",
+    term="softmax",
+    statement="log_softmax stays finite (and equals x − max − log Σ e^(x − max)) for logits "
+    "spread by up to 1e4, where softmax underflows to 0.",
+    cases=lambda d: logits_with_axis(d, min_value=-1e4, max_value=1e4),
+    dtypes=("float32", "float64"),
+    kind="robustness",
+)
+def log_softmax_finite(bk: Backend, dtype: str, x: Any, axis: int) -> None:
+    y = _np(bk, bk.log_softmax(bk.asarray(x, dtype), axis=axis))
+    assert_that(np.isfinite(y), "log_softmax produced -inf or NaN for spread logits", x=np.asarray(x), y=y)
+    assert_that(y <= 0, "log_softmax is positive", y=y)

@@ -1,0 +1,211 @@
+"""The registry of invariants, and the op specifications that generate the generic ones.
+
+An *invariant* is a property with a stable ID (``softmax.sums_to_one``), a
+one-sentence statement, the term it belongs to, the backend ops it needs, a
+strategy of cases (keyword arguments) per dtype, and a check
+``check(backend, dtype, **case)`` that raises
+:class:`~dlterms.conformance.checks.Violation` when the property fails.
+
+An :class:`OpSpec` describes one canonical op; :func:`register_op` registers
+its three generic invariants:
+
+* ``<op>.matches_reference``: the backend agrees with the float64 reference
+  within the forward tolerance of the dtype;
+* ``<op>.vjp_matches_reference``: the backend's ``vjp`` agrees with the
+  reference's hand-written ``<op>_vjp`` within the gradient tolerance;
+* ``<op>.grad_matches_finite_difference``: the backend's ``vjp`` agrees with
+  central finite differences of its own forward pass (float64).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from hypothesis import strategies as st
+
+from dlterms import reference
+
+from . import tolerances
+from .backends import Backend, OpCall
+from .checks import assert_close
+from .gradcheck import as_arrays, directional_check
+
+__all__ = ["INVARIANTS", "OPS", "Invariant", "OpSpec", "invariant", "native_args", "register_op"]
+
+Cases = Callable[[str], st.SearchStrategy[dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Invariant:
+    id: str
+    term: str
+    statement: str
+    ops: tuple[str, ...]
+    cases: Cases
+    check: Callable[..., None]
+    dtypes: tuple[str, ...] | None = None  # None: every dtype the run covers
+    needs_vjp: bool = False
+    kind: str = "math"  # math | reference | gradient | robustness
+
+    @property
+    def op(self) -> str:
+        return self.id.split(".", 1)[0]
+
+
+INVARIANTS: dict[str, Invariant] = {}
+
+
+def _register(inv: Invariant) -> None:
+    if inv.id in INVARIANTS:
+        raise ValueError(f"invariant {inv.id!r} is registered twice")
+    INVARIANTS[inv.id] = inv
+
+
+def invariant(
+    id: str,
+    *,
+    term: str,
+    statement: str,
+    cases: Cases,
+    ops: tuple[str, ...] | None = None,
+    dtypes: tuple[str, ...] | None = None,
+    needs_vjp: bool = False,
+    kind: str = "math",
+) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register ``check(backend, dtype, **case)`` as the invariant ``id``.
+
+    ``ops`` defaults to the op named by the ID's prefix (``softmax.sums_to_one``
+    needs ``softmax``).
+    """
+
+    def deco(check: Callable[..., None]) -> Callable[..., None]:
+        _register(
+            Invariant(
+                id=id,
+                term=term,
+                statement=statement,
+                ops=ops if ops is not None else (id.split(".", 1)[0],),
+                cases=cases,
+                check=check,
+                dtypes=dtypes,
+                needs_vjp=needs_vjp,
+                kind=kind,
+            )
+        )
+        return check
+
+    return deco
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One canonical op: how to generate its calls and which arguments are what."""
+
+    name: str
+    term: str
+    cases: Cases  # dtype -> strategy of keyword arguments (nested lists, ints, floats)
+    tensors: tuple[str, ...] = ("x",)  # float tensors: backend.asarray(value, dtype)
+    indices: tuple[str, ...] = ()  # integer tensors: backend.asarray(value, "int64")
+    diff_args: tuple[str, ...] = ("x",)  # differentiated, in the order <op>_vjp returns them
+    grad_cases: Cases | None = None  # cases for gradients (away from kinks); default: cases
+
+
+OPS: dict[str, OpSpec] = {}
+
+
+def native_args(bk: Backend, spec: OpSpec, case: dict[str, Any], dtype: str) -> dict[str, Any]:
+    """The case's keyword arguments with tensors converted by the backend."""
+    out = {}
+    for k, v in case.items():
+        if v is not None and k in spec.tensors:
+            out[k] = bk.asarray(v, dtype)
+        elif v is not None and k in spec.indices:
+            out[k] = bk.asarray(v, "int64")
+        else:
+            out[k] = v
+    return out
+
+
+def _rng(case: dict[str, Any]) -> np.random.Generator:
+    # Cotangents and directions are a deterministic function of the example.
+    digest = hashlib.sha256(json.dumps(case, sort_keys=True, default=str).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def _reference_outputs(spec: OpSpec, case: dict[str, Any]) -> list[np.ndarray]:
+    out = getattr(reference, spec.name)(**case)
+    items = out if isinstance(out, tuple) else (out,)
+    return [np.asarray(o, dtype=np.float64) for o in items]
+
+
+def register_op(spec: OpSpec) -> OpSpec:
+    """Register ``spec`` and its three generic invariants (see the module docstring)."""
+    if spec.name in OPS:
+        raise ValueError(f"op {spec.name!r} is registered twice")
+    OPS[spec.name] = spec
+    grad_cases = spec.grad_cases or spec.cases
+    op = spec.name
+
+    @invariant(
+        f"{op}.matches_reference",
+        term=spec.term,
+        statement=f"{op} agrees with the float64 reference within the forward tolerance of the dtype.",
+        cases=spec.cases,
+        kind="reference",
+    )
+    def matches_reference(bk: Backend, dtype: str, **case: Any) -> None:
+        got = as_arrays(bk, getattr(bk, op)(**native_args(bk, spec, case, dtype)))
+        expected = _reference_outputs(spec, case)
+        tol = tolerances.forward(dtype, f"{op}.matches_reference")
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
+            assert_close(g, e, tol, f"{op} output {i}" if len(got) > 1 else op)
+
+    @invariant(
+        f"{op}.vjp_matches_reference",
+        term=spec.term,
+        statement=f"The backend's gradient of {op} (its vjp) agrees with the reference's {op}_vjp.",
+        cases=grad_cases,
+        needs_vjp=True,
+        kind="gradient",
+    )
+    def vjp_matches_reference(bk: Backend, dtype: str, **case: Any) -> None:
+        from dlterms.conformance.strategies import representable
+
+        nondiff = {k: v for k, v in case.items() if k not in spec.diff_args}
+        fn = OpCall(bk, op, native_args(bk, spec, nondiff, dtype), spec.diff_args)
+        outs = _reference_outputs(spec, case)
+        rng = _rng(case)
+        v = [representable(rng.standard_normal(o.shape), dtype) for o in outs]
+        cot = [bk.asarray(vi.tolist(), dtype) for vi in v]
+        primals = tuple(bk.asarray(case[a], dtype) for a in spec.diff_args)
+        got = bk.vjp(fn, primals, cot[0] if len(cot) == 1 else tuple(cot))
+        ref_cot = v[0].tolist() if len(v) == 1 else tuple(vi.tolist() for vi in v)
+        expected = getattr(reference, f"{op}_vjp")(**case, cotangent=ref_cot)
+        expected = expected if isinstance(expected, tuple) else (expected,)
+        tol = tolerances.gradient(dtype, f"{op}.vjp_matches_reference")
+        for name, g, e in zip(spec.diff_args, got, expected, strict=True):
+            assert_close(bk.to_numpy(g), e, tol, f"d{op}/d{name}")
+
+    @invariant(
+        f"{op}.grad_matches_finite_difference",
+        term=spec.term,
+        statement=f"The backend's gradient of {op} matches central finite differences "
+        f"of its own forward pass (random-direction vᵀJu check, float64).",
+        cases=grad_cases,
+        dtypes=("float64",),
+        needs_vjp=True,
+        kind="gradient",
+    )
+    def grad_matches_finite_difference(bk: Backend, dtype: str, **case: Any) -> None:
+        nondiff = {k: v for k, v in case.items() if k not in spec.diff_args}
+        fn = OpCall(bk, op, native_args(bk, spec, nondiff, dtype), spec.diff_args)
+        primals = [np.asarray(case[a], dtype=np.float64) for a in spec.diff_args]
+        tol = tolerances.gradient(dtype, f"{op}.grad_matches_finite_difference")
+        directional_check(bk, fn, primals, _rng(case), tol, dtype)
+
+    return spec

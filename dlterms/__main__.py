@@ -1,0 +1,5 @@
+import sys
+
+from dlterms.cli import main
+
+sys.exit(main())

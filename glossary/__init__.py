@@ -1,0 +1,300 @@
+"""The glossary: one TOML file per term, read with the standard library.
+
+Each ``terms/<id>.toml`` holds one entry; :func:`load_terms` reads them all,
+checks them against the schema below, and returns :class:`Term` objects. A bad
+entry raises :class:`GlossaryError` naming the file and the field.
+
+Schema of an entry (every key is required unless marked optional)::
+
+    id = "sigmoid"                   # equals the file name; stable, never renamed
+    version = "1.0.0"                # semantic version of the term's meaning
+    kind = "function"                # "function" (has reference functions) or "concept"
+    section = "activation-functions" # a section id from sections.toml (the seed's outline)
+    order = 2                        # position inside the section
+    reference = ["sigmoid"]          # dlterms.reference functions (non-empty for kind=function;
+                                     # for a concept, the functions that show it)
+    invariants = ["sigmoid.symmetry"]  # conformance invariant IDs that state its guarantees
+    related = ["tanh"]               # other term ids
+    papers = ["nair2010relu"]        # keys into citations.bib (may be empty)
+
+    [en]
+    name = "sigmoid (logistic) function"
+    aliases = ["logistic function"]  # search aliases
+    definition = "..."
+
+    [zh]
+    name = "sigmoid函数"
+    name_source = "d2l-zh 2.0, TERMINOLOGY.md"   # where the standard Chinese name comes from
+    variants = ["S型函数"]             # other names used by other authorities (searchable)
+    definition = "..."
+
+    [seed]                           # optional: how the seed article words it
+    wording = "乙状结肠功能"
+    mistranslation = true
+    correction_en = "..."            # required when mistranslation = true
+    correction_zh = "..."
+
+    [math]                           # optional: LaTeX
+    formula = '\\sigma(x) = ...'
+    derivative = '...'               # optional
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "GLOSSARY_DIR",
+    "GlossaryError",
+    "Section",
+    "Term",
+    "get_term",
+    "load_sections",
+    "load_terms",
+]
+
+GLOSSARY_DIR = Path(__file__).resolve().parent
+_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+
+
+class GlossaryError(ValueError):
+    """A glossary file that does not follow the schema."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of the seed article's outline, in reading order."""
+
+    id: str
+    order: int
+    en: str
+    zh: str
+    seed: str  # the seed's (possibly damaged) heading
+
+
+@dataclass(frozen=True)
+class Names:
+    name: str
+    definition: str
+    aliases: tuple[str, ...] = ()
+    name_source: str = ""
+    variants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Seed:
+    wording: str
+    mistranslation: bool
+    correction_en: str = ""
+    correction_zh: str = ""
+
+
+@dataclass(frozen=True)
+class Term:
+    """A glossary entry. See the module docstring for the meaning of each field."""
+
+    id: str
+    version: str
+    kind: str
+    section: str
+    order: int
+    en: Names
+    zh: Names
+    reference: tuple[str, ...] = ()
+    invariants: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    papers: tuple[str, ...] = ()
+    seed: Seed | None = None
+    formula: str = ""
+    derivative: str = ""
+    path: Path = field(default=Path(), compare=False)
+
+    @property
+    def stable_id(self) -> str:
+        """The citation identifier, ``dlterms:<id>``."""
+        return f"dlterms:{self.id}"
+
+    def search_words(self) -> tuple[str, ...]:
+        """Every name a reader may search for: names, aliases, variants, the seed's wording."""
+        words = [self.en.name, *self.en.aliases, self.zh.name, *self.zh.variants, *self.zh.aliases]
+        if self.seed and self.seed.wording:
+            words.append(self.seed.wording)
+        return tuple(dict.fromkeys(w for w in words if w))
+
+
+class _Fields:
+    """Typed access to one TOML table, with errors that name the file and the field."""
+
+    def __init__(self, path: Path, data: dict[str, Any], prefix: str = "") -> None:
+        self.path, self.data, self.prefix = path, data, prefix
+
+    def fail(self, key: str, expected: str) -> GlossaryError:
+        got = self.data.get(key, "<missing>")
+        return GlossaryError(f"{self.path}: field '{self.prefix}{key}': expected {expected}, got {got!r}")
+
+    def text(self, key: str, *, optional: bool = False) -> str:
+        value = self.data.get(key, "" if optional else None)
+        if not isinstance(value, str) or (not optional and not value.strip()):
+            raise self.fail(key, "a non-empty string" if not optional else "a string")
+        return value.strip()
+
+    def strings(self, key: str, *, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
+        value = self.data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(key, "a list of non-empty strings")
+        if pattern is not None:
+            for v in value:
+                if not pattern.match(v):
+                    raise self.fail(key, f"strings matching {pattern.pattern}")
+        if len(set(value)) != len(value):
+            raise self.fail(key, "a list without duplicates")
+        return tuple(value)
+
+    def integer(self, key: str) -> int:
+        value = self.data.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(key, "an integer")
+        return value
+
+    def boolean(self, key: str) -> bool:
+        value = self.data.get(key)
+        if not isinstance(value, bool):
+            raise self.fail(key, "true or false")
+        return value
+
+    def table(self, key: str, *, optional: bool = False) -> _Fields | None:
+        value = self.data.get(key)
+        if value is None and optional:
+            return None
+        if not isinstance(value, dict):
+            raise self.fail(key, "a table")
+        return _Fields(self.path, value, f"{self.prefix}{key}.")
+
+    def unknown(self, allowed: set[str]) -> None:
+        extra = sorted(set(self.data) - allowed)
+        if extra:
+            raise GlossaryError(
+                f"{self.path}: unknown field '{self.prefix}{extra[0]}'; expected one of {sorted(allowed)}"
+            )
+
+
+_TOP = {
+    "id", "version", "kind", "section", "order", "reference", "invariants",
+    "related", "papers", "en", "zh", "seed", "math",
+}  # fmt: skip
+
+
+def parse_term(path: Path, sections: set[str]) -> Term:
+    """Read and check one entry file."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise GlossaryError(f"{path}: not valid TOML: {exc}") from exc
+    f = _Fields(path, data)
+    f.unknown(_TOP)
+    term_id = f.text("id")
+    if term_id != path.stem or not _ID.match(term_id):
+        raise f.fail("id", f"the file name {path.stem!r} in lower-case-with-hyphens")
+    version = f.text("version")
+    if not _SEMVER.match(version):
+        raise f.fail("version", "a semantic version such as '1.0.0'")
+    kind = f.text("kind")
+    if kind not in ("function", "concept"):
+        raise f.fail("kind", "'function' or 'concept'")
+    section = f.text("section")
+    if section not in sections:
+        raise f.fail("section", f"one of {sorted(sections)}")
+    reference = f.strings("reference", pattern=re.compile(r"^[a-z_][a-z0-9_]*$"))
+    if kind == "function" and not reference:
+        raise f.fail("reference", "at least one dlterms.reference function for kind='function'")
+    en, zh = f.table("en"), f.table("zh")
+    assert en is not None and zh is not None
+    en.unknown({"name", "aliases", "definition"})
+    zh.unknown({"name", "name_source", "variants", "aliases", "definition"})
+    seed = None
+    if (s := f.table("seed", optional=True)) is not None:
+        s.unknown({"wording", "mistranslation", "correction_en", "correction_zh"})
+        wrong = s.boolean("mistranslation")
+        seed = Seed(
+            wording=s.text("wording"),
+            mistranslation=wrong,
+            correction_en=s.text("correction_en", optional=not wrong),
+            correction_zh=s.text("correction_zh", optional=not wrong),
+        )
+    formula = derivative = ""
+    if (m := f.table("math", optional=True)) is not None:
+        m.unknown({"formula", "derivative"})
+        formula = m.text("formula")
+        derivative = m.text("derivative", optional=True)
+    return Term(
+        id=term_id,
+        version=version,
+        kind=kind,
+        section=section,
+        order=f.integer("order"),
+        en=Names(name=en.text("name"), definition=en.text("definition"), aliases=en.strings("aliases")),
+        zh=Names(
+            name=zh.text("name"),
+            definition=zh.text("definition"),
+            aliases=zh.strings("aliases"),
+            name_source=zh.text("name_source"),
+            variants=zh.strings("variants"),
+        ),
+        reference=reference,
+        invariants=f.strings("invariants", pattern=re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")),
+        related=f.strings("related", pattern=_ID),
+        papers=f.strings("papers"),
+        seed=seed,
+        formula=formula,
+        derivative=derivative,
+        path=path,
+    )
+
+
+@cache
+def load_sections(directory: Path = GLOSSARY_DIR) -> tuple[Section, ...]:
+    """The seed's outline, in reading order, from ``sections.toml``."""
+    path = directory / "sections.toml"
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    out = []
+    for i, raw in enumerate(data.get("section", [])):
+        f = _Fields(path, raw, f"section[{i}].")
+        out.append(Section(id=f.text("id"), order=i, en=f.text("en"), zh=f.text("zh"), seed=f.text("seed")))
+    return tuple(out)
+
+
+@cache
+def load_terms(directory: Path = GLOSSARY_DIR) -> dict[str, Term]:
+    """Every entry under ``directory/terms``, checked, keyed by id, in reading order.
+
+    Reading order is the seed's section order, then ``order`` inside a section.
+    Cross-references (``related``) must name existing terms.
+    """
+    sections = {s.id: s.order for s in load_sections(directory)}
+    terms = [parse_term(p, set(sections)) for p in sorted((directory / "terms").glob("*.toml"))]
+    ids = {t.id for t in terms}
+    for t in terms:
+        for r in t.related:
+            if r not in ids:
+                raise GlossaryError(f"{t.path}: field 'related': unknown term id {r!r}")
+    terms.sort(key=lambda t: (sections[t.section], t.order, t.id))
+    return {t.id: t for t in terms}
+
+
+def get_term(term_id: str) -> Term:
+    """One entry by id (``"softmax"`` or ``"dlterms:softmax"``); a clear error if unknown."""
+    terms = load_terms()
+    key = term_id.removeprefix("dlterms:")
+    if key not in terms:
+        import difflib
+
+        close = difflib.get_close_matches(key, list(terms), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else "; `dlterms terms` lists them"
+        raise KeyError(f"unknown term {term_id!r}{hint}")
+    return terms[key]
