@@ -5,37 +5,14 @@ ints. Every function checks its input at one choke point
 (:mod:`dlterms.reference._tensor`) and computes in float64 with a stable
 formula; its docstring gives the formula, the citation key (see
 ``dlterms/glossary/citations.bib``), the invariants it satisfies and an example.
+Each differentiable function ``f`` has ``f_vjp`` beside it.
 
 When sources disagree, the cited definition wins over this reference, and
 this reference wins over a framework adapter.
 """
 
-from .activations import (
-    leaky_relu,
-    leaky_relu_vjp,
-    log_softmax,
-    log_softmax_vjp,
-    relu,
-    relu_vjp,
-    sigmoid,
-    sigmoid_vjp,
-    softmax,
-    softmax_vjp,
-    tanh,
-    tanh_vjp,
-)
+from . import activations
+from .activations import *  # noqa: F403
 
-__all__ = [
-    "leaky_relu",
-    "leaky_relu_vjp",
-    "log_softmax",
-    "log_softmax_vjp",
-    "relu",
-    "relu_vjp",
-    "sigmoid",
-    "sigmoid_vjp",
-    "softmax",
-    "softmax_vjp",
-    "tanh",
-    "tanh_vjp",
-]
+# One module per seed section; each lists its public functions in __all__.
+__all__ = [*activations.__all__]

@@ -1,0 +1,90 @@
+"""Shared fixtures: run the CLI in-process, and build deliberately broken backends."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import sys
+import types
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from dlterms.cli import main
+
+# Property tests of the project itself: deterministic, no example database.
+settings.register_profile(
+    "dlterms",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=50,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("dlterms")
+
+_counter = itertools.count()
+
+
+class ConformRun:
+    """The outcome of one ``dlterms conform`` run: exit code, printed text, JSON report."""
+
+    def __init__(self, code: int, out: str, err: str, report: dict[str, Any] | None) -> None:
+        self.code, self.out, self.err, self.report = code, out, err, report
+
+    def rows(self, status: str | None = None) -> list[dict[str, Any]]:
+        rows = self.report["results"] if self.report else []
+        return [r for r in rows if status is None or r["status"] == status]
+
+    def failed_invariants(self) -> set[str]:
+        return {r["invariant"] for r in self.rows() if r["status"] in ("fail", "error")}
+
+
+@pytest.fixture
+def conform(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Callable[..., ConformRun]:
+    """``conform("torch", "--terms", "softmax")`` runs the CLI in-process with ``--json``."""
+
+    def _run(backend: str, *args: str) -> ConformRun:
+        report_path = tmp_path / f"report-{next(_counter)}.json"
+        code = main(["conform", "--backend", backend, "--json", str(report_path), *args])
+        captured = capsys.readouterr()
+        report = json.loads(report_path.read_text()) if report_path.exists() else None
+        return ConformRun(code, captured.out, captured.err, report)
+
+    return _run
+
+
+@pytest.fixture
+def broken_backend() -> Callable[..., str]:
+    """``broken_backend("torch", softmax=bad_softmax)`` -> a ``module:attribute`` spec.
+
+    The new backend is the named built-in adapter with some ops replaced (or
+    removed, by passing ``None``), registered as an importable module so the
+    CLI finds it exactly as it finds a user's adapter.
+    """
+    created: list[str] = []
+
+    def _make(base: str, **ops: Callable[..., Any] | None) -> str:
+        import importlib
+
+        module = importlib.import_module(f"dlterms.conformance.backends.{base}")
+        ns = types.SimpleNamespace(**{k: getattr(module, k) for k in dir(module) if not k.startswith("_")})
+        ns.name = f"broken-{base}"
+        for op, fn in ops.items():
+            if fn is None:
+                delattr(ns, op)
+            else:
+                setattr(ns, op, fn)
+        mod_name = f"_dlterms_broken_{next(_counter)}"
+        holder = types.ModuleType(mod_name)
+        holder.backend = ns  # type: ignore[attr-defined]
+        sys.modules[mod_name] = holder
+        created.append(mod_name)
+        return f"{mod_name}:backend"
+
+    yield _make
+    for name in created:
+        sys.modules.pop(name, None)
