@@ -11,8 +11,9 @@ When sources disagree, the cited definition wins over this reference, and
 this reference wins over a framework adapter.
 """
 
-from . import activations
+from . import activations, losses
 from .activations import *  # noqa: F403
+from .losses import *  # noqa: F403
 
 # One module per seed section; each lists its public functions in __all__.
-__all__ = [*activations.__all__]
+__all__ = [*activations.__all__, *losses.__all__]
