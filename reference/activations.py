@@ -198,9 +198,12 @@ def _log_softmax_lane(v: list[float]) -> list[float]:
         return [-math.log(k) if t == math.inf else -math.inf for t in v]
     if m == -math.inf:
         return [math.nan] * len(v)
-    # log-sum-exp around the max: finite even where softmax underflows to 0.
-    lse = m + math.log(math.fsum(math.exp(t - m) for t in v))
-    return [t - lse for t in v]
+    # log-sum-exp around the max: finite even where softmax underflows to 0. Writing
+    # log Σ e^(x_j − m) = log1p(Σ_{j≠k} e^(x_j − m)) for the argmax k keeps full
+    # relative accuracy when the other terms are tiny (log(1 + tiny) would round to 0).
+    k = v.index(m)
+    rest = math.log1p(math.fsum(math.exp(t - m) for j, t in enumerate(v) if j != k))
+    return [(t - m) - rest for t in v]
 
 
 def _along_axis(fn: str, x: Nested, axis: int, lane_fn: Callable[[list[float]], list[float]]) -> Nested:
