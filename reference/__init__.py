@@ -11,9 +11,10 @@ When sources disagree, the cited definition wins over this reference, and
 this reference wins over a framework adapter.
 """
 
-from . import activations, losses
+from . import activations, losses, optim
 from .activations import *  # noqa: F403
 from .losses import *  # noqa: F403
+from .optim import *  # noqa: F403
 
 # One module per seed section; each lists its public functions in __all__.
-__all__ = [*activations.__all__, *losses.__all__]
+__all__ = [*activations.__all__, *losses.__all__, *optim.__all__]

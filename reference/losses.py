@@ -19,9 +19,14 @@ from __future__ import annotations
 
 import math
 
-from ._tensor import Nested, Shape, choice, same_shape, tensor, unflatten
+from ._tensor import Nested, Shape, choice, integer, same_shape, tensor, unflatten
+from .activations import log_softmax, softmax
 
 __all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_vjp",
+    "cross_entropy",
+    "cross_entropy_vjp",
     "mse_loss",
     "mse_loss_vjp",
 ]
@@ -49,6 +54,8 @@ def _cotangent_per_value(fn: str, cotangent: Nested, shape: Shape, n: int, reduc
             f"{fn}: cotangent.shape={g_shape} but reduction={reduction!r} gives a scalar loss; "
             f"expected a number (a 0-d cotangent)"
         )
+    if n == 0:
+        return []
     return [g[0] / n if reduction == "mean" else g[0]] * n
 
 
@@ -96,3 +103,175 @@ def mse_loss_vjp(input: Nested, target: Nested, cotangent: Nested, reduction: st
     g = _cotangent_per_value(fn, cotangent, shape, len(x), reduction)
     d_input = [2.0 * gi * (a - b) for a, b, gi in zip(x, t, g, strict=True)]
     return unflatten(d_input, shape), unflatten([-d for d in d_input], shape)
+
+
+# --- binary cross-entropy ----------------------------------------------------------
+
+LOG_CLAMP = -100.0
+"""Each logarithm in :func:`binary_cross_entropy` is clamped below at this value (PyTorch's choice)."""
+
+
+def _probabilities(fn: str, name: str, value: Nested) -> tuple[Shape, list[float]]:
+    shape, flat = tensor(fn, name, value)
+    for i, v in enumerate(flat):
+        if not 0.0 <= v <= 1.0:  # also refuses NaN
+            raise ValueError(
+                f"{fn}: {name} has the value {v!r} at flat index {i}; expected probabilities in [0, 1] "
+                f"(for raw scores, apply sigmoid first)"
+            )
+    return shape, flat
+
+
+def _clamped_logs(p: float) -> tuple[float, float]:
+    # log(0) = -inf would make 0·log 0 = NaN; the clamp keeps every term finite.
+    # log1p(-p) is exact for small p, where log(1 - p) would lose digits.
+    log_p = max(math.log(p), LOG_CLAMP) if p > 0 else LOG_CLAMP
+    log_q = max(math.log1p(-p), LOG_CLAMP) if p < 1 else LOG_CLAMP
+    return log_p, log_q
+
+
+def binary_cross_entropy(input: Nested, target: Nested, reduction: str = "mean") -> Nested:
+    r"""Binary cross-entropy between predicted probabilities ``input`` and ``target``.
+
+    .. math:: \ell(p, y) = -\bigl(y \max(\log p, -100) + (1 - y) \max(\log(1 - p), -100)\bigr)
+
+    elementwise, then reduced (``"mean"`` over all elements by default).
+    ``input`` holds probabilities (apply :func:`~dlterms.reference.sigmoid` to
+    raw scores first) and ``target`` holds probabilities too, usually the
+    labels 0 and 1; both must lie in [0, 1] (NaN is refused) and have the same
+    shape. Citation: ``goodfellow2016deep`` (§6.2.2.2); ``shannon1948mathematical``.
+
+    **At p = 0 and p = 1** a logarithm is −∞. As PyTorch does, each
+    logarithm is clamped below at :data:`LOG_CLAMP` = −100, so the loss is
+    finite everywhere: ``ℓ(0, y) = 100·y`` and ``ℓ(1, y) = 100·(1 − y)``
+    (0 when the prediction equals a hard label, 100 when it is confidently
+    wrong). Without the clamp the confidently-wrong loss is +∞.
+
+    Invariants: ``binary_cross_entropy.nonnegative``,
+    ``binary_cross_entropy.clamps_log_at_minus_100``,
+    ``binary_cross_entropy.sum_is_n_times_mean``,
+    ``binary_cross_entropy.none_gives_per_example_values``.
+
+    >>> binary_cross_entropy([0.5, 1.0, 0.0], [1.0, 1.0, 1.0], reduction="none")
+    [0.6931471805599453, 0.0, 100.0]
+    """
+    fn = "binary_cross_entropy"
+    shape, p = _probabilities(fn, "input", input)
+    t_shape, t = _probabilities(fn, "target", target)
+    same_shape(fn, "input", shape, "target", t_shape)
+    reduction = choice(fn, "reduction", reduction, REDUCTIONS)
+    values = []
+    for pi, yi in zip(p, t, strict=True):
+        log_p, log_q = _clamped_logs(pi)
+        values.append(0.0 - (yi * log_p + (1.0 - yi) * log_q))  # 0.0 - : no -0.0
+    return _reduce(values, shape, reduction)
+
+
+def _bce_derivative(p: float, y: float) -> float:
+    log_p, log_q = _clamped_logs(p)
+    if log_p > LOG_CLAMP and log_q > LOG_CLAMP:
+        # -y/p + (1-y)/(1-p) over one denominator: no cancellation when p ≈ y.
+        return (p - y) / (p * (1.0 - p))
+    # Where a log is clamped its term is constant, so it contributes nothing.
+    d = 0.0 if log_p == LOG_CLAMP else -y / p
+    return d + (0.0 if log_q == LOG_CLAMP else (1.0 - y) / (1.0 - p))
+
+
+def binary_cross_entropy_vjp(input: Nested, target: Nested, cotangent: Nested, reduction: str = "mean") -> Nested:
+    r"""VJP of :func:`binary_cross_entropy` with respect to ``input``: :math:`g_i (p_i - y_i) / (p_i (1 - p_i))`.
+
+    This is the derivative of the clamped loss as defined: where a logarithm
+    is clamped (p = 0 or p = 1, or p within e^−100 of them) its term is
+    constant and contributes 0, so the gradient is finite everywhere. (PyTorch
+    instead divides by ``max(p(1 − p), 1e-12)`` there; the two agree for
+    every p that is not clamped.)
+
+    >>> binary_cross_entropy_vjp([0.5, 0.25], [1.0, 0.0], 1.0, reduction="sum")
+    [-2.0, 1.3333333333333333]
+    """
+    fn = "binary_cross_entropy_vjp"
+    shape, p = _probabilities(fn, "input", input)
+    t_shape, t = _probabilities(fn, "target", target)
+    same_shape(fn, "input", shape, "target", t_shape)
+    reduction = choice(fn, "reduction", reduction, REDUCTIONS)
+    g = _cotangent_per_value(fn, cotangent, shape, len(p), reduction)
+    return unflatten([gi * _bce_derivative(pi, yi) for pi, yi, gi in zip(p, t, g, strict=True)], shape)
+
+
+# --- cross-entropy (softmax + negative log-likelihood) ---------------------------------
+
+
+def _class_indices(fn: str, logits: Nested, target: Nested) -> tuple[int, list[int]]:
+    """Check ``logits`` (N, C) and ``target`` (N,) class indices; return N and the indices."""
+    shape, _ = tensor(fn, "logits", logits)
+    if shape == (0,):  # an empty batch: N = 0 (a nested list cannot say C)
+        shape = (0, 0)
+    if len(shape) != 2:
+        raise ValueError(
+            f"{fn}: logits.shape={shape}; expected (N, C): one row of C class scores per example "
+            f"(wrap a single example as [[...]])"
+        )
+    n, c = shape
+    if not isinstance(target, list | tuple):
+        raise TypeError(f"{fn}: target is {type(target).__name__} {target!r}; expected a list of {n} class indices")
+    if len(target) != n:
+        raise ValueError(f"{fn}: target has {len(target)} class indices but logits has N={n} rows; expected N")
+    labels = []
+    for i, k in enumerate(target):
+        k = integer(fn, f"target[{i}]", k)
+        if not 0 <= k < c:
+            raise ValueError(f"{fn}: target[{i}]={k} is out of range for C={c} classes; expected 0 <= target < {c}")
+        labels.append(k)
+    return n, labels
+
+
+def cross_entropy(logits: Nested, target: Nested, reduction: str = "mean") -> Nested:
+    r"""Cross-entropy of the softmax of ``logits`` (N, C) against class indices ``target`` (N,).
+
+    .. math:: \ell_n = -\log \operatorname{softmax}(z_n)_{y_n}
+              = -z_{n, y_n} + \log \sum_{c} e^{z_{n,c}}
+
+    per example ``n``, then reduced (``"mean"`` over the N examples by
+    default; ``"none"`` returns the N values). ``target[n]`` is an ``int`` in
+    ``[0, C)``; an empty batch is ``logits=[]``, ``target=[]``. Computed through :func:`~dlterms.reference.log_softmax`
+    (log-sum-exp around the row's max), so it stays finite for logits as
+    large as ±1e4, where ``-log(softmax(z))`` would give ``log 0 = -inf``.
+    Not supported here: class weights, ``ignore_index``, label smoothing,
+    probability targets. Citation: ``goodfellow2016deep`` (§6.2.2.3);
+    ``shannon1948mathematical``.
+
+    Invariants: ``cross_entropy.nonnegative``,
+    ``cross_entropy.equals_negative_log_softmax_at_target``,
+    ``cross_entropy.grad_is_softmax_minus_onehot``,
+    ``cross_entropy.sum_is_n_times_mean``,
+    ``cross_entropy.none_gives_per_example_values``,
+    ``cross_entropy.finite_for_large_logits``.
+
+    >>> cross_entropy([[0.0, 0.0], [0.0, 0.0]], [0, 1])
+    0.6931471805599453
+    """
+    fn = "cross_entropy"
+    n, labels = _class_indices(fn, logits, target)
+    reduction = choice(fn, "reduction", reduction, REDUCTIONS)
+    rows = log_softmax(logits, axis=-1) if n else []
+    return _reduce([0.0 - row[k] for row, k in zip(rows, labels, strict=True)], (n,), reduction)
+
+
+def cross_entropy_vjp(logits: Nested, target: Nested, cotangent: Nested, reduction: str = "mean") -> Nested:
+    r"""VJP of :func:`cross_entropy` with respect to ``logits``: :math:`g_n (\operatorname{softmax}(z_n) - e_{y_n})`.
+
+    With ``reduction="mean"`` and cotangent 1 this is the familiar
+    ``(softmax − onehot) / N``.
+
+    >>> cross_entropy_vjp([[0.0, 0.0]], [1], 1.0)
+    [[0.5, -0.5]]
+    """
+    fn = "cross_entropy_vjp"
+    n, labels = _class_indices(fn, logits, target)
+    reduction = choice(fn, "reduction", reduction, REDUCTIONS)
+    g = _cotangent_per_value(fn, cotangent, (n,), n, reduction)
+    probs = softmax(logits, axis=-1) if n else []
+    return [
+        [gn * (pc - (1.0 if j == k else 0.0)) for j, pc in enumerate(row)]
+        for row, k, gn in zip(probs, labels, g, strict=True)
+    ]
