@@ -11,10 +11,13 @@ When sources disagree, the cited definition wins over this reference, and
 this reference wins over a framework adapter.
 """
 
-from . import activations, losses, optim
+from . import activations, cnn, conv, losses, optim, pooling
 from .activations import *  # noqa: F403
+from .cnn import *  # noqa: F403
+from .conv import *  # noqa: F403
 from .losses import *  # noqa: F403
 from .optim import *  # noqa: F403
+from .pooling import *  # noqa: F403
 
 # One module per seed section; each lists its public functions in __all__.
-__all__ = [*activations.__all__, *losses.__all__, *optim.__all__]
+__all__ = [*activations.__all__, *losses.__all__, *optim.__all__, *conv.__all__, *pooling.__all__, *cnn.__all__]
