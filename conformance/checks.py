@@ -8,6 +8,7 @@ absolute and relative error and the tolerance used.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 
 from .tolerances import Tolerance
 
-__all__ = ["Unsupported", "Violation", "assert_close", "assert_shape", "assert_that", "json_safe"]
+__all__ = ["Unsupported", "Violation", "assert_close", "assert_shape", "assert_that", "json_safe", "measure_errors"]
 
 
 @dataclass
@@ -31,6 +32,32 @@ class Violation(AssertionError):
 
 class Unsupported(Exception):
     """The backend lacks something the invariant needs (an op, a dtype, autodiff)."""
+
+
+# The largest errors seen by assert_close while one invariant runs (see measure_errors).
+_ERRORS: ContextVar[dict[str, Any] | None] = ContextVar("dlterms_errors", default=None)
+
+
+def measure_errors() -> dict[str, Any]:
+    """Start recording the largest absolute and relative errors of every :func:`assert_close`.
+
+    Returns the dict that the following comparisons update in place: ``max_abs_err``,
+    ``max_rel_err`` and the ``tolerance`` of the comparison that came closest to failing.
+    """
+    acc: dict[str, Any] = {"max_abs_err": 0.0, "max_rel_err": 0.0, "tolerance": None, "_closest": -1.0}
+    _ERRORS.set(acc)
+    return acc
+
+
+def _record(err: np.ndarray, rel: np.ndarray, allowed: np.ndarray, tol: Tolerance) -> None:
+    acc = _ERRORS.get()
+    if acc is None or not err.size:
+        return
+    acc["max_abs_err"] = max(acc["max_abs_err"], float(err.max()))
+    acc["max_rel_err"] = max(acc["max_rel_err"], float(rel.max()))
+    closeness = float(np.max(err / allowed)) if np.all(allowed > 0) else float(err.max() > 0)
+    if closeness > acc["_closest"]:
+        acc["_closest"], acc["tolerance"] = closeness, tol.as_dict()
 
 
 def _float(x: Any) -> float | str:
@@ -55,10 +82,12 @@ def assert_close(actual: Any, expected: Any, tol: Tolerance, what: str) -> None:
     inf_mismatch = np.isinf(e) & (a != e)
     finite = np.isfinite(a) & np.isfinite(e)
     err = np.where(finite, np.abs(a - e), 0.0)
-    bad = nan_mismatch | inf_mismatch | (finite & (err > tol.atol + tol.rtol * np.abs(e)))
+    allowed = tol.atol + tol.rtol * np.abs(np.where(finite, e, 0.0))
+    bad = nan_mismatch | inf_mismatch | (finite & (err > allowed))
+    rel = np.where(finite & (e != 0), err / np.where(e != 0, np.abs(e), 1.0), np.where(err > 0, np.inf, 0.0))
+    _record(err, np.where(finite & (e != 0), rel, 0.0), allowed, tol)
     if not bad.any():
         return
-    rel = np.where(finite & (e != 0), err / np.where(e != 0, np.abs(e), 1.0), np.where(err > 0, np.inf, 0.0))
     score = np.where(bad, np.where(finite, err - tol.rtol * np.abs(e), np.inf), -np.inf)
     worst = np.unravel_index(int(np.argmax(score)), a.shape) if a.shape else ()
     details = {

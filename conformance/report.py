@@ -1,39 +1,120 @@
-"""Reports of a conformance run: the JSON document (schema ``dlterms.report/1``) and the table."""
+"""Reports of a conformance run: JSON (schema ``dlterms.report/1``), JUnit XML, HTML, the table.
+
+The JSON document is the source of truth; JUnit and HTML are rendered from
+it. Every file is written atomically (a temporary file renamed into place),
+so a reader never sees half a report, even when the run is interrupted.
+"""
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import platform
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 from typing import Any, TextIO
+from xml.etree import ElementTree as ET
 
 import dlterms
 
 from .backends import Backend
-from .runner import Result, summary
+from .runner import FAILING, STATUSES, Result, summary
 
-__all__ = ["SCHEMA", "build_report", "print_table", "write_atomic", "write_json"]
+__all__ = [
+    "SCHEMA",
+    "build_report",
+    "load_schema",
+    "merge_reports",
+    "print_table",
+    "repro_snippet",
+    "write_atomic",
+    "write_html",
+    "write_json",
+    "write_junit",
+]
 
 SCHEMA = "dlterms.report/1"
 
 
-def build_report(bk: Backend, results: Sequence[Result], settings: dict[str, Any]) -> dict[str, Any]:
-    """The JSON-ready report: backend facts, settings, one row per (invariant, dtype), summary."""
+def load_schema() -> dict[str, Any]:
+    """The JSON Schema of ``dlterms.report/1`` shipped with the package."""
+    return json.loads(resources.files("dlterms.conformance").joinpath("report.schema.json").read_text("utf-8"))
+
+
+def build_report(
+    bk: Backend,
+    results: Sequence[Result],
+    settings: dict[str, Any],
+    *,
+    backend_spec: str,
+    interrupted: bool = False,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The JSON-ready report: versions, backend facts, settings, one row per check, summary."""
+    rows = [r.as_dict() for r in results]
+    for row in rows:
+        if row["status"] in ("fail", "error", "xpass", "xfail") and row["counterexample"] is not None:
+            row["repro"] = repro_snippet(backend_spec, row, settings)
     return {
         "schema": SCHEMA,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "dlterms_version": dlterms.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),
-        "backend": bk.facts(),
+        "backend": {**bk.facts(), "spec": backend_spec, "device": bk.device},
         "settings": settings,
-        "results": [r.as_dict() for r in results],
-        "summary": summary(results),
+        "interrupted": interrupted,
+        "results": rows,
+        "summary": summary(rows),
+        **(extra or {}),
     }
+
+
+def repro_snippet(backend_spec: str, row: dict[str, Any], settings: dict[str, Any]) -> str:
+    """A standalone script that re-checks one counterexample against the backend alone.
+
+    It needs only dlterms and the framework (no Hypothesis run, no test runner):
+    it loads the backend, calls the invariant's check on the shrunk case and
+    exits 1 while the failure persists.
+    """
+    case = row["counterexample"]
+    case_src = repr(_restore_floats(case))
+    return (
+        f"# Reproduces dlterms {row['invariant']} [{row['dtype']}] on backend {backend_spec!r}.\n"
+        f"# {row['statement']}\n"
+        f"# Exit status 1 while the failure persists, 0 once it is fixed.\n"
+        "import sys\n"
+        "from math import inf, nan  # noqa: F401  (the case may hold them)\n\n"
+        "import dlterms.conformance.runner  # noqa: F401  (registers the invariants)\n"
+        "from dlterms.conformance import load_backend\n"
+        "from dlterms.conformance.registry import INVARIANTS\n\n"
+        f"backend = load_backend({backend_spec!r})\n"
+        f"case = {case_src}\n"
+        "try:\n"
+        f"    INVARIANTS[{row['invariant']!r}].check(backend, {row['dtype']!r}, **case)\n"
+        "except Exception as exc:\n"
+        f"    print('FAIL {row['invariant']} [{row['dtype']}]:', exc)\n"
+        "    sys.exit(1)\n"
+        "print('passes: the failure no longer reproduces')\n"
+    )
+
+
+def _restore_floats(v: Any) -> Any:
+    # The report stores NaN and infinities as strings (JSON has none); the script needs floats.
+    if isinstance(v, str) and v in ("nan", "inf", "-inf"):
+        return float(v)
+    if isinstance(v, list):
+        return [_restore_floats(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _restore_floats(x) for k, x in v.items()}
+    return v
+
+
+# --- writing -----------------------------------------------------------------------
 
 
 def write_atomic(path: str | os.PathLike[str], text: str) -> None:
@@ -56,7 +137,180 @@ def write_json(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
     write_atomic(path, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
-_MARK = {"pass": "pass", "fail": "FAIL", "error": "ERROR", "unsupported": "unsupported", "skip": "skip"}
+def write_junit(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
+    """JUnit XML: one testsuite per backend, one testcase per check (classname = term)."""
+    s = report["summary"]
+    b = report["backend"]
+    suite = ET.Element(
+        "testsuite",
+        name=f"dlterms.{b['name']}",
+        tests=str(s["total"]),
+        failures=str(s["fail"] + s["xpass"]),
+        errors=str(s["error"]),
+        skipped=str(s["unsupported"] + s["skip"] + s["xfail"]),
+        time=f"{sum(r['duration_s'] for r in report['results']):.3f}",
+        timestamp=report["created"],
+    )
+    props = ET.SubElement(suite, "properties")
+    for name, value in (
+        ("backend", f"{b['name']} {b['version']}"),
+        ("device", b.get("device", "cpu")),
+        ("dlterms", report["dlterms_version"]),
+        ("python", report["python"]),
+        ("seed", str(report["settings"].get("seed"))),
+        ("interrupted", str(report["interrupted"]).lower()),
+    ):
+        ET.SubElement(props, "property", name=name, value=value)
+    for r in report["results"]:
+        case = ET.SubElement(
+            suite, "testcase", classname=f"dlterms.{r['term']}", name=r["id"], time=f"{r['duration_s']:.4f}"
+        )
+        status = r["status"]
+        if status in ("fail", "xpass"):
+            el = ET.SubElement(case, "failure", message=r["message"][:500], type=r["invariant"])
+            el.text = _failure_text(r)
+        elif status == "error":
+            el = ET.SubElement(case, "error", message=r["message"][:500], type=r["invariant"])
+            el.text = _failure_text(r)
+        elif status in ("unsupported", "skip", "xfail"):
+            ET.SubElement(case, "skipped", message=f"{status}: {r['message']}"[:500])
+    ET.indent(suite)
+    write_atomic(path, '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n")
+
+
+def _failure_text(r: dict[str, Any]) -> str:
+    parts = [r["statement"], r["message"]]
+    if r.get("counterexample") is not None:
+        parts.append("counterexample: " + json.dumps(r["counterexample"], ensure_ascii=False))
+    if r.get("repro"):
+        parts.append("reproduce:\n" + r["repro"])
+    return "\n".join(parts)
+
+
+_COLOURS = {
+    "pass": "#1b7f3b",
+    "fail": "#c62828",
+    "error": "#b71c1c",
+    "unsupported": "#6d6d6d",
+    "skip": "#6d6d6d",
+    "xfail": "#8d6e00",
+    "xpass": "#c62828",
+}
+
+
+def _num(v: float | str | None) -> str:
+    return v if isinstance(v, str) else "" if v is None else f"{v:.3g}"
+
+
+def write_html(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
+    """One self-contained HTML file: inline CSS, no script, no outside URL."""
+    e = html.escape
+    b = report["backend"]
+    s = report["summary"]
+    rows = []
+    for r in report["results"]:
+        err = "" if r["max_abs_err"] is None else f"{_num(r['max_abs_err'])} / {_num(r['max_rel_err'])}"
+        tol = "" if not r["tolerance"] else f"{r['tolerance']['rtol']:g} / {r['tolerance']['atol']:g}"
+        rows.append(
+            f"<tr class='{e(r['status'])}'><td>{e(r['term'])}</td>"
+            f"<td title='{e(r['statement'])}'>{e(r['invariant'])}</td>"
+            f"<td>{e(r['dtype'])}</td><td>{e(r['device'])}</td><td class='st'>{e(r['status'])}</td>"
+            f"<td>{r['examples']}</td><td>{e(err)}</td><td>{e(tol)}</td><td>{r['duration_s']:.3f}</td></tr>"
+        )
+    failures = []
+    for r in report["results"]:
+        if r["status"] in ("fail", "error", "xpass"):
+            failures.append(
+                f"<section><h3 id='{e(r['id'])}'>{e(r['id'])}: {e(r['status'])}</h3><p>{e(r['statement'])}</p>"
+                f"<pre>{e(r['message'])}</pre>"
+                + (
+                    f"<p>Counterexample</p><pre>{e(json.dumps(r['counterexample'], ensure_ascii=False))}</pre>"
+                    if r["counterexample"] is not None
+                    else ""
+                )
+                + (f"<p>Reproduce</p><pre>{e(r['repro'])}</pre>" if r.get("repro") else "")
+                + "</section>"
+            )
+    css = "".join(f"tr.{k} td.st{{color:{c};font-weight:600}}" for k, c in _COLOURS.items())
+    counts = ", ".join(f"{s[k]} {k}" for k in STATUSES if s[k])
+    page = f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>dlterms conformance: {e(b["name"])} {e(b["version"])}</title>
+<style>
+body{{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}}
+table{{border-collapse:collapse;width:100%}}th,td{{border-bottom:1px solid #ddd;padding:.25em .5em;text-align:left}}
+th{{background:#f3f3f3}}pre{{background:#f7f7f7;padding:.75em;overflow:auto}}{css}
+</style></head><body>
+<h1>dlterms conformance report</h1>
+<p>Backend <b>{e(b["name"])} {e(b["version"])}</b> on {e(b.get("device", "cpu"))};
+dlterms {e(report["dlterms_version"])}; Python {e(report["python"])}; seed {e(str(report["settings"].get("seed")))};
+{e(report["created"])}{" — <b>interrupted</b>" if report["interrupted"] else ""}</p>
+<p><b>{e(counts)}</b> ({s["total"]} checks)</p>
+<table><thead><tr><th>term</th><th>invariant</th><th>dtype</th><th>device</th><th>status</th><th>examples</th>
+<th>max abs / rel error</th><th>rtol / atol</th><th>seconds</th></tr></thead><tbody>
+{"".join(rows)}
+</tbody></table>
+{"".join(failures)}
+</body></html>
+"""
+    write_atomic(path, page)
+
+
+# --- merging shards -------------------------------------------------------------------
+
+_MUST_AGREE = ("terms", "dtypes", "max_examples", "seed")
+
+
+def merge_reports(reports: Sequence[dict[str, Any]], order: Iterable[str] | None = None) -> dict[str, Any]:
+    """Combine shard reports of one run into one report (same backend and settings required).
+
+    Rows are put in ``order`` (check keys ``invariant[dtype]``, the plan order)
+    when given, else in the order the shards list them.
+    """
+    if not reports:
+        raise ValueError("merge: no reports given")
+    first = reports[0]
+    for rep in reports:
+        if rep.get("schema") != SCHEMA:
+            raise ValueError(f"merge: schema {rep.get('schema')!r}; expected {SCHEMA!r}")
+        for key in ("name", "version"):
+            if rep["backend"][key] != first["backend"][key]:
+                raise ValueError(f"merge: backend.{key} differs: {rep['backend'][key]!r} vs {first['backend'][key]!r}")
+        for key in _MUST_AGREE:
+            if rep["settings"].get(key) != first["settings"].get(key):
+                raise ValueError(
+                    f"merge: settings.{key} differs: {rep['settings'].get(key)!r} vs {first['settings'].get(key)!r}"
+                )
+    rows: dict[str, dict[str, Any]] = {}
+    for rep in reports:
+        for row in rep["results"]:
+            if row["id"] in rows:
+                raise ValueError(f"merge: check {row['id']} appears in more than one report (overlapping shards?)")
+            rows[row["id"]] = row
+    if order is not None:
+        rank = {key: i for i, key in enumerate(order)}
+        ordered = sorted(rows.values(), key=lambda r: rank.get(r["id"], len(rank)))
+    else:
+        ordered = list(rows.values())
+    merged = dict(first)
+    merged["settings"] = {**first["settings"], "shard": None, "merged_from": len(reports)}
+    merged["results"] = ordered
+    merged["summary"] = summary(ordered)
+    merged["interrupted"] = any(rep.get("interrupted") for rep in reports)
+    return merged
+
+
+# --- the terminal table -----------------------------------------------------------------
+
+_MARK = {
+    "pass": "pass",
+    "fail": "FAIL",
+    "error": "ERROR",
+    "unsupported": "unsupported",
+    "skip": "skip",
+    "xfail": "xfail",
+    "xpass": "XPASS",
+}
 
 
 def print_table(results: Sequence[Result], out: TextIO, *, verbose: bool = True) -> None:
@@ -68,16 +322,19 @@ def print_table(results: Sequence[Result], out: TextIO, *, verbose: bool = True)
         out.write(f"{'term':<{w_term}}  {'invariant':<{w_inv}}  {'dtype':<8}  verdict\n")
         for r in rows:
             out.write(f"{r.term:<{w_term}}  {r.invariant:<{w_inv}}  {r.dtype:<8}  {_MARK[r.status]}")
-            out.write(f"  ({r.message})\n" if r.status in ("unsupported", "skip") else "\n")
+            out.write(f"  ({r.message})\n" if r.status in ("unsupported", "skip", "xfail") else "\n")
     for r in results:
-        if r.status in ("fail", "error"):
-            out.write(f"\n{_MARK[r.status]} {r.invariant} [{r.dtype}]: {r.statement}\n  {r.message}\n")
+        if r.status in FAILING:
+            out.write(f"\n{_MARK[r.status]} {r.key}: {r.statement}\n  {r.message}\n")
             if r.counterexample is not None:
-                case = json.dumps(r.counterexample, ensure_ascii=False, default=str)
+                case = json.dumps(json_case(r.counterexample), ensure_ascii=False)
                 out.write(f"  counterexample: {case[:2000]}\n")
+                out.write(f"  re-run: dlterms conform --repro '{r.key}' (same --backend and --seed)\n")
     s = summary(results)
-    out.write(
-        "\n"
-        + ", ".join(f"{s[k]} {k}" for k in ("pass", "fail", "error", "unsupported", "skip") if s[k])
-        + f" ({s['total']} checks)\n"
-    )
+    out.write("\n" + ", ".join(f"{s[k]} {k}" for k in STATUSES if s[k]) + f" ({s['total']} checks)\n")
+
+
+def json_case(case: Any) -> Any:
+    from .checks import json_safe
+
+    return json_safe(case)

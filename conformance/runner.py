@@ -1,22 +1,28 @@
 """Run the registered invariants against a backend, one Hypothesis property each.
 
-Each (invariant, dtype) pair becomes one row with a status:
+Each (invariant, dtype) pair is one *check* and becomes one row with a status:
 
 * ``pass``: no counterexample in ``max_examples`` generated cases;
-* ``fail``: the property is false; the row carries the shrunk counterexample
-  and the numbers of the :class:`~dlterms.conformance.checks.Violation`;
-* ``error``: the backend raised; the row carries the exception and the case;
+* ``fail``: the property is false; the row carries the shrunk counterexample,
+  the worst element and the numbers of the
+  :class:`~dlterms.conformance.checks.Violation`;
+* ``error``: the backend raised, or the check ran past its time limit;
 * ``unsupported``: the backend lacks an op, the dtype, or ``vjp``;
-* ``skip``: Hypothesis could not generate a valid case.
+* ``skip``: Hypothesis could not generate a valid case;
+* ``xfail`` / ``xpass``: a check listed as an expected failure that failed / passed.
 
-Runs are deterministic: the same seed gives the same cases and verdicts.
+Runs are deterministic: the same seed gives the same cases and verdicts
+(``derandomize`` is not used because it ignores the seed; every run is seeded,
+with 0 by default).
 """
 
 from __future__ import annotations
 
+import signal
+import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,14 +32,46 @@ from hypothesis.errors import Unsatisfiable
 
 from . import invariants as _invariants  # noqa: F401  (registers every invariant)
 from .backends import Backend
-from .checks import Unsupported, Violation, json_safe
+from .checks import Unsupported, Violation, json_safe, measure_errors
 from .registry import INVARIANTS, Invariant
 
-__all__ = ["DEFAULT_DTYPES", "DEFAULT_MAX_EXAMPLES", "Result", "run", "select"]
+__all__ = [
+    "DEEP_MAX_EXAMPLES",
+    "DEFAULT_DTYPES",
+    "DEFAULT_MAX_EXAMPLES",
+    "STATUSES",
+    "Check",
+    "CheckTimeout",
+    "Result",
+    "plan",
+    "run",
+    "run_one",
+    "select",
+    "summary",
+]
 
 DEFAULT_DTYPES = ("float32", "float64")
 DEFAULT_MAX_EXAMPLES = 25
-STATUSES = ("pass", "fail", "error", "unsupported", "skip")
+DEEP_MAX_EXAMPLES = 500
+DEFAULT_TIMEOUT_S = 60.0
+STATUSES = ("pass", "fail", "error", "unsupported", "skip", "xfail", "xpass")
+FAILING = ("fail", "error", "xpass")
+
+
+class CheckTimeout(BaseException):
+    """A check ran past its time limit (a BaseException, so Hypothesis does not shrink it)."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One unit of work: an invariant in one dtype."""
+
+    invariant: Invariant
+    dtype: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.invariant.id}[{self.dtype}]"
 
 
 @dataclass
@@ -44,26 +82,41 @@ class Result:
     status: str
     statement: str
     kind: str
+    backend: str = ""
+    device: str = "cpu"
     examples: int = 0
     duration_s: float = 0.0
     message: str = ""
     counterexample: dict[str, Any] | None = None
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    tolerance: dict[str, float] | None = None
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.invariant}[{self.dtype}]"
 
     def as_dict(self) -> dict[str, Any]:
         return json_safe(
             {
+                "id": self.key,
                 "term": self.term,
                 "invariant": self.invariant,
                 "dtype": self.dtype,
+                "backend": self.backend,
+                "device": self.device,
                 "status": self.status,
                 "statement": self.statement,
                 "kind": self.kind,
                 "examples": self.examples,
                 "duration_s": round(self.duration_s, 4),
+                "max_abs_err": self.max_abs_err,
+                "max_rel_err": self.max_rel_err,
+                "tolerance": self.tolerance,
                 "message": self.message,
                 "counterexample": self.counterexample,
-                **self.details,
+                "details": self.details,
             }
         )
 
@@ -72,6 +125,26 @@ def select(terms: Iterable[str] | None = None) -> list[Invariant]:
     """The registered invariants of ``terms`` (all when None), in registration order."""
     wanted = set(terms) if terms else None
     return [inv for inv in INVARIANTS.values() if wanted is None or inv.term in wanted]
+
+
+def plan(
+    terms: Iterable[str] | None = None,
+    dtypes: Iterable[str] = DEFAULT_DTYPES,
+    shard: tuple[int, int] | None = None,
+) -> list[Check]:
+    """The checks of a run, in a fixed order; ``shard=(i, n)`` keeps every n-th from the i-th (1-based).
+
+    Round-robin over the fixed order spreads slow and fast invariants evenly,
+    and the same (i, n) always selects the same checks.
+    """
+    dtypes = tuple(dtypes)
+    checks = [
+        Check(inv, dtype) for inv in select(terms) for dtype in dtypes if inv.dtypes is None or dtype in inv.dtypes
+    ]
+    if shard is not None:
+        i, n = shard
+        checks = checks[i - 1 :: n]
+    return checks
 
 
 def _unsupported_reason(bk: Backend, inv: Invariant, dtype: str) -> str | None:
@@ -85,9 +158,38 @@ def _unsupported_reason(bk: Backend, inv: Invariant, dtype: str) -> str | None:
     return None
 
 
-def run_one(bk: Backend, inv: Invariant, dtype: str, *, max_examples: int, seed: int) -> Result:
-    """Check one invariant in one dtype; never raises for a backend's failure."""
-    row = Result(inv.term, inv.id, dtype, "pass", inv.statement, inv.kind)
+class _TimeLimit:
+    """Raise :class:`CheckTimeout` in the main thread after ``seconds`` (no-op elsewhere)."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.active = bool(seconds) and threading.current_thread() is threading.main_thread()
+
+    def _fire(self, signum: int, frame: Any) -> None:
+        raise CheckTimeout(f"ran past its time limit of {self.seconds:g} s")
+
+    def __enter__(self) -> None:
+        if self.active:
+            self.previous = signal.signal(signal.SIGALRM, self._fire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.active:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+
+
+def run_one(
+    bk: Backend,
+    inv: Invariant,
+    dtype: str,
+    *,
+    max_examples: int = DEFAULT_MAX_EXAMPLES,
+    seed: int = 0,
+    timeout_s: float | None = DEFAULT_TIMEOUT_S,
+) -> Result:
+    """Check one invariant in one dtype; never raises for a backend's failure, error or hang."""
+    row = Result(inv.term, inv.id, dtype, "pass", inv.statement, inv.kind, backend=bk.name, device=bk.device)
     reason = _unsupported_reason(bk, inv, dtype)
     if reason:
         row.status, row.message = "unsupported", reason
@@ -112,25 +214,52 @@ def run_one(bk: Backend, inv: Invariant, dtype: str, *, max_examples: int, seed:
         suppress_health_check=list(HealthCheck),
     )(test)
     test = hypothesis_seed(seed)(test)
+    errors = measure_errors()
     start = time.perf_counter()
     try:
-        test()
+        with _TimeLimit(timeout_s):
+            test()
     except Violation as exc:
-        # Hypothesis re-runs the shrunk example last, so state holds it.
+        # Hypothesis replays the shrunk example last, so state holds it.
         row.status, row.message = "fail", str(exc)
         row.counterexample = state["case"]
-        row.details = dict(exc.details)
+        row.details = {k: v for k, v in exc.details.items() if k not in ("max_abs_err", "max_rel_err", "tolerance")}
+        for k in ("max_abs_err", "max_rel_err", "tolerance"):
+            if k in exc.details:
+                setattr(row, k, exc.details[k])
     except Unsupported as exc:
         row.status, row.message = "unsupported", str(exc)
     except Unsatisfiable as exc:
         row.status, row.message = "skip", f"no valid example could be generated: {exc}"
+    except CheckTimeout as exc:
+        row.status, row.message = "error", f"timeout: {exc}"
+        row.counterexample = state["case"]
     except Exception as exc:  # the backend raised: an error row, and the run goes on
         row.status = "error"
         row.message = f"{type(exc).__name__}: {exc}"
         row.counterexample = state["case"]
-        row.details = {"traceback": traceback.format_exception_only(exc)[-1].strip()}
+        row.details = {"exception": "".join(traceback.format_exception_only(exc)).strip()}
     row.duration_s = time.perf_counter() - start
     row.examples = state["examples"]
+    if row.status == "pass":
+        row.max_abs_err, row.max_rel_err, row.tolerance = (
+            errors["max_abs_err"],
+            errors["max_rel_err"],
+            errors["tolerance"],
+        )
+    return row
+
+
+def apply_xfail(row: Result, xfail: dict[str, str]) -> Result:
+    """Turn a listed check's fail/error into ``xfail`` and its pass into ``xpass``."""
+    reason = xfail.get(row.key, xfail.get(row.invariant))
+    if reason is None:
+        return row
+    if row.status in ("fail", "error"):
+        row.status, row.message = "xfail", f"expected failure ({reason}): {row.message}"
+    elif row.status == "pass":
+        row.status = "xpass"
+        row.message = f"listed as an expected failure ({reason}) but passed: remove it from the xfail file"
     return row
 
 
@@ -141,24 +270,19 @@ def run(
     dtypes: Iterable[str] = DEFAULT_DTYPES,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
     seed: int = 0,
-    progress: Callable[[Result], None] | None = None,
-) -> list[Result]:
-    """Every selected invariant in every dtype it applies to, in registry order."""
-    results = []
-    for inv in select(terms):
-        for dtype in dtypes:
-            if inv.dtypes is not None and dtype not in inv.dtypes:
-                continue
-            row = run_one(bk, inv, dtype, max_examples=max_examples, seed=seed)
-            results.append(row)
-            if progress:
-                progress(row)
-    return results
+    timeout_s: float | None = DEFAULT_TIMEOUT_S,
+    shard: tuple[int, int] | None = None,
+    xfail: dict[str, str] | None = None,
+) -> Iterator[Result]:
+    """Yield one row per check, in plan order (a generator: an interrupted run keeps what it yielded)."""
+    for check in plan(terms, dtypes, shard):
+        row = run_one(bk, check.invariant, check.dtype, max_examples=max_examples, seed=seed, timeout_s=timeout_s)
+        yield apply_xfail(row, xfail or {})
 
 
-def summary(results: Iterable[Result]) -> dict[str, int]:
+def summary(results: Iterable[Result | dict[str, Any]]) -> dict[str, int]:
     counts = dict.fromkeys(STATUSES, 0)
     for r in results:
-        counts[r.status] += 1
+        counts[r["status"] if isinstance(r, dict) else r.status] += 1
     counts["total"] = sum(counts.values())
     return counts

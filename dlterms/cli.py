@@ -1,20 +1,23 @@
 """The ``dlterms`` command line.
 
 Exit codes: 0 success (every check passed), 1 a check failed or errored,
-2 a usage error (bad argument, unknown term or backend), reported on one line.
+2 a usage error (bad argument, unknown term or backend), reported on one line,
+130 a run interrupted by Ctrl-C or SIGTERM (the reports still hold what was done).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
 
 from dlterms import __version__
+from dlterms.conformance.backends import CANONICAL_OPS
 
-EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class UsageError(Exception):
@@ -35,11 +38,62 @@ def _positive(text: str) -> int:
     return n
 
 
+def _shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected i/n such as 1/4, got {text!r}") from None
+    if not 1 <= i <= n:
+        raise argparse.ArgumentTypeError(f"expected 1 <= i <= n in i/n, got {text!r}")
+    return i, n
+
+
+def _read_xfail(path: str) -> dict[str, str]:
+    """``--xfail FILE``: a TOML table ``[xfail]`` of check id (``inv`` or ``inv[dtype]``) = reason."""
+    import tomllib
+
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise UsageError(f"--xfail {path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise UsageError(f"--xfail {path}: not valid TOML: {exc}") from None
+    table = data.get("xfail")
+    if not isinstance(table, dict) or not all(isinstance(v, str) and v.strip() for v in table.values()):
+        raise UsageError(
+            f"--xfail {path}: expected a table [xfail] of 'invariant.id' = \"reason\" (a non-empty string)"
+        )
+    return dict(table)
+
+
+def _progress(total: int):
+    """A one-line progress display on stderr, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return lambda row: None
+    done = [0]
+
+    def show(row) -> None:
+        done[0] += 1
+        width = 30
+        filled = width * done[0] // max(total, 1)
+        line = f"[{'#' * filled}{'.' * (width - filled)}] {done[0]}/{total} {row.key} {row.status}"
+        sys.stderr.write("\r" + line[:120].ljust(120))
+        if done[0] == total:
+            sys.stderr.write("\r" + " " * 120 + "\r")
+        sys.stderr.flush()
+
+    return show
+
+
 def cmd_conform(args: argparse.Namespace) -> int:
+    import signal
+
     from dlterms.conformance import BackendError, load_backend
     from dlterms.conformance.backends import DTYPES
-    from dlterms.conformance.report import build_report, print_table, write_json
-    from dlterms.conformance.runner import DEFAULT_DTYPES, run, select
+    from dlterms.conformance.registry import INVARIANTS
+    from dlterms.conformance.report import build_report, print_table, write_html, write_json, write_junit
+    from dlterms.conformance.runner import DEEP_MAX_EXAMPLES, DEFAULT_DTYPES, FAILING, apply_xfail, plan, run_one
     from dlterms.glossary import load_terms
 
     dtypes = _csv(args.dtype) if args.dtype else list(DEFAULT_DTYPES)
@@ -57,29 +111,89 @@ def cmd_conform(args: argparse.Namespace) -> int:
                 raise UsageError(
                     f"--terms: unknown term {t!r}" + (f"; did you mean {', '.join(close)}?" if close else "")
                 )
-        if not select(terms):
-            raise UsageError(f"--terms {args.terms}: these terms have no invariants (concept terms only?)")
+        if not plan(terms, dtypes):
+            raise UsageError(f"--terms {args.terms}: these terms have no invariants in {', '.join(dtypes)}")
+    xfail = _read_xfail(args.xfail) if args.xfail else {}
+    stale = sorted(k for k in xfail if k.split("[", 1)[0] not in INVARIANTS)
+    for k in stale:
+        print(f"dlterms conform: warning: --xfail lists {k!r}, which is not a registered invariant", file=sys.stderr)
+    max_examples = args.max_examples or (DEEP_MAX_EXAMPLES if args.deep else 25)
+    spec = args.backend or os.environ.get("DLTERMS_BACKEND") or ""
     try:
-        bk = load_backend(args.backend)
+        bk = load_backend(spec or None)
     except BackendError as exc:
         raise UsageError(str(exc)) from None
-    dtypes_run = [d for d in dtypes if d in bk.dtypes] or dtypes
-    results = run(bk, terms=terms, dtypes=dtypes_run, max_examples=args.max_examples, seed=args.seed)
+    checks = plan(terms, dtypes, args.shard)
+    if args.repro:
+        key = args.repro
+        checks = [c for c in plan(terms, dtypes) if key in (c.key, c.invariant.id)]
+        if not checks:
+            raise UsageError(f"--repro {key!r}: no such check; expected an id such as 'softmax.sums_to_one[float32]'")
     settings = {
         "terms": terms,
-        "dtypes": dtypes_run,
-        "max_examples": args.max_examples,
+        "dtypes": dtypes,
+        "max_examples": max_examples,
         "seed": args.seed,
-        "command": " ".join(sys.argv[1:]),
+        "timeout_s": args.timeout,
+        "shard": f"{args.shard[0]}/{args.shard[1]}" if args.shard else None,
+        "xfail": args.xfail,
+        "jobs": args.jobs,
+        "command": " ".join(["dlterms", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("dlterms") else None,
     }
-    report = build_report(bk, results, settings)
-    print(f"dlterms {__version__} conform: backend {bk.name} {bk.version} ({bk.found_by})")
+    print(
+        f"dlterms {__version__} conform: backend {bk.name} {bk.version} on {bk.device} ({bk.found_by}); "
+        f"{len(checks)} checks, {max_examples} examples each, seed {args.seed}"
+    )
+
+    results = []
+    interrupted = False
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        if args.jobs > 1 and not args.repro:
+            from dlterms.conformance.parallel import run_parallel
+
+            results = run_parallel(
+                spec, checks, jobs=args.jobs, max_examples=max_examples, seed=args.seed, timeout_s=args.timeout
+            )
+            results = [apply_xfail(r, xfail) for r in results]
+        else:
+            show = _progress(len(checks))
+            for check in checks:
+                row = run_one(
+                    bk, check.invariant, check.dtype, max_examples=max_examples, seed=args.seed, timeout_s=args.timeout
+                )
+                results.append(apply_xfail(row, xfail))
+                show(row)
+    except KeyboardInterrupt:
+        interrupted = True
+        print(f"\ninterrupted: {len(results)} of {len(checks)} checks done; writing what was done", file=sys.stderr)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    report = build_report(
+        bk,
+        results,
+        settings,
+        backend_spec=spec,
+        interrupted=interrupted,
+        extra={"xfail_stale": stale} if stale else None,
+    )
     print_table(results, sys.stdout, verbose=not args.quiet)
-    if args.json:
-        write_json(args.json, report)
-        print(f"report written to {args.json}")
-    s = report["summary"]
-    return EXIT_FAIL if s["fail"] or s["error"] else EXIT_OK
+    print(f"coverage: {len(bk.supported_ops())}/{len(CANONICAL_OPS)} canonical ops ({bk.coverage():.0%})")
+    if args.repro:
+        for row in report["results"]:
+            if row.get("repro"):
+                print(f"\n# standalone reproducer for {row['id']}:\n{row['repro']}")
+    for path, write in ((args.json, write_json), (args.junit, write_junit), (args.html, write_html)):
+        if path:
+            write(path, report)
+            print(f"report written to {path}")
+    if interrupted:
+        return EXIT_INTERRUPTED
+    return EXIT_FAIL if any(r.status in FAILING for r in results) else EXIT_OK
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def cmd_terms(args: argparse.Namespace) -> int:
@@ -176,9 +290,27 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--terms", help="comma-separated term ids (default: all)")
     c.add_argument("--dtype", help="comma-separated dtypes (default: float32,float64)")
-    c.add_argument("--max-examples", type=_positive, default=25, help="examples per invariant (default: 25)")
+    c.add_argument(
+        "--max-examples", type=_positive, default=None, help="examples per check (default: 25, or 500 with --deep)"
+    )
+    c.add_argument("--deep", action="store_true", help="a nightly run: 500 examples per check")
     c.add_argument("--seed", type=int, default=0, help="Hypothesis seed (default: 0; same seed, same verdicts)")
+    c.add_argument(
+        "--timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="time limit per check; past it the check is an error row (default: 60)",
+    )
     c.add_argument("--json", metavar="FILE", help="write the report (schema dlterms.report/1) to FILE")
+    c.add_argument("--junit", metavar="FILE", help="write JUnit XML to FILE")
+    c.add_argument("--html", metavar="FILE", help="write a self-contained HTML report to FILE")
+    c.add_argument("--xfail", metavar="FILE", help="TOML file: [xfail] 'invariant.id' = 'reason' (expected failures)")
+    c.add_argument("--shard", type=_shard, metavar="I/N", help="run only the I-th of N deterministic shards")
+    c.add_argument("--jobs", type=_positive, default=1, metavar="N", help="run on N processes (pytest-xdist)")
+    c.add_argument(
+        "--repro", metavar="ID", help="re-run one check, e.g. 'softmax.sums_to_one[float32]', and print its reproducer"
+    )
     c.add_argument("-q", "--quiet", action="store_true", help="list only the rows that did not pass")
     c.set_defaults(func=cmd_conform)
 

@@ -11,13 +11,20 @@ When sources disagree, the cited definition wins over this reference, and
 this reference wins over a framework adapter.
 """
 
-from . import activations, cnn, conv, losses, optim, pooling
+import sys as _sys
+
 from .activations import *  # noqa: F403
+from .backprop import *  # noqa: F403
 from .cnn import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .layers import *  # noqa: F403
 from .losses import *  # noqa: F403
 from .optim import *  # noqa: F403
 from .pooling import *  # noqa: F403
+from .rnn import *  # noqa: F403
 
-# One module per seed section; each lists its public functions in __all__.
-__all__ = [*activations.__all__, *losses.__all__, *optim.__all__, *conv.__all__, *pooling.__all__, *cnn.__all__]
+# One module per seed section, each listing its public functions in __all__. The
+# modules are read from sys.modules: a function may share its module's name
+# (rnn, backprop), and the star import then rebinds that name to the function.
+_MODULES = ("activations", "layers", "losses", "optim", "backprop", "conv", "pooling", "cnn", "rnn")
+__all__ = [name for m in _MODULES for name in _sys.modules[f"{__name__}.{m}"].__all__]

@@ -108,6 +108,11 @@ class Backend:
     def has_vjp(self) -> bool:
         return self.has("vjp")
 
+    @property
+    def device(self) -> str:
+        """Where the backend computes (its ``device`` attribute; ``cpu`` when it has none)."""
+        return str(getattr(self.impl, "device", "cpu"))
+
     def supported_ops(self) -> tuple[str, ...]:
         return tuple(op for op in CANONICAL_OPS if self.has(op))
 

@@ -1,0 +1,97 @@
+"""A pytest plugin: the same invariants inside a project's own test suite.
+
+Registered as the ``dlterms`` plugin (entry point group ``pytest11``), so with
+dlterms installed::
+
+    pytest --pyargs dlterms.conformance --dlterms-backend torch
+
+collects one test per check, named by its ID (``test_invariant[softmax.sums_to_one[float32]]``).
+A failing check fails its test with the message, the counterexample and a
+reproducer; an unsupported one is skipped. The plugin only adds options until
+``dlterms.conformance`` is collected, so it costs nothing elsewhere.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+__all__ = ["pytest_addoption", "pytest_generate_tests"]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("dlterms", "dlterms conformance")
+    group.addoption(
+        "--dlterms-backend", help="backend to check (name, entry point, or module:attribute); default $DLTERMS_BACKEND"
+    )
+    group.addoption("--dlterms-terms", help="comma-separated term ids (default: all)")
+    group.addoption(
+        "--dlterms-dtype", default="float32,float64", help="comma-separated dtypes (default: float32,float64)"
+    )
+    group.addoption("--dlterms-max-examples", type=int, default=25, help="examples per check (default: 25)")
+    group.addoption("--dlterms-seed", type=int, default=0, help="Hypothesis seed (default: 0)")
+    group.addoption("--dlterms-timeout", type=float, default=60.0, help="seconds per check (default: 60)")
+    group.addoption("--dlterms-results", help="internal: a folder where each check writes its report row")
+    group.addoption("--dlterms-checks", help="internal: a file listing the check ids to run, one per line")
+
+
+def _csv(text: str | None) -> list[str] | None:
+    return [t for t in (text or "").split(",") if t] or None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "dlterms_check" not in metafunc.fixturenames:
+        return
+    from dlterms.conformance.runner import plan
+
+    opt = metafunc.config.getoption
+    checks = plan(_csv(opt("dlterms_terms")), _csv(opt("dlterms_dtype")) or ())
+    if opt("dlterms_checks"):
+        wanted = Path(opt("dlterms_checks")).read_text(encoding="utf-8").split()
+        by_key = {c.key: c for c in checks}
+        checks = [by_key[k] for k in wanted if k in by_key]
+    metafunc.parametrize("dlterms_check", checks, ids=[c.key for c in checks])
+
+
+@pytest.fixture(scope="session")
+def dlterms_backend(pytestconfig: pytest.Config) -> Any:
+    from dlterms.conformance import BackendError, load_backend
+
+    spec = pytestconfig.getoption("dlterms_backend") or os.environ.get("DLTERMS_BACKEND")
+    if not spec:
+        raise pytest.UsageError("dlterms: pass --dlterms-backend NAME or set DLTERMS_BACKEND")
+    try:
+        return load_backend(spec)
+    except BackendError as exc:
+        raise pytest.UsageError(f"dlterms: {exc}") from None
+
+
+@pytest.fixture
+def dlterms_result(pytestconfig: pytest.Config) -> Any:
+    """Run one check and return its row; the row is also written to --dlterms-results if given."""
+    from dlterms.conformance.runner import run_one
+
+    opt = pytestconfig.getoption
+
+    def _run(bk: Any, check: Any) -> Any:
+        row = run_one(
+            bk,
+            check.invariant,
+            check.dtype,
+            max_examples=opt("dlterms_max_examples"),
+            seed=opt("dlterms_seed"),
+            timeout_s=opt("dlterms_timeout"),
+        )
+        folder = opt("dlterms_results")
+        if folder:
+            from dlterms.conformance.report import write_atomic
+
+            name = check.key.replace("[", "__").replace("]", "")
+            write_atomic(Path(folder) / f"{name}.json", json.dumps(row.as_dict(), allow_nan=False))
+        return row
+
+    return _run
