@@ -196,6 +196,38 @@ def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
 
+def cmd_report_merge(args: argparse.Namespace) -> int:
+    from dlterms.conformance.report import merge_reports, write_html, write_json, write_junit
+    from dlterms.conformance.runner import FAILING, plan
+
+    reports = []
+    for path in args.reports:
+        try:
+            with open(path, encoding="utf-8") as f:
+                reports.append(json.load(f))
+        except OSError as exc:
+            raise UsageError(f"report merge: cannot read {path}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"report merge: {path} is not JSON: {exc}") from None
+    first = reports[0]["settings"]
+    order = [c.key for c in plan(first.get("terms"), first.get("dtypes") or ())]
+    try:
+        merged = merge_reports(reports, order=order)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    write_json(args.output, merged)
+    if args.junit:
+        write_junit(args.junit, merged)
+    if args.html:
+        write_html(args.html, merged)
+    s = merged["summary"]
+    print(
+        f"merged {len(reports)} reports into {args.output}: "
+        + ", ".join(f"{s[k]} {k}" for k in s if s[k] and k != "total")
+    )
+    return EXIT_FAIL if any(s[k] for k in FAILING) else EXIT_OK
+
+
 def cmd_terms(args: argparse.Namespace) -> int:
     from dlterms.glossary import load_sections, load_terms
 
@@ -277,6 +309,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_cite(args: argparse.Namespace) -> int:
+    from dlterms.citing import cite, cite_all
+
+    if args.all == bool(args.term):
+        raise UsageError("give one TERM (e.g. `dlterms cite softmax`) or --all")
+    if args.all and args.format != "bibtex":
+        raise UsageError(f"--all writes one BibTeX file; --format {args.format} needs a TERM")
+    try:
+        text = cite_all(accessed=args.accessed) if args.all else cite(args.term, args.format, accessed=args.accessed)
+    except KeyError as exc:
+        raise UsageError(exc.args[0]) from None
+    sys.stdout.write(text)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dlterms", description="A bilingual glossary of deep-learning terms you can run.")
     p.add_argument("--version", action="version", version=f"dlterms {__version__}")
@@ -314,6 +361,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("-q", "--quiet", action="store_true", help="list only the rows that did not pass")
     c.set_defaults(func=cmd_conform)
 
+    r = sub.add_parser("report", help="work with conformance reports")
+    rsub = r.add_subparsers(dest="report_command", required=True)
+    m = rsub.add_parser("merge", help="combine the JSON reports of shards (--shard i/n) into one")
+    m.add_argument("reports", nargs="+", metavar="REPORT", help="JSON reports of the shards of one run")
+    m.add_argument("-o", "--output", required=True, metavar="FILE", help="the merged JSON report")
+    m.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
+    m.add_argument("--html", metavar="FILE", help="also write HTML")
+    m.set_defaults(func=cmd_report_merge)
+
     t = sub.add_parser("terms", help="list the glossary")
     t.add_argument("--json", action="store_true", help="print JSON")
     t.set_defaults(func=cmd_terms)
@@ -322,6 +378,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("term", help="term id, e.g. softmax or dlterms:softmax")
     s.add_argument("--json", action="store_true", help="print JSON")
     s.set_defaults(func=cmd_show)
+
+    ci = sub.add_parser("cite", help="cite a term (or everything) with its original papers")
+    ci.add_argument("term", nargs="?", help="term id, e.g. softmax or dlterms:softmax")
+    ci.add_argument("--format", choices=("bibtex", "cff", "apa", "json"), default="bibtex", help="default: bibtex")
+    ci.add_argument("--all", action="store_true", help="one BibTeX file: the package, every term and every paper")
+    ci.add_argument("--accessed", metavar="YYYY-MM-DD", help="access date to print (default: today)")
+    ci.set_defaults(func=cmd_cite)
     return p
 
 
