@@ -12,4 +12,6 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__"]
+from dlterms.citing import cite  # after __version__, which it reads
+
+__all__ = ["__version__", "cite"]
