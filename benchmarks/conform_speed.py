@@ -1,0 +1,116 @@
+"""How long a default conformance run takes, and where the time goes.
+
+Measures, as medians of ``--repeat`` runs (default 5) on this machine:
+
+* the full default run (every term, float32 and float64, 25 examples) against
+  each backend given (default: torch and numpy), as ``dlterms conform`` runs it;
+* ``--jobs 2`` against ``--jobs 1`` for the first backend (the speed-up);
+* the share of a sequential run spent inside ``dlterms.reference`` (the oracle),
+  measured by timing the outermost call of every public reference function.
+
+Goals (issue "A conformance run a CI can trust"): PyTorch ≤ 60 s, NumPy ≤ 30 s
+on 2 cores; ``--jobs 2`` ≥ 1.6× faster; reference-side time < half of the total.
+
+Usage: ``python benchmarks/conform_speed.py [--repeat 5] [--backends torch,numpy] [--out FILE.json]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def wall(cmd: list[str]) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
+    return elapsed
+
+
+def reference_share(backend: str) -> dict[str, float]:
+    """Run once in-process with every public reference function timed (outermost calls only)."""
+    from dlterms import reference
+    from dlterms.conformance import load_backend
+    from dlterms.conformance.runner import plan, run_one
+
+    spent = [0.0]
+    depth = [0]
+
+    def timed(fn):  # noqa: ANN001, ANN202
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+            if depth[0]:
+                return fn(*args, **kwargs)
+            depth[0] += 1
+            start = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                spent[0] += time.perf_counter() - start
+                depth[0] -= 1
+
+        return wrapper
+
+    originals = {name: getattr(reference, name) for name in reference.__all__}
+    for name, fn in originals.items():
+        setattr(reference, name, timed(fn))
+    try:
+        bk = load_backend(backend)
+        start = time.perf_counter()
+        for check in plan():
+            run_one(bk, check.invariant, check.dtype)
+        total = time.perf_counter() - start
+    finally:
+        for name, fn in originals.items():
+            setattr(reference, name, fn)
+    return {"total_s": total, "reference_s": spent[0], "reference_share": spent[0] / total}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--repeat", type=int, default=5)
+    p.add_argument("--backends", default="torch,numpy")
+    p.add_argument("--out", help="also write the numbers as JSON to this file")
+    args = p.parse_args()
+    backends = args.backends.split(",")
+    exe = [sys.executable, "-m", "dlterms", "conform", "-q"]
+    results: dict[str, object] = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'unknown CPU'}",
+        "python": platform.python_version(),
+        "repeat": args.repeat,
+    }
+    for bk in backends:
+        times = [wall([*exe, "--backend", bk]) for _ in range(args.repeat)]
+        results[f"{bk}_full_run_s"] = statistics.median(times)
+        print(f"{bk}: full default run, median of {args.repeat}: {statistics.median(times):.1f} s  {times}")
+    first = backends[0]
+    jobs1 = [wall([*exe, "--backend", first, "--jobs", "1"]) for _ in range(args.repeat)]
+    jobs2 = [wall([*exe, "--backend", first, "--jobs", "2"]) for _ in range(args.repeat)]
+    results["jobs1_s"], results["jobs2_s"] = statistics.median(jobs1), statistics.median(jobs2)
+    results["jobs2_speedup"] = statistics.median(jobs1) / statistics.median(jobs2)
+    print(
+        f"{first}: --jobs 1 {statistics.median(jobs1):.1f} s, --jobs 2 {statistics.median(jobs2):.1f} s, "
+        f"speed-up {results['jobs2_speedup']:.2f}x"
+    )
+    share = reference_share(first)
+    results["reference_share"] = share
+    print(
+        f"{first}: reference-side time {share['reference_s']:.1f} s of {share['total_s']:.1f} s "
+        f"({share['reference_share']:.0%})"
+    )
+    if args.out:
+        Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""No false alarms: many seeds against correct frameworks give no failure.
+
+Runs ``dlterms conform --backend B --seed S`` for S = 1..N (default 20) for each
+backend given, and lists every check that ever failed or errored, with the seed
+and the counterexample. A correct framework must give none: a failure here is
+a tolerance that is too tight or a strategy that generates ill-conditioned
+inputs, to be fixed at the source (filter the inputs, or justify an override
+in conformance/tolerances.py), never by loosening blindly.
+
+Usage: ``python benchmarks/no_false_alarms.py [--seeds 20] [--backends reference,numpy,torch] [--jobs 2]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--seeds", type=int, default=20)
+    p.add_argument("--backends", default="reference,numpy,torch")
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--out", help="write the summary as JSON to this file")
+    args = p.parse_args()
+    summary: dict[str, dict[str, object]] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for backend in args.backends.split(","):
+            alarms = []
+            checks = 0
+            start = time.perf_counter()
+            for seed in range(1, args.seeds + 1):
+                out = Path(tmp) / f"{backend}-{seed}.json"
+                subprocess.run(
+                    [sys.executable, "-m", "dlterms", "conform", "--backend", backend, "--seed", str(seed), "-q",
+                     "--jobs", str(args.jobs), "--json", str(out)],
+                    capture_output=True, text=True,
+                )  # fmt: skip
+                report = json.loads(out.read_text())
+                checks += report["summary"]["total"]
+                for row in report["results"]:
+                    if row["status"] in ("fail", "error"):
+                        alarms.append({"seed": seed, "id": row["id"], "message": row["message"][:300],
+                                       "counterexample": row["counterexample"]})  # fmt: skip
+            summary[backend] = {"seeds": args.seeds, "checks": checks, "alarms": alarms,
+                                "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
+            print(f"{backend}: {args.seeds} seeds, {checks} checks, {len(alarms)} alarms")
+            for a in alarms:
+                print(f"  seed {a['seed']}: {a['id']}: {a['message']}")
+    if args.out:
+        Path(args.out).write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    sys.exit(1 if any(s["alarms"] for s in summary.values()) else 0)
+
+
+if __name__ == "__main__":
+    main()
