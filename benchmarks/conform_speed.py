@@ -39,16 +39,17 @@ def wall(cmd: list[str]) -> float:
 
 def reference_share(backend: str) -> dict[str, float]:
     """Run once in-process with every public reference function timed (outermost calls only)."""
-    from dlterms import reference
     from dlterms.conformance import load_backend
     from dlterms.conformance.runner import plan, run_one
+
+    from dlterms import reference
 
     spent = [0.0]
     depth = [0]
 
-    def timed(fn):  # noqa: ANN001, ANN202
+    def timed(fn):
         @functools.wraps(fn)
-        def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        def wrapper(*args, **kwargs):
             if depth[0]:
                 return fn(*args, **kwargs)
             depth[0] += 1
