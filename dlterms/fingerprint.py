@@ -8,7 +8,8 @@ SHA-256 of a canonical text built from
   default values);
 * the abstract syntax tree of each of those functions **with docstrings and
   type annotations removed** (docstrings, comments, type hints, formatting and
-  line numbers are not semantics, so editing them changes nothing);
+  line numbers are not semantics, so editing them changes nothing; nor does
+  moving a function to another reference module: names enter without their module);
 * the same for every function or class of :mod:`dlterms.reference` that they
   call, transitively (``softmax`` is computed by ``_softmax_lane``), and the
   values of the module constants they read; the validation choke point
@@ -67,6 +68,7 @@ __all__ = [
     "fingerprint_callables",
     "load_record",
     "main",
+    "record_algorithm",
     "term_functions",
     "update",
 ]
@@ -174,7 +176,7 @@ def _globals_read(obj: Callable[..., Any] | type) -> list[tuple[str, object]]:
 def fingerprint_callables(roots: Iterable[Callable[..., Any]]) -> tuple[str, list[str]]:
     """``("sha256:<hex>", [qualified names covered])`` for the given functions and what they call."""
     seen: dict[str, Callable[..., Any] | type] = {}
-    constants: dict[str, str] = {}
+    constants: set[str] = set()
     todo: list[object] = [inspect.unwrap(r) for r in roots]
     while todo:
         obj = todo.pop()
@@ -186,12 +188,11 @@ def fingerprint_callables(roots: Iterable[Callable[..., Any]]) -> tuple[str, lis
             found: list[object] = []
             text = _describe_value(value, found)
             if text is not None and not _is_reference_code(value):
-                constants[f"{obj.__module__}.{global_name}"] = text
+                constants.add(f"const {global_name} = {text}")
             todo.extend(found)
-    lines = [ALGORITHM]
-    for name in sorted(seen):
-        lines += [f"def {name}{canonical_signature(seen[name])}", canonical_ast(seen[name])]
-    lines += [f"const {k} = {v}" for k, v in sorted(constants.items())]
+    # Names without their module: moving code between reference modules is not a change of meaning.
+    defs = sorted((f"def {obj.__qualname__}{canonical_signature(obj)}", canonical_ast(obj)) for obj in seen.values())
+    lines = [ALGORITHM, *(line for pair in defs for line in pair), *sorted(constants)]
     digest = hashlib.sha256("\n".join(lines).encode("utf-8")).hexdigest()
     return f"sha256:{digest}", sorted(seen)
 
@@ -248,12 +249,24 @@ class Drift:
     blocking: bool
 
 
-def check(terms: dict[str, Any] | None = None, record: dict[str, dict[str, Any]] | None = None) -> list[Drift]:
-    """Every difference between the glossary and the record, with what to do about it."""
+def record_algorithm(path: Path = FINGERPRINTS_PATH) -> str | None:
+    """The fingerprint algorithm the record was made with (``None`` if there is no record)."""
+    return json.loads(path.read_text(encoding="utf-8")).get("algorithm") if path.exists() else None
+
+
+def check(
+    terms: dict[str, Any] | None = None, record: dict[str, dict[str, Any]] | None = None, algorithm: str = ALGORITHM
+) -> list[Drift]:
+    """Every difference between the glossary and the record, with what to do about it.
+
+    ``algorithm`` is the one the record was made with: under another one fingerprints cannot be
+    compared, so a difference only means the record must be remade (``--update``).
+    """
     from dlterms.glossary import load_terms
 
     terms = load_terms() if terms is None else terms
-    record = load_record() if record is None else record
+    if record is None:
+        record, algorithm = load_record(), record_algorithm() or ALGORITHM
     update = "run `python -m dlterms.fingerprint --update`"
     out = []
     for tid in sorted(set(record) - set(terms)):
@@ -280,7 +293,7 @@ def check(terms: dict[str, Any] | None = None, record: dict[str, dict[str, Any]]
                     True,
                 )
             )
-        elif fp != old["fingerprint"] and term.version == old["version"]:
+        elif fp != old["fingerprint"] and term.version == old["version"] and algorithm == ALGORITHM:
             out.append(
                 Drift(
                     tid,
@@ -293,9 +306,8 @@ def check(terms: dict[str, Any] | None = None, record: dict[str, dict[str, Any]]
                 )
             )
         elif fp != old["fingerprint"] or term.version != old["version"]:
-            out.append(
-                Drift(tid, f"term {tid!r}: version {old['version']} -> {term.version} is not recorded: {update}", False)
-            )
+            why = f"version {old['version']} -> {term.version}" if algorithm == ALGORITHM else f"algorithm {algorithm}"
+            out.append(Drift(tid, f"term {tid!r}: the record is stale ({why}): {update}", False))
     return out
 
 
@@ -316,7 +328,7 @@ def update(path: Path = FINGERPRINTS_PATH) -> list[Drift]:
     from dlterms.glossary import load_terms
 
     terms = load_terms()
-    blocking = [d for d in check(terms, load_record(path)) if d.blocking]
+    blocking = [d for d in check(terms, load_record(path), record_algorithm(path) or ALGORITHM) if d.blocking]
     if blocking:
         return blocking
     data = {
@@ -345,7 +357,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not refused:
             print(f"recorded {len(load_record(args.path))} terms in {args.path}")
         return 1 if refused else 0
-    drifts = check(record=load_record(args.path))
+    drifts = check(None, load_record(args.path), record_algorithm(args.path) or ALGORITHM)
     for d in drifts:
         print(("error: " if d.blocking else "stale: ") + d.message)
     if not drifts:
