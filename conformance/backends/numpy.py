@@ -49,3 +49,34 @@ def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     shifted = x - np.max(x, axis=axis, keepdims=True)
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
+def _reduce(values: np.ndarray, reduction: str) -> np.ndarray:
+    if reduction == "none":
+        return values
+    if reduction == "sum":
+        return np.sum(values)
+    if reduction == "mean":
+        return np.mean(values)
+    raise ValueError(f"numpy backend: reduction={reduction!r}; expected 'none', 'mean' or 'sum'")
+
+
+def mse_loss(input: np.ndarray, target: np.ndarray, reduction: str = "mean") -> np.ndarray:
+    return _reduce((input - target) ** 2, reduction)
+
+
+def binary_cross_entropy(input: np.ndarray, target: np.ndarray, reduction: str = "mean") -> np.ndarray:
+    with np.errstate(divide="ignore"):  # log(0) = -inf, then clamped at -100 as the definition says
+        log_p = np.maximum(np.log(input), -100)
+        log_q = np.maximum(np.log1p(-input), -100)
+    return _reduce(-(target * log_p + (1 - target) * log_q), reduction)
+
+
+def cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mean") -> np.ndarray:
+    shifted = logits - np.max(logits, axis=1, keepdims=True)  # log-sum-exp around the row's max
+    lse = np.log(np.sum(np.exp(shifted), axis=1))
+    return _reduce(lse - shifted[np.arange(len(target)), target], reduction)
+
+
+def sgd_step(param: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
+    return param - lr * grad

@@ -1,0 +1,280 @@
+"""Invariants of the cost functions (seed section: the cost function)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from dlterms.reference.losses import LOG_CLAMP, REDUCTIONS
+from hypothesis import strategies as st
+
+from .. import tolerances
+from ..backends import Backend, OpCall
+from ..checks import assert_close, assert_shape, assert_that
+from ..registry import OpSpec, invariant, register_op
+from ..strategies import float_arrays, shapes
+
+# Values stay within ±4 in half precision so that a sum of up to 125 squared
+# errors (≤ 125·8²) is representable: float16 overflows at 65504.
+_SPAN = {"float16": 4.0, "bfloat16": 4.0, "float32": 20.0, "float64": 20.0}
+
+# Away from p = 0 and p = 1 for gradients: the derivative 1/(p(1 − p)) blows
+# up there, and the clamp of the logs makes it jump.
+_P_MARGIN = 2.0**-6  # exact in every dtype (float_arrays needs representable bounds)
+
+
+def _np(bk: Backend, x: Any) -> np.ndarray:
+    return np.asarray(bk.to_numpy(x), dtype=np.float64)
+
+
+def _reductions() -> st.SearchStrategy[str]:
+    return st.sampled_from(REDUCTIONS)
+
+
+def _pairs(dtype: str, *, lo: float | None = None, hi: float | None = None, **shape_kw: Any) -> Any:
+    """``{"input", "target", "reduction"}`` with input and target of one shape."""
+    lo = -_SPAN[dtype] if lo is None else lo
+    hi = _SPAN[dtype] if hi is None else hi
+    return shapes(**shape_kw).flatmap(
+        lambda s: st.fixed_dictionaries(
+            {
+                "input": float_arrays(dtype, s, min_value=lo, max_value=hi),
+                "target": float_arrays(dtype, s, min_value=lo, max_value=hi),
+                "reduction": _reductions(),
+            }
+        )
+    )
+
+
+def _mse_cases(dtype: str, **shape_kw: Any) -> Any:
+    return _pairs(dtype, **shape_kw)
+
+
+def _bce_cases(dtype: str, **shape_kw: Any) -> Any:
+    # Hypothesis' floats in [0, 1] hit the end points 0 and 1 often.
+    return _pairs(dtype, lo=0.0, hi=1.0, **shape_kw)
+
+
+def _bce_grad_cases(dtype: str) -> Any:
+    return shapes().flatmap(
+        lambda s: st.fixed_dictionaries(
+            {
+                "input": float_arrays(dtype, s, min_value=_P_MARGIN, max_value=1.0 - _P_MARGIN),
+                "target": float_arrays(dtype, s, min_value=0.0, max_value=1.0),
+                "reduction": _reductions(),
+            }
+        )
+    )
+
+
+def _ce_cases(dtype: str, *, span: float | None = None, max_n: int = 5, max_c: int = 5) -> Any:
+    """``{"logits": (N, C), "target": N class indices, "reduction"}``."""
+    span = _SPAN[dtype] if span is None else span
+
+    def build(nc: tuple[int, int]) -> Any:
+        n, c = nc
+        return st.fixed_dictionaries(
+            {
+                "logits": float_arrays(dtype, (n, c), min_value=-span, max_value=span),
+                "target": st.lists(st.integers(0, c - 1), min_size=n, max_size=n),
+                "reduction": _reductions(),
+            }
+        )
+
+    return st.tuples(st.integers(1, max_n), st.integers(1, max_c)).flatmap(build)
+
+
+for _spec in (
+    OpSpec("mse_loss", "mean-squared-error", _mse_cases, tensors=("input", "target"), diff_args=("input", "target")),
+    OpSpec(
+        "binary_cross_entropy",
+        "cross-entropy",
+        _bce_cases,
+        tensors=("input", "target"),
+        diff_args=("input",),
+        grad_cases=_bce_grad_cases,
+    ),
+    OpSpec(
+        "cross_entropy", "cross-entropy", _ce_cases, tensors=("logits",), indices=("target",), diff_args=("logits",)
+    ),
+):
+    register_op(_spec)
+
+
+# --- shared: every loss --------------------------------------------------------------
+#
+# Each loss is called as loss(first, target, reduction=...) where `first` is
+# `input` (mse_loss, binary_cross_entropy) or `logits` (cross_entropy); the
+# examples are the elements (elementwise losses) or the rows of the logits.
+
+_FIRST = {"mse_loss": "input", "binary_cross_entropy": "input", "cross_entropy": "logits"}
+_TERM = {"mse_loss": "mean-squared-error", "binary_cross_entropy": "cross-entropy", "cross_entropy": "cross-entropy"}
+_CASES = {"mse_loss": _mse_cases, "binary_cross_entropy": _bce_cases, "cross_entropy": _ce_cases}
+
+
+def _call(bk: Backend, op: str, dtype: str, first: Any, target: Any, reduction: str) -> np.ndarray:
+    t = bk.asarray(target, "int64" if op == "cross_entropy" else dtype)
+    return _np(bk, getattr(bk, op)(bk.asarray(first, dtype), t, reduction=reduction))
+
+
+def _examples(op: str, first: Any, target: Any) -> list[tuple[Any, Any]]:
+    """Each example alone, as a batch of one (an element for mse/bce, a row for cross-entropy)."""
+    if op == "cross_entropy":
+        return [([row], [k]) for row, k in zip(first, target, strict=True)]
+    return [([a], [b]) for a, b in zip(np.ravel(first).tolist(), np.ravel(target).tolist(), strict=True)]
+
+
+def _register_shared(op: str) -> None:
+    first_name = _FIRST[op]
+
+    @invariant(
+        f"{op}.nonnegative",
+        term=_TERM[op],
+        statement=f"{op} is never negative (nor NaN) for any reduction.",
+        cases=_CASES[op],
+    )
+    def nonnegative(bk: Backend, dtype: str, reduction: str, target: Any, **first: Any) -> None:
+        y = _call(bk, op, dtype, first[first_name], target, reduction)
+        assert_that(y >= 0, f"{op}(reduction={reduction!r}) is negative or NaN", loss=y)
+
+    @invariant(
+        f"{op}.sum_is_n_times_mean",
+        term=_TERM[op],
+        statement=f"{op} with reduction='sum' equals N × its value with reduction='mean' (N examples).",
+        cases=_CASES[op],
+    )
+    def sum_is_n_times_mean(bk: Backend, dtype: str, reduction: str, target: Any, **first: Any) -> None:
+        x = first[first_name]
+        n = len(x) if op == "cross_entropy" else int(np.size(x))
+        total = _call(bk, op, dtype, x, target, "sum")
+        mean = _call(bk, op, dtype, x, target, "mean")
+        assert_close(total, n * mean, tolerances.forward(dtype), f"{op}(sum) vs {n} × {op}(mean)")
+
+    @invariant(
+        f"{op}.none_gives_per_example_values",
+        term=_TERM[op],
+        statement=f"{op} with reduction='none' returns one value per example, each equal to "
+        f"the loss of that example alone.",
+        # Small cases: the check calls the op once per example.
+        cases=lambda d: _CASES[op](d, max_n=4) if op == "cross_entropy" else _CASES[op](d, max_dims=2, max_side=3),
+    )
+    def none_gives_per_example_values(bk: Backend, dtype: str, reduction: str, target: Any, **first: Any) -> None:
+        x = first[first_name]
+        per = _call(bk, op, dtype, x, target, "none")
+        expected_shape = (len(x),) if op == "cross_entropy" else np.shape(x)
+        assert_shape(per, expected_shape, f"{op}(reduction='none')")
+        alone = [_call(bk, op, dtype, a, b, "mean") for a, b in _examples(op, x, target)]
+        assert_close(np.ravel(per), np.array(alone), tolerances.forward(dtype), f"{op}(reduction='none') vs each alone")
+
+
+for _op in _FIRST:
+    _register_shared(_op)
+
+
+# --- mean squared error --------------------------------------------------------------
+
+
+@invariant(
+    "mse_loss.zero_iff_equal",
+    term="mean-squared-error",
+    statement="mse_loss(input, target) is exactly 0 where input equals target and positive where they differ "
+    "(elementwise with reduction='none'; mse_loss(x, x) = 0 for every reduction).",
+    cases=lambda d: shapes().flatmap(
+        lambda s: st.fixed_dictionaries(
+            {
+                "input": float_arrays(d, s, min_value=-_SPAN[d], max_value=_SPAN[d]),
+                "other": float_arrays(d, s, min_value=-_SPAN[d], max_value=_SPAN[d]),
+                "same": st.lists(st.booleans(), min_size=int(np.prod(s)), max_size=int(np.prod(s))),
+            }
+        )
+    ),
+)
+def mse_zero_iff_equal(bk: Backend, dtype: str, input: Any, other: Any, same: list[bool]) -> None:
+    x = np.asarray(input, dtype=np.float64)
+    t = np.where(np.reshape(same, x.shape), x, np.asarray(other))
+    for reduction in ("mean", "sum"):
+        y = _call(bk, "mse_loss", dtype, input, input, reduction)
+        assert_that(y == 0, f"mse_loss(x, x, reduction={reduction!r}) is not 0", loss=y)
+    per = _call(bk, "mse_loss", dtype, input, t.tolist(), "none")
+    assert_that(per[x == t] == 0, "mse_loss is not 0 where input == target", loss=per)
+    # Only where the exact squared difference is a normal number of the dtype
+    # (a smaller one may legitimately round or flush to 0).
+    tiny = float(np.finfo(np.float32 if dtype == "bfloat16" else np.dtype(dtype)).tiny)
+    differ = (x != t) & ((x - t) ** 2 >= tiny)
+    assert_that(per[differ] > 0, "mse_loss is 0 where input != target", input=x, target=t, loss=per)
+
+
+# --- binary cross-entropy ----------------------------------------------------------------
+
+
+@invariant(
+    "binary_cross_entropy.clamps_log_at_minus_100",
+    term="cross-entropy",
+    statement="At probabilities 0 and 1 binary_cross_entropy clamps each log at −100: the loss is "
+    "100·y at p = 0 and 100·(1 − y) at p = 1 (finite, never NaN).",
+    cases=lambda d: shapes().flatmap(
+        lambda s: st.fixed_dictionaries(
+            {
+                "input": st.lists(st.sampled_from([0.0, 1.0]), min_size=int(np.prod(s)), max_size=int(np.prod(s))).map(
+                    lambda v, s=s: np.reshape(v, s).tolist()
+                ),
+                "target": float_arrays(d, s, min_value=0.0, max_value=1.0),
+            }
+        )
+    ),
+)
+def bce_clamp(bk: Backend, dtype: str, input: Any, target: Any) -> None:
+    p, y = np.asarray(input, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    got = _call(bk, "binary_cross_entropy", dtype, input, target, "none")
+    assert_that(np.isfinite(got), "binary_cross_entropy is not finite at p = 0 or p = 1", input=p, target=y, loss=got)
+    expected = np.where(p == 0, -LOG_CLAMP * y, -LOG_CLAMP * (1 - y))
+    assert_close(got, expected, tolerances.forward(dtype), "binary_cross_entropy at p ∈ {0, 1}")
+
+
+# --- cross-entropy ---------------------------------------------------------------------
+
+
+@invariant(
+    "cross_entropy.equals_negative_log_softmax_at_target",
+    term="cross-entropy",
+    statement="cross_entropy(logits, target, reduction='none')[n] = −log_softmax(logits)[n, target[n]].",
+    ops=("cross_entropy", "log_softmax"),
+    cases=_ce_cases,
+)
+def ce_is_nll_of_log_softmax(bk: Backend, dtype: str, logits: Any, target: list[int], reduction: str) -> None:
+    per = _call(bk, "cross_entropy", dtype, logits, target, "none")
+    ls = _np(bk, bk.log_softmax(bk.asarray(logits, dtype), axis=-1))
+    picked = -ls[np.arange(len(target)), target]
+    assert_close(per, picked, tolerances.forward(dtype), "cross_entropy vs −log_softmax[target]")
+
+
+@invariant(
+    "cross_entropy.grad_is_softmax_minus_onehot",
+    term="cross-entropy",
+    statement="The gradient of cross_entropy (reduction='mean') with respect to the logits is "
+    "(softmax(logits) − onehot(target)) / N.",
+    cases=_ce_cases,
+    needs_vjp=True,
+    kind="gradient",
+)
+def ce_gradient(bk: Backend, dtype: str, logits: Any, target: list[int], reduction: str) -> None:
+    z = np.asarray(logits, dtype=np.float64)
+    fn = OpCall(bk, "cross_entropy", {"target": bk.asarray(target, "int64"), "reduction": "mean"}, ("logits",))
+    (g,) = bk.vjp(fn, (bk.asarray(logits, dtype),), bk.asarray(1.0, dtype))
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    onehot = np.eye(z.shape[1])[target]
+    expected = (e / e.sum(axis=1, keepdims=True) - onehot) / len(target)
+    assert_close(_np(bk, g), expected, tolerances.gradient(dtype), "d cross_entropy / d logits")
+
+
+@invariant(
+    "cross_entropy.finite_for_large_logits",
+    term="cross-entropy",
+    statement="cross_entropy is finite and non-negative for logits up to ±1e4 (where exp overflows).",
+    cases=lambda d: _ce_cases(d, span=1e4),
+    dtypes=("float32", "float64"),
+    kind="robustness",
+)
+def ce_large_logits(bk: Backend, dtype: str, logits: Any, target: list[int], reduction: str) -> None:
+    y = _call(bk, "cross_entropy", dtype, logits, target, reduction)
+    assert_that(np.isfinite(y) & (y >= 0), "cross_entropy is inf, NaN or negative for large logits", loss=y)
