@@ -16,8 +16,12 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 __all__ = [
+    "conv_params",
+    "distinct_grid_arrays",
     "float_arrays",
+    "grid_arrays",
     "logits_with_axis",
+    "pool_params",
     "representable",
     "shapes",
     "unit_direction",
@@ -107,3 +111,117 @@ def unit_direction(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarr
 def cases(**fields: st.SearchStrategy[Any] | Callable[..., Any]) -> st.SearchStrategy[dict[str, Any]]:
     """A dictionary strategy: the keyword arguments of one call of an op."""
     return st.fixed_dictionaries(fields)
+
+
+# --- convolution and pooling ------------------------------------------------------
+# Sizes stay small (N ≤ 2, C ≤ 3, H, W ≤ 6, kernel ≤ 3): the pure-Python reference runs every case.
+
+
+def grid_arrays(
+    dtype: str, shape: tuple[int, ...], *, step: float = 0.25, bound: float = 2.0
+) -> st.SearchStrategy[Any]:
+    """Arrays (nested lists) of multiples of ``step`` in ``[-bound, bound]``.
+
+    With the defaults every product of two values is a multiple of 1/16 of
+    size ≤ 4, so a convolution sum of up to 27 of them (plus a bias) is exact
+    in float16 and wider: comparisons then check what an op computes, not the
+    order in which it sums, and no tolerance has to absorb cancellation.
+    """
+    n = round(bound / step)
+    return hnp.arrays(np.int64, shape, elements=st.integers(-n, n)).map(
+        lambda a: representable(a * step, dtype).tolist()
+    )
+
+
+def distinct_grid_arrays(dtype: str, shape: tuple[int, ...], *, step: float = 0.25) -> st.SearchStrategy[Any]:
+    """Arrays (nested lists) whose values are all different: a shuffled, centred ``step``-spaced grid.
+
+    For max pooling without ties: each window then has one maximum (so the
+    gradient is unique), and a finite-difference step of 1e-6 never swaps two
+    values that differ by at least ``step``. Exact in every dtype for the
+    small shapes used here (at most 216 values, so |value| ≤ 27 with step 1/4).
+    """
+    size = int(np.prod(shape))
+    return st.permutations(range(size)).map(
+        lambda p: representable((np.array(p, dtype=np.float64).reshape(shape) - size // 2) * step, dtype).tolist()
+    )
+
+
+def _compact(draw: Callable[..., Any], h: int, w: int) -> int | list[int]:
+    # Hyper-parameters come as an int or an [h, w] pair, both accepted by PyTorch and the reference.
+    return h if h == w and draw(st.booleans()) else [h, w]
+
+
+def _axes(v: int | list[int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (v[0], v[1])
+
+
+@st.composite
+def conv_params(
+    draw: Callable[..., Any],
+    dtype: str,
+    *,
+    bias: bool | None = None,
+    stride: int | None = None,
+    padding: int | None = None,
+    dilation: int | None = None,
+    groups: int | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments of one ``conv2d`` call whose kernel fits the padded input.
+
+    ``{"x", "weight", "bias", "stride", "padding", "dilation", "groups"}`` with
+    random hyper-parameters (stride 1-3, padding 0-2, dilation 1-2, groups
+    dividing both channel counts) unless fixed by the keyword arguments;
+    ``bias=None`` sometimes omits the bias. Values are :func:`grid_arrays`.
+    """
+    g = groups if groups is not None else draw(st.sampled_from([1, 1, 2, 3]))
+    c_in, c_out = g * draw(st.integers(1, max(1, 3 // g))), g * draw(st.integers(1, max(1, 3 // g)))
+    k = [draw(st.integers(1, 3)) for _ in range(2)]
+    s = _axes(stride) if stride is not None else tuple(draw(st.integers(1, 3)) for _ in range(2))
+    p = _axes(padding) if padding is not None else tuple(draw(st.integers(0, 2)) for _ in range(2))
+    d = _axes(dilation) if dilation is not None else tuple(draw(st.integers(1, 2)) for _ in range(2))
+    # The smallest input the dilated kernel fits in once padded: d·(k − 1) + 1 − 2p.
+    size = [draw(st.integers(max(1, d[a] * (k[a] - 1) + 1 - 2 * p[a]), 6)) for a in range(2)]
+    with_bias = bias if bias is not None else draw(st.booleans())
+    return {
+        "x": draw(grid_arrays(dtype, (draw(st.integers(1, 2)), c_in, *size))),
+        "weight": draw(grid_arrays(dtype, (c_out, c_in // g, *k))),
+        "bias": draw(grid_arrays(dtype, (c_out,))) if with_bias else None,
+        "stride": _compact(draw, *s),
+        "padding": _compact(draw, *p),
+        "dilation": _compact(draw, *d),
+        "groups": g,
+    }
+
+
+@st.composite
+def pool_params(
+    draw: Callable[..., Any],
+    dtype: str,
+    *,
+    op: str = "max",
+    distinct: bool = False,
+    padding: int | None = None,
+    count_include_pad: bool | None = None,
+) -> dict[str, Any]:
+    """Keyword arguments of one ``max_pool2d`` (``op="max"``) or ``avg_pool2d`` (``op="avg"``) call.
+
+    Kernel 1-3, stride 1-3 or omitted (then it defaults to the kernel size),
+    padding at most half the kernel (PyTorch's rule) unless fixed by
+    ``padding``; ``count_include_pad`` random for ``op="avg"`` unless fixed.
+    ``distinct=True`` gives inputs without ties (:func:`distinct_grid_arrays`).
+    """
+    k = [draw(st.integers(1, 3)) for _ in range(2)]
+    p = _axes(padding) if padding is not None else tuple(draw(st.integers(0, k[a] // 2)) for a in range(2))
+    size = [draw(st.integers(max(1, k[a] - 2 * p[a]), 6)) for a in range(2)]
+    shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *size)
+    stride = draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    case = {
+        "x": draw(distinct_grid_arrays(dtype, shape) if distinct else grid_arrays(dtype, shape)),
+        "kernel_size": _compact(draw, *k),
+        "stride": None if stride is None else _compact(draw, *stride),
+        "padding": _compact(draw, *p),
+    }
+    if op == "avg":
+        case["count_include_pad"] = draw(st.booleans()) if count_include_pad is None else count_include_pad
+    return case

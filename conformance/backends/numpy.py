@@ -80,3 +80,50 @@ def cross_entropy(logits: np.ndarray, target: np.ndarray, reduction: str = "mean
 
 def sgd_step(param: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
     return param - lr * grad
+
+
+def _hw(v: Any) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (v[0], v[1])
+
+
+def _windows(x: np.ndarray, kernel: tuple[int, int], stride: Any, padding: Any, dilation: Any, fill: float) -> Any:
+    """Every (strided, dilated) window of the padded x: shape (N, C, H_out, W_out, kH, kW), a view."""
+    (sh, sw), (ph, pw), (dh, dw) = _hw(stride), _hw(padding), _hw(dilation)
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    span = ((kernel[0] - 1) * dh + 1, (kernel[1] - 1) * dw + 1)
+    return np.lib.stride_tricks.sliding_window_view(padded, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
+
+
+def conv2d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> np.ndarray:
+    n = x.shape[0]
+    o, c_g, kh, kw = weight.shape
+    win = _windows(x, (kh, kw), stride, padding, dilation, 0)
+    win = win.reshape(n, groups, c_g, *win.shape[2:])  # split the channels into groups
+    w = weight.reshape(groups, o // groups, c_g, kh, kw)
+    y = np.einsum("ngchwij,gocij->ngohw", win, w).reshape(n, o, *win.shape[3:5])  # cross-correlation
+    return y if bias is None else y + bias[:, None, None]
+
+
+def max_pool2d(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
+    k = _hw(kernel_size)
+    return _windows(x, k, k if stride is None else stride, padding, 1, -np.inf).max(axis=(-2, -1))
+
+
+def avg_pool2d(
+    x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True
+) -> np.ndarray:
+    k = _hw(kernel_size)
+    s = k if stride is None else stride
+    total = _windows(x, k, s, padding, 1, 0).sum(axis=(-2, -1))
+    if count_include_pad:
+        return total / x.dtype.type(k[0] * k[1])
+    inside = _windows(np.ones_like(x), k, s, padding, 1, 0).sum(axis=(-2, -1))  # elements of x per window
+    return total / inside

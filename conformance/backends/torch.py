@@ -80,3 +80,29 @@ def sgd_step(param: torch.Tensor, grad: torch.Tensor, lr: float) -> torch.Tensor
     # The kernel torch.optim.SGD applies (param.add_(grad, alpha=-lr)), out of place so that
     # autograd can differentiate it; tests check torch.optim.SGD itself against the reference.
     return torch.add(param, grad, alpha=-lr)
+
+
+def _hw(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v  # an int or an (h, w) pair, as torch takes them
+
+
+def conv2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> torch.Tensor:
+    return F.conv2d(x, weight, bias, _hw(stride), _hw(padding), _hw(dilation), groups)
+
+
+def max_pool2d(x: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0) -> torch.Tensor:
+    return F.max_pool2d(x, _hw(kernel_size), _hw(stride), _hw(padding))
+
+
+def avg_pool2d(
+    x: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True
+) -> torch.Tensor:
+    return F.avg_pool2d(x, _hw(kernel_size), _hw(stride), _hw(padding), count_include_pad=count_include_pad)
