@@ -191,8 +191,10 @@ def test_the_hook_writes_objects_inv_atomically_and_readable(tmp_path: Path) -> 
 
 
 def test_mkdocs_yml_runs_the_hook() -> None:
-    """mkdocs.yml lists docs/hooks/objects_inv.py under hooks."""
+    """mkdocs.yml lists docs/hooks/objects_inv.py under hooks, once (twice would write objects.inv twice)."""
     mkdocs = ROOT / "mkdocs.yml"
     if not mkdocs.exists():
         pytest.skip("mkdocs.yml not written yet")
-    assert re.search(r"^hooks:\n(?:\s+-.*\n)*\s+- docs/hooks/objects_inv\.py", mkdocs.read_text(encoding="utf-8"), re.M)
+    text = mkdocs.read_text(encoding="utf-8")
+    assert re.search(r"^hooks:\n(?:\s+-.*\n)*\s+- docs/hooks/objects_inv\.py", text, re.M)
+    assert text.count("docs/hooks/objects_inv.py") == 1
