@@ -209,8 +209,10 @@ def parse_bibtex(text: str) -> list[BibEntry]:
                 raise ValueError("@string macros are not supported in citations.bib; write the value out")
             i = _balanced(text, m.end() - 1, open_, close)
             continue
-        comma = text.index(",", m.end())
-        key, fields, j = text[m.end() : comma].strip(), {}, comma + 1
+        end_of_key = re.compile(r"[,\s" + re.escape(close) + "]").search(text, m.end())
+        if not end_of_key:
+            raise ValueError(f"malformed BibTeX: entry at character {i} has no key")
+        key, fields, j = text[m.end() : end_of_key.start()].strip(), {}, end_of_key.start()
         while True:
             while text[j].isspace() or text[j] == ",":
                 j += 1
@@ -395,6 +397,8 @@ def _apa_paper(e: BibEntry) -> str:
     year = e.plain("year") or "n.d."
     title = e.plain("title")
     end = "" if title.endswith(("?", "!", ".")) else "."
+    if names and not names.endswith("."):
+        names += "."  # "Towards AI. (2021)." as "Bridle, J. S. (1990)."
     head = f"{names} ({year}). {title}{end}" if names else f"{title}{end} ({year})."
     v, n, pages = e.plain("volume"), e.plain("number"), e.plain("pages")
     publisher = e.plain("publisher")

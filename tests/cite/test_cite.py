@@ -352,3 +352,33 @@ def test_the_site_url_is_written_once_and_agrees_with_pyproject_and_mkdocs() -> 
         site_url = re.search(r"^site_url:\s*(\S+)\s*$", mkdocs.read_text(encoding="utf-8"), re.M)
         assert site_url and site_url[1] == citing.SITE_URL
     assert citing.term_url("dlterms:softmax") == citing.SITE_URL + "terms/softmax/"
+
+
+def test_the_bibtex_reader_handles_comments_quotes_concatenation_and_parentheses() -> None:
+    """% lines and @comment are skipped; "..." values, # joins, (...) entries and field-less entries are read."""
+    text = (
+        "% a comment with @misc{not, an = {entry}}\n"
+        "@comment{ignored, x = {1}}\n"
+        '@Article(a1, Title = "A {Q}uoted" # { part}, year = 1990, pages = {1--2},)\n'
+        "@misc{bare}\n"
+    )
+    entries = citing.parse_bibtex(text)
+    assert [(e.type, e.key, e.fields) for e in entries] == [
+        ("article", "a1", {"title": "A {Q}uoted part", "year": "1990", "pages": "1--2"}),
+        ("misc", "bare", {}),
+    ]
+    assert entries[1].text == "@misc{bare}"
+    with pytest.raises(ValueError, match="@string"):
+        citing.parse_bibtex("@string{x = {y}}")
+
+
+def test_apa_of_an_organisation_and_a_thesis() -> None:
+    """An organisation as author ends with a period; a thesis names its kind and school in brackets."""
+    org, thesis = citing.parse_bibtex(
+        "@misc{o, title = {Must-know terms}, organization = {Towards AI}, year = {2021},"
+        " howpublished = {Blog post}, url = {https://example.org/a~b}}\n"
+        '@mastersthesis{t, author = {Hochreiter, Sepp}, title = {Untersuchungen}, school = {TU M{\\"u}nchen},'
+        " type = {Diploma thesis}, year = {1991}}"
+    )
+    assert citing._apa_paper(org) == "Towards AI. (2021). Must-know terms [Blog post]. https://example.org/a~b"
+    assert citing._apa_paper(thesis) == "Hochreiter, S. (1991). Untersuchungen [Diploma thesis, TU München]."
