@@ -90,6 +90,7 @@ __all__ = [
     "parse_bibtex",
     "read_citations",
     "record",
+    "term_of",
     "term_url",
     "used_citations",
 ]
@@ -345,8 +346,34 @@ class _Facts:
     papers: tuple[BibEntry, ...]
 
 
+def term_of(name: str) -> Term:
+    """The term to cite for a term ID (``softmax``, ``dlterms:softmax``) or a reference function
+    (``dlterms.reference.log_softmax``, ``dlterms.reference.softmax_vjp``: the function term naming it).
+
+    Raises :class:`KeyError` with the closest IDs, or naming the terms when a function has several.
+    """
+    if not name.startswith("dlterms.reference."):
+        return get_term(name)
+    function = name.removeprefix("dlterms.reference.")
+    terms = _terms_of(function)
+    if len(terms) == 1:
+        return terms[0]
+    if terms:
+        ids = ", ".join(t.stable_id for t in terms)
+        raise KeyError(f"{name} is the reference of several terms ({ids}); cite one of them")
+    import dlterms.reference as reference
+
+    if function not in reference.__all__:
+        import difflib
+
+        close = difflib.get_close_matches(function, reference.__all__, n=3)
+        hint = f"; did you mean {', '.join('dlterms.reference.' + c for c in close)}?" if close else ""
+        raise KeyError(f"unknown reference function {name!r}{hint}")
+    raise KeyError(f"{name} is not the reference of any function term; cite a term (`dlterms terms` lists them)")
+
+
 def _facts(term: str | Term, accessed: date | str | None, base_url: str = SITE_URL) -> _Facts:
-    t = get_term(term) if isinstance(term, str) else term
+    t = term_of(term) if isinstance(term, str) else term
     bib = read_citations()
     missing = [k for k in t.papers if k not in bib]
     if missing:
@@ -560,7 +587,8 @@ def _yaml(value: Any, indent: int = 0) -> str:
 
 
 def cite(term: str | Term, format: str = "bibtex", *, accessed: date | str | None = None) -> str:
-    """The citation of one term (``"softmax"`` or ``"dlterms:softmax"``) with its original papers.
+    """The citation of one term (``"softmax"``, ``"dlterms:softmax"``, or a reference function such as
+    ``"dlterms.reference.log_softmax"``: see :func:`term_of`) with its original papers.
 
     ``format`` is one of ``bibtex``, ``cff``, ``apa``, ``json``. ``accessed`` is the
     access date (default: today, or ``SOURCE_DATE_EPOCH`` when set). An unknown

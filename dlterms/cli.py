@@ -380,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_show)
 
     ci = sub.add_parser("cite", help="cite a term (or everything) with its original papers")
-    ci.add_argument("term", nargs="?", help="term id, e.g. softmax or dlterms:softmax")
+    ci.add_argument("term", nargs="?", help="term id (softmax, dlterms:softmax) or dlterms.reference.<function>")
     ci.add_argument("--format", choices=("bibtex", "cff", "apa", "json"), default="bibtex", help="default: bibtex")
     ci.add_argument("--all", action="store_true", help="one BibTeX file: the package, every term and every paper")
     ci.add_argument("--accessed", metavar="YYYY-MM-DD", help="access date to print (default: today)")

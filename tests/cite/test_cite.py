@@ -382,3 +382,21 @@ def test_apa_of_an_organisation_and_a_thesis() -> None:
     )
     assert citing._apa_paper(org) == "Towards AI. (2021). Must-know terms [Blog post]. https://example.org/a~b"
     assert citing._apa_paper(thesis) == "Hochreiter, S. (1991). Untersuchungen [Diploma thesis, TU München]."
+
+
+def test_a_reference_function_is_cited_as_the_term_that_names_it(capsys: pytest.CaptureFixture[str]) -> None:
+    """dlterms.reference.log_softmax_vjp cites dlterms:softmax; an unknown function names the closest ones."""
+    assert citing.cite("dlterms.reference.log_softmax_vjp", accessed=DAY) == citing.cite("softmax", accessed=DAY)
+    code, out, _ = run_cli(capsys, "dlterms.reference.log_softmax", "--format", "json", "--accessed", DAY)
+    assert code == 0 and json.loads(out)["id"] == "dlterms:softmax"
+    with pytest.raises(KeyError, match=r"did you mean dlterms\.reference\.softmax"):
+        citing.term_of("dlterms.reference.sofmax")
+
+
+def test_a_function_named_by_several_terms_asks_which(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When two function terms name the same function, term_of refuses and lists both IDs."""
+    softmax = load_terms()["softmax"]
+    twins = {"softmax": softmax, "softmax-twin": replace(softmax, id="softmax-twin")}
+    monkeypatch.setattr(citing, "load_terms", lambda: twins)
+    with pytest.raises(KeyError, match=re.escape("several terms (dlterms:softmax, dlterms:softmax-twin)")):
+        citing.term_of("dlterms.reference.softmax")
