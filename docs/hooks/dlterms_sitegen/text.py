@@ -1,0 +1,99 @@
+"""Small text helpers shared by the page generators: Markdown escaping, front matter, MathML, file writes."""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+from .mathml import tex_to_mathml
+
+log = logging.getLogger("mkdocs.plugins.dlterms")
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]])")
+_BLOCK_START = re.compile(r"^(\s*)([#>+\-]|\d+\.)(\s)")
+
+
+def md_text(text: str) -> str:
+    """Plain glossary text as Markdown that shows exactly that text (paragraphs kept, wrapping undone)."""
+    paragraphs = [" ".join(p.split()) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    out = []
+    for p in paragraphs:
+        p = _MD_SPECIAL.sub(r"\\\1", html.escape(p, quote=False))
+        out.append(_BLOCK_START.sub(r"\1\\\2\3", p))
+    return "\n\n".join(out)
+
+
+def md_cell(text: str) -> str:
+    """Text for one cell of a Markdown table."""
+    return md_text(text).replace("\n\n", "<br>").replace("|", "\\|")
+
+
+def code(text: str) -> str:
+    """Inline code, with a fence long enough for backticks inside."""
+    fence = "``" if "`" in text else "`"
+    return f"{fence}{text}{fence}" if fence == "`" else f"{fence} {text} {fence}"
+
+
+def indent(text: str, prefix: str = "    ") -> str:
+    """Indent every non-empty line (content of a tab, an admonition, a details block)."""
+    return "\n".join(prefix + line if line.strip() else "" for line in text.splitlines())
+
+
+def fenced(source: str, lang: str = "python") -> str:
+    fence = "```"
+    while fence in source:
+        fence += "`"
+    return f"{fence}{lang}\n{source.rstrip()}\n{fence}"
+
+
+def front_matter(meta: dict[str, object]) -> str:
+    """YAML front matter; values are written as JSON, which YAML reads as is."""
+    lines = ["---"]
+    for key, value in meta.items():
+        if isinstance(value, dict):
+            lines.append(f"{key}:")
+            lines += [f"  {k}: {json.dumps(v, ensure_ascii=False)}" for k, v in value.items()]
+        elif isinstance(value, list):
+            lines.append(f"{key}:")
+            lines += [f"  - {json.dumps(v, ensure_ascii=False)}" for v in value]
+        else:
+            lines.append(f"{key}: {json.dumps(value, ensure_ascii=False)}")
+    lines.append("---")
+    return "\n".join(lines) + "\n\n"
+
+
+def mathml(tex: str, *, display: bool, where: str) -> str:
+    """TeX as one line of MathML, converted at build time (no script, no font download).
+
+    TeX that latex2mathml cannot read is logged as a warning (so ``--strict`` fails)
+    and shown as code rather than dropped.
+    """
+    try:
+        return tex_to_mathml(tex, display=display)
+    except Exception as exc:  # latex2mathml raises several exception types for bad TeX
+        log.warning("dlterms: %s: cannot convert TeX to MathML (%s): %s", where, type(exc).__name__, tex)
+        return f"<code>{html.escape(tex)}</code>"
+
+
+def write_if_changed(path: Path, content: str | bytes) -> bool:
+    """Write ``content`` unless the file already holds it (so `mkdocs serve` does not loop); True if written."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    if path.exists() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return True
+
+
+def remove_stale(folder: Path, keep: Iterable[Path]) -> None:
+    """Delete generated files from an earlier build that this build did not produce (a removed term)."""
+    keep = {p.resolve() for p in keep}
+    for p in sorted(folder.rglob("*"), reverse=True):
+        if p.is_file() and p.resolve() not in keep:
+            p.unlink()
+        elif p.is_dir() and not any(p.iterdir()):
+            p.rmdir()
