@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
 import pytest
+from dlterms.glossary import load_sections, load_terms
 
 from dlterms import reference
-from dlterms.glossary import load_sections, load_terms
 
 if TYPE_CHECKING:
     from conftest import BuiltSite
@@ -78,7 +78,8 @@ def test_term_page_has_names_code_and_invariants(site: BuiltSite, term_id: str) 
         assert term.seed.wording in text
     for name in term.reference:
         if callable(getattr(reference, name, None)):
-            assert re.search(rf'def</span>(<span class="w">)? (</span>)?<span class="nf">{re.escape(name)}</span>', html), name
+            definition = rf'def</span>(<span class="w">)? (</span>)?<span class="nf">{re.escape(name)}</span>'
+            assert re.search(definition, html), name
     for inv in term.invariants:
         assert inv in text, inv
 
