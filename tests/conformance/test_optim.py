@@ -91,14 +91,17 @@ def _line_grad(w: list[float], batch: list[tuple[float, float]]) -> list[float]:
     return [sum(ri * x for ri, (x, _) in zip(r, batch, strict=True)) / len(batch), sum(r) / len(batch)]
 
 
+@pytest.mark.parametrize(
+    "implementation", [{}, {"foreach": True}, {"fused": True}], ids=["for-loop", "foreach", "fused"]
+)
 @pytest.mark.parametrize(("batch_size", "shuffle"), [(7, False), (1, False), (3, False), (3, True), (2, True)])
-def test_torch_optim_sgd_follows_the_reference_trajectory(batch_size: int, shuffle: bool) -> None:
-    """torch.optim.SGD with autograd's gradient of the mean batch loss takes the reference's steps, batch for batch."""
+def test_torch_optim_sgd_follows_the_reference_trajectory(batch_size: int, shuffle: bool, implementation: dict) -> None:
+    """torch.optim.SGD (each of its three kernels) takes the reference's steps, batch for batch."""
     lr, epochs, seed = 0.05, 3, 11
     expected = ref.minibatch_gradient_descent(_line_grad, [0.5, -0.5], DATA, lr, epochs, batch_size, shuffle, seed)
 
     w = torch.tensor([0.5, -0.5], dtype=torch.float64, requires_grad=True)
-    opt = torch.optim.SGD([w], lr=lr)
+    opt = torch.optim.SGD([w], lr=lr, **implementation)
     x_all = torch.tensor([x for x, _ in DATA], dtype=torch.float64)
     y_all = torch.tensor([y for _, y in DATA], dtype=torch.float64)
     rng = random.Random(seed)  # the reference's documented shuffle: one random.Random(seed), reshuffled per epoch
