@@ -51,6 +51,11 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
+def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    y = x @ weight.T  # weight is (out_features, in_features): one row of weights per output
+    return y if bias is None else y + bias
+
+
 def _reduce(values: np.ndarray, reduction: str) -> np.ndarray:
     if reduction == "none":
         return values
