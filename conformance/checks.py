@@ -78,12 +78,17 @@ def assert_close(actual: Any, expected: Any, tol: Tolerance, what: str) -> None:
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
     assert_shape(a, e.shape, what)
-    nan_mismatch = np.isnan(a) != np.isnan(e)
-    inf_mismatch = np.isinf(e) & (a != e)
+    with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf are handled explicitly below
+        _compare(a, e, tol, what)
+
+
+def _compare(a: np.ndarray, e: np.ndarray, tol: Tolerance, what: str) -> None:
     finite = np.isfinite(a) & np.isfinite(e)
+    # Where either side is NaN or ±inf, both must be the same special value.
+    special_mismatch = ~finite & ~((a == e) | (np.isnan(a) & np.isnan(e)))
     err = np.where(finite, np.abs(a - e), 0.0)
     allowed = tol.atol + tol.rtol * np.abs(np.where(finite, e, 0.0))
-    bad = nan_mismatch | inf_mismatch | (finite & (err > allowed))
+    bad = special_mismatch | (finite & (err > allowed))
     rel = np.where(finite & (e != 0), err / np.where(e != 0, np.abs(e), 1.0), np.where(err > 0, np.inf, 0.0))
     _record(err, np.where(finite & (e != 0), rel, 0.0), allowed, tol)
     if not bad.any():

@@ -1,0 +1,68 @@
+"""The comparison helpers every invariant relies on: they catch what they must and explain it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from dlterms.conformance.checks import Violation, assert_close, assert_that, measure_errors
+from dlterms.conformance.tolerances import FORWARD, GRADIENT, Tolerance
+
+TOL = Tolerance(1e-6, 1e-9, "test")
+
+
+@pytest.mark.parametrize(
+    ("got", "expected"),
+    [
+        ([1.0, math.inf], [1.0, 2.0]),
+        ([math.nan], [1.0]),
+        ([1.0], [math.nan]),
+        ([math.inf], [-math.inf]),
+        ([1.0 + 1e-3], [1.0]),
+        ([[1.0, 2.0]], [1.0, 2.0]),
+    ],
+)
+def test_assert_close_refuses_mismatches(got: list, expected: list) -> None:
+    """A wrong value, a misplaced NaN or infinity, or a wrong shape is a Violation."""
+    with pytest.raises(Violation):
+        assert_close(got, expected, TOL, "x")
+
+
+def test_assert_close_accepts_matching_special_values_and_close_values() -> None:
+    """NaN matches NaN, inf matches the same inf, and values within atol + rtol·|e| pass."""
+    assert_close([math.nan, math.inf, -math.inf, 1.0 + 5e-7], [math.nan, math.inf, -math.inf, 1.0], TOL, "x")
+
+
+def test_violation_names_the_worst_element() -> None:
+    """The details give the worst index, expected and got values, and the tolerance."""
+    with pytest.raises(Violation) as info:
+        assert_close([1.0, 2.5, 3.0], [1.0, 2.0, 3.0], TOL, "y")
+    d = info.value.details
+    assert d["index"] == [1] and d["expected"] == 2.0 and d["got"] == 2.5
+    assert d["tolerance"] == {"rtol": 1e-6, "atol": 1e-9}
+    assert "index (1,)" in str(info.value)
+
+
+def test_measured_errors_record_the_largest_error_of_passing_comparisons() -> None:
+    """measure_errors() collects the largest absolute and relative error across comparisons."""
+    acc = measure_errors()
+    assert_close([1.0 + 4e-7], [1.0], TOL, "a")
+    assert_close([2.0], [2.0], TOL, "b")
+    assert acc["max_abs_err"] == pytest.approx(4e-7, rel=1e-6)
+    assert acc["max_rel_err"] == pytest.approx(4e-7, rel=1e-6)
+
+
+def test_assert_that_reports_the_first_failing_index() -> None:
+    """A boolean-array property names where it first fails."""
+    with pytest.raises(Violation) as info:
+        assert_that(np.array([True, False, True]), "must hold")
+    assert info.value.details["index"] == [1]
+
+
+def test_tolerance_table_cites_a_source_for_every_number() -> None:
+    """Every dtype has a forward and a gradient tolerance, each with its source."""
+    for table in (FORWARD, GRADIENT):
+        assert set(table) == {"float16", "bfloat16", "float32", "float64"}
+        assert all(t.source and t.rtol > 0 and t.atol > 0 for t in table.values())
