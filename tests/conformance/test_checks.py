@@ -6,7 +6,6 @@ import math
 
 import numpy as np
 import pytest
-
 from dlterms.conformance.checks import Violation, assert_close, assert_that, measure_errors
 from dlterms.conformance.tolerances import FORWARD, GRADIENT, Tolerance
 
