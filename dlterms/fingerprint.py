@@ -35,7 +35,8 @@ record while its ``version`` is unchanged. Then bump ``version`` in
 
 which refuses to record a changed fingerprint under an unchanged version.
 ``python -m dlterms.fingerprint`` (or ``--check``) lists the terms whose record
-is stale and exits 1 if there is one.
+is stale and exits 1 if there is one. ``--rebuild`` remakes the record from the
+glossary alone, for a record that was never released (before the first release).
 """
 
 from __future__ import annotations
@@ -322,14 +323,18 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def update(path: Path = FINGERPRINTS_PATH) -> list[Drift]:
-    """Record the current fingerprints, unless a blocking drift remains (returned, nothing written)."""
+def update(path: Path = FINGERPRINTS_PATH, *, rebuild: bool = False) -> list[Drift]:
+    """Record the current fingerprints, unless a blocking drift remains (returned, nothing written).
+
+    ``rebuild=True`` remakes the record from the glossary alone, ignoring the old one: only for a
+    record that was never released (before the first release, or for terms that never shipped).
+    """
     from dlterms import __version__
     from dlterms.glossary import load_terms
 
     terms = load_terms()
     blocking = [d for d in check(terms, load_record(path), record_algorithm(path) or ALGORITHM) if d.blocking]
-    if blocking:
+    if blocking and not rebuild:
         return blocking
     data = {
         "schema": "dlterms.fingerprints/1",
@@ -348,10 +353,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--check", action="store_true", help="list stale records, exit 1 if any (the default)")
     mode.add_argument("--update", action="store_true", help="record the current fingerprints in the record file")
+    mode.add_argument(
+        "--rebuild", action="store_true", help="remake the record ignoring the old one (only if it was never released)"
+    )
     p.add_argument("--path", type=Path, default=FINGERPRINTS_PATH, help="record file (default: %(default)s)")
     args = p.parse_args(argv)
-    if args.update:
-        refused = update(args.path)
+    if args.update or args.rebuild:
+        refused = update(args.path, rebuild=args.rebuild)
         for d in refused:
             print(f"error: {d.message}", file=sys.stderr)
         if not refused:

@@ -225,3 +225,18 @@ def test_a_record_made_with_another_algorithm_is_stale_not_a_semantic_change(tmp
     assert fp.main(["--update", "--path", str(path)]) == 0
     assert fp.record_algorithm(path) == fp.ALGORITHM
     assert fp.load_record(path)["softmax"]["fingerprint"] == fp.fingerprint("softmax")
+
+
+def test_rebuild_remakes_an_unreleased_record_despite_blocking_drift(tmp_path: Path) -> None:
+    """--rebuild ignores the old record (a changed fingerprint, a vanished term) and records the glossary."""
+    path = _record(
+        tmp_path,
+        {
+            "softmax": {"version": "1.0.0", "fingerprint": "sha256:" + "0" * 64},
+            "never-shipped": {"version": "1.0.0", "fingerprint": None},
+        },
+    )
+    assert fp.main(["--update", "--path", str(path)]) == 1
+    assert fp.main(["--rebuild", "--path", str(path)]) == 0
+    assert set(fp.load_record(path)) == set(load_terms())
+    assert fp.check(record=fp.load_record(path)) == []
