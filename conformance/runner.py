@@ -122,9 +122,18 @@ class Result:
 
 
 def select(terms: Iterable[str] | None = None) -> list[Invariant]:
-    """The registered invariants of ``terms`` (all when None), in registration order."""
+    """The registered invariants of ``terms`` (all when None), in the seed's reading order.
+
+    Terms come in glossary order (the seed's sections, then each entry's
+    ``order``); a term's invariants in registration order.
+    """
+    from dlterms.glossary import load_terms
+
+    rank = {term_id: i for i, term_id in enumerate(load_terms())}
     wanted = set(terms) if terms else None
-    return [inv for inv in INVARIANTS.values() if wanted is None or inv.term in wanted]
+    chosen = [inv for inv in INVARIANTS.values() if wanted is None or inv.term in wanted]
+    position = {inv.id: i for i, inv in enumerate(INVARIANTS.values())}
+    return sorted(chosen, key=lambda inv: (rank.get(inv.term, len(rank)), position[inv.id]))
 
 
 def plan(
