@@ -113,6 +113,7 @@ class OpSpec:
     indices: tuple[str, ...] = ()  # integer tensors: backend.asarray(value, "int64")
     diff_args: tuple[str, ...] = ("x",)  # differentiated, in the order <op>_vjp returns them
     grad_cases: Cases | None = None  # cases for gradients (away from kinks); default: cases
+    dtypes: tuple[str, ...] | None = None  # where the comparisons with the reference apply; None: all
 
 
 OPS: dict[str, OpSpec] = {}
@@ -156,6 +157,7 @@ def register_op(spec: OpSpec) -> OpSpec:
         term=spec.term,
         statement=f"{op} agrees with the float64 reference within the forward tolerance of the dtype.",
         cases=spec.cases,
+        dtypes=spec.dtypes,
         kind="reference",
     )
     def matches_reference(bk: Backend, dtype: str, **case: Any) -> None:
@@ -170,6 +172,7 @@ def register_op(spec: OpSpec) -> OpSpec:
         term=spec.term,
         statement=f"The backend's gradient of {op} (its vjp) agrees with the reference's {op}_vjp.",
         cases=grad_cases,
+        dtypes=spec.dtypes,
         needs_vjp=True,
         kind="gradient",
     )

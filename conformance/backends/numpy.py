@@ -87,6 +87,16 @@ def sgd_step(param: np.ndarray, grad: np.ndarray, lr: float) -> np.ndarray:
     return param - lr * grad
 
 
+def rnn(
+    x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    h, outputs = h0, []
+    for t in range(x.shape[1]):  # x is batch first: (N, T, in)
+        h = np.tanh(x[:, t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+        outputs.append(h)
+    return np.stack(outputs, axis=1), h
+
+
 def _hw(v: Any) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (v[0], v[1])
 

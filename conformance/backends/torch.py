@@ -110,3 +110,21 @@ def avg_pool2d(
     x: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True
 ) -> torch.Tensor:
     return F.avg_pool2d(x, _hw(kernel_size), _hw(stride), _hw(padding), count_include_pad=count_include_pad)
+
+
+def rnn(
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor,
+    b_hh: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    # torch.nn.RNN itself, run with the given tensors as its parameters (functional_call), so
+    # autograd differentiates w.r.t. all six. Built on the meta device: no memory, no random init.
+    module = torch.nn.RNN(
+        x.shape[-1], h0.shape[-1], nonlinearity="tanh", batch_first=True, device="meta", dtype=x.dtype
+    )
+    params = {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh, "bias_ih_l0": b_ih, "bias_hh_l0": b_hh}
+    outputs, h_n = torch.func.functional_call(module, params, (x, h0.unsqueeze(0)))  # h: (layers=1, N, H)
+    return outputs, h_n.squeeze(0)
