@@ -6,6 +6,8 @@
   lays out ``build/api-src`` for mkdocstrings (see ``dlterms_sitegen/apisrc.py``).
 * ``on_pre_build``: writes one Markdown page per term file (and its SVG plots, and the indexes)
   into ``docs/terms/``, a git-ignored folder, so ``mkdocs build`` alone is the whole build.
+* ``on_post_build`` (after the search plugin wrote its index): fills the hidden ``names`` search
+  field of each term page, so that a name finds its own page first (see ``searchnames.py``).
 * ``on_page_markdown``: fills the generated parts of hand-written pages, marked by
   ``<!-- dlterms:mistranslations -->``, ``<!-- dlterms:conventions -->``, ``<!-- dlterms:sections -->``,
   ``<!-- dlterms:shadowed-api -->``.
@@ -23,6 +25,7 @@ from typing import Any
 from dlterms_sitegen import SiteBuild, pages
 from dlterms_sitegen.apisrc import api_source_tree
 from dlterms_sitegen.reports import conventions_markdown
+from dlterms_sitegen.searchnames import add_names
 from dlterms_sitegen.text import log
 from mkdocs.plugins import event_priority
 
@@ -81,3 +84,16 @@ def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
         if marker in markdown:
             markdown = markdown.replace(marker, render())
     return markdown
+
+
+@event_priority(-100)  # after the search plugin has written search/search_index.json
+def on_post_build(config: Any) -> None:
+    if _build is None:
+        return
+    plugin = next((p for n, p in config.plugins.items() if n.endswith("search") and hasattr(p, "search_index")), None)
+    index = Path(config.site_dir) / "search" / "search_index.json"
+    if plugin is None or not index.exists():
+        return
+    segment = getattr(plugin.search_index, "_segment_chinese", lambda text: text)
+    count = add_names(index, _build.terms, segment)
+    log.info("dlterms: search names added to %d term pages", count)

@@ -150,6 +150,7 @@ def _reference(ctx: Context, term: Term) -> str:
         "(the tested code itself, read when this page was built)."
     )
     parts = ["## Reference implementation · 参考实现", "", intro]
+    shown: set[str] = set()  # each helper once per page, under the first function that calls it
     for name in term.reference:
         fn = getattr(reference, name, None)
         if not callable(fn):
@@ -163,7 +164,8 @@ def _reference(ctx: Context, term: Term) -> str:
             (f"Backward pass · 反向传播: {code(name + '_vjp')}", v) for v in [getattr(reference, f"{name}_vjp", None)]
         ]
         extra = [(t, v) for t, v in extra if callable(v)]
-        helpers = _helpers(fn)
+        helpers = [h for h in _helpers(fn) if h.__qualname__ not in shown]
+        shown.update(h.__qualname__ for h in helpers)
         if helpers:
             names = ", ".join(code(h.__name__) for h in helpers)
             body = "\n\n".join(fenced(inspect.getsource(h)) for h in helpers)
@@ -418,12 +420,12 @@ def mistranslation_table(ctx: Context, base: str = "terms/") -> str:
     for t in ctx.terms.values():
         if t.seed and t.seed.mistranslation:
             rows.append(
-                f"| {md_cell(t.seed.wording)} | [{md_cell(t.zh.name)}]({base}{t.id}.md) | {md_cell(t.en.name)} "
+                f"| {md_cell(t.seed.wording)} | [{md_cell(t.zh.name)}]({base}{t.id}.md)<br>{md_cell(t.en.name)} "
                 f"| {md_cell(t.seed.correction_en)} | {md_cell(t.seed.correction_zh)} |"
             )
     if not rows:
         return "*No entry of this build marks a seed wording as a mistranslation.*"
-    head = "| seed · 种子译法 | correct · 正确译名 | English | why | 说明 |\n|---|---|---|---|---|\n"
+    head = "| seed · 种子译法 | correct · 正确译名 | why | 说明 |\n|---|---|---|---|\n"
     return f"<div markdown data-search-exclude>\n\n{head}" + "\n".join(rows) + "\n\n</div>"
 
 

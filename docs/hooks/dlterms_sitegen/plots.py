@@ -123,7 +123,8 @@ def is_vector_map(name: str) -> bool:
 def _draw_curves(names: Sequence[str]) -> Figure:
     cols = 2 if len(names) == 4 else min(len(names), 3)
     rows = math.ceil(len(names) / cols)
-    fig = Figure(figsize=(3.6 * cols, 2.9 * rows))
+    width = 5.2 if cols == 1 else 3.8
+    fig = Figure(figsize=(width * cols, 0.62 * width * rows + 0.4))
     axes = fig.subplots(rows, cols, squeeze=False).flatten()
     for ax in axes[len(names) :]:
         ax.remove()
@@ -145,7 +146,8 @@ def _draw_curves(names: Sequence[str]) -> Figure:
 
 def _draw_vector_maps(names: Sequence[str]) -> Figure:
     logits = [2.0, 1.0, 0.1, -1.0]
-    fig = Figure(figsize=(3.6 * len(names), 2.9))
+    width = 5.2 if len(names) == 1 else 3.8
+    fig = Figure(figsize=(width * len(names), 0.62 * width + 0.4))
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     idx = list(range(len(logits)))
     for ax, name in zip(axes, names, strict=True):
@@ -201,7 +203,8 @@ LOSS_SWEEPS: dict[str, Callable[[], tuple[str, list[tuple[str, list[float], list
 
 
 def _draw_losses(names: Sequence[str]) -> Figure:
-    fig = Figure(figsize=(3.8 * len(names), 2.9))
+    width = 5.2 if len(names) == 1 else 3.8
+    fig = Figure(figsize=(width * len(names), 0.62 * width + 0.4))
     axes = fig.subplots(1, len(names), squeeze=False)[0]
     for ax, name in zip(axes, names, strict=True):
         xlabel, curves = LOSS_SWEEPS[name]()

@@ -1,0 +1,115 @@
+"""The site generator's helpers, without a build: BibTeX reading, TeX to MathML, escaping, reports, search names."""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "docs" / "hooks"))
+
+from dlterms.glossary import load_terms  # noqa: E402
+from dlterms_sitegen import bib, reports, searchnames  # noqa: E402
+from dlterms_sitegen.mathml import tex_to_mathml  # noqa: E402
+from dlterms_sitegen.text import md_text  # noqa: E402
+
+BIB = r"""
+% a comment line with @misc{not,an,entry}
+@article{doe2020,
+  author  = {Doe, Jane and M{\"u}ller, Klaus},
+  title   = {A {T}itle with {Braces}},
+  journal = {Journal of Tests},
+  volume  = {3},
+  number  = {2},
+  pages   = {10--20},
+  year    = 2020,
+  doi     = {10.1000/xyz}
+}
+"""
+
+
+def test_bib_reads_fields_braces_and_accents() -> None:
+    """Fields come out without braces, with LaTeX accents decoded and -- as an en dash."""
+    entry = bib.parse_bib(BIB)["doe2020"]
+    assert entry.type == "article"
+    assert entry.get("title") == "A Title with Braces"
+    assert entry.get("author") == "Doe, Jane and Müller, Klaus"
+    assert entry.get("pages") == "10–20" and entry.get("year") == "2020"
+
+
+def test_bib_apa_reference() -> None:
+    """The APA line: authors with initials, year, title, venue in italics, volume(number), pages, DOI link."""
+    text = bib.apa_markdown(bib.parse_bib(BIB)["doe2020"])
+    assert text == (
+        "Doe, J., & Müller, K. (2020). A Title with Braces. *Journal of Tests*, 3(2), 10–20. <https://doi.org/10.1000/xyz>"
+    )
+
+
+def test_every_cited_paper_is_in_the_bib() -> None:
+    """Each paper key named by a glossary entry is an entry of glossary/citations.bib."""
+    papers = bib.load_bib(REPO / "glossary" / "citations.bib")
+    missing = {t.id: k for t in load_terms().values() for k in t.papers if k not in papers}
+    assert not missing, missing
+
+
+@pytest.mark.parametrize(
+    ("tex", "expected"),
+    [
+        (r"\sigma^{\prime}(x)", "<mi>&#x003C3;</mi><mo>&#x02032;</mo>"),
+        (r"f'(x)", "<mi>f</mi><mo>&#x02032;</mo>"),
+        (r"\operatorname{softmax}(x)", "<mi>softmax</mi>"),
+        (r"\frac{1}{2}", "<mfrac>"),
+    ],
+)
+def test_mathml(tex: str, expected: str) -> None:
+    """TeX becomes MathML; a superscript prime becomes a prime after its base; operator names are <mi>."""
+    out = tex_to_mathml(tex, display=True)
+    assert out.startswith("<math") and 'display="block"' in out and "\n" not in out
+    assert expected in out
+
+
+def test_md_text_shows_the_text_verbatim() -> None:
+    """Markdown characters in glossary text are escaped, HTML is escaped, wrapping is undone."""
+    assert md_text("a *b* <i>\n  c_d") == r"a \*b\* &lt;i&gt; c\_d"
+    assert md_text("# not a heading") == r"\# not a heading"
+    assert md_text("one\n\ntwo") == "one\n\ntwo"
+
+
+def _column(rows: dict[tuple[str, str], str]) -> reports.Column:
+    col = reports.Column("fw", "1.0")
+    col.rows.update(rows)
+    return col
+
+
+def test_matrix_cell_is_the_worst_dtype() -> None:
+    """A failure in one dtype makes the cell fail; unsupported counts only when nothing else ran."""
+    col = _column({("a.x", "float32"): "pass", ("a.x", "float64"): "fail", ("b.y", "float32"): "unsupported"})
+    assert col.cell("a.x") == ("fail", "float32: pass; float64: fail")
+    assert col.cell("b.y")[0] == "unsupported"
+    assert col.cell("c.z")[0] is None
+
+
+def test_reports_folder_without_reports_says_so(tmp_path: Path) -> None:
+    """No report: the matrix and the conventions page say that nothing was given to the build."""
+    given = reports.load_reports(tmp_path)
+    assert not given.given
+    assert "No conformance report was given to this build" in reports.matrix_markdown(["a.x"], given)
+    assert "No report with conventions was given to this build" in reports.conventions_markdown(given)
+
+
+def test_reports_skip_files_that_are_not_reports(tmp_path: Path) -> None:
+    """A JSON file of another schema is skipped, not read as a report."""
+    (tmp_path / "other.json").write_text('{"schema": "something/1"}')
+    assert not reports.load_reports(tmp_path).given
+
+
+def test_search_names_weight_short_names_and_add_typing_prefix() -> None:
+    """A one-word name outweighs a word of a longer name; a Chinese word adds itself minus its last character."""
+    term = load_terms()["gradient-descent"]
+    separator = re.compile(r"[\s\-_/]+")
+    names = searchnames.search_names(term, separator, lambda text: text).split()
+    assert names.count("梯度下降") > names.count("descent") >= 1
+    assert "梯度下" in names
