@@ -215,7 +215,7 @@ def _draw_losses(names: Sequence[str]) -> Figure:
         ax.set_ylim(-6, 8)
         ax.set_xlabel(xlabel)
         ax.set_title(f"reference.{name}", fontsize=9, family="monospace")
-        ax.legend(fontsize=7, loc="upper center")
+        ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     return fig
 
@@ -324,6 +324,7 @@ def _draw_learning_rates() -> Figure:
     for traj, costs, colour in paths:
         ax_path.plot(traj, costs, color=colour, marker="o", ms=3, lw=1, alpha=0.85)
     ax_cost.set_yscale("log")
+    ax_cost.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_cost.set_xlabel("step")
     ax_cost.set_ylabel("cost J(w)")
     ax_cost.legend(fontsize=7)
@@ -523,7 +524,7 @@ def _draw_related(term: Term, terms: dict[str, Term], sections: Sequence[Section
     fig = Figure(figsize=(6.4, 3.6))
     ax = fig.subplots()
     ax.set_xlim(-1.6, 1.6)
-    ax.set_ylim(-1.1, 1.1)
+    ax.set_ylim(-1.05 - 0.12 * 3, 1.05)  # room for the legend of sections under the map
     ax.axis("off")
     related = [terms[r] for r in term.related if r in terms][:10]
 
@@ -547,7 +548,8 @@ def _draw_related(term: Term, terms: dict[str, Term], sections: Sequence[Section
     used = sorted({t.section for t in [term, *related]}, key=lambda s: order.get(s, 0))
     names = {s.id: s.en for s in sections}
     for i, sid in enumerate(used):
-        ax.text(-1.6, -1.05 + 0.12 * i, f"■ {names.get(sid, sid)}", fontsize=6.5, color=cmap(order.get(sid, 0) % 10))
+        y = -1.1 - 0.12 * (i % 3)
+        ax.text(-1.6 + 1.6 * (i // 3), y, f"■ {names.get(sid, sid)}", fontsize=6.5, color=cmap(order.get(sid, 0) % 10))
     fig.tight_layout()
     return fig
 
