@@ -70,8 +70,21 @@ def build_report(
         "interrupted": interrupted,
         "results": rows,
         "summary": summary(rows),
+        "conventions": measured_conventions(bk),
         **(extra or {}),
     }
+
+
+def measured_conventions(bk: Backend) -> list[dict[str, Any]]:
+    """The conventions of the backend's framework, measured now (see :mod:`.conventions`).
+
+    The framework is the adapter's ``framework`` attribute, else its name;
+    one that has no probes (a plug-in) gets an empty list.
+    """
+    from .conventions import FRAMEWORKS, measure
+
+    framework = getattr(bk.impl, "framework", bk.name)
+    return measure(framework) if framework in FRAMEWORKS or framework == "reference" else []
 
 
 def repro_snippet(backend_spec: str, row: dict[str, Any], settings: dict[str, Any]) -> str:
@@ -92,7 +105,9 @@ def repro_snippet(backend_spec: str, row: dict[str, Any], settings: dict[str, An
         "import dlterms.conformance.runner  # noqa: F401  (registers the invariants)\n"
         "from dlterms.conformance import load_backend\n"
         "from dlterms.conformance.registry import INVARIANTS\n\n"
-        f"backend = load_backend({backend_spec!r})\n"
+        f"backend = load_backend({backend_spec!r}"
+        + (f", device={settings['device']!r}" if settings.get("device") else "")
+        + ")\n"
         f"case = {case_src}\n"
         "try:\n"
         f"    INVARIANTS[{row['invariant']!r}].check(backend, {row['dtype']!r}, **case)\n"

@@ -13,9 +13,13 @@ import os
 import sys
 import textwrap
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from dlterms import __version__
 from dlterms.conformance.backends import CANONICAL_OPS
+
+if TYPE_CHECKING:
+    from dlterms.conformance.backends import Backend
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -120,9 +124,10 @@ def cmd_conform(args: argparse.Namespace) -> int:
     max_examples = args.max_examples or (DEEP_MAX_EXAMPLES if args.deep else 25)
     spec = args.backend or os.environ.get("DLTERMS_BACKEND") or ""
     try:
-        bk = load_backend(spec or None)
+        bk = load_backend(spec or None, device=args.device)
     except BackendError as exc:
         raise UsageError(str(exc)) from None
+    _warn_reduced_precision(bk, dtypes)
     checks = plan(terms, dtypes, args.shard)
     if args.repro:
         key = args.repro
@@ -134,6 +139,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
         "dtypes": dtypes,
         "max_examples": max_examples,
         "seed": args.seed,
+        "device": args.device or os.environ.get("DLTERMS_DEVICE"),
         "timeout_s": args.timeout,
         "shard": f"{args.shard[0]}/{args.shard[1]}" if args.shard else None,
         "xfail": args.xfail,
@@ -194,6 +200,58 @@ def cmd_conform(args: argparse.Namespace) -> int:
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _warn_reduced_precision(bk: Backend, dtypes: Sequence[str]) -> None:
+    """Say, before the run, when a math mode (TF32, ...) makes the float32 tolerances unreachable.
+
+    The mode is recorded in the report (``backend.math_modes``,
+    ``backend.reduced_precision``); the tolerances are not loosened (see
+    docs/how-to/write-an-adapter.md, "Devices and reduced precision").
+    """
+    reduced = bk.facts().get("reduced_precision") or []
+    if reduced and "float32" in dtypes:
+        print(
+            f"dlterms conform: warning: reduced-precision math is on for {bk.device}: "
+            f"{'; '.join(reduced)}. float32 tolerances do not hold for matmul and convolution under TF32, "
+            f"so float32 failures of linear, conv2d and rnn are expected; turn the mode off "
+            f"(e.g. NVIDIA_TF32_OVERRIDE=0) for a conformance verdict.",
+            file=sys.stderr,
+        )
+
+
+def cmd_conventions(args: argparse.Namespace) -> int:
+    from dlterms.conformance.conventions import FRAMEWORKS, installed_frameworks, measure
+
+    frameworks = _csv(args.frameworks) if args.frameworks else installed_frameworks()
+    for fw in frameworks:
+        if fw not in FRAMEWORKS:
+            raise UsageError(f"--frameworks {fw!r}: expected one or more of {', '.join(FRAMEWORKS)}")
+    if not frameworks:
+        raise UsageError(f"no framework installed; install one of {', '.join(FRAMEWORKS)}")
+    table = {fw: measure(fw) for fw in frameworks}
+    if args.json:
+        print(json.dumps({"frameworks": table}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    canonical = measure("reference")
+
+    def cell(rec: dict[str, Any]) -> str:
+        if rec["value"] is None:
+            return "-"
+        mark = {True: "", False: " *", None: ""}[rec["matches_canonical"]]
+        return f"{rec['value']}{mark}"
+
+    header = ["convention", "canonical", *(FRAMEWORKS[fw][0] for fw in frameworks)]
+    rows = [
+        [c["id"], "-" if c["value"] is None else str(c["value"]), *(cell(table[fw][i]) for fw in frameworks)]
+        for i, c in enumerate(canonical)
+    ]
+    widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
+    for r in [header, ["-" * w for w in widths], *rows]:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+    print("\n* differs from the canonical value (dlterms.reference); - not offered. Values are measured by")
+    print("  calling each framework's own API with its defaults; --json gives the descriptions and the APIs.")
+    return EXIT_OK
 
 
 def cmd_report_merge(args: argparse.Namespace) -> int:
@@ -335,6 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="reference, numpy, torch, jax, tensorflow, an entry point name, "
         "or package.module:attribute (default: $DLTERMS_BACKEND)",
     )
+    c.add_argument(
+        "--device",
+        help="where the framework computes: cpu, cuda, cuda:1, ... (torch, jax, tensorflow; "
+        "default: $DLTERMS_DEVICE, else the CPU)",
+    )
     c.add_argument("--terms", help="comma-separated term ids (default: all)")
     c.add_argument("--dtype", help="comma-separated dtypes (default: float32,float64)")
     c.add_argument(
@@ -369,6 +432,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
     m.add_argument("--html", metavar="FILE", help="also write HTML")
     m.set_defaults(func=cmd_report_merge)
+
+    cv = sub.add_parser("conventions", help="measure each framework's defaults (conventions) against the reference")
+    cv.add_argument("--frameworks", help="comma-separated: numpy,torch,jax,tensorflow (default: those installed)")
+    cv.add_argument("--json", action="store_true", help="print JSON")
+    cv.set_defaults(func=cmd_conventions)
 
     t = sub.add_parser("terms", help="list the glossary")
     t.add_argument("--json", action="store_true", help="print JSON")

@@ -12,8 +12,14 @@ the signatures of :mod:`dlterms.reference`. ``asarray`` is also called with
 2. an installed entry point in the group ``dlterms.backends``;
 3. ``package.module:attribute`` (or ``package.module`` for a module backend);
 
-and checks the required attributes up front. An op the backend lacks is not
-an error here: the runner reports it ``unsupported``.
+and checks the required attributes up front (and that ``to_numpy(asarray(...))``
+gives the data back). An op the backend lacks is not an error here: the
+runner reports it ``unsupported``, and :meth:`Backend.coverage` counts it.
+
+A backend that can compute elsewhere than on the CPU has
+``use_device(device)`` (``"cuda"``, ``"cuda:1"``, ...), called by
+:func:`load_backend` for ``--device`` / ``$DLTERMS_DEVICE``; it raises
+ValueError when the device is not there, which becomes a usage error.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ BUILTIN = {
 
 ENTRY_POINT_GROUP = "dlterms.backends"
 ENV_VAR = "DLTERMS_BACKEND"
+DEVICE_ENV_VAR = "DLTERMS_DEVICE"
 
 
 class BackendError(Exception):
@@ -137,6 +144,7 @@ class Backend:
             "dtypes": list(self.dtypes),
             "found_by": self.found_by,
             "supported_ops": list(self.supported_ops()),
+            "unsupported_ops": [op for op in CANONICAL_OPS if not self.has(op)],
             "coverage": round(self.coverage(), 4),
             **(extra() if callable(extra) else {}),
         }
@@ -175,21 +183,97 @@ def _resolve(spec: str) -> tuple[Any, str]:
     )
 
 
-def load_backend(spec: str | None = None) -> Backend:
-    """Find, import and check a backend; ``spec=None`` reads ``$DLTERMS_BACKEND``."""
+def _check_contract(impl: Any, spec: str, found_by: str) -> tuple[str, ...]:
+    """Raise :class:`BackendError` naming everything the backend lacks; return its dtypes."""
+    where = f"backend {spec!r} ({found_by})"
+    missing = [
+        f"{attr} ({what})"
+        for attr, what in (
+            ("name", "a str such as 'torch'"),
+            ("version", "a str: the framework's version"),
+            ("dtypes", f"a tuple, a subset of {DTYPES}"),
+        )
+        if not hasattr(impl, attr)
+    ]
+    missing += [
+        f"{fn} (a function {signature})"
+        for fn, signature in (
+            ("asarray", "asarray(data, dtype='float64') -> native array"),
+            ("to_numpy", "to_numpy(x) -> numpy.ndarray"),
+        )
+        if not callable(getattr(impl, fn, None))
+    ]
+    if missing:
+        raise BackendError(
+            f"{where} does not meet the contract: missing {'; '.join(missing)}. Every backend needs name, "
+            f"version, dtypes, asarray and to_numpy; ops and vjp are optional (see 'Write an adapter' in the docs)"
+        )
+    if not isinstance(impl.name, str) or not impl.name:
+        raise BackendError(f"{where}: name={impl.name!r}; expected a non-empty str")
+    if hasattr(impl, "vjp") and not callable(impl.vjp):
+        raise BackendError(f"{where}: vjp={impl.vjp!r} is not callable; expected vjp(fn, primals, cotangent), or none")
+    try:
+        dtypes = tuple(impl.dtypes)
+    except TypeError:
+        raise BackendError(
+            f"{where}: dtypes={impl.dtypes!r}; expected a tuple, a non-empty subset of {DTYPES}"
+        ) from None
+    unknown = [d for d in dtypes if d not in DTYPES]
+    if unknown or not dtypes:
+        raise BackendError(f"{where}: dtypes={dtypes!r}; expected a non-empty subset of {DTYPES}")
+    return dtypes
+
+
+def _use_device(impl: Any, spec: str, device: str) -> None:
+    """Ask the backend to compute on ``device`` (``cuda``, ``cuda:1``, ...) through its ``use_device``."""
+    use = getattr(impl, "use_device", None)
+    if callable(use):
+        try:
+            use(device)
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(f"--device {device!r}: {exc}") from None
+    elif device.lower() not in ("cpu", "cpu:0"):
+        raise BackendError(
+            f"--device {device!r}: backend {spec!r} has no use_device(device), so it cannot be moved off "
+            f"the CPU; the device choice exists for torch, jax and tensorflow"
+        )
+
+
+def _round_trip(impl: Any, spec: str, dtype: str) -> None:
+    """``to_numpy(asarray(...))`` must give the data back: checked once, before any invariant runs."""
+    import numpy as np
+
+    data = [[1.0, -2.0, 0.5]]
+    try:
+        back = np.asarray(impl.to_numpy(impl.asarray(data, dtype)), dtype=np.float64)
+    except Exception as exc:  # the adapter's own bug: a usage error with its message
+        raise BackendError(
+            f"backend {spec!r}: to_numpy(asarray({data}, {dtype!r})) raised {type(exc).__name__}: {exc}"
+        ) from None
+    if back.shape != (1, 3) or back.tolist() != data:
+        raise BackendError(
+            f"backend {spec!r}: to_numpy(asarray({data}, {dtype!r})) gave {back.tolist()!r} of shape "
+            f"{back.shape}; expected the data back, shape (1, 3)"
+        )
+
+
+def load_backend(spec: str | None = None, device: str | None = None) -> Backend:
+    """Find, import and check a backend, and put it on ``device``.
+
+    ``spec=None`` reads ``$DLTERMS_BACKEND`` and ``device=None`` reads
+    ``$DLTERMS_DEVICE`` (unset: the backend's default, the CPU for the
+    built-in ones). Everything the contract requires is checked here, up
+    front, and a backend that cannot be used raises :class:`BackendError`
+    naming what is missing; a missing *op* is not an error (it is reported
+    ``unsupported``).
+    """
     spec = spec or os.environ.get(ENV_VAR)
     if not spec:
         raise BackendError(f"no backend given; pass --backend NAME or set {ENV_VAR}")
+    device = device or os.environ.get(DEVICE_ENV_VAR) or None
     impl, found_by = _resolve(spec)
-    missing = [a for a in ("name", "version", "dtypes") if not hasattr(impl, a)]
-    missing += [a for a in ("asarray", "to_numpy") if not callable(getattr(impl, a, None))]
-    if missing:
-        raise BackendError(
-            f"backend {spec!r} does not meet the contract: missing {', '.join(missing)} "
-            f"(every backend needs name, version, dtypes, asarray(data, dtype) and to_numpy(x))"
-        )
-    dtypes = tuple(impl.dtypes)
-    unknown = [d for d in dtypes if d not in DTYPES]
-    if unknown or not dtypes:
-        raise BackendError(f"backend {spec!r}: dtypes={dtypes!r}; expected a non-empty subset of {DTYPES}")
+    dtypes = _check_contract(impl, spec, found_by)
+    if device:
+        _use_device(impl, spec, device)
+    _round_trip(impl, spec, dtypes[-1])
     return Backend(impl=impl, name=str(impl.name), version=str(impl.version), dtypes=dtypes, found_by=found_by)

@@ -18,8 +18,48 @@ dtypes = ("float16", "bfloat16", "float32", "float64")
 device = torch.device("cpu")
 
 
+def use_device(spec: str) -> None:
+    """Create every tensor on ``spec`` (``cpu``, ``cuda``, ``cuda:1``, ``mps``); ValueError if it is not there."""
+    global device
+    try:
+        wanted = torch.device(spec)
+    except RuntimeError as exc:
+        raise ValueError(f"torch: {exc}; expected cpu, cuda or cuda:N") from None
+    if wanted.type == "cuda":
+        if not torch.cuda.is_available():
+            built = f"CUDA {torch.version.cuda}" if torch.version.cuda else "no CUDA (a CPU build)"
+            raise ValueError(
+                f"torch {torch.__version__} sees no CUDA device "
+                f"(torch.cuda.is_available() is False; built with {built})"
+            )
+        if (wanted.index or 0) >= torch.cuda.device_count():
+            raise ValueError(f"torch sees {torch.cuda.device_count()} CUDA device(s); there is no {wanted}")
+    elif wanted.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("torch sees no MPS device (torch.backends.mps.is_available() is False)")
+    device = wanted
+
+
 def facts() -> dict[str, Any]:
-    return {"device": str(device)}
+    """Device, versions and the math modes that change float32 results (TF32 applies on CUDA only)."""
+    on_cuda = device.type == "cuda"
+    modes = {
+        "torch.backends.cuda.matmul.allow_tf32": torch.backends.cuda.matmul.allow_tf32,
+        "torch.backends.cudnn.allow_tf32": torch.backends.cudnn.allow_tf32,
+        "torch.get_float32_matmul_precision()": torch.get_float32_matmul_precision(),
+    }
+    reduced = [
+        f"{k}={v}"
+        for k, v in modes.items()
+        if on_cuda and (v is True or v in ("high", "medium"))  # cuDNN uses TF32 for convolutions by default
+    ]
+    return {
+        "device": str(device),
+        "device_name": torch.cuda.get_device_name(device) if on_cuda else "cpu",
+        "framework_versions": {"torch": torch.__version__},
+        "driver": {"cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version()} if on_cuda else {},
+        "math_modes": modes,
+        "reduced_precision": reduced,
+    }
 
 
 def asarray(data: Any, dtype: str = "float64") -> torch.Tensor:
@@ -110,21 +150,3 @@ def avg_pool2d(
     x: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True
 ) -> torch.Tensor:
     return F.avg_pool2d(x, _hw(kernel_size), _hw(stride), _hw(padding), count_include_pad=count_include_pad)
-
-
-def rnn(
-    x: torch.Tensor,
-    h0: torch.Tensor,
-    w_ih: torch.Tensor,
-    w_hh: torch.Tensor,
-    b_ih: torch.Tensor,
-    b_hh: torch.Tensor,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    # torch.nn.RNN itself, run with the given tensors as its parameters (functional_call), so
-    # autograd differentiates w.r.t. all six. Built on the meta device: no memory, no random init.
-    module = torch.nn.RNN(
-        x.shape[-1], h0.shape[-1], nonlinearity="tanh", batch_first=True, device="meta", dtype=x.dtype
-    )
-    params = {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh, "bias_ih_l0": b_ih, "bias_hh_l0": b_hh}
-    outputs, h_n = torch.func.functional_call(module, params, (x, h0.unsqueeze(0)))  # h: (layers=1, N, H)
-    return outputs, h_n.squeeze(0)

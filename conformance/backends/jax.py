@@ -1,0 +1,307 @@
+"""JAX as a backend: ``jax.nn`` / ``jax.numpy`` / ``jax.lax`` ops and ``jax.vjp``.
+
+Importing this module turns on 64-bit types in JAX
+(``jax.config.update("jax_enable_x64", True)``), for the whole process:
+without it JAX silently computes ``float64`` requests in ``float32``.
+
+Translations (each keeps the canonical semantics of :mod:`dlterms.reference`):
+
+* convolution: ``lax.conv_general_dilated`` with dimension numbers
+  ``("NCHW", "OIHW", "NCHW")``: JAX takes the canonical layouts as they are;
+* pooling: ``lax.reduce_window``, max pooling padded with −inf, average
+  pooling padded with zeros and divided by ``kH·kW``
+  (``count_include_pad=True``) or by the number of cells of ``x`` in each
+  window, itself a ``reduce_window`` sum of ones;
+* losses (JAX has none in ``jax.nn``): written from ``jax.nn.log_softmax``
+  and ``jnp.log`` clamped at −100, as the canonical definition says;
+* rnn: ``lax.scan`` over the time axis with the two biases ``b_ih``, ``b_hh``.
+
+Every op is ``jax.jit``-compiled (non-array arguments static), and ``vjp`` of
+an :class:`~dlterms.conformance.backends.OpCall` runs as one compiled
+function: XLA then compiles once per op and shape instead of once per
+primitive, which makes a conformance run several times faster. The numbers
+are the same: ``jit`` changes when JAX compiles, not what.
+
+``use_device("cuda:1")`` puts every array the adapter creates on that device
+(``jax.device_put``), so that JAX computes there.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from importlib import metadata
+from typing import Any
+
+import jax
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402  (after x64 is enabled)
+from jax import lax  # noqa: E402
+
+name = "jax"
+version = jax.__version__
+dtypes = ("float16", "bfloat16", "float32", "float64")
+_device = jax.devices("cpu")[0]  # where asarray puts arrays (and so where JAX computes)
+device = "cpu:0"
+
+_LOG_CLAMP = -100.0  # binary_cross_entropy clamps each log below at −100 (the canonical definition)
+
+
+# --- devices and facts ------------------------------------------------------------------
+
+
+def use_device(spec: str) -> None:
+    """Compute on ``spec`` (``cpu``, ``cuda``, ``cuda:1``, ``gpu:0``, ...); ValueError if it is not there."""
+    global device, _device
+    kind, _, index = spec.partition(":")
+    platform = {"cuda": "gpu", "gpu": "gpu", "cpu": "cpu", "tpu": "tpu"}.get(kind.lower())
+    if platform is None or (index and not index.isdigit()):
+        raise ValueError(f"jax: --device {spec!r}; expected cpu, cuda, cuda:N, gpu:N or tpu:N")
+    try:
+        found = jax.devices(platform)
+    except RuntimeError as exc:
+        raise ValueError(f"jax: --device {spec!r} but JAX has no {platform} backend here ({exc})") from None
+    i = int(index or 0)
+    if i >= len(found):
+        raise ValueError(f"jax: --device {spec!r} but JAX sees {len(found)} {platform} device(s): {found}")
+    _device = found[i]
+    device = f"{_device.platform}:{_device.id}"
+
+
+def facts() -> dict[str, Any]:
+    """Device, versions and the math modes that change float32 results."""
+    precision = jax.config.jax_default_matmul_precision
+    on_gpu = _device.platform == "gpu"
+    return {
+        "device": device,
+        "device_kind": _device.device_kind,
+        "framework_versions": {"jax": jax.__version__, "jaxlib": metadata.version("jaxlib")},
+        "driver": _driver(),
+        "math_modes": {"jax_default_matmul_precision": precision, "jax_enable_x64": True},
+        # On GPUs JAX's DEFAULT precision lets float32 matmuls and convolutions use TF32.
+        "reduced_precision": [f"jax_default_matmul_precision={precision} (TF32 on GPU)"]
+        if on_gpu and precision in (None, "default", "bfloat16", "tensorfloat32", "fastest")
+        else [],
+    }
+
+
+def _driver() -> dict[str, Any]:
+    if _device.platform != "gpu":
+        return {}
+    try:
+        backend = jax.extend.backend.get_backend("gpu")
+        return {"platform_version": backend.platform_version}
+    except Exception:  # facts are best effort: a missing one never stops a run
+        return {}
+
+
+# --- arrays and autodiff ------------------------------------------------------------------
+
+
+def asarray(data: Any, dtype: str = "float64") -> jax.Array:
+    return jax.device_put(np.asarray(data, dtype=jnp.dtype(dtype)), _device)
+
+
+def to_numpy(x: jax.Array) -> np.ndarray:
+    a = np.asarray(x)
+    return a.astype(np.float64) if a.dtype == jnp.bfloat16 else a  # numpy has no bfloat16 arithmetic
+
+
+def vjp(fn: Callable[..., Any], primals: tuple[jax.Array, ...], cotangent: Any) -> tuple[jax.Array, ...]:
+    call = getattr(fn, "op", None)
+    if call is None or getattr(fn, "backend", None) is None or not isinstance(fn.kwargs, dict):
+        _, pullback = jax.vjp(fn, *primals)  # any function of JAX arrays
+        return tuple(pullback(cotangent))
+    # An OpCall: arrays and floats are traced, everything else (axis, stride, ...) is static.
+    dynamic = {k: v for k, v in fn.kwargs.items() if isinstance(v, jax.Array | float)}
+    static = tuple(sorted((k, _hashable(v)) for k, v in fn.kwargs.items() if k not in dynamic))
+    return tuple(_compiled_vjp(call, tuple(fn.diff_args), static)(tuple(primals), dynamic, cotangent))
+
+
+def _hashable(v: Any) -> Any:
+    return tuple(_hashable(t) for t in v) if isinstance(v, list | tuple) else v
+
+
+@functools.cache
+def _compiled_vjp(op: str, diff_args: tuple[str, ...], static: tuple[tuple[str, Any], ...]) -> Callable[..., Any]:
+    forward = globals()[op]
+
+    def pull(primals: tuple[jax.Array, ...], dynamic: dict[str, Any], cotangent: Any) -> Any:
+        def f(*p: jax.Array) -> Any:
+            return forward(**dict(static), **dynamic, **dict(zip(diff_args, p, strict=True)))
+
+        return jax.vjp(f, *primals)[1](cotangent)
+
+    return jax.jit(pull)
+
+
+def _jit(*static: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``jax.jit`` with ``static`` arguments; lists (``stride=[2, 1]``) become tuples, which jit can hash."""
+
+    def deco(f: Callable[..., Any]) -> Callable[..., Any]:
+        compiled = jax.jit(f, static_argnames=static)
+
+        @functools.wraps(f)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            args = tuple(_hashable(a) if isinstance(a, list) else a for a in args)
+            return compiled(*args, **{k: _hashable(v) if k in static else v for k, v in kwargs.items()})
+
+        return call
+
+    return deco
+
+
+# --- activations -----------------------------------------------------------------------------
+
+
+@_jit()
+def sigmoid(x: jax.Array) -> jax.Array:
+    return jax.nn.sigmoid(x)
+
+
+@_jit()
+def tanh(x: jax.Array) -> jax.Array:
+    return jnp.tanh(x)
+
+
+@_jit()
+def relu(x: jax.Array) -> jax.Array:
+    return jax.nn.relu(x)
+
+
+@_jit()
+def leaky_relu(x: jax.Array, negative_slope: float = 0.01) -> jax.Array:
+    return jax.nn.leaky_relu(x, negative_slope=negative_slope)
+
+
+@_jit("axis")
+def softmax(x: jax.Array, axis: int = -1) -> jax.Array:
+    return jax.nn.softmax(x, axis=axis)
+
+
+@_jit("axis")
+def log_softmax(x: jax.Array, axis: int = -1) -> jax.Array:
+    return jax.nn.log_softmax(x, axis=axis)
+
+
+# --- layers, losses, optimisation --------------------------------------------------------------
+
+
+@_jit()
+def linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> jax.Array:
+    y = jnp.matmul(x, weight.T)
+    return y if bias is None else y + bias
+
+
+def _reduce(values: jax.Array, reduction: str) -> jax.Array:
+    if reduction == "none":
+        return values
+    if reduction == "sum":
+        return jnp.sum(values)
+    if reduction == "mean":
+        return jnp.sum(values) / values.size if values.size else jnp.full((), jnp.nan, values.dtype)
+    raise ValueError(f"jax adapter: reduction={reduction!r}; expected 'none', 'mean' or 'sum'")
+
+
+@_jit("reduction")
+def mse_loss(input: jax.Array, target: jax.Array, reduction: str = "mean") -> jax.Array:
+    return _reduce(jnp.square(input - target), reduction)
+
+
+@_jit("reduction")
+def binary_cross_entropy(input: jax.Array, target: jax.Array, reduction: str = "mean") -> jax.Array:
+    # Each log is clamped at −100 so that 0·log 0 stays finite (the canonical definition).
+    log_p = jnp.maximum(jnp.log(input), _LOG_CLAMP)
+    log_q = jnp.maximum(jnp.log1p(-input), _LOG_CLAMP)
+    return _reduce(-(target * log_p + (1 - target) * log_q), reduction)
+
+
+@_jit("reduction")
+def cross_entropy(logits: jax.Array, target: jax.Array, reduction: str = "mean") -> jax.Array:
+    if logits.size == 0:  # an empty batch arrives as shape (0,): N = 0 rows, no classes
+        logits = jnp.reshape(logits, (0, 1))
+    log_p = jax.nn.log_softmax(logits, axis=-1)
+    picked = jnp.take_along_axis(log_p, target[:, None], axis=-1)[:, 0]
+    return _reduce(-picked, reduction)
+
+
+@_jit()
+def sgd_step(param: jax.Array, grad: jax.Array, lr: float) -> jax.Array:
+    return param - lr * grad
+
+
+# --- convolution and pooling (NCHW, OIHW as in the reference) ------------------------------------
+
+
+def _pair(v: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+    return (int(v[0]), int(v[1])) if isinstance(v, tuple | list) else (int(v), int(v))
+
+
+@_jit("stride", "padding", "dilation", "groups")
+def conv2d(
+    x: jax.Array,
+    weight: jax.Array,
+    bias: jax.Array | None = None,
+    stride: int | tuple[int, int] = 1,
+    padding: int | tuple[int, int] = 0,
+    dilation: int | tuple[int, int] = 1,
+    groups: int = 1,
+) -> jax.Array:
+    ph, pw = _pair(padding)
+    y = lax.conv_general_dilated(
+        x,
+        weight,
+        window_strides=_pair(stride),
+        padding=((ph, ph), (pw, pw)),
+        rhs_dilation=_pair(dilation),
+        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+        feature_group_count=groups,
+    )
+    return y if bias is None else y + bias[None, :, None, None]
+
+
+def _window(kernel_size: Any, stride: Any, padding: Any) -> tuple[tuple[int, ...], tuple[int, ...], tuple[Any, ...]]:
+    kh, kw = _pair(kernel_size)
+    sh, sw = _pair(kernel_size if stride is None else stride)
+    ph, pw = _pair(padding)
+    return (1, 1, kh, kw), (1, 1, sh, sw), ((0, 0), (0, 0), (ph, ph), (pw, pw))
+
+
+@_jit("kernel_size", "stride", "padding")
+def max_pool2d(x: jax.Array, kernel_size: Any, stride: Any = None, padding: Any = 0) -> jax.Array:
+    dims, strides, pads = _window(kernel_size, stride, padding)
+    # reduce_window pads with the init value: −inf never wins a max.
+    return lax.reduce_window(x, jnp.array(-jnp.inf, x.dtype), lax.max, dims, strides, pads)
+
+
+@_jit("kernel_size", "stride", "padding", "count_include_pad")
+def avg_pool2d(
+    x: jax.Array, kernel_size: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True
+) -> jax.Array:
+    dims, strides, pads = _window(kernel_size, stride, padding)
+    total = lax.reduce_window(x, jnp.array(0, x.dtype), lax.add, dims, strides, pads)
+    if count_include_pad:
+        return total / (dims[2] * dims[3])
+    # The cells of x in each window: a window sum of ones, padded with zeros (exact small integers).
+    cells = lax.reduce_window(
+        jnp.ones(x.shape[2:], x.dtype), jnp.array(0, x.dtype), lax.add, dims[2:], strides[2:], pads[2:]
+    )
+    return total / cells
+
+
+# --- recurrent network --------------------------------------------------------------------------------
+
+
+@_jit()
+def rnn(
+    x: jax.Array, h0: jax.Array, w_ih: jax.Array, w_hh: jax.Array, b_ih: jax.Array, b_hh: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    def step(h: jax.Array, x_t: jax.Array) -> tuple[jax.Array, jax.Array]:
+        h = jnp.tanh(x_t @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+        return h, h
+
+    h_n, states = lax.scan(step, h0, jnp.swapaxes(x, 0, 1))  # scan runs over the leading (time) axis
+    return jnp.swapaxes(states, 0, 1), h_n

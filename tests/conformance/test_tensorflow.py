@@ -1,0 +1,217 @@
+"""The TensorFlow/Keras adapter: its layout translations against NumPy, and one full conformance run."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("tensorflow")
+pytest.importorskip("keras")
+
+from dlterms.conformance.backends import CANONICAL_OPS, OpCall
+from dlterms.conformance.backends import tensorflow as tfb
+from dlterms.reference.conv import conv_output_size
+
+RNG = np.random.default_rng(20240601)
+
+
+def _tf(a: np.ndarray) -> Any:
+    return tfb.asarray(a.tolist(), "float64")
+
+
+# --- layout helpers ----------------------------------------------------------------------------
+
+
+def test_nchw_nhwc_round_trip_matches_numpy_transpose() -> None:
+    """NCHW → NHWC is numpy's transpose (0, 2, 3, 1), and NHWC → NCHW undoes it."""
+    x = RNG.standard_normal((2, 3, 4, 5))
+    nhwc = tfb.to_numpy(tfb.nchw_to_nhwc(_tf(x)))
+    np.testing.assert_array_equal(nhwc, np.transpose(x, (0, 2, 3, 1)))
+    np.testing.assert_array_equal(tfb.to_numpy(tfb.nhwc_to_nchw(tfb.nchw_to_nhwc(_tf(x)))), x)
+
+
+def test_oihw_to_hwio_matches_numpy_transpose() -> None:
+    """OIHW → HWIO puts the kernel's spatial axes first and swaps in/out channels."""
+    w = RNG.standard_normal((4, 3, 2, 5))
+    hwio = tfb.to_numpy(tfb.oihw_to_hwio(_tf(w)))
+    assert hwio.shape == (2, 5, 3, 4)
+    np.testing.assert_array_equal(hwio[1, 4, 2, 3], w[3, 2, 1, 4])
+
+
+@pytest.mark.parametrize("value", [0.0, -np.inf])
+def test_pad_hw_matches_numpy_pad(value: float) -> None:
+    """pad_hw pads only the spatial axes of NHWC, with the value given."""
+    x = RNG.standard_normal((1, 3, 2, 2))
+    got = tfb.to_numpy(tfb.pad_hw(_tf(x), (1, 2), value))
+    np.testing.assert_array_equal(got, np.pad(x, ((0, 0), (1, 1), (2, 2), (0, 0)), constant_values=value))
+
+
+def _cells_brute_force(n: int, k: int, s: int, p: int) -> list[int]:
+    out = conv_output_size(n, k, stride=s, padding=p)
+    return [sum(1 for i in range(k) if 0 <= o * s - p + i < n) for o in range(out)]
+
+
+@pytest.mark.parametrize(
+    ("size", "kernel", "stride", "padding"),
+    [((5, 4), (2, 3), (1, 2), (1, 1)), ((3, 3), (3, 3), (1, 1), (1, 0)), ((7, 2), (4, 2), (3, 1), (2, 1))],
+)
+def test_window_cells_counts_unpadded_cells(size: tuple, kernel: tuple, stride: tuple, padding: tuple) -> None:
+    """window_cells gives, per window, the number of its cells inside x (counted one by one)."""
+    rows = _cells_brute_force(size[0], kernel[0], stride[0], padding[0])
+    cols = _cells_brute_force(size[1], kernel[1], stride[1], padding[1])
+    np.testing.assert_array_equal(tfb.window_cells(size, kernel, stride, padding), np.outer(rows, cols))
+
+
+# --- the translated ops, against independent NumPy formulas ------------------------------------------
+
+
+def _conv2d_numpy(x: np.ndarray, w: np.ndarray, stride: tuple, padding: tuple, dilation: tuple, groups: int) -> Any:
+    """Cross-correlation as a sum over kernel taps, each tap a strided slice of the padded input."""
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    n, _, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    oh = conv_output_size(h, kh, sh, ph, dh)
+    ow = conv_output_size(wd, kw, sw, pw, dw)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    y = np.zeros((n, o, oh, ow))
+    per_group = o // groups
+    for oc, i, j in itertools.product(range(o), range(kh), range(kw)):
+        g = oc // per_group
+        patch = xp[
+            :, g * cg : (g + 1) * cg, i * dh : i * dh + sh * (oh - 1) + 1 : sh, j * dw : j * dw + sw * (ow - 1) + 1 : sw
+        ]
+        y[:, oc] += np.einsum("nchw,c->nhw", patch, w[oc, :, i, j])
+    return y
+
+
+@pytest.mark.parametrize(
+    ("stride", "padding", "dilation", "groups"),
+    [
+        ((1, 1), (0, 0), (1, 1), 1),
+        ((2, 1), (1, 2), (1, 1), 2),
+        ((2, 2), (1, 0), (2, 1), 2),
+        ((1, 3), (2, 2), (2, 2), 1),
+    ],
+)
+def test_conv2d_translation_matches_numpy(stride: tuple, padding: tuple, dilation: tuple, groups: int) -> None:
+    """NCHW/OIHW in, NCHW out: transposes, explicit padding, stride with dilation and groups all hold."""
+    x = RNG.standard_normal((2, 4, 7, 6))
+    w = RNG.standard_normal((6, 4 // groups, 3, 2))
+    b = RNG.standard_normal(6)
+    got = tfb.to_numpy(tfb.conv2d(_tf(x), _tf(w), _tf(b), stride, padding, dilation, groups))
+    expected = _conv2d_numpy(x, w, stride, padding, dilation, groups) + b[None, :, None, None]
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def _pool_numpy(x: np.ndarray, k: int, s: int, p: int, reduce: str, include_pad: bool = True) -> np.ndarray:
+    n, c, h, w = x.shape
+    fill = -np.inf if reduce == "max" else 0.0
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=fill)
+    inside = np.pad(np.ones((h, w)), p)
+    oh, ow = conv_output_size(h, k, s, p), conv_output_size(w, k, s, p)
+    y = np.zeros((n, c, oh, ow))
+    for i, j in itertools.product(range(oh), range(ow)):
+        win = xp[:, :, i * s : i * s + k, j * s : j * s + k]
+        if reduce == "max":
+            y[:, :, i, j] = win.max(axis=(2, 3))
+        else:
+            divisor = k * k if include_pad else inside[i * s : i * s + k, j * s : j * s + k].sum()
+            y[:, :, i, j] = win.sum(axis=(2, 3)) / divisor
+    return y
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_avg_pool2d_padding_divisor_matches_numpy(count_include_pad: bool) -> None:
+    """TF has no explicit avg-pool padding: zero padding plus the right divisor gives PyTorch's semantics."""
+    x = RNG.standard_normal((2, 3, 5, 6))
+    got = tfb.to_numpy(tfb.avg_pool2d(_tf(x), 3, 2, 1, count_include_pad=count_include_pad))
+    expected = _pool_numpy(x, 3, 2, 1, "avg", count_include_pad)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_max_pool2d_pads_with_minus_infinity() -> None:
+    """Max pooling with padding ignores the padded cells, even where every real value is negative."""
+    x = -1.0 - RNG.random((1, 2, 4, 5))  # all < 0: zero padding would win, −inf never does
+    got = tfb.to_numpy(tfb.max_pool2d(_tf(x), 2, 1, 1))
+    np.testing.assert_array_equal(got, _pool_numpy(x, 2, 1, 1, "max"))
+
+
+def test_rnn_single_keras_bias_splits_gradient_to_both_biases() -> None:
+    """Keras' one bias is b_ih + b_hh: outputs match a NumPy loop, and both biases get the same gradient."""
+    x, h0 = RNG.standard_normal((2, 3, 4)), RNG.standard_normal((2, 5))
+    w_ih, w_hh, b_ih, b_hh = (RNG.standard_normal(s) for s in ((5, 4), (5, 5), (5,), (5,)))
+    h, states = h0, []
+    for t in range(3):
+        h = np.tanh(x[:, t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+        states.append(h)
+    args = tuple(_tf(a) for a in (x, h0, w_ih, w_hh, b_ih, b_hh))
+    outputs, h_n = tfb.rnn(*args)
+    np.testing.assert_allclose(tfb.to_numpy(outputs), np.stack(states, axis=1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(tfb.to_numpy(h_n), h, rtol=1e-12, atol=1e-12)
+    names = ("x", "h0", "w_ih", "w_hh", "b_ih", "b_hh")
+    cot = (_tf(RNG.standard_normal((2, 3, 5))), _tf(RNG.standard_normal((2, 5))))
+    grads = tfb.vjp(OpCall(tfb, "rnn", {}, names), args, cot)
+    np.testing.assert_array_equal(tfb.to_numpy(grads[4]), tfb.to_numpy(grads[5]))
+    assert np.abs(tfb.to_numpy(grads[4])).sum() > 0
+
+
+def test_sgd_step_keeps_the_learning_rate_in_float64() -> None:
+    """A float64 step uses lr exactly (1/3 is not first rounded to float32)."""
+    got = tfb.to_numpy(tfb.sgd_step(_tf(np.array([0.0])), _tf(np.array([1.0])), 1 / 3))
+    assert got[0] == -1 / 3
+
+
+# --- one full run -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tensorflow_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    import json
+
+    from dlterms.cli import main
+
+    path = tmp_path_factory.mktemp("tf") / "report.json"
+    code = main(
+        ["conform", "--backend", "tensorflow", "--device", "cpu", "--max-examples", "10", "-q", "--json", str(path)]
+    )
+    return code, json.loads(path.read_text())
+
+
+def test_tensorflow_covers_every_canonical_op(tensorflow_run: Any) -> None:
+    """Every canonical op is implemented, and no check is unsupported in float32 or float64."""
+    _, report = tensorflow_run
+    assert report["backend"]["supported_ops"] == list(CANONICAL_OPS)
+    assert report["backend"]["coverage"] == 1.0
+    assert {r["dtype"] for r in report["results"]} == {"float32", "float64"}
+    assert [r["id"] for r in report["results"] if r["status"] == "unsupported"] == []
+
+
+def test_tensorflow_conforms_except_where_it_flushes_subnormals(tensorflow_run: Any) -> None:
+    """No check errors; the only failures are exact comparisons broken by flush-to-zero (a measured convention)."""
+    code, report = tensorflow_run
+    assert [r["id"] for r in report["results"] if r["status"] == "error"] == []
+    failing = {r["invariant"] for r in report["results"] if r["status"] == "fail"}
+    assert failing <= FLUSH_TO_ZERO_SENSITIVE
+    ftz = next(c for c in report["conventions"] if c["id"] == "float32.subnormal_arithmetic")
+    if failing:
+        assert ftz["value"] == "zero" and code == 1
+    else:
+        assert code == 0
+
+
+def test_tensorflow_report_records_device_and_math_modes(tensorflow_run: Any) -> None:
+    """The report names the device, TF and Keras versions and the TF32 mode."""
+    _, report = tensorflow_run
+    backend = report["backend"]
+    assert backend["device"] == "/CPU:0"
+    assert set(backend["framework_versions"]) == {"tensorflow", "keras"}
+    assert "tensor_float_32_execution_enabled" in backend["math_modes"]
+    assert backend["reduced_precision"] == []  # TF32 does not apply on the CPU
+
+
+# relu.positively_homogeneous compares relu(a·x) with a·relu(x) exactly; with a·x subnormal in
+# float32, TensorFlow's CPU kernels (flush-to-zero) return 0. Reported to the invariant's owner.
+FLUSH_TO_ZERO_SENSITIVE = {"relu.positively_homogeneous"}
