@@ -186,17 +186,35 @@ def _called_names(fn: Callable[..., Any]) -> set[str]:
 def framework_ops(term: Term) -> tuple[list[str], bool]:
     """The canonical ops of the backend contract that show ``term``, and whether they are its own.
 
-    The term's reference functions that are canonical ops; failing that, the canonical ops those
-    functions call (``rnn_many_to_one`` is shown through ``rnn``).
+    The term's reference functions that are canonical ops; failing that, the ops they are built
+    on: a function's own VJP names its op (``sigmoid_vjp``), a mode names its network
+    (``rnn_many_to_one``), and the canonical ops reached through the functions they call, three
+    calls deep (``batch_gradient_descent`` → ``gradient_descent`` → ``sgd_step``).
     """
     from dlterms.conformance.backends import CANONICAL_OPS
 
-    fns = [getattr(reference, r) for r in term.reference if callable(getattr(reference, r, None))]
     own = [r for r in term.reference if r in CANONICAL_OPS]
     if own:
         return own, True
-    called = set().union(*(_called_names(f) for f in fns)) if fns else set()
-    return [op for op in CANONICAL_OPS if op in called], False
+    found = {r.removesuffix("_vjp") for r in term.reference} & set(CANONICAL_OPS)
+    found |= {op for op in CANONICAL_OPS for r in term.reference if r.startswith(op + "_")}
+    frontier = [getattr(reference, r) for r in term.reference if callable(getattr(reference, r, None))]
+    seen: set[Callable[..., Any]] = set()
+    for _ in range(3):
+        nxt = []
+        for fn in frontier:
+            if fn in seen:
+                continue
+            seen.add(fn)
+            module = inspect.getmodule(fn)
+            for name in _called_names(fn):
+                target = getattr(module, name, None) or getattr(reference, name, None)
+                if name in CANONICAL_OPS and callable(target):
+                    found.add(name)
+                elif inspect.isfunction(target) and target.__module__.startswith(reference.__name__):
+                    nxt.append(target)
+        frontier = nxt
+    return [op for op in CANONICAL_OPS if op in found], False
 
 
 def _frameworks(ctx: Context, term: Term) -> str:
