@@ -1,0 +1,194 @@
+"""Plug-in backends: found by entry point, import path or $DLTERMS_BACKEND; partial ones report coverage;
+the contract is checked up front."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from dlterms.conformance import CANONICAL_OPS, BackendError, load_backend
+
+from dlterms.cli import main
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "adapter"
+TINYNP_OPS = ("sigmoid", "relu", "leaky_relu", "softmax", "mse_loss")
+
+
+@pytest.fixture(scope="module")
+def tinynp_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """examples/adapter pip-installed (no network, no build isolation) into a folder of its own."""
+    source = tmp_path_factory.mktemp("src") / "adapter"
+    shutil.copytree(EXAMPLE, source)  # build in a copy: the checkout stays clean
+    target = tmp_path_factory.mktemp("site")
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--disable-pip-version-check",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+    )
+    return target
+
+
+@pytest.fixture
+def tinynp(tinynp_site: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The example adapter's entry point name, with its install folder on sys.path for this test."""
+    monkeypatch.syspath_prepend(str(tinynp_site))
+    yield "tinynp"
+    sys.modules.pop("dlterms_tinynp", None)
+
+
+@pytest.fixture(scope="module")
+def tinynp_run(tinynp_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """One full ``dlterms conform --backend tinynp`` run, in a subprocess as a user runs it."""
+    import json
+    import os
+
+    report = tmp_path_factory.mktemp("report") / "tinynp.json"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tinynp_site), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dlterms",
+            "conform",
+            "--backend",
+            "tinynp",
+            "--max-examples",
+            "10",
+            "--json",
+            str(report),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    return proc, json.loads(report.read_text()) if report.exists() else None
+
+
+def test_entry_point_adapter_is_found_by_name(tinynp_run: Any) -> None:
+    """The installed example is found through the dlterms.backends entry point and its run exits 0."""
+    proc, report = tinynp_run
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert report["backend"]["name"] == "tinynp"
+    assert report["backend"]["found_by"] == "entry point dlterms_tinynp"
+
+
+def test_partial_adapter_reports_unsupported_ops_and_coverage(tinynp_run: Any) -> None:
+    """Ops it lacks are 'unsupported' rows naming the op; coverage 5/15 is in the report and the summary line."""
+    proc, report = tinynp_run
+    assert report["backend"]["supported_ops"] == list(TINYNP_OPS)
+    assert set(report["backend"]["unsupported_ops"]) == set(CANONICAL_OPS) - set(TINYNP_OPS)
+    assert report["backend"]["coverage"] == round(5 / 15, 4)
+    assert "coverage: 5/15 canonical ops (33%)" in proc.stdout
+    rows = report["results"]
+    conv = [r for r in rows if r["invariant"] == "conv2d.matches_reference"]
+    assert conv and all(r["status"] == "unsupported" and "conv2d" in r["message"] for r in conv)
+    sig = [r for r in rows if r["invariant"] == "sigmoid.matches_reference"]
+    assert {r["status"] for r in sig} == {"pass"}
+    grads = [r for r in rows if r["invariant"] == "sigmoid.vjp_matches_reference"]
+    assert {r["message"] for r in grads} == {"backend has no vjp (no autodiff)"}
+    assert report["summary"]["fail"] == report["summary"]["error"] == 0
+
+
+def test_dlterms_backend_environment_variable(
+    tinynp: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With no --backend, $DLTERMS_BACKEND names the backend (here the entry point)."""
+    monkeypatch.setenv("DLTERMS_BACKEND", tinynp)
+    assert main(["conform", "--terms", "relu", "--max-examples", "3"]) == 0
+    assert "backend tinynp 0.1.0" in capsys.readouterr().out
+
+
+def test_import_path_backend(capsys: pytest.CaptureFixture[str]) -> None:
+    """'package.module:attribute' and 'package.module' load an adapter that is not installed as a plug-in."""
+    module = types.ModuleType("_dlterms_plugin_probe")
+    module.backend = load_backend("numpy").impl  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    try:
+        bk = load_backend("_dlterms_plugin_probe:backend")
+        assert (bk.name, bk.found_by) == ("numpy", "import path")
+        assert load_backend("dlterms.conformance.backends.numpy").found_by == "import path"
+    finally:
+        del sys.modules[module.__name__]
+
+
+def test_unknown_backend_lists_the_installed_entry_points(tinynp: str) -> None:
+    """An unknown name is a usage error that lists the built-in names and the installed plug-ins."""
+    with pytest.raises(BackendError, match=r"unknown backend 'tinyn'.*installed: .*tinynp"):
+        load_backend("tinyn")
+
+
+def _module(**attrs: Any) -> str:
+    module = types.ModuleType("_dlterms_contract_probe")
+    module.backend = types.SimpleNamespace(**attrs)  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    return f"{module.__name__}:backend"
+
+
+@pytest.fixture
+def contract_probe() -> Iterator[Callable[..., str]]:
+    yield _module
+    sys.modules.pop("_dlterms_contract_probe", None)
+
+
+def test_contract_check_names_everything_missing(
+    contract_probe: Callable[..., str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A backend without version and asarray is refused up front with both named (exit 2), not a crash mid-run."""
+    spec = contract_probe(name="half", dtypes=("float64",), to_numpy=np.asarray, relu=lambda x: x)
+    with pytest.raises(BackendError) as info:
+        load_backend(spec)
+    message = str(info.value)
+    assert "missing version" in message and "asarray (a function asarray(data" in message
+    assert "to_numpy (" not in message and "name (" not in message
+    assert main(["conform", "--backend", spec, "--terms", "relu"]) == 2
+    assert "does not meet the contract" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("attrs", "complaint"),
+    [
+        ({"name": ""}, "name=''; expected a non-empty str"),
+        ({"dtypes": ("float8",)}, "expected a non-empty subset"),
+        ({"vjp": "autograd"}, "vjp='autograd' is not callable"),
+        ({"asarray": lambda data, dtype="float64": np.zeros(1)}, "expected the data back"),
+        ({"to_numpy": lambda x: 1 / 0}, "raised ZeroDivisionError"),
+    ],
+)
+def test_contract_check_refuses_a_broken_adapter(
+    contract_probe: Callable[..., str], attrs: dict[str, Any], complaint: str
+) -> None:
+    """Wrong types, unknown dtypes and a round trip that loses the data are refused with a message that says so."""
+    base = {"name": "probe", "version": "1", "dtypes": ("float64",), "asarray": np.asarray, "to_numpy": np.asarray}
+    with pytest.raises(BackendError) as info:
+        load_backend(contract_probe(**{**base, **attrs}))
+    assert complaint in str(info.value)
+
+
+def test_non_callable_op_is_unsupported_not_a_crash(contract_probe: Callable[..., str], conform: Any) -> None:
+    """An op attribute that is not a function counts as absent: its rows are 'unsupported' and the run exits 0."""
+    spec = contract_probe(
+        name="probe", version="1", dtypes=("float64",), asarray=np.asarray, to_numpy=np.asarray, relu=None
+    )
+    run = conform(spec, "--terms", "relu", "--dtype", "float64")
+    assert run.code == 0
+    assert {r["status"] for r in run.rows()} == {"unsupported"}
+    assert run.report["backend"]["coverage"] == 0.0
