@@ -2,7 +2,8 @@
 
 A report follows the schema ``dlterms.report/1`` (see ``conformance/report.py``): ``backend.name``,
 ``backend.version``, ``results[]`` with ``term``, ``invariant``, ``dtype``, ``status``, and optionally
-``conventions[]`` with ``id``, ``description``, ``value``, ``canonical``. Reports of the same backend
+``conventions[]`` with ``id``, ``description``, ``value``, ``canonical`` (and, when given,
+``matches_canonical`` and ``api``, the framework call that was measured). Reports of the same backend
 and version are merged into one column.
 """
 
@@ -151,8 +152,10 @@ def conventions_markdown(reports: Reports) -> str:
                 cells.append("not reported")
                 continue
             value = json.dumps(got.get("value"), ensure_ascii=False)
-            same = got.get("value") == got.get("canonical")
-            cells.append(f"{code(value)}" + ("" if same else ' <span class="dl-status dl-differs">differs</span>'))
+            same = got.get("matches_canonical", got.get("value") == got.get("canonical"))
+            api = f"<br><small>{code(str(got['api']))}</small>" if got.get("api") else ""
+            differs = "" if same else ' <span class="dl-status dl-differs">differs</span>'
+            cells.append(f"{code(value)}{differs}{api}")
         canonical = code(json.dumps(first.get("canonical"), ensure_ascii=False))
         desc = md_cell(str(first.get("description", "")))
         rows.append(f"| {code(cid)}<br>{desc} | {canonical} | " + " | ".join(cells) + " |")
