@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ._tensor import Nested, Shape, integer, tensor, unflatten
-from .layers import linear
+from .layers import exact_sum, linear
 
 __all__ = [
     "rnn",
@@ -128,11 +128,12 @@ def _sequence_args(
 
 def _preactivation(x: Matrix, h: Matrix, p: _Weights) -> Matrix:
     """``a = x W_ihᵀ + b_ih + h W_hhᵀ + b_hh``, each entry one correctly rounded sum."""
-    # fsum over all the products and both biases: the pre-activation stays exact to
-    # one rounding even when the terms cancel (tanh is steepest near 0).
+    # One fsum over all the products and both biases: the pre-activation stays exact to
+    # one rounding even when the terms cancel (tanh is steepest near 0). exact_sum is fsum
+    # with IEEE results for infinities and overflow.
     return [
         [
-            math.fsum(
+            exact_sum(
                 [
                     *(xk * wk for xk, wk in zip(xi, p.w_ih[j], strict=True)),
                     p.b_ih[j],
@@ -160,11 +161,11 @@ def _cell_backward(
     ]
     n, hidden = len(x), p.hidden
     n_in = len(p.w_ih[0]) if p.w_ih else 0
-    dx = [[math.fsum(da[i][j] * p.w_ih[j][k] for j in range(hidden)) for k in range(n_in)] for i in range(n)]
-    dh = [[math.fsum(da[i][j] * p.w_hh[j][k] for j in range(hidden)) for k in range(hidden)] for i in range(n)]
-    dw_ih = [[math.fsum(da[i][j] * x[i][k] for i in range(n)) for k in range(n_in)] for j in range(hidden)]
-    dw_hh = [[math.fsum(da[i][j] * h[i][k] for i in range(n)) for k in range(hidden)] for j in range(hidden)]
-    db = [math.fsum(da[i][j] for i in range(n)) for j in range(hidden)]
+    dx = [[exact_sum([da[i][j] * p.w_ih[j][k] for j in range(hidden)]) for k in range(n_in)] for i in range(n)]
+    dh = [[exact_sum([da[i][j] * p.w_hh[j][k] for j in range(hidden)]) for k in range(hidden)] for i in range(n)]
+    dw_ih = [[exact_sum([da[i][j] * x[i][k] for i in range(n)]) for k in range(n_in)] for j in range(hidden)]
+    dw_hh = [[exact_sum([da[i][j] * h[i][k] for i in range(n)]) for k in range(hidden)] for j in range(hidden)]
+    db = [exact_sum([da[i][j] for i in range(n)]) for j in range(hidden)]
     return dx, dh, dw_ih, dw_hh, db, list(db)
 
 
@@ -272,7 +273,7 @@ def _add(a: Matrix, b: Matrix) -> Matrix:
 
 def _sum_over_steps(terms: Sequence[Sequence[float]]) -> list[float]:
     # fsum across time steps: one rounding per entry however long the sequence.
-    return [math.fsum(col) for col in zip(*terms, strict=True)]
+    return [exact_sum(list(col)) for col in zip(*terms, strict=True)]
 
 
 def rnn_vjp(

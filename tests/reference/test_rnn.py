@@ -302,6 +302,26 @@ def test_golden_gradient_of_one_step() -> None:
     assert db_ih == db_hh == [d]
 
 
+@pytest.mark.parametrize(
+    ("x", "b_ih", "expected"),
+    [
+        ([[[math.inf], [0.0]]], 0.0, [[[1.0], [math.tanh(0.5)]]]),  # tanh(+inf) = 1, remembered at half weight
+        ([[[-math.inf], [math.inf]]], 0.0, [[[-1.0], [1.0]]]),  # -inf and +inf never meet in one sum here
+        ([[[1e308], [1e308]]], 1e308, [[[1.0], [1.0]]]),  # 1e308 + 1e308 overflows to inf: IEEE, no exception
+    ],
+)
+def test_golden_infinite_and_huge_inputs_saturate(x: Any, b_ih: float, expected: Any) -> None:
+    """Infinite or overflowing pre-activations saturate tanh to ±1, as torch.nn.RNN does, instead of raising."""
+    outputs, _ = ref.rnn(x, [[0.0]], [[1.0]], [[0.5]], [b_ih], [0.0])
+    assert outputs == expected
+
+
+def test_golden_nan_propagates_through_time() -> None:
+    """A NaN input makes its step and every later state NaN (the memory carries it)."""
+    outputs, h_n = ref.rnn([[[math.nan], [0.0], [1.0]]], [[0.0]], [[1.0]], [[0.5]], [0.0], [0.0])
+    assert all(math.isnan(v[0]) for v in outputs[0]) and math.isnan(h_n[0][0])
+
+
 def test_docstring_examples_run() -> None:
     """Every example in the module's docstrings gives the printed result."""
     failures, tried = doctest.testmod(rnn_module)
