@@ -265,7 +265,7 @@ def _() -> Value:
 
 @convention(
     "padding.same_extra_cell",
-    "\"same\" padding with an even kernel (2 wide) pads one cell: on which side, start or end.",
+    '"same" padding with an even kernel (2 wide) pads one cell: on which side, start or end.',
 )
 def _() -> Value:
     return None  # the reference's padding is explicit and symmetric: no "same"

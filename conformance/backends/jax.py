@@ -273,8 +273,9 @@ def _window(kernel_size: Any, stride: Any, padding: Any) -> tuple[tuple[int, ...
 @_jit("kernel_size", "stride", "padding")
 def max_pool2d(x: jax.Array, kernel_size: Any, stride: Any = None, padding: Any = 0) -> jax.Array:
     dims, strides, pads = _window(kernel_size, stride, padding)
-    # reduce_window pads with the init value: −inf never wins a max.
-    return lax.reduce_window(x, jnp.array(-jnp.inf, x.dtype), lax.max, dims, strides, pads)
+    # reduce_window pads with the init value: −inf never wins a max. (A Python scalar init lets JAX
+    # recognise the max monoid, whose primitive has a gradient; a traced array init would not.)
+    return lax.reduce_window(x, -np.inf, lax.max, dims, strides, pads)
 
 
 @_jit("kernel_size", "stride", "padding", "count_include_pad")
@@ -282,13 +283,11 @@ def avg_pool2d(
     x: jax.Array, kernel_size: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True
 ) -> jax.Array:
     dims, strides, pads = _window(kernel_size, stride, padding)
-    total = lax.reduce_window(x, jnp.array(0, x.dtype), lax.add, dims, strides, pads)
+    total = lax.reduce_window(x, 0.0, lax.add, dims, strides, pads)  # zero padding: the window sums
     if count_include_pad:
         return total / (dims[2] * dims[3])
     # The cells of x in each window: a window sum of ones, padded with zeros (exact small integers).
-    cells = lax.reduce_window(
-        jnp.ones(x.shape[2:], x.dtype), jnp.array(0, x.dtype), lax.add, dims[2:], strides[2:], pads[2:]
-    )
+    cells = lax.reduce_window(jnp.ones(x.shape[2:], x.dtype), 0.0, lax.add, dims[2:], strides[2:], pads[2:])
     return total / cells
 
 

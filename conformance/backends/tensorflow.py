@@ -45,8 +45,8 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up banner out of the report
 
-import keras  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import keras
+import tensorflow as tf
 
 name = "tensorflow"
 version = tf.__version__
@@ -273,7 +273,10 @@ def conv2d(
     dilated = dilation != (1, 1)
     step = (1, 1) if dilated else stride  # TF refuses stride > 1 with dilation > 1
     y = tf.concat(
-        [tf.nn.convolution(xg, wg, strides=step, padding="VALID", dilations=dilation) for xg, wg in zip(xs, ws)],
+        [
+            tf.nn.convolution(xg, wg, strides=step, padding="VALID", dilations=dilation)
+            for xg, wg in zip(xs, ws, strict=True)
+        ],
         axis=-1,
     )
     if dilated and stride != (1, 1):

@@ -189,17 +189,24 @@ def test_tensorflow_covers_every_canonical_op(tensorflow_run: Any) -> None:
     assert [r["id"] for r in report["results"] if r["status"] == "unsupported"] == []
 
 
-def test_tensorflow_conforms_except_where_it_flushes_subnormals(tensorflow_run: Any) -> None:
-    """No check errors; the only failures are exact comparisons broken by flush-to-zero (a measured convention)."""
-    code, report = tensorflow_run
+def test_tensorflow_translations_agree_with_the_reference(tensorflow_run: Any) -> None:
+    """Every op, forward and gradient, agrees with the reference (the translations hold), and nothing errors."""
+    _, report = tensorflow_run
     assert [r["id"] for r in report["results"] if r["status"] == "error"] == []
+    generic = [r for r in report["results"] if r["kind"] in ("reference", "gradient")]
+    assert {r["invariant"].split(".")[0] for r in generic} >= set(CANONICAL_OPS)
+    assert [r["id"] for r in generic if r["status"] != "pass"] == []
+
+
+def test_tensorflow_other_failures_are_known_framework_behaviour(tensorflow_run: Any) -> None:
+    """The only other failures are TensorFlow's own, documented below, and the exit status says so."""
+    code, report = tensorflow_run
     failing = {r["invariant"] for r in report["results"] if r["status"] == "fail"}
-    assert failing <= FLUSH_TO_ZERO_SENSITIVE
-    ftz = next(c for c in report["conventions"] if c["id"] == "float32.subnormal_arithmetic")
-    if failing:
-        assert ftz["value"] == "zero" and code == 1
-    else:
-        assert code == 0
+    assert failing <= set(KNOWN_FINDINGS)
+    if "relu.positively_homogeneous" in failing:  # explained by a measured convention
+        ftz = next(c for c in report["conventions"] if c["id"] == "float32.subnormal_arithmetic")
+        assert ftz["value"] == "zero"
+    assert code == (1 if failing else 0)
 
 
 def test_tensorflow_report_records_device_and_math_modes(tensorflow_run: Any) -> None:
@@ -212,6 +219,11 @@ def test_tensorflow_report_records_device_and_math_modes(tensorflow_run: Any) ->
     assert backend["reduced_precision"] == []  # TF32 does not apply on the CPU
 
 
-# relu.positively_homogeneous compares relu(a·x) with a·relu(x) exactly; with a·x subnormal in
-# float32, TensorFlow's CPU kernels (flush-to-zero) return 0. Reported to the invariant's owner.
-FLUSH_TO_ZERO_SENSITIVE = {"relu.positively_homogeneous"}
+# What TensorFlow itself does that some invariants catch (not the adapter's doing; reported to the
+# owners of these invariants). Each may or may not show up, depending on the examples drawn.
+KNOWN_FINDINGS = {
+    "relu.positively_homogeneous": "relu(a·x) = a·relu(x) is compared exactly; where a·x is a float32 subnormal, "
+    "TensorFlow's CPU kernels flush it to zero (the float32.subnormal_arithmetic convention)",
+    "tanh.range_open_interval": "float32 tanh(x) returns exactly ±1 from |x| ≈ 7.95 (Eigen's rational "
+    "approximation), where the exact value, 1 − 2.2e−7 at x = 8, is about 4 ulps below 1",
+}
