@@ -226,4 +226,5 @@ KNOWN_FINDINGS = {
     "TensorFlow's CPU kernels flush it to zero (the float32.subnormal_arithmetic convention)",
     "tanh.range_open_interval": "float32 tanh(x) returns exactly ±1 from |x| ≈ 7.95 (Eigen's rational "
     "approximation), where the exact value, 1 − 2.2e−7 at x = 8, is about 4 ulps below 1",
+    "rnn.hidden_state_range": "the same float32 tanh saturation, inside the RNN cell",
 }
