@@ -8,11 +8,12 @@ Exit codes: 0 success (every check passed), 1 a check failed or errored,
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from dlterms import __version__
@@ -158,9 +159,10 @@ def cmd_conform(args: argparse.Namespace) -> int:
         if args.jobs > 1 and not args.repro:
             from dlterms.conformance.parallel import run_parallel
 
-            results = run_parallel(
-                spec, checks, jobs=args.jobs, max_examples=max_examples, seed=args.seed, timeout_s=args.timeout
-            )
+            with _environment("DLTERMS_DEVICE", args.device):  # the workers load the backend from the environment
+                results = run_parallel(
+                    spec, checks, jobs=args.jobs, max_examples=max_examples, seed=args.seed, timeout_s=args.timeout
+                )
             results = [apply_xfail(r, xfail) for r in results]
         else:
             show = _progress(len(checks))
@@ -200,6 +202,23 @@ def cmd_conform(args: argparse.Namespace) -> int:
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str | None) -> Iterator[None]:
+    """Set ``$name`` to ``value`` (when given) for the duration of the block."""
+    if value is None:
+        yield
+        return
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
 
 
 def _warn_reduced_precision(bk: Backend, dtypes: Sequence[str]) -> None:

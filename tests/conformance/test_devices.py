@@ -124,3 +124,18 @@ def test_reproducer_loads_the_backend_on_the_same_device() -> None:
     script = repro_snippet("torch", row, {"device": "cuda:1"})
     assert "load_backend('torch', device='cuda:1')" in script
     assert "load_backend('torch')" in repro_snippet("torch", row, {})
+
+
+def test_parallel_workers_get_the_device(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """With --jobs, the workers (which load the backend themselves) see --device as $DLTERMS_DEVICE, only then."""
+    import os
+
+    from dlterms.conformance import parallel
+
+    seen: list[str | None] = []
+    monkeypatch.delenv("DLTERMS_DEVICE", raising=False)
+    monkeypatch.setattr(parallel, "run_parallel", lambda *a, **k: seen.append(os.environ.get("DLTERMS_DEVICE")) or [])
+    main(["conform", "--backend", "torch", "--device", "cpu", "--jobs", "2", "--terms", "sigmoid"])
+    capsys.readouterr()
+    assert seen == ["cpu"]
+    assert "DLTERMS_DEVICE" not in os.environ
