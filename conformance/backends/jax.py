@@ -81,7 +81,7 @@ def facts() -> dict[str, Any]:
         "framework_versions": {"jax": jax.__version__, "jaxlib": metadata.version("jaxlib")},
         "driver": _driver(),
         "math_modes": {"jax_default_matmul_precision": precision, "jax_enable_x64": True},
-        # On GPUs JAX's DEFAULT precision lets float32 matmuls and convolutions use TF32.
+        # On GPUs JAX's DEFAULT precision may run float32 matmuls and convolutions in TF32.
         "reduced_precision": [f"jax_default_matmul_precision={precision} (TF32 on GPU)"]
         if on_gpu and precision in (None, "default", "bfloat16", "tensorfloat32", "fastest")
         else [],
@@ -115,20 +115,22 @@ def vjp(fn: Callable[..., Any], primals: tuple[jax.Array, ...], cotangent: Any) 
     if call is None or getattr(fn, "backend", None) is None or not isinstance(fn.kwargs, dict):
         _, pullback = jax.vjp(fn, *primals)  # any function of JAX arrays
         return tuple(pullback(cotangent))
-    # An OpCall: arrays and floats are traced, everything else (axis, stride, ...) is static.
+    # An OpCall: arrays and floats are traced, everything else (axis, stride, ...) is static. The op
+    # is the one of the OpCall's backend (a wrapped or patched adapter keeps its own ops).
+    forward = getattr(fn.backend, call)
     dynamic = {k: v for k, v in fn.kwargs.items() if isinstance(v, jax.Array | float)}
     static = tuple(sorted((k, _hashable(v)) for k, v in fn.kwargs.items() if k not in dynamic))
-    return tuple(_compiled_vjp(call, tuple(fn.diff_args), static)(tuple(primals), dynamic, cotangent))
+    return tuple(_compiled_vjp(forward, tuple(fn.diff_args), static)(tuple(primals), dynamic, cotangent))
 
 
 def _hashable(v: Any) -> Any:
     return tuple(_hashable(t) for t in v) if isinstance(v, list | tuple) else v
 
 
-@functools.cache
-def _compiled_vjp(op: str, diff_args: tuple[str, ...], static: tuple[tuple[str, Any], ...]) -> Callable[..., Any]:
-    forward = globals()[op]
-
+@functools.lru_cache(maxsize=256)
+def _compiled_vjp(
+    forward: Callable[..., Any], diff_args: tuple[str, ...], static: tuple[tuple[str, Any], ...]
+) -> Callable[..., Any]:
     def pull(primals: tuple[jax.Array, ...], dynamic: dict[str, Any], cotangent: Any) -> Any:
         def f(*p: jax.Array) -> Any:
             return forward(**dict(static), **dynamic, **dict(zip(diff_args, p, strict=True)))

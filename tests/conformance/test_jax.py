@@ -59,6 +59,17 @@ def test_compiled_vjp_equals_plain_jax_vjp(op: str, kwargs: dict[str, Any], args
         np.testing.assert_allclose(jxb.to_numpy(c), jxb.to_numpy(p), rtol=1e-13, atol=1e-13)
 
 
+def test_vjp_differentiates_the_op_of_the_calls_backend() -> None:
+    """A wrapped adapter with one op replaced is differentiated through its own op, not the original's."""
+    import types
+
+    patched = types.SimpleNamespace(**{k: getattr(jxb, k) for k in dir(jxb) if not k.startswith("_")})
+    patched.relu = lambda x: 3.0 * x  # a wrong relu: its gradient is 3 everywhere
+    x = _j(np.array([-1.0, 2.0]))
+    (g,) = jxb.vjp(OpCall(patched, "relu"), (x,), _j(np.ones(2)))
+    assert jxb.to_numpy(g).tolist() == [3.0, 3.0]
+
+
 def test_avg_pool2d_excluding_padding_matches_numpy() -> None:
     """count_include_pad=False divides each window sum by its cells inside x (counted one by one)."""
     x = RNG.standard_normal((1, 2, 5, 4))
