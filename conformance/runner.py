@@ -213,6 +213,9 @@ def run_one(
 
     test = given(inv.cases(dtype))(prop)
     test = settings(
+        # From Hypothesis' defaults, not the loaded profile: a test suite's profile
+        # (derandomize, example counts) must not change a conformance run's verdicts.
+        parent=settings.get_profile("default"),
         max_examples=max_examples,
         deadline=None,
         database=None,

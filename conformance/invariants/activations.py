@@ -48,9 +48,10 @@ for _spec in (
 
 # --- sigmoid -------------------------------------------------------------------
 
-# Beyond these |x| the exact sigmoid rounds to 0 or 1 in the dtype, so the
-# strict bound (0, 1) is only claimed inside them (σ(x) ≈ e^-|x| vs ulp(1)/2).
-_SATURATION = {"float16": 7.0, "bfloat16": 5.0, "float32": 15.0, "float64": 35.0}
+# The strict bound (0, 1) is claimed only where the exact sigmoid is at least 16 ulp(1)
+# away from 1 in the dtype (1 − σ(x) ≈ e^−x ≥ 16·2^−p), so an implementation accurate to a
+# few ulp cannot round to 1 there: float32 |x| ≤ 13 (1 − σ(13) ≈ 38 ulp). Beyond, [0, 1] holds.
+_SATURATION = {"float16": 4.5, "bfloat16": 2.5, "float32": 13.0, "float64": 33.0}
 
 
 @invariant(
@@ -130,7 +131,9 @@ def sigmoid_derivative_bound(bk: Backend, dtype: str, x: Any) -> None:
 
 # --- tanh ------------------------------------------------------------------------
 
-_TANH_SATURATION = {"float16": 3.5, "bfloat16": 2.5, "float32": 8.0, "float64": 18.0}
+# The same rule for tanh (1 − tanh(x) ≈ 2e^−2x ≥ 16 ulp(1)): float32 |x| ≤ 7. At 8.0 the exact
+# value is only 4 ulp below 1 and TensorFlow's and XLA's float32 tanh return 1.0 from |x| ≈ 7.95.
+_TANH_SATURATION = {"float16": 2.5, "bfloat16": 1.5, "float32": 7.0, "float64": 17.0}
 
 
 @invariant("tanh.odd", term="tanh", statement="tanh(−x) = −tanh(x).", cases=_x)
@@ -197,11 +200,19 @@ def relu_idempotent(bk: Backend, dtype: str, x: Any) -> None:
     ),
 )
 def relu_homogeneous(bk: Backend, dtype: str, x: Any, a: float) -> None:
-    # Powers of two (and 0) keep a·x exact in every dtype, so equality is exact.
-    ax = (a * np.asarray(x)).tolist()
-    lhs = _np(bk, bk.relu(bk.asarray(ax, dtype)))
+    # Powers of two (and 0) keep a·x exact in every dtype, so equality is exact. Elements
+    # where a·x is subnormal are left out: frameworks may flush subnormals to zero (XLA and
+    # TensorFlow do on CPU), a convention reported by `dlterms conventions`, not a ReLU bug.
+    xs = np.asarray(x)
+    ax = a * xs
+    normal = (ax == 0) | (np.abs(ax) >= _smallest_normal(dtype))
+    lhs = _np(bk, bk.relu(bk.asarray(ax.tolist(), dtype)))
     rhs = a * _np(bk, bk.relu(bk.asarray(x, dtype)))
-    assert_that(lhs == rhs, f"relu({a}·x) != {a}·relu(x)", x=np.asarray(x))
+    assert_that(~normal | (lhs == rhs), f"relu({a}·x) != {a}·relu(x)", x=xs)
+
+
+def _smallest_normal(dtype: str) -> float:
+    return 2.0**-126 if dtype == "bfloat16" else float(np.finfo(np.dtype(dtype)).tiny)
 
 
 @invariant(
