@@ -120,15 +120,14 @@ def test_jax_translations_agree_with_the_reference(jax_run: Any) -> None:
     assert [r["id"] for r in generic if r["status"] != "pass"] == []
 
 
-def test_jax_other_failures_are_known_framework_behaviour(jax_run: Any) -> None:
-    """The only other failures are JAX's own, documented below, and the exit status says so."""
+def test_jax_passes_every_invariant(jax_run: Any) -> None:
+    """`dlterms conform --backend jax` exits 0: no invariant fails (flush-to-zero and float32 tanh
+    saturation are conventions the invariants leave out, and `dlterms conventions` reports them)."""
     code, report = jax_run
-    failing = {r["invariant"] for r in report["results"] if r["status"] == "fail"}
-    assert failing <= set(KNOWN_FINDINGS)
-    if "relu.positively_homogeneous" in failing:  # explained by a measured convention
-        ftz = next(c for c in report["conventions"] if c["id"] == "float32.subnormal_arithmetic")
-        assert ftz["value"] == "zero"
-    assert code == (1 if failing else 0)
+    assert [r["id"] for r in report["results"] if r["status"] == "fail"] == []
+    assert code == 0
+    ftz = next(c for c in report["conventions"] if c["id"] == "float32.subnormal_arithmetic")
+    assert ftz["value"] == "zero"
 
 
 def test_jax_report_records_device_and_versions(jax_run: Any) -> None:
@@ -140,13 +139,3 @@ def test_jax_report_records_device_and_versions(jax_run: Any) -> None:
     assert "jax_default_matmul_precision" in backend["math_modes"]
     assert backend["reduced_precision"] == []
 
-
-# What JAX itself does that some invariants catch (not the adapter's doing; reported to the
-# owners of these invariants). Each may or may not show up, depending on the examples drawn.
-KNOWN_FINDINGS = {
-    "relu.positively_homogeneous": "relu(a·x) = a·relu(x) is compared exactly; where a·x is a float32 subnormal, "
-    "XLA's CPU runtime flush it to zero (the float32.subnormal_arithmetic convention)",
-    "tanh.range_open_interval": "float32 tanh(x) returns exactly ±1 from |x| ≈ 7.95 (Eigen's rational "
-    "approximation), where the exact value, 1 − 2.2e−7 at x = 8, is about 4 ulps below 1",
-    "rnn.hidden_state_range": "the same float32 tanh saturation, inside the RNN cell",
-}

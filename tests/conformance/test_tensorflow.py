@@ -198,15 +198,14 @@ def test_tensorflow_translations_agree_with_the_reference(tensorflow_run: Any) -
     assert [r["id"] for r in generic if r["status"] != "pass"] == []
 
 
-def test_tensorflow_other_failures_are_known_framework_behaviour(tensorflow_run: Any) -> None:
-    """The only other failures are TensorFlow's own, documented below, and the exit status says so."""
+def test_tensorflow_passes_every_invariant(tensorflow_run: Any) -> None:
+    """`dlterms conform --backend tensorflow` exits 0: no invariant fails (flush-to-zero and float32 tanh
+    saturation are conventions the invariants leave out, and `dlterms conventions` reports them)."""
     code, report = tensorflow_run
-    failing = {r["invariant"] for r in report["results"] if r["status"] == "fail"}
-    assert failing <= set(KNOWN_FINDINGS)
-    if "relu.positively_homogeneous" in failing:  # explained by a measured convention
-        ftz = next(c for c in report["conventions"] if c["id"] == "float32.subnormal_arithmetic")
-        assert ftz["value"] == "zero"
-    assert code == (1 if failing else 0)
+    assert [r["id"] for r in report["results"] if r["status"] == "fail"] == []
+    assert code == 0
+    ftz = next(c for c in report["conventions"] if c["id"] == "float32.subnormal_arithmetic")
+    assert ftz["value"] == "zero"
 
 
 def test_tensorflow_report_records_device_and_math_modes(tensorflow_run: Any) -> None:
@@ -218,13 +217,3 @@ def test_tensorflow_report_records_device_and_math_modes(tensorflow_run: Any) ->
     assert "tensor_float_32_execution_enabled" in backend["math_modes"]
     assert backend["reduced_precision"] == []  # TF32 does not apply on the CPU
 
-
-# What TensorFlow itself does that some invariants catch (not the adapter's doing; reported to the
-# owners of these invariants). Each may or may not show up, depending on the examples drawn.
-KNOWN_FINDINGS = {
-    "relu.positively_homogeneous": "relu(a·x) = a·relu(x) is compared exactly; where a·x is a float32 subnormal, "
-    "TensorFlow's CPU kernels flush it to zero (the float32.subnormal_arithmetic convention)",
-    "tanh.range_open_interval": "float32 tanh(x) returns exactly ±1 from |x| ≈ 7.95 (Eigen's rational "
-    "approximation), where the exact value, 1 − 2.2e−7 at x = 8, is about 4 ulps below 1",
-    "rnn.hidden_state_range": "the same float32 tanh saturation, inside the RNN cell",
-}
