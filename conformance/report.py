@@ -71,6 +71,7 @@ def build_report(
         "results": rows,
         "summary": summary(rows),
         "conventions": measured_conventions(bk),
+        "special_values": measured_special_values(bk),
         **(extra or {}),
     }
 
@@ -85,6 +86,13 @@ def measured_conventions(bk: Backend) -> list[dict[str, Any]]:
 
     framework = getattr(bk.impl, "framework", bk.name)
     return measure(framework) if framework in FRAMEWORKS or framework == "reference" else []
+
+
+def measured_special_values(bk: Backend) -> list[dict[str, Any]]:
+    """What the backend's ops return on NaN, ±inf, −0.0 and other special inputs (see :mod:`.special_values`)."""
+    from .special_values import measure
+
+    return measure(bk)
 
 
 def repro_snippet(backend_spec: str, row: dict[str, Any], settings: dict[str, Any]) -> str:

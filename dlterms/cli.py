@@ -187,6 +187,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
     )
     print_table(results, sys.stdout, verbose=not args.quiet)
     print(f"coverage: {len(bk.supported_ops())}/{len(CANONICAL_OPS)} canonical ops ({bk.coverage():.0%})")
+    _print_special_values(report.get("special_values", []))
     if args.repro:
         for row in report["results"]:
             if row.get("repro"):
@@ -198,6 +199,18 @@ def cmd_conform(args: argparse.Namespace) -> int:
     if interrupted:
         return EXIT_INTERRUPTED
     return EXIT_FAIL if any(r.status in FAILING for r in results) else EXIT_OK
+
+
+def _print_special_values(records: list[dict]) -> None:
+    """One line: how many special values (NaN, ±inf, ...) the backend returns as the reference defines them."""
+    measured = [r for r in records if r["matches_canonical"] is not None]
+    if not measured:
+        return
+    differs = [r["id"] for r in measured if not r["matches_canonical"]]
+    print(
+        f"special values (facts, not failures): {len(measured) - len(differs)}/{len(measured)} as the reference "
+        "defines them" + (f"; differs: {', '.join(differs)}" if differs else "")
+    )
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

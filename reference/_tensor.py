@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 Shape = tuple[int, ...]
@@ -43,9 +44,18 @@ def tensor(fn: str, name: str, value: object) -> tuple[Shape, list[float]]:
     return shape, flat
 
 
+MAX_RANK = 64
+"""The most axes a tensor may have (NumPy's limit); deeper nesting is refused, not recursed into."""
+
+
 def _shape_of(fn: str, name: str, value: object) -> Shape:
     shape: list[int] = []
     while isinstance(value, list | tuple):
+        if len(shape) == MAX_RANK:  # also ends the walk down a list that contains itself
+            raise ValueError(
+                f"{fn}: {name} is nested more than {MAX_RANK} lists deep (or contains itself); "
+                f"expected a tensor of rank <= {MAX_RANK}"
+            )
         shape.append(len(value))
         if not value:
             break
@@ -89,7 +99,13 @@ def scalar(fn: str, name: str, value: object) -> float:
     """Check that ``value`` is a real number (``int`` or ``float``, not ``bool``)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise TypeError(f"{fn}: {name} is {_describe(value)}; expected a real number (int or float)")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond the float64 range (about 1.8e308)
+        raise ValueError(
+            f"{fn}: {name} is an int of {value.bit_length()} bits; expected a real number "
+            f"within the float64 range (|x| < 1.8e308)"
+        ) from None
 
 
 def finite_scalar(fn: str, name: str, value: object) -> float:
@@ -158,3 +174,23 @@ def same_shape(fn: str, name_a: str, shape_a: Shape, name_b: str, shape_b: Shape
             f"{fn}: {name_a}.shape={shape_a} but {name_b}.shape={shape_b}; "
             f"expected equal shapes (the reference does not broadcast)"
         )
+
+
+@contextmanager
+def on_behalf_of(fn: str, note: str = "") -> Iterator[None]:
+    """Make the errors of the functions that ``fn`` calls name ``fn`` too.
+
+    A composite (``conv_block``, ``batch_gradient_descent``) checks its
+    arguments by passing them on; a refusal then reads
+    ``conv_block: max_pool2d: the kernel spans ...``, so the user sees the
+    function they called first and the step that refused. ``note`` says how
+    the inner argument names map to ``fn``'s (``"kernel_size is conv_block's pool_size"``).
+    """
+    try:
+        yield
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        if message.startswith(f"{fn}:") and not note:
+            raise
+        prefix = "" if message.startswith(f"{fn}:") else f"{fn}: "
+        raise type(exc)(prefix + message + (f" ({note})" if note else "")) from exc

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from ._tensor import Nested, choice, finite_scalar, scalar, tensor, unflatten
+from ._tensor import Nested, choice, finite_scalar, on_behalf_of, scalar, tensor, unflatten
 from .layers import ACTIVATIONS, check_network, exact_sum, linear, linear_vjp
 from .losses import mse_loss, mse_loss_vjp
 from .optim import sgd_step
@@ -135,7 +135,16 @@ def backward_pass(
     fn = "backward_pass"
     if not isinstance(forward, ForwardPass):
         raise TypeError(f"{fn}: forward is {type(forward).__name__}; expected the ForwardPass of forward_pass()")
+    if not (isinstance(forward.inputs, list) and forward.inputs and isinstance(forward.pre_activations, list)):
+        raise ValueError(
+            f"{fn}: forward holds no layer inputs ({forward.inputs!r:.40}); expected the ForwardPass of forward_pass()"
+        )
     _pair(fn, forward.inputs[0], y, weights, biases)
+    if len(forward.inputs) != len(weights) or len(forward.pre_activations) != len(weights):
+        raise ValueError(
+            f"{fn}: forward holds {len(forward.inputs)} layers but weights has {len(weights)}; "
+            f"expected the ForwardPass of forward_pass() with these weights"
+        )
     phi_vjp = ACTIVATIONS[_activation(fn, activation)][1]
     g = mse_loss_vjp(forward.output, y, 1.0)[0]
     d_weights: list[Nested] = [None] * len(weights)
@@ -148,12 +157,16 @@ def backward_pass(
 
 
 def _mean(fn: str, name: str, tensors: Sequence[Nested]) -> Nested:
-    shape, first = tensor(fn, f"{name}[0]", tensors[0])
+    """The mean of ``per_pair[i].<name>`` over the pairs ``i`` (``name`` is ``weights[l]`` or ``biases[l]``)."""
+    shape, first = tensor(fn, f"per_pair[0].{name}", tensors[0])
     columns = [first]
     for i, t in enumerate(tensors[1:], start=1):
-        t_shape, flat = tensor(fn, f"{name}[{i}]", t)
+        t_shape, flat = tensor(fn, f"per_pair[{i}].{name}", t)
         if t_shape != shape:
-            raise ValueError(f"{fn}: {name}[{i}].shape={t_shape} but {name}[0].shape={shape}; expected equal shapes")
+            raise ValueError(
+                f"{fn}: per_pair[{i}].{name}.shape={t_shape} but per_pair[0].{name}.shape={shape}; "
+                f"expected equal shapes"
+            )
         columns.append(flat)
     n = len(columns)
     # The dataset's loss is the mean of the pairs' losses, so its gradient is the mean of theirs.
@@ -169,15 +182,34 @@ def combine_gradients(per_pair: Sequence[Gradients]) -> Gradients:
     Gradients(weights=[[[2.0]]], biases=[None])
     """
     fn = "combine_gradients"
-    if not isinstance(per_pair, Sequence) or not per_pair:
+    if isinstance(per_pair, str | bytes) or not isinstance(per_pair, Sequence) or not per_pair:
         raise ValueError(f"{fn}: per_pair={per_pair!r}; expected a non-empty list of Gradients, one per pair")
-    n_layers = len(per_pair[0].weights)
+    n_layers = _layers_of(fn, "per_pair[0]", per_pair[0])
+    for i, g in enumerate(per_pair[1:], start=1):
+        if _layers_of(fn, f"per_pair[{i}]", g) != n_layers:
+            raise ValueError(
+                f"{fn}: per_pair[{i}] has {len(g.weights)} layers but per_pair[0] has {n_layers}; "
+                f"expected the gradients of one network"
+            )
     weights = [_mean(fn, f"weights[{l}]", [g.weights[l] for g in per_pair]) for l in range(n_layers)]
     biases = [
         None if per_pair[0].biases[l] is None else _mean(fn, f"biases[{l}]", [g.biases[l] for g in per_pair])
         for l in range(n_layers)
     ]
     return Gradients(weights=weights, biases=biases)
+
+
+def _layers_of(fn: str, name: str, g: object) -> int:
+    """The number of layers of a :class:`Gradients` (refusing anything else, or unequal weights and biases)."""
+    if not isinstance(g, Gradients):
+        raise TypeError(f"{fn}: {name} is {type(g).__name__}; expected a Gradients (as backward_pass returns)")
+    if (
+        not isinstance(g.weights, list | tuple)
+        or not isinstance(g.biases, list | tuple)
+        or len(g.weights) != len(g.biases)
+    ):
+        raise ValueError(f"{fn}: {name} has malformed weights/biases lists; expected one entry of each per layer")
+    return len(g.weights)
 
 
 def update(
@@ -197,6 +229,9 @@ def update(
     fn = "update"
     if not isinstance(gradients, Gradients):
         raise TypeError(f"{fn}: gradients is {type(gradients).__name__}; expected the Gradients of backward_pass()")
+    for name, value in (("weights", weights), ("biases", biases)):
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"{fn}: {name} is {type(value).__name__}; expected a list with one entry per layer")
     if len(gradients.weights) != len(weights) or len(gradients.biases) != len(biases):
         raise ValueError(
             f"{fn}: {len(weights)} weights and {len(biases)} biases but gradients for {len(gradients.weights)} "
@@ -205,8 +240,13 @@ def update(
     rate = finite_scalar(fn, "lr", lr)
     if rate < 0:
         raise ValueError(f"{fn}: lr={rate!r}; expected a learning rate >= 0 (a negative one climbs the loss)")
-    new_weights = [sgd_step(w, g, rate) for w, g in zip(weights, gradients.weights, strict=True)]
-    new_biases = [None if b is None else sgd_step(b, g, rate) for b, g in zip(biases, gradients.biases, strict=True)]
+    new_weights, new_biases = [], []
+    for l, (w, b) in enumerate(zip(weights, biases, strict=True)):
+        # A refusal by sgd_step names update and the parameter (param is weights[l], grad its gradient).
+        with on_behalf_of(fn, note=f"param is weights[{l}], grad is gradients.weights[{l}]"):
+            new_weights.append(sgd_step(w, gradients.weights[l], rate))
+        with on_behalf_of(fn, note=f"param is biases[{l}], grad is gradients.biases[{l}]"):
+            new_biases.append(None if b is None else sgd_step(b, gradients.biases[l], rate))
     return new_weights, new_biases
 
 
@@ -244,6 +284,10 @@ def backpropagate(
     """
     fn = "backpropagate"
     _pairs(fn, inputs, targets)
+    _activation(fn, activation)
+    # Check the network against the data here, so that a refusal names backpropagate's own arguments.
+    with on_behalf_of(fn, note="x and y are the first row of inputs and of targets"):
+        _pair(fn, inputs[0], targets[0], weights, biases)
     grads, losses = [], []
     for x, y in zip(inputs, targets, strict=True):
         forward = forward_pass(x, y, weights, biases, activation)
@@ -268,8 +312,9 @@ def train_step(
     >>> train_step([[1.0], [2.0]], [[3.0], [3.0]], [[[2.0]]], [[0.5]], lr=0.1)
     ([[[1.75]]], [[0.4]], 1.25)
     """
-    loss, gradients = backpropagate(inputs, targets, weights, biases, activation)
-    new_weights, new_biases = update(weights, biases, gradients, lr)
+    with on_behalf_of("train_step"):  # a refusal by a step names the function the user called
+        loss, gradients = backpropagate(inputs, targets, weights, biases, activation)
+        new_weights, new_biases = update(weights, biases, gradients, lr)
     return new_weights, new_biases, loss
 
 

@@ -46,13 +46,17 @@ def _pair(fn: str, name: str, value: object, minimum: int) -> Pair:
     return v, v
 
 
-def _output_size(fn: str, axis: str, size: int, k: int, s: int, p: int, d: int) -> int:
+def _output_size(
+    fn: str, axis: str, size: int, k: int, s: int, p: int, d: int, names: tuple[str, str] = ("size", "kernel_size")
+) -> int:
+    """``names``: the arguments that gave ``size`` and ``k``, for the message (``x.shape[2]``, ``weight.shape[2]``)."""
     extent = d * (k - 1) + 1  # the dilated kernel covers this many input positions
     if extent > size + 2 * p:
+        # The message names the arguments that gave both sizes, so the user knows which to change.
         raise ValueError(
-            f"{fn}: the kernel spans {extent} positions along the {axis} (dilation {d} × (kernel {k} − 1) + 1) "
-            f"but the padded input has only {size} + 2·{p} = {size + 2 * p}; expected a kernel that fits "
-            f"(use a smaller kernel or dilation, or more padding)"
+            f"{fn}: the kernel spans {extent} positions along the {axis} (dilation {d} × ({names[1]}={k} − 1) + 1) "
+            f"but the padded input has only {size} + 2·{p} = {size + 2 * p} ({names[0]}={size}, padding {p}); "
+            f"expected a kernel that fits (use a smaller kernel or dilation, or more padding)"
         )
     return (size + 2 * p - extent) // s + 1
 
@@ -82,13 +86,18 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
 
 
 def _windows(
-    fn: str, size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair
+    fn: str, size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, kernel_name: str = "kernel_size"
 ) -> tuple[Pair, list[Window]]:
-    """The output size and, for every output position, the taps that read the input (not the padding)."""
+    """The output size and, for every output position, the taps that read the input (not the padding).
+
+    ``kernel_name`` is the argument that gave the kernel size (``weight`` for a
+    convolution), named by the message when the kernel does not fit.
+    """
     axes = []
     for a, axis in enumerate(("height", "width")):
         n, k, s, p, d = size[a], kernel[a], stride[a], padding[a], dilation[a]
-        out = _output_size(fn, axis, n, k, s, p, d)
+        k_name = f"{kernel_name}.shape[{2 + a}]" if kernel_name == "weight" else kernel_name
+        out = _output_size(fn, axis, n, k, s, p, d, (f"x.shape[{2 + a}]", k_name))
         # Output o reads input position o·s − p + i·d for kernel offset i (negative or ≥ n: padding).
         axes.append([[(i, o * s - p + i * d) for i in range(k) if 0 <= o * s - p + i * d < n] for o in range(out)])
     rows, cols = axes
@@ -156,9 +165,12 @@ def _conv(
     n, c, h, w = x_shape
     o, c_g, kh, kw = w_shape
     if c % g:
-        raise ValueError(f"{fn}: x has {c} channels, not divisible by groups={g}")
+        raise ValueError(f"{fn}: x has {c} channels, not divisible by groups={g}; expected groups to divide them")
     if o % g:
-        raise ValueError(f"{fn}: weight.shape={w_shape} has {o} output channels, not divisible by groups={g}")
+        raise ValueError(
+            f"{fn}: weight.shape={w_shape} has {o} output channels, not divisible by groups={g}; "
+            f"expected groups to divide them"
+        )
     if c_g * g != c:
         raise ValueError(
             f"{fn}: weight.shape={w_shape} but x has {c} channels; "
@@ -176,6 +188,7 @@ def _conv(
         _pair(fn, "stride", stride, 1),
         _pair(fn, "padding", padding, 0),
         _pair(fn, "dilation", dilation, 1),
+        kernel_name="weight",
     )
     return _Conv(
         unflatten(x_flat, x_shape),

@@ -249,7 +249,8 @@ def check_network(fn: str, x_shape: Shape, weights: object, biases: object) -> l
         raise ValueError(f"{fn}: weights is empty; expected at least one layer")
     if len(biases) != len(weights):
         raise ValueError(
-            f"{fn}: {len(weights)} weight matrices but {len(biases)} biases; expected one bias (or None) per layer"
+            f"{fn}: {len(weights)} weight matrices but {len(biases)} biases (len(weights) != len(biases)); "
+            f"expected one bias (or None) per layer"
         )
     layers = []
     shape = x_shape

@@ -24,7 +24,7 @@ import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._tensor import Nested, finite_scalar, integer, same_shape, tensor, unflatten
+from ._tensor import Nested, finite_scalar, integer, on_behalf_of, same_shape, tensor, unflatten
 
 __all__ = [
     "batch_gradient_descent",
@@ -155,7 +155,8 @@ def batch_gradient_descent(
     >>> batch_gradient_descent(lambda w, b: [w[0] - sum(b) / len(b)], [0.0], [1.0, 3.0], lr=1.0, epochs=1)
     [[0.0], [2.0]]
     """
-    return gradient_descent(grad_fn, params, data, lr, epochs, batch_size=None)
+    with on_behalf_of("batch_gradient_descent"):  # a refusal names the function the user called
+        return gradient_descent(grad_fn, params, data, lr, epochs, batch_size=None)
 
 
 def stochastic_gradient_descent(
@@ -176,7 +177,8 @@ def stochastic_gradient_descent(
     >>> stochastic_gradient_descent(lambda w, b: [w[0] - b[0]], [0.0], [1.0, 3.0], lr=0.5, epochs=1, shuffle=False)
     [[0.0], [0.5], [1.75]]
     """
-    return gradient_descent(grad_fn, params, data, lr, epochs, batch_size=1, shuffle=shuffle, seed=seed)
+    with on_behalf_of("stochastic_gradient_descent"):
+        return gradient_descent(grad_fn, params, data, lr, epochs, batch_size=1, shuffle=shuffle, seed=seed)
 
 
 def minibatch_gradient_descent(
@@ -201,4 +203,5 @@ def minibatch_gradient_descent(
     """
     if batch_size is None:
         raise TypeError("minibatch_gradient_descent: batch_size is None; expected an int >= 1")
-    return gradient_descent(grad_fn, params, data, lr, epochs, batch_size=batch_size, shuffle=shuffle, seed=seed)
+    with on_behalf_of("minibatch_gradient_descent"):
+        return gradient_descent(grad_fn, params, data, lr, epochs, batch_size=batch_size, shuffle=shuffle, seed=seed)

@@ -260,10 +260,12 @@ def _cotangent_pair(fn: str, cotangent: object, n: int, steps: int, hidden: int)
         d_out = [[[0.0] * hidden for _ in range(steps)] for _ in range(n)]
     if d_hn is None:
         d_hn = [[0.0] * hidden for _ in range(n)]
-    why = "the shape of rnn's output"
+    # Say where N, T and H come from, so a mismatch caused by x or h0 names them too.
+    why = "the shape of rnn's output: N and T from x, H from h0"
     flat = _param(fn, "cotangent[0] (d_outputs)", d_out, (n, steps, hidden), "(N, T, H)", why)
     g_out = [[flat[(i * steps + t) * hidden : (i * steps + t + 1) * hidden] for i in range(n)] for t in range(steps)]
-    g_hn = _rows(_param(fn, "cotangent[1] (d_h_n)", d_hn, (n, hidden), "(N, H)", "the shape of h_n"), n, hidden)
+    why_hn = "the shape of h_n: N from x, H from h0"
+    g_hn = _rows(_param(fn, "cotangent[1] (d_h_n)", d_hn, (n, hidden), "(N, H)", why_hn), n, hidden)
     return g_out, g_hn
 
 

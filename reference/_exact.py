@@ -1,0 +1,62 @@
+"""Error-free transformations: a sum or a product together with its exact rounding error.
+
+:func:`two_sum` (Knuth) and :func:`two_prod` (Dekker, with Veltkamp's split)
+return the rounded result *and* the exact error it made, so that a formula can
+carry what rounding would otherwise lose; :func:`divide` builds on them a
+division by such an unevaluated sum ``d_hi + d_lo``, rounded once at the end.
+The reference uses them where one rounding too many shows in the last bits:
+``t − max`` before the exponential of softmax (the subtraction is not exact
+when ``t`` and the max differ in sign or scale), and the divisions of sigmoid
+and of the derivatives of sigmoid and tanh.
+
+References: D. E. Knuth, *The Art of Computer Programming* vol. 2, §4.2.2
+(TwoSum); T. J. Dekker, "A floating-point technique for extending the
+available precision", Numer. Math. 18 (1971) 224-242, doi:10.1007/BF01397083
+(TwoProduct, Veltkamp's split).
+"""
+
+from __future__ import annotations
+
+import math
+
+__all__ = ["divide", "two_prod", "two_sum"]
+
+_SPLIT = 134217729.0  # 2^27 + 1: Veltkamp's constant, splits a float64 into two 26-bit halves
+_SAFE = (2.0**-968, 2.0**996)  # two_prod is exact when |a·b| >= 2^-968 (no underflow) and |a|, |b| < 2^996
+
+
+def two_sum(a: float, b: float) -> tuple[float, float]:
+    """``(s, err)`` with ``s = fl(a + b)`` and ``a + b = s + err`` exactly (finite ``a``, ``b``, no overflow)."""
+    s = a + b
+    b_virtual = s - a
+    return s, (a - (s - b_virtual)) + (b - b_virtual)
+
+
+def _split(a: float) -> tuple[float, float]:
+    c = _SPLIT * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def two_prod(a: float, b: float) -> tuple[float, float]:
+    """``(p, err)`` with ``p = fl(a·b)`` and ``a·b = p + err`` exactly (in the range of :data:`_SAFE`)."""
+    p = a * b
+    a_hi, a_lo = _split(a)
+    b_hi, b_lo = _split(b)
+    return p, ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
+
+
+def divide(n: float, d_hi: float, d_lo: float) -> float:
+    """``n / (d_hi + d_lo)`` for ``|d_lo| <= ulp(d_hi)``, with a single rounding at the end.
+
+    The quotient ``q = fl(n / d_hi)`` is corrected by the exact remainder
+    ``n − q·d_hi`` and by ``d_lo``, so the result is within 0.5 ulp (plus
+    about 2^-100 relative) of the exact quotient. Outside the range where the
+    remainder is exact (tiny or huge values) ``d_lo`` is still applied.
+    """
+    q = n / d_hi
+    if not (_SAFE[0] <= abs(q * d_hi) and abs(q) < _SAFE[1] and abs(d_hi) < _SAFE[1]):
+        return q - q * (d_lo / d_hi) if math.isfinite(q) and q else q
+    p, p_err = two_prod(q, d_hi)
+    remainder = (n - p) - p_err  # n − p is exact (Sterbenz: p is within a factor 2 of n)
+    return q + (remainder - q * d_lo) / d_hi

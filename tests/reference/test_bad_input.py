@@ -1,0 +1,814 @@
+"""Bad input is refused clearly by every public reference function.
+
+The table :data:`TABLE` holds one valid call per public function of
+:mod:`dlterms.reference` and says what each argument is (a float tensor and
+which changes of its shape the function must refuse, class indices, an int or
+real hyper-parameter, a choice among strings, ...). Hypothesis then breaks
+exactly one argument of a valid call (a ragged nesting, a string or ``None``
+or a complex number or a bool where a number belongs, a wrong rank, a
+mismatched size, an out-of-range class index, stride 0, negative padding, an
+unknown reduction, ...) and checks that the call raises :class:`ValueError`
+or :class:`TypeError` whose one-line message names the function, the argument
+and what was expected: never an ``IndexError``, ``ZeroDivisionError``,
+``KeyError``, ``RecursionError`` or a silent result.
+
+A public function without an entry fails :func:`test_every_public_function_has_an_entry`,
+so the coverage cannot rot.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from dlterms.reference.backprop import ForwardPass, Gradients
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dlterms import reference as ref
+
+# --- what an argument is ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tensor:
+    """A float tensor (nested lists). ``refuse`` lists the changes of its shape the function must refuse.
+
+    Tokens: ``rank`` (one more or one fewer outer axis), ``0d`` (a bare number),
+    ``dK`` (axis K one longer or one shorter), ``dK+`` / ``dK-`` (only longer /
+    only shorter), ``dK=0`` (axis K empty); ``all`` is rank and every axis.
+    """
+
+    refuse: tuple[str, ...] = ()
+    probabilities: bool = False  # values outside [0, 1] (and NaN) are refused
+    optional: bool = False  # None is a valid value
+
+
+@dataclass(frozen=True)
+class TensorList:
+    """A list of tensors, one per layer (weights, biases); every element's shape is fixed."""
+
+    optional_items: bool = False  # an entry may be None (a layer without bias)
+
+
+@dataclass(frozen=True)
+class Indices:
+    """A list of class indices in ``[0, classes)``, one per row of the logits."""
+
+    classes: int
+
+
+@dataclass(frozen=True)
+class Int:
+    """An int hyper-parameter in ``[low, high)`` (``pair``: or an (h, w) pair of them)."""
+
+    low: int | None = None
+    high: int | None = None
+    pair: bool = False
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class Real:
+    """A finite real hyper-parameter (``> low`` if ``strict``, else ``>= low``)."""
+
+    low: float | None = None
+    strict: bool = False
+
+
+@dataclass(frozen=True)
+class Choice:
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Flag:
+    """True or False, nothing else."""
+
+
+@dataclass(frozen=True)
+class Function:
+    """A callable argument (``grad_fn``, ``f``)."""
+
+
+@dataclass(frozen=True)
+class Bad:
+    """An argument of a kind of its own: the listed values are each refused."""
+
+    values: tuple[Any, ...]
+
+
+Kind = Tensor | TensorList | Indices | Int | Real | Choice | Flag | Function | Bad
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One valid call of a reference function and the kind of each of its arguments."""
+
+    kwargs: dict[str, Any]
+    kinds: dict[str, Kind]
+    extra: tuple[tuple[str, Any], ...] = ()  # further (argument, bad value) pairs specific to the function
+
+
+ALL = ("all",)
+
+# Small valid tensors.
+X = [[0.5, -1.0, 2.0], [1.5, 0.0, -0.25]]  # (2, 3)
+G = [[1.0, -0.5, 0.25], [0.0, 2.0, -1.0]]  # (2, 3)
+P = [[0.25, 0.5, 0.75], [0.125, 0.875, 0.5]]  # probabilities (2, 3)
+Y = [[0.0, 1.0, 1.0], [1.0, 0.0, 0.5]]  # targets in [0, 1] (2, 3)
+W = [[0.5, -0.25, 1.0], [0.0, 1.0, -1.0], [2.0, 0.5, 0.25], [-0.5, 0.75, 0.0]]  # (4, 3)
+B = [0.1, -0.2, 0.3, 0.0]  # (4,)
+W2 = [[1.0, -1.0, 0.5, 0.25], [0.0, 0.5, -0.5, 1.0]]  # (2, 4)
+B2 = [0.5, -0.5]  # (2,)
+LOGITS = [[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]]  # (2, 3)
+LABELS = [2, 1]  # the largest class index appears, so a narrower logits row refuses it
+
+
+def image(n: int, c: int, h: int, w: int, start: float = 0.0) -> list:
+    return [
+        [[[start + ((b * c + k) * h + i) * w + j - 7.5 for j in range(w)] for i in range(h)] for k in range(c)]
+        for b in range(n)
+    ]
+
+
+XC = image(2, 2, 2, 2)  # (N, C, H, W) = (2, 2, 2, 2): H, W equal to the kernel, so a shorter axis is refused
+WC = [[[[0.5, -1.0], [0.25, 1.0]], [[1.0, 0.0], [-0.5, 2.0]]] for _ in range(3)]  # (3, 2, 2, 2)
+BC = [0.1, 0.2, -0.3]
+GC = [[[[1.0]], [[-1.0]], [[0.5]]], [[[0.25]], [[2.0]], [[-0.5]]]]  # conv2d(XC, WC) has shape (2, 3, 1, 1)
+XB = image(2, 2, 3, 3)  # conv_block input: conv (2, 3, 2, 2) then 2x2 pooling (2, 3, 1, 1)
+GP = [[[[1.0]], [[-1.0]]], [[[0.5]], [[2.0]]]]  # a pooled (2, 2, 2, 2) -> (2, 2, 1, 1) cotangent
+
+# RNN: N = 2, T = 2, in = 3, H = 2, out = 2.
+XS = [[[0.5, -1.0, 0.25], [1.0, 0.0, -0.5]], [[0.0, 0.5, 1.0], [-1.0, 0.25, 0.5]]]
+H0 = [[0.1, -0.2], [0.0, 0.3]]
+W_IH = [[0.5, -0.25, 0.125], [0.25, 0.5, -0.5]]
+W_HH = [[0.5, 0.25], [-0.25, 0.5]]
+B_IH = [0.1, -0.1]
+B_HH = [0.0, 0.2]
+W_OUT = [[1.0, -1.0], [0.5, 0.25]]
+B_OUT = [0.0, 0.5]
+RNN = {"h0": H0, "w_ih": W_IH, "w_hh": W_HH, "b_ih": B_IH, "b_hh": B_HH}
+RNN_KINDS: dict[str, Kind] = {
+    "x": Tensor(("rank", "d0", "d2", "d1=0")),
+    "h0": Tensor(ALL),
+    "w_ih": Tensor(ALL),
+    "w_hh": Tensor(ALL),
+    "b_ih": Tensor(ALL),
+    "b_hh": Tensor(ALL),
+}
+READOUT_KINDS: dict[str, Kind] = {"w_out": Tensor(("rank", "d1", "d0")), "b_out": Tensor(ALL, optional=True)}
+CELL = {"h": H0, "w_ih": W_IH, "w_hh": W_HH, "b_ih": B_IH, "b_hh": B_HH}
+CELL_KINDS: dict[str, Kind] = {
+    "x": Tensor(("rank", "d0", "d1")),
+    "h": Tensor(ALL),
+    "w_ih": Tensor(ALL),
+    "w_hh": Tensor(ALL),
+    "b_ih": Tensor(ALL),
+    "b_hh": Tensor(ALL),
+}
+
+# A two-layer perceptron 3 -> 4 -> 2 and a pair (x, y) for it.
+NET = {"weights": [W, W2], "biases": [B, B2]}
+ACTIVATION = Choice(("sigmoid", "tanh", "relu", "leaky_relu"))
+NET_KINDS: dict[str, Kind] = {"weights": TensorList(), "biases": TensorList(True), "activation": ACTIVATION}
+INPUTS = [[0.5, -1.0, 2.0], [1.0, 0.0, -0.5]]
+TARGETS = [[1.0, 0.0], [0.0, 1.0]]
+
+
+def _grad(w: list[float], batch: list[float]) -> list[float]:
+    return [w[0] - math.fsum(batch) / len(batch)]  # the gradient of the mean of (w − y)²/2
+
+
+DRIVER = {"grad_fn": _grad, "params": [0.0], "data": [1.0, 3.0], "lr": 0.5, "epochs": 2}
+DRIVER_KINDS: dict[str, Kind] = {
+    "grad_fn": Function(),
+    "params": Tensor(),
+    "data": Bad(("abc", [], 5, None, 2.5)),
+    "lr": Real(0.0),
+    "epochs": Int(0),
+}
+DRIVER_EXTRA = (
+    ("grad_fn", lambda w, batch: [1.0, 2.0]),  # a gradient of the wrong shape
+    ("grad_fn", lambda w, batch: "g"),
+    ("grad_fn", lambda w, batch: None),
+)
+
+REDUCTION = Choice(("none", "mean", "sum"))
+CONV_HYPER: dict[str, Kind] = {
+    "stride": Int(1, pair=True),
+    "padding": Int(0, pair=True),
+    "dilation": Int(1, pair=True),
+    "groups": Int(1),
+}
+CONV_EXTRA = (("dilation", 2), ("groups", 2), ("groups", 3))  # kernel wider than the input; channels not divisible
+POOL_HYPER: dict[str, Kind] = {"kernel_size": Int(1, pair=True), "stride": Int(1, pair=True, optional=True)}
+POOL_EXTRA = (("kernel_size", 5), ("padding", 2), ("padding", -1), ("padding", (0, 2)))  # window > input; pad > k/2
+
+
+def _forward() -> ForwardPass:
+    return ref.forward_pass(INPUTS[0], TARGETS[0], [W, W2], [B, B2])
+
+
+TABLE: dict[str, Entry] = {
+    # --- activations
+    "sigmoid": Entry({"x": X}, {"x": Tensor()}),
+    "tanh": Entry({"x": X}, {"x": Tensor()}),
+    "relu": Entry({"x": X}, {"x": Tensor()}),
+    "leaky_relu": Entry({"x": X, "negative_slope": 0.1}, {"x": Tensor(), "negative_slope": Real()}),
+    "softmax": Entry({"x": X, "axis": 1}, {"x": Tensor(("0d",)), "axis": Int(-2, 2)}),
+    "log_softmax": Entry({"x": X, "axis": 0}, {"x": Tensor(("0d",)), "axis": Int(-2, 2)}),
+    **{
+        f"{op}_vjp": Entry({"x": X, "cotangent": G}, {"x": Tensor(ALL), "cotangent": Tensor(ALL)})
+        for op in ("sigmoid", "tanh", "relu")
+    },
+    "leaky_relu_vjp": Entry(
+        {"x": X, "cotangent": G, "negative_slope": 0.2},
+        {"x": Tensor(ALL), "cotangent": Tensor(ALL), "negative_slope": Real()},
+    ),
+    **{
+        f"{op}_vjp": Entry(
+            {"x": X, "cotangent": G, "axis": -1}, {"x": Tensor(ALL), "cotangent": Tensor(ALL), "axis": Int(-2, 2)}
+        )
+        for op in ("softmax", "log_softmax")
+    },
+    # --- layers
+    "linear": Entry(
+        {"x": X, "weight": W, "bias": B},
+        {"x": Tensor(("0d", "d-1")), "weight": Tensor(ALL), "bias": Tensor(ALL, optional=True)},
+    ),
+    "linear_vjp": Entry(
+        {"x": X, "weight": W, "bias": B, "cotangent": [[1.0, 0.0, -1.0, 2.0], [0.5, 0.5, 0.5, 0.5]]},
+        {
+            "x": Tensor(("0d", "d-1", "d0")),
+            "weight": Tensor(ALL),
+            "bias": Tensor(ALL, optional=True),
+            "cotangent": Tensor(ALL),
+        },
+    ),
+    "neuron": Entry(
+        {"x": X[0], "weight": W[0], "bias": 0.5, "activation": "tanh"},
+        {
+            "x": Tensor(ALL),
+            "weight": Tensor(ALL),
+            "bias": Bad(("0.5", None, True, [0.5], 1 + 0j)),
+            "activation": Choice(("sigmoid", "tanh", "relu", "leaky_relu")),
+        },
+    ),
+    "neuron_vjp": Entry(
+        {"x": X[0], "weight": W[0], "bias": 0.5, "cotangent": 1.0, "activation": "sigmoid"},
+        {
+            "x": Tensor(ALL),
+            "weight": Tensor(ALL),
+            "bias": Bad(("0.5", None, True, [0.5], 1 + 0j)),
+            "cotangent": Bad(("1", None, False, [1.0], 2j)),
+            "activation": Choice(("sigmoid", "tanh", "relu", "leaky_relu")),
+        },
+    ),
+    "mlp": Entry({"x": X, **NET, "activation": "tanh"}, {"x": Tensor(("0d", "d-1")), **NET_KINDS}),
+    # --- losses
+    "mse_loss": Entry(
+        {"input": X, "target": G, "reduction": "sum"},
+        {"input": Tensor(ALL), "target": Tensor(ALL), "reduction": REDUCTION},
+    ),
+    "mse_loss_vjp": Entry(
+        {"input": X, "target": G, "cotangent": 1.0, "reduction": "mean"},
+        {"input": Tensor(ALL), "target": Tensor(ALL), "cotangent": Tensor(("rank",)), "reduction": REDUCTION},
+    ),
+    "binary_cross_entropy": Entry(
+        {"input": P, "target": Y, "reduction": "mean"},
+        {"input": Tensor(ALL, probabilities=True), "target": Tensor(ALL, probabilities=True), "reduction": REDUCTION},
+    ),
+    "binary_cross_entropy_vjp": Entry(
+        {"input": P, "target": Y, "cotangent": G, "reduction": "none"},
+        {
+            "input": Tensor(ALL, probabilities=True),
+            "target": Tensor(ALL, probabilities=True),
+            "cotangent": Tensor(ALL),
+            "reduction": REDUCTION,
+        },
+    ),
+    "cross_entropy": Entry(
+        {"logits": LOGITS, "target": LABELS, "reduction": "mean"},
+        {"logits": Tensor(("rank", "d0", "d1-")), "target": Indices(3), "reduction": REDUCTION},
+    ),
+    "cross_entropy_vjp": Entry(
+        {"logits": LOGITS, "target": LABELS, "cotangent": [1.0, -0.5], "reduction": "none"},
+        {
+            "logits": Tensor(("rank", "d0", "d1-")),
+            "target": Indices(3),
+            "cotangent": Tensor(ALL),
+            "reduction": REDUCTION,
+        },
+    ),
+    # --- gradient descent
+    "sgd_step": Entry({"param": X, "grad": G, "lr": 0.1}, {"param": Tensor(ALL), "grad": Tensor(ALL), "lr": Real(0.0)}),
+    "sgd_step_vjp": Entry(
+        {"param": X, "grad": G, "lr": 0.1, "cotangent": G},
+        {"param": Tensor(ALL), "grad": Tensor(ALL), "lr": Real(0.0), "cotangent": Tensor(ALL)},
+    ),
+    "gradient_descent": Entry(
+        {**DRIVER, "batch_size": 1, "shuffle": True, "seed": 3},
+        {**DRIVER_KINDS, "batch_size": Int(1, optional=True), "shuffle": Flag(), "seed": Int()},
+        DRIVER_EXTRA,
+    ),
+    "batch_gradient_descent": Entry(DRIVER, DRIVER_KINDS, DRIVER_EXTRA),
+    "stochastic_gradient_descent": Entry(
+        {**DRIVER, "shuffle": True, "seed": 1}, {**DRIVER_KINDS, "shuffle": Flag(), "seed": Int()}, DRIVER_EXTRA
+    ),
+    "minibatch_gradient_descent": Entry(
+        {**DRIVER, "batch_size": 2, "shuffle": False, "seed": 0},
+        {**DRIVER_KINDS, "batch_size": Int(1), "shuffle": Flag(), "seed": Int()},
+        DRIVER_EXTRA,
+    ),
+    # --- backpropagation
+    "forward_pass": Entry(
+        {"x": INPUTS[0], "y": TARGETS[0], **NET, "activation": "relu"},
+        {"x": Tensor(ALL), "y": Tensor(ALL), **NET_KINDS},
+    ),
+    "backward_pass": Entry(
+        {"forward": _forward(), "y": TARGETS[0], **NET, "activation": "relu"},
+        {
+            "forward": Bad((None, (), "forward", {"inputs": []}, ForwardPass([], [], [], 0.0))),
+            "y": Tensor(ALL),
+            **NET_KINDS,
+        },
+    ),
+    "combine_gradients": Entry(
+        {"per_pair": [Gradients([W, W2], [B, B2]), Gradients([W, W2], [B, B2])]},
+        {
+            "per_pair": Bad(
+                (
+                    None,
+                    [],
+                    "gradients",
+                    [1, 2],
+                    [Gradients([W, W2], [B, B2]), Gradients([W, W], [B, B2])],
+                    [Gradients([W, W2], [B, B2]), Gradients([W], [B])],
+                    [Gradients([W, W2], [B, B2]), None],
+                )
+            )
+        },
+    ),
+    "update": Entry(
+        {**NET, "gradients": Gradients([W, W2], [B, B2]), "lr": 0.1},
+        {
+            "weights": TensorList(),
+            "biases": TensorList(True),
+            "gradients": Bad(
+                (None, (W, B), Gradients([W], [B]), Gradients([W2, W2], [B, B2]), Gradients([W, W2], [B2, B2]))
+            ),
+            "lr": Real(0.0),
+        },
+    ),
+    "backpropagate": Entry(
+        {"inputs": INPUTS, "targets": TARGETS, **NET, "activation": "relu"},
+        {"inputs": Tensor(("rank", "d0", "d1", "d0=0")), "targets": Tensor(ALL), **NET_KINDS},
+    ),
+    "train_step": Entry(
+        {"inputs": INPUTS, "targets": TARGETS, **NET, "lr": 0.01, "activation": "tanh"},
+        {"inputs": Tensor(("rank", "d0", "d1", "d0=0")), "targets": Tensor(ALL), **NET_KINDS, "lr": Real(0.0)},
+    ),
+    "numerical_gradient": Entry(
+        {"f": lambda v: v[0] ** 2 + v[1], "x": [1.0, 2.0], "eps": 1e-6},
+        {"f": Function(), "x": Tensor(), "eps": Real(0.0, strict=True)},
+        (("f", lambda v: "f"), ("f", lambda v: [1.0]), ("f", lambda v: None)),
+    ),
+    # --- convolution and pooling
+    "conv2d": Entry(
+        {"x": XC, "weight": WC, "bias": BC, "stride": 1, "padding": 0, "dilation": 1, "groups": 1},
+        {
+            "x": Tensor(("rank", "d1", "d2-", "d3-")),
+            "weight": Tensor(("rank", "d0", "d1", "d2+", "d3+")),
+            "bias": Tensor(ALL, optional=True),
+            **CONV_HYPER,
+        },
+        CONV_EXTRA,
+    ),
+    "conv2d_vjp": Entry(
+        {
+            "x": XC,
+            "weight": WC,
+            "bias": BC,
+            "cotangent": GC,
+            "stride": (1, 1),
+            "padding": 0,
+            "dilation": 1,
+            "groups": 1,
+        },
+        {
+            "x": Tensor(("rank", "d0", "d1", "d2-", "d3-")),
+            "weight": Tensor(("rank", "d0", "d1", "d2+", "d3+")),
+            "bias": Tensor(ALL, optional=True),
+            "cotangent": Tensor(ALL),
+            **CONV_HYPER,
+        },
+        CONV_EXTRA,
+    ),
+    "conv_output_size": Entry(
+        {"size": 5, "kernel_size": 3, "stride": 2, "padding": 1, "dilation": 1},
+        {"size": Int(1), "kernel_size": Int(1), "stride": Int(1), "padding": Int(0), "dilation": Int(1)},
+        (("kernel_size", 8), ("dilation", 4)),
+    ),
+    "max_pool2d": Entry(
+        {"x": XC, "kernel_size": 2, "stride": None, "padding": 0},
+        {"x": Tensor(("rank", "d2-", "d3-")), **POOL_HYPER, "padding": Int(0, pair=True)},
+        POOL_EXTRA,
+    ),
+    "max_pool2d_vjp": Entry(
+        {"x": XC, "cotangent": GP, "kernel_size": 2, "stride": 2, "padding": 0},
+        {
+            "x": Tensor(("rank", "d0", "d1", "d2-", "d3-")),
+            "cotangent": Tensor(ALL),
+            **POOL_HYPER,
+            "padding": Int(0, pair=True),
+        },
+        POOL_EXTRA,
+    ),
+    "avg_pool2d": Entry(
+        {"x": XC, "kernel_size": (2, 2), "stride": None, "padding": 1, "count_include_pad": False},
+        {
+            "x": Tensor(("rank", "d2=0", "d3=0")),
+            **POOL_HYPER,
+            "padding": Int(0, pair=True),
+            "count_include_pad": Flag(),
+        },
+        POOL_EXTRA,
+    ),
+    "avg_pool2d_vjp": Entry(
+        {"x": XC, "cotangent": GP, "kernel_size": 2, "stride": None, "padding": 0, "count_include_pad": True},
+        {
+            "x": Tensor(("rank", "d0", "d1", "d2-", "d3-")),
+            "cotangent": Tensor(ALL),
+            **POOL_HYPER,
+            "padding": Int(0, pair=True),
+            "count_include_pad": Flag(),
+        },
+        POOL_EXTRA,
+    ),
+    "conv_block": Entry(
+        {"x": XB, "weight": WC, "bias": BC, "stride": 1, "padding": 0, "pool": "avg", "pool_size": 2},
+        {
+            "x": Tensor(("rank", "d1", "d2-", "d3-")),
+            "weight": Tensor(("rank", "d0", "d1", "d2+", "d3+")),
+            "bias": Tensor(ALL, optional=True),
+            "stride": Int(1, pair=True),
+            "padding": Int(0, pair=True),
+            "pool": Choice(("max", "avg")),
+            "pool_size": Int(1, pair=True),
+        },
+        (("pool_size", 3), ("stride", 2), ("padding", -1)),
+    ),
+    "conv_block_vjp": Entry(
+        {"x": XB, "weight": WC, "bias": BC, "cotangent": GC, "stride": 1, "padding": 0, "pool": "max", "pool_size": 2},
+        {
+            "x": Tensor(("rank", "d0", "d1", "d2-", "d3-")),
+            "weight": Tensor(("rank", "d0", "d1", "d2+", "d3+")),
+            "bias": Tensor(ALL, optional=True),
+            "cotangent": Tensor(ALL),
+            "stride": Int(1, pair=True),
+            "padding": Int(0, pair=True),
+            "pool": Choice(("max", "avg")),
+            "pool_size": Int(1, pair=True),
+        },
+        (("pool_size", 3), ("stride", 2)),
+    ),
+    # --- recurrent networks
+    "rnn": Entry({"x": XS, **RNN}, RNN_KINDS),
+    "rnn_vjp": Entry(
+        {"x": XS, **RNN, "cotangent": ([[[1.0, 0.0], [0.5, -0.5]], [[0.0, 1.0], [1.0, 1.0]]], None)},
+        {
+            **RNN_KINDS,
+            "x": Tensor(("rank", "d0", "d1", "d2", "d1=0")),
+            "cotangent": Bad(
+                (
+                    None,
+                    [[1.0, 0.0], [0.5, -0.5]],
+                    ([[1.0, 0.0], [0.5, -0.5]], None, None),
+                    (None, [[1.0, 0.0, 2.0], [0.5, -0.5, 1.0]]),
+                    ([[[1.0, 0.0]], [[0.0, 1.0]]], None),
+                    ("g", None),
+                )
+            ),
+        },
+    ),
+    "rnn_cell": Entry({"x": XS[0], **CELL}, CELL_KINDS),
+    "rnn_cell_vjp": Entry({"x": XS[0], **CELL, "cotangent": W_HH}, {**CELL_KINDS, "cotangent": Tensor(ALL)}),
+    "rnn_one_to_one": Entry(
+        {"x": XS[0], **RNN, "w_out": W_OUT, "b_out": B_OUT}, {**RNN_KINDS, "x": CELL_KINDS["x"], **READOUT_KINDS}
+    ),
+    "rnn_one_to_many": Entry(
+        {"x": XS[0], "steps": 3, **RNN, "w_out": W_OUT, "b_out": B_OUT},
+        {**RNN_KINDS, "x": CELL_KINDS["x"], "steps": Int(1), **READOUT_KINDS},
+    ),
+    "rnn_many_to_one": Entry({"x": XS, **RNN, "w_out": W_OUT, "b_out": B_OUT}, {**RNN_KINDS, **READOUT_KINDS}),
+    "rnn_many_to_many": Entry({"x": XS, **RNN, "w_out": W_OUT, "b_out": B_OUT}, {**RNN_KINDS, **READOUT_KINDS}),
+}
+
+
+# --- how to break one argument ------------------------------------------------------------
+
+NOT_A_TENSOR = ("abc", {"a": 1.0}, 1 + 2j, True, b"\x00", {1.0}, object())
+BAD_LEAVES = ("1.0", None, 1 + 0j, complex(math.nan, 0), True, False, 10**400, [], object())
+OUT_OF_UNIT = (1.5, -0.25, math.nan, math.inf, -math.inf)
+
+
+def _leaf_paths(value: Any, path: tuple[int, ...] = ()) -> list[tuple[int, ...]]:
+    if isinstance(value, list | tuple):
+        return [p for i, v in enumerate(value) for p in _leaf_paths(v, (*path, i))]
+    return [path]
+
+
+def _list_paths(value: Any, path: tuple[int, ...] = ()) -> list[tuple[int, ...]]:
+    """Paths of the lists below the top whose parent has a sibling list (changing one makes it ragged)."""
+    out = []
+    if isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            if isinstance(v, list | tuple):
+                if len(value) >= 2:
+                    out.append((*path, i))
+                out.extend(_list_paths(v, (*path, i)))
+    return out
+
+
+def _replace(value: Any, path: tuple[int, ...], new: Any) -> Any:
+    if not path:
+        return new
+    items = list(value)
+    items[path[0]] = _replace(items[path[0]], path[1:], new)
+    return items
+
+
+def _get(value: Any, path: tuple[int, ...]) -> Any:
+    for i in path:
+        value = value[i]
+    return value
+
+
+def _rank(value: Any) -> int:
+    rank = 0
+    while isinstance(value, list | tuple):
+        rank += 1
+        if not value:
+            break
+        value = value[0]
+    return rank
+
+
+def _resize(value: Any, axis: int, change: str) -> Any:
+    """Make axis ``axis`` one longer (``+``), one shorter (``-``) or empty (``0``) everywhere."""
+    if axis == 0:
+        items = list(value)
+        if change == "+":
+            return [*items, items[-1]]
+        return items[:-1] if change == "-" else []
+    return [_resize(v, axis - 1, change) for v in value]
+
+
+_TOKEN = re.compile(r"^d(-?\d+)(\+|-|=0)?$")
+
+
+def _shape_changes(value: Any, refuse: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """The shape changes of ``value`` that ``refuse`` says are refused, as (description, new value)."""
+    rank = _rank(value)
+    tokens = set(refuse)
+    if "all" in tokens:
+        tokens |= {"rank", *(f"d{k}" for k in range(rank))}
+    out: list[tuple[str, Any]] = []
+    if "rank" in tokens:
+        out.append(("one more axis", [value]))
+        if rank >= 1 and value:
+            out.append(("one fewer axis", value[0]))
+    if "0d" in tokens:
+        out.append(("a bare number", 0.5))
+    for t in tokens:
+        m = _TOKEN.match(t)
+        if not m:
+            continue
+        axis = int(m.group(1)) % rank
+        which = {"+": "+", "-": "-", "=0": "0"}.get(m.group(2) or "", "+-")
+        for change in which:
+            out.append(
+                (
+                    f"axis {axis} {'longer' if change == '+' else 'shorter' if change == '-' else 'empty'}",
+                    _resize(value, axis, change),
+                )
+            )
+    return out
+
+
+def _tensor_mutations(draw: st.DrawFn, kind: Tensor, value: Any) -> tuple[str, Any]:
+    options = ["not a tensor", "bad leaf"]
+    if _list_paths(value):
+        options.append("ragged")
+    shapes = _shape_changes(value, kind.refuse)
+    if shapes:
+        options.append("shape")
+    if kind.probabilities:
+        options.append("probability")
+    how = draw(st.sampled_from(options))
+    if how == "not a tensor":
+        bad = draw(st.sampled_from(NOT_A_TENSOR + (() if kind.optional else (None,))))
+        return f"{bad!r} instead of a tensor", bad
+    if how == "bad leaf":
+        path = draw(st.sampled_from(_leaf_paths(value)))
+        bad = draw(st.sampled_from(BAD_LEAVES))
+        if bad == [] and len(_leaf_paths(value)) == 1:
+            bad = "1.0"  # [[]] would be a valid empty tensor
+        return f"{bad!r} at {list(path)}", _replace(value, path, bad)
+    if how == "ragged":
+        path = draw(st.sampled_from(_list_paths(value)))
+        sub = list(_get(value, path))
+        sub = [*sub, sub[0] if sub else 1.0] if draw(st.booleans()) or len(sub) == 0 else sub[:-1]
+        return f"ragged at {list(path)}", _replace(value, path, sub)
+    if how == "shape":
+        return draw(st.sampled_from(shapes))
+    path = draw(st.sampled_from(_leaf_paths(value)))
+    bad = draw(st.sampled_from(OUT_OF_UNIT))
+    return f"probability {bad!r} at {list(path)}", _replace(value, path, bad)
+
+
+def _int_mutations(draw: st.DrawFn, kind: Int) -> tuple[str, Any]:
+    choices: list[Any] = [True, False, 1.0, 2.5, "1", math.nan, [1], (1, 1, 1)]
+    if not kind.optional:
+        choices.append(None)
+    if kind.low is not None:
+        choices.append(draw(st.integers(max_value=kind.low - 1)))
+    if kind.high is not None:
+        choices.append(draw(st.integers(min_value=kind.high)))
+    if kind.pair:
+        good = kind.low if kind.low is not None else 0
+        choices += [(good,), (good, 1.5), (good, True), (good, "2"), [None, good]]
+        if kind.low is not None:
+            choices.append((good, kind.low - 1))
+    else:
+        choices.append((1, 1))
+    bad = draw(st.sampled_from(choices))
+    return f"{bad!r}", bad
+
+
+def _real_mutations(draw: st.DrawFn, kind: Real) -> tuple[str, Any]:
+    choices: list[Any] = [math.nan, math.inf, -math.inf, "0.1", None, True, [0.1], 1j]
+    if kind.low is not None:
+        if kind.strict:
+            choices.append(kind.low)
+        choices.append(draw(st.floats(max_value=kind.low, exclude_max=True, allow_nan=False, allow_infinity=False)))
+    bad = draw(st.sampled_from(choices))
+    return f"{bad!r}", bad
+
+
+def _indices_mutations(draw: st.DrawFn, kind: Indices, value: list[int]) -> tuple[str, Any]:
+    how = draw(st.sampled_from(["element", "whole", "length"]))
+    if how == "element":
+        i = draw(st.integers(0, len(value) - 1))
+        bad = draw(st.sampled_from([kind.classes, kind.classes + 7, -1, 1.0, True, "0", None, [0], math.nan]))
+        return f"{bad!r} at [{i}]", _replace(value, (i,), bad)
+    if how == "whole":
+        bad = draw(st.sampled_from([0, "0", None, 1.5, [[0], [1]]]))
+        return f"{bad!r} instead of a list", bad
+    bad = value[:-1] if draw(st.booleans()) else [*value, 0]
+    return f"length {len(bad)}", bad
+
+
+def _list_mutations(draw: st.DrawFn, kind: TensorList, value: list[Any]) -> tuple[str, Any]:
+    how = draw(st.sampled_from(["whole", "length", "element"]))
+    if how == "whole":
+        bad = draw(st.sampled_from(["w", None, 1.0, {}]))
+        return f"{bad!r} instead of a list", bad
+    if how == "length":
+        bad = [] if draw(st.booleans()) else value[:-1]
+        return f"{len(bad)} entries", bad
+    i = draw(st.integers(0, len(value) - 1))
+    desc, bad = _tensor_mutations(draw, Tensor(ALL, optional=kind.optional_items), value[i])
+    return f"entry {i}: {desc}", _replace(value, (i,), bad)
+
+
+@st.composite
+def broken_calls(draw: st.DrawFn, name: str) -> tuple[str, str, dict[str, Any]]:
+    """A valid call of ``name`` with exactly one argument broken: (argument, what was done, kwargs)."""
+    entry = TABLE[name]
+    options = [(arg, None) for arg in entry.kinds] + [(arg, bad) for arg, bad in entry.extra]
+    arg, extra = draw(st.sampled_from(options))
+    kind, value = entry.kinds[arg], entry.kwargs.get(arg)
+    if extra is not None:
+        desc, bad = f"{extra!r}", extra
+    elif isinstance(kind, Tensor):
+        desc, bad = _tensor_mutations(draw, kind, value)
+    elif isinstance(kind, TensorList):
+        desc, bad = _list_mutations(draw, kind, value)
+    elif isinstance(kind, Indices):
+        desc, bad = _indices_mutations(draw, kind, value)
+    elif isinstance(kind, Int):
+        desc, bad = _int_mutations(draw, kind)
+    elif isinstance(kind, Real):
+        desc, bad = _real_mutations(draw, kind)
+    elif isinstance(kind, Choice):
+        bad = draw(
+            st.sampled_from([None, 1, True, "", "MEAN", *(o.upper() + "x" for o in kind.options)])
+            | st.text(max_size=6).filter(lambda s: s not in kind.options)
+        )
+        desc = repr(bad)
+    elif isinstance(kind, Flag):
+        bad = draw(st.sampled_from([1, 0, "True", None, 1.0]))
+        desc = repr(bad)
+    elif isinstance(kind, Function):
+        bad = draw(st.sampled_from([None, 3, "f", [_grad]]))
+        desc = repr(bad)
+    else:
+        bad = draw(st.sampled_from(kind.values))
+        desc = _short(bad)
+    return arg, desc, {**entry.kwargs, arg: bad}
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) < 80 else text[:77] + "..."
+
+
+def _names(message: str, word: str) -> bool:
+    return re.search(rf"(?<![A-Za-z0-9_]){re.escape(word)}(?![A-Za-z0-9_])", message) is not None
+
+
+def assert_refused(name: str, arg: str, desc: str, kwargs: dict[str, Any]) -> None:
+    """The call raises ValueError or TypeError with a one-line message naming function, argument, expectation."""
+    fn = getattr(ref, name)
+    try:
+        result = fn(**kwargs)
+    except (ValueError, TypeError) as exc:
+        message = str(exc)
+        where = f"{name}({arg}={desc}) raised {type(exc).__name__}: {message}"
+        assert _names(message, name), f"the message does not name the function: {where}"
+        assert _names(message, arg), f"the message does not name the argument: {where}"
+        assert "expected" in message, f"the message does not say what was expected: {where}"
+        assert "\n" not in message, f"the message is not one line: {where}"
+        return
+    except Exception as exc:
+        raise AssertionError(f"{name}({arg}={desc}) raised {type(exc).__name__}: {exc}") from exc
+    raise AssertionError(f"{name}({arg}={desc}) was accepted and returned {_short(result)}")
+
+
+# --- the tests ------------------------------------------------------------------------------
+
+
+def test_every_public_function_has_an_entry() -> None:
+    """Every name in dlterms.reference.__all__ has a row in TABLE (and no row is stale)."""
+    assert sorted(set(ref.__all__) - set(TABLE)) == [], "add a valid call and argument kinds to TABLE"
+    assert sorted(set(TABLE) - set(ref.__all__)) == []
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_the_valid_call_is_accepted_and_every_argument_is_described(name: str) -> None:
+    """The table's call of each function succeeds, and every parameter of the function has a kind."""
+    entry = TABLE[name]
+    params = inspect.signature(getattr(ref, name)).parameters
+    assert set(entry.kinds) == set(params), f"{name}: kinds for {sorted(params)}"
+    assert set(entry.kwargs) <= set(params)
+    getattr(ref, name)(**entry.kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+@settings(max_examples=40)
+@given(data=st.data())
+def test_malformed_input_is_refused_with_a_clear_message(name: str, data: st.DataObject) -> None:
+    """A valid call with one argument broken raises ValueError/TypeError naming function, argument, expectation."""
+    arg, desc, kwargs = data.draw(broken_calls(name), label="broken call")
+    assert_refused(name, arg, desc, kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(TABLE))
+def test_every_extra_bad_value_is_refused(name: str) -> None:
+    """Each function-specific bad value of the table (kernel too large, wrong gradient shape, ...) is refused."""
+    entry = TABLE[name]
+    for arg, bad in entry.extra:
+        assert_refused(name, arg, _short(bad), {**entry.kwargs, arg: bad})
+    for arg, kind in entry.kinds.items():
+        if isinstance(kind, Bad):
+            for bad in kind.values:
+                assert_refused(name, arg, _short(bad), {**entry.kwargs, arg: bad})
+
+
+def _deep(depth: int) -> list:
+    value: Any = 1.0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def _cyclic() -> list:
+    value: list = []
+    value.append(value)  # its first element is itself: following first elements never ends
+    value.append(1.0)
+    return value
+
+
+@pytest.mark.parametrize("value", [_deep(5000), _cyclic()], ids=["nested-5000-deep", "cyclic"])
+@pytest.mark.parametrize("name", ["sigmoid", "softmax", "mse_loss", "sgd_step"])
+def test_absurdly_deep_or_cyclic_nesting_is_refused(name: str, value: list) -> None:
+    """A list nested thousands deep, or containing itself, is refused: no RecursionError, no endless loop."""
+    entry = TABLE[name]
+    arg = next(iter(entry.kinds))
+    assert_refused(name, arg, "deep", {**entry.kwargs, arg: value})

@@ -1,0 +1,199 @@
+"""Special values (NaN, ±inf, −0.0, the loss clamp, empty input): what the reference returns, pinned by hand.
+
+The canonical values of :mod:`dlterms.conformance.special_values` are computed
+by the reference; the table here pins each of them to a hand-checked value
+(from the limit of the formula, or IEEE arithmetic where the formula is a
+product such as 0·∞), so the canonical values cannot drift unnoticed. The
+conformance side is checked too: every backend is measured without a crash, a
+framework that differs is reported (a fact, not a failure), and a broken or
+partial adapter gives an error string or ``None``, never an exception.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pytest
+from dlterms.conformance import load_backend
+from dlterms.conformance.special_values import SPECIAL_VALUES, canonical, measure, same_values
+
+from dlterms import reference as ref
+
+INF, NAN = math.inf, math.nan
+ERROR = "error"  # the reference refuses the input
+
+# Hand-checked values, one per special value of the conformance module.
+EXPECTED: dict[str, Any] = {
+    "sigmoid.at_infinities": [0.0, 1.0],
+    "sigmoid.nan_propagates": [NAN, 0.5],
+    "tanh.at_infinities": [-1.0, 1.0],
+    "tanh.keeps_negative_zero": [-0.0],
+    "relu.at_infinities": [0.0, INF],
+    "relu.nan_propagates": [NAN],
+    "leaky_relu.at_negative_infinity": [-INF, INF],
+    "softmax.one_positive_infinity": [1.0, 0.0, 0.0],
+    "softmax.two_positive_infinities": [0.5, 0.5, 0.0],
+    "softmax.negative_infinity_entry": [0.0, 0.5, 0.5],
+    "softmax.all_negative_infinity": [NAN, NAN],
+    "softmax.nan_poisons_its_row": [[NAN, NAN], [0.5, 0.5]],
+    "log_softmax.one_positive_infinity": [0.0, -INF],
+    "log_softmax.negative_infinity_entry": [-INF, 0.0],
+    "log_softmax.all_negative_infinity": [NAN, NAN],
+    "mse_loss.infinite_error": [INF, NAN],
+    "mse_loss.mean_of_nothing": NAN,
+    "binary_cross_entropy.clamped_when_confidently_wrong": [100.0, 100.0],
+    "binary_cross_entropy.zero_when_certain_and_right": [0.0, 0.0],
+    "binary_cross_entropy.refuses_nan": ERROR,
+    "cross_entropy.infinite_logit_at_target": 0.0,
+    "cross_entropy.infinite_logit_elsewhere": INF,
+    "cross_entropy.masked_class": 0.0,
+    "sgd_step.zero_rate_infinite_gradient": [NAN],
+    "conv2d.infinity_times_zero_weight": [[[[NAN, 0.0], [0.0, 0.0]]]],
+    "max_pool2d.nan_in_window": [[[[NAN]]]],
+    "avg_pool2d.infinity_in_window": [[[[INF]]]],
+}
+
+
+def identical(got: Any, expected: Any) -> bool:
+    """Equal as nested lists, NaN equal to NaN and the sign of every zero compared."""
+    if isinstance(expected, list):
+        return isinstance(got, list) and len(got) == len(expected) and all(map(identical, got, expected))
+    if isinstance(got, float | int) and not isinstance(got, bool):
+        if math.isnan(expected):
+            return math.isnan(got)
+        return got == expected and math.copysign(1.0, got) == math.copysign(1.0, expected)
+    return False
+
+
+def test_every_special_value_is_pinned_here() -> None:
+    """Each special value of the conformance module has a hand-checked expectation in EXPECTED."""
+    assert sorted(EXPECTED) == sorted(sv.id for sv in SPECIAL_VALUES)
+
+
+@pytest.mark.parametrize("sv", SPECIAL_VALUES, ids=lambda sv: sv.id)
+def test_reference_returns_the_hand_checked_special_value(sv: Any) -> None:
+    """The reference (the canonical side) returns the hand-checked value, sign of zero included."""
+    got = canonical(sv)
+    if EXPECTED[sv.id] == ERROR:
+        assert isinstance(got, str) and got.startswith("error: ValueError"), got
+    else:
+        assert identical(got, EXPECTED[sv.id]), (sv.id, got)
+
+
+# --- limits not in the conformance table (no framework op to probe, or VJPs) ------------------------
+
+
+def test_derivatives_vanish_at_the_infinities() -> None:
+    """σ'(±∞) = tanh'(±∞) = 0, and NaN propagates through every elementwise VJP."""
+    assert ref.sigmoid_vjp([-INF, INF], [1.0, 1.0]) == [0.0, 0.0]
+    assert ref.tanh_vjp([-INF, INF], [1.0, 1.0]) == [0.0, 0.0]
+    for name in ("sigmoid_vjp", "tanh_vjp", "relu_vjp", "leaky_relu_vjp"):
+        assert math.isnan(getattr(ref, name)([NAN], [1.0])[0]), name
+
+
+def test_relu_and_leaky_relu_at_zero_and_negative_zero() -> None:
+    """relu(−0.0) = +0.0; the derivative at 0 is 0 for relu and the slope for leaky_relu."""
+    assert math.copysign(1.0, ref.relu(-0.0)) == 1.0
+    assert ref.relu_vjp([0.0, -0.0], [1.0, 1.0]) == [0.0, 0.0]
+    assert ref.leaky_relu_vjp([0.0], [1.0], negative_slope=0.25) == [0.25]
+    assert math.copysign(1.0, ref.leaky_relu(-0.0)) == -1.0  # 0.01 · (−0.0) = −0.0
+
+
+def test_leaky_relu_with_zero_slope_at_negative_infinity_is_nan() -> None:
+    """With slope 0, leaky_relu(−∞) = 0·(−∞) = NaN (IEEE, as PyTorch), unlike relu(−∞) = 0."""
+    assert math.isnan(ref.leaky_relu(-INF, negative_slope=0.0))
+    assert ref.relu(-INF) == 0.0
+
+
+def test_log_softmax_shares_infinite_mass_as_minus_log_k() -> None:
+    """log_softmax([+∞, +∞, 0]) = [−log 2, −log 2, −∞] and softmax is its exponential."""
+    assert ref.log_softmax([INF, INF, 0.0]) == [-math.log(2.0), -math.log(2.0), -INF]
+    assert ref.softmax([INF, INF, INF, 0.0]) == [1 / 3, 1 / 3, 1 / 3, 0.0]
+
+
+def test_softmax_vjp_at_a_one_hot_limit() -> None:
+    """softmax_vjp at [+∞, 0] is 0: the one-hot limit has zero Jacobian."""
+    assert ref.softmax_vjp([INF, 0.0], [1.0, -2.0]) == [0.0, 0.0]
+
+
+def test_binary_cross_entropy_at_the_clamp_and_its_gradient() -> None:
+    """ℓ(0, y) = 100·y and ℓ(1, y) = 100·(1 − y); the gradient of a clamped log is 0 there."""
+    assert ref.binary_cross_entropy([0.0, 0.0, 1.0], [0.25, 0.0, 0.75], reduction="none") == [25.0, 0.0, 25.0]
+    assert ref.binary_cross_entropy_vjp([0.0, 1.0], [1.0, 0.0], [1.0, 1.0], reduction="none") == [0.0, 0.0]
+
+
+def test_empty_input_reductions() -> None:
+    """Over no elements, 'sum' is 0 and 'mean' is NaN (0/0), as in PyTorch; 'none' is empty."""
+    assert ref.mse_loss([], [], reduction="sum") == 0.0
+    assert math.isnan(ref.cross_entropy([], [], reduction="mean"))
+    assert ref.cross_entropy([], [], reduction="none") == []
+    assert ref.sigmoid([]) == [] and ref.softmax([[]]) == [[]]
+
+
+def test_large_finite_inputs_stay_finite() -> None:
+    """Huge finite logits never overflow: softmax/log_softmax/cross_entropy of ±1e308 are finite where the limit is."""
+    assert ref.softmax([1e308, -1e308]) == [1.0, 0.0]
+    assert ref.log_softmax([1e308, 1e308]) == [-math.log(2.0)] * 2
+    assert ref.cross_entropy([[1e308, -1e308]], [0]) == 0.0
+    assert ref.sigmoid([-1e308, 1e308]) == [0.0, 1.0]
+
+
+# --- the conformance side: facts, not failures ---------------------------------------------------
+
+
+def test_same_values_compares_nan_infinities_and_optionally_zero_signs() -> None:
+    """NaN matches NaN, inf matches only the same inf, −0.0 differs from +0.0 only when asked; refusals match."""
+    assert same_values([NAN, INF, 1.0], [NAN, INF, 1.0])
+    assert not same_values([NAN, 1.0], [1.0, 1.0])
+    assert not same_values([-INF], [INF])
+    assert same_values([-0.0], [0.0]) and not same_values([-0.0], [0.0], signed_zeros=True)
+    assert same_values("error: RuntimeError: x", "error: ValueError: y")
+    assert not same_values([1.0], "error: ValueError: y")
+    assert not same_values([1.0, 2.0], [[1.0, 2.0]])
+
+
+def test_the_reference_backend_matches_every_special_value() -> None:
+    """Measured through its own adapter, the reference returns every canonical value."""
+    records = measure(load_backend("reference"))
+    assert [r["id"] for r in records] == [sv.id for sv in SPECIAL_VALUES]
+    assert all(r["matches_canonical"] is True for r in records), [
+        r["id"] for r in records if not r["matches_canonical"]
+    ]
+
+
+def test_torch_is_measured_and_its_differences_are_reported_not_raised() -> None:
+    """PyTorch's softmax of a row holding +inf is NaN (∞ − ∞): a recorded fact, with strict-JSON values."""
+    pytest.importorskip("torch")
+    records = {r["id"]: r for r in measure(load_backend("torch"))}
+    one_hot = records["softmax.one_positive_infinity"]
+    assert one_hot["matches_canonical"] is False
+    assert one_hot["value"] == ["nan", "nan", "nan"] and one_hot["canonical"] == [1.0, 0.0, 0.0]
+    assert records["sigmoid.at_infinities"]["matches_canonical"] is True
+    assert records["binary_cross_entropy.refuses_nan"]["value"].startswith("error: RuntimeError")
+    assert records["binary_cross_entropy.refuses_nan"]["matches_canonical"] is True
+
+
+def test_a_broken_or_partial_backend_is_measured_without_a_crash(broken_backend) -> None:
+    """An op that raises gives value 'error: ...' (matches False); a missing op gives value and match None."""
+
+    def exploding_softmax(x: Any, axis: int = -1) -> Any:
+        raise ZeroDivisionError("boom")
+
+    bk = load_backend(broken_backend("numpy", softmax=exploding_softmax, relu=None))
+    records = {r["id"]: r for r in measure(bk)}
+    assert records["softmax.one_positive_infinity"]["value"] == "error: ZeroDivisionError: boom"
+    assert records["softmax.one_positive_infinity"]["matches_canonical"] is False
+    assert records["relu.at_infinities"]["value"] is None and records["relu.at_infinities"]["matches_canonical"] is None
+    assert records["sigmoid.at_infinities"]["matches_canonical"] is True
+
+
+def test_conform_reports_special_values_without_changing_the_verdict(conform) -> None:
+    """`dlterms conform` writes a special_values list and prints one line; differences do not fail the run."""
+    pytest.importorskip("torch")
+    run = conform("torch", "--terms", "softmax", "--dtype", "float64", "--max-examples", "3")
+    assert run.code == 0, run.out
+    ids = {r["id"]: r for r in run.report["special_values"]}
+    assert ids["softmax.one_positive_infinity"]["matches_canonical"] is False
+    line = next(t for t in run.out.splitlines() if t.startswith("special values"))
+    assert "differs: " in line and "softmax.one_positive_infinity" in line
