@@ -414,6 +414,49 @@ def cmd_cite(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _json_arg(what: str, text: str) -> object:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{what} {text!r} is not JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise UsageError(f"{what} is nested too deeply to read") from None
+
+
+def _jsonable(value: object) -> object:
+    """A reference result as JSON data: tuples as lists, named tuples as objects."""
+    if isinstance(value, tuple) and hasattr(value, "_asdict"):
+        return {k: _jsonable(v) for k, v in value._asdict().items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """``dlterms eval FUNCTION [JSON ...] [--kw NAME=JSON ...]``: call a reference function, print JSON."""
+    from dlterms import reference
+
+    if args.function not in reference.__all__:
+        import difflib
+
+        close = difflib.get_close_matches(args.function, reference.__all__, n=3)
+        raise UsageError(
+            f"unknown reference function {args.function!r}"
+            + (f"; did you mean {', '.join(close)}?" if close else "; see dlterms.reference.__all__")
+        )
+    positional = [_json_arg(f"argument {i + 1}", text) for i, text in enumerate(args.args)]
+    keywords = {}
+    for item in args.kw:
+        name, eq, text = item.partition("=")
+        if not eq or not name.isidentifier():
+            raise UsageError(f"--kw {item!r}: expected NAME=JSON, e.g. --kw axis=0")
+        keywords[name] = _json_arg(f"--kw {name}", text)
+    # A refusal (ValueError/TypeError naming the function and the argument) becomes one line and exit 2 in main().
+    result = getattr(reference, args.function)(*positional, **keywords)
+    print(json.dumps(_jsonable(result)))  # NaN and ±Infinity written as Python's json module reads them
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="dlterms", description="A bilingual glossary of deep-learning terms you can run.")
     p.add_argument("--version", action="version", version=f"dlterms {__version__}")
@@ -485,6 +528,19 @@ def build_parser() -> argparse.ArgumentParser:
     ci.add_argument("--all", action="store_true", help="one BibTeX file: the package, every term and every paper")
     ci.add_argument("--accessed", metavar="YYYY-MM-DD", help="access date to print (default: today)")
     ci.set_defaults(func=cmd_cite)
+
+    ev = sub.add_parser(
+        "eval",
+        help="compute a reference function from the terminal and print the JSON result",
+        description="Call dlterms.reference.FUNCTION with JSON arguments, e.g. dlterms eval softmax '[1, 2, 3]'. "
+        "NaN, Infinity and -Infinity are accepted (as Python's json reads them); bad input is one line, exit 2.",
+    )
+    ev.add_argument("function", help="a dlterms.reference function, e.g. softmax, cross_entropy, conv2d")
+    ev.add_argument("args", nargs="*", metavar="JSON", help="positional arguments, each a JSON value")
+    ev.add_argument(
+        "--kw", action="append", default=[], metavar="NAME=JSON", help="a keyword argument, e.g. --kw axis=0"
+    )
+    ev.set_defaults(func=cmd_eval)
     return p
 
 

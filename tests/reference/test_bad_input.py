@@ -19,6 +19,7 @@ so the coverage cannot rot.
 from __future__ import annotations
 
 import inspect
+import json
 import math
 import re
 from dataclasses import dataclass
@@ -26,10 +27,11 @@ from typing import Any
 
 import pytest
 from dlterms.reference.backprop import ForwardPass, Gradients
-from hypothesis import given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from dlterms import reference as ref
+from dlterms.cli import main
 
 # --- what an argument is ------------------------------------------------------------------
 
@@ -771,7 +773,7 @@ def test_the_valid_call_is_accepted_and_every_argument_is_described(name: str) -
 
 
 @pytest.mark.parametrize("name", sorted(TABLE))
-@settings(max_examples=40)
+@settings(max_examples=100)
 @given(data=st.data())
 def test_malformed_input_is_refused_with_a_clear_message(name: str, data: st.DataObject) -> None:
     """A valid call with one argument broken raises ValueError/TypeError naming function, argument, expectation."""
@@ -812,3 +814,89 @@ def test_absurdly_deep_or_cyclic_nesting_is_refused(name: str, value: list) -> N
     entry = TABLE[name]
     arg = next(iter(entry.kinds))
     assert_refused(name, arg, "deep", {**entry.kwargs, arg: value})
+
+
+# --- the command line: `dlterms eval` ----------------------------------------------------------
+
+
+def _json_or_none(value: Any) -> str | None:
+    """``value`` as JSON (NaN and ±Infinity as Python writes them), or None if JSON cannot say it."""
+    try:
+        return json.dumps(value, allow_nan=True)
+    except (TypeError, ValueError):
+        return None
+
+
+def run_eval(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["eval", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_usage_error(code: int, out: str, err: str, context: str = "") -> None:
+    assert code == 2, (context, code, out, err)
+    assert out == "", context
+    assert err.startswith("dlterms eval: error: ") and err.count("\n") == 1, (context, err)
+    assert "Traceback" not in err, context
+
+
+def test_eval_prints_the_reference_result_as_json(capsys: pytest.CaptureFixture[str]) -> None:
+    """`dlterms eval softmax '[1, 2, 3]'` prints the reference's result as JSON and exits 0."""
+    code, out, err = run_eval(["softmax", "[1, 2, 3]"], capsys)
+    assert code == 0 and err == ""
+    assert json.loads(out) == ref.softmax([1, 2, 3])
+    code, out, _ = run_eval(["cross_entropy", "[[0.0, 0.0]]", "[1]", "--kw", 'reduction="none"'], capsys)
+    assert code == 0 and json.loads(out) == [math.log(2.0)]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["softmax", "[[1, 2], [3]]"], ["softmax", "x[1]", "ragged"]),
+        (["sigmoid", '["a"]'], ["sigmoid", "x[0]", "str"]),
+        (["relu", "[true]"], ["relu", "bool"]),
+        (["cross_entropy", "[[1.0, 2.0]]", "[5]"], ["cross_entropy", "target[0]=5", "C=2"]),
+        (["conv2d", "[[[[1.0]]]]", "[[[[1.0]]]]", "--kw", "stride=0"], ["conv2d", "stride=0", ">= 1"]),
+        (["mse_loss", "[1.0]", "[1.0]", "--kw", 'reduction="avg"'], ["mse_loss", "reduction='avg'"]),
+        (["softmax"], ["softmax", "missing", "'x'"]),
+        (["softmx", "[1]"], ["unknown reference function", "did you mean softmax"]),
+        (["softmax", "[1"], ["argument 1", "not JSON"]),
+        (["softmax", "[1]", "--kw", "axis"], ["--kw", "NAME=JSON"]),
+        (["sigmoid", "[" * 100_000], ["argument 1"]),
+        (["batch_gradient_descent", "[]", "[0.0]", "[1.0]", "0.1", "1"], ["batch_gradient_descent", "grad_fn"]),
+    ],
+)
+def test_eval_bad_input_is_one_line_and_exit_2(argv: list[str], words: list[str], capsys) -> None:
+    """Bad input to `dlterms eval` gives exit code 2 and one line on stderr naming the problem, no traceback."""
+    code, out, err = run_eval(argv, capsys)
+    assert_one_line_usage_error(code, out, err)
+    for w in words:
+        assert w in err, (w, err)
+
+
+def _plain_data(value: Any) -> bool:
+    """Whether JSON can carry ``value`` unchanged (not a function, not a named tuple such as Gradients)."""
+    if callable(value) or hasattr(value, "_asdict"):
+        return False
+    if isinstance(value, list | tuple):
+        return all(map(_plain_data, value))
+    return _json_or_none(value) is not None
+
+
+# Functions whose valid call JSON can express (the drivers take a function; backward_pass a ForwardPass).
+EVAL_NAMES = sorted(n for n, e in TABLE.items() if all(map(_plain_data, e.kwargs.values())))
+
+
+@pytest.mark.parametrize("name", EVAL_NAMES)
+# capsys is read (and so reset) after every call, so sharing it between examples is safe.
+@settings(max_examples=20, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_eval_refuses_every_malformed_call_on_one_line(
+    name: str, data: st.DataObject, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The malformed calls of the property test, given as JSON to `dlterms eval`, exit 2 with one line."""
+    arg, desc, kwargs = data.draw(broken_calls(name), label="broken call")
+    texts = {k: _json_or_none(v) for k, v in kwargs.items()}
+    assume(all(t is not None for t in texts.values()))  # callables, complex numbers, objects: not expressible
+    code, out, err = run_eval([name, *(f"--kw={k}={t}" for k, t in texts.items())], capsys)
+    assert_one_line_usage_error(code, out, err, f"{name}({arg}={desc})")
