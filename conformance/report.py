@@ -71,7 +71,7 @@ def build_report(
         "results": rows,
         "summary": summary(rows),
         "conventions": measured_conventions(bk),
-        "special_values": measured_special_values(bk),
+        "special_values": measured_special_values(bk, settings.get("timeout_s")),
         **(extra or {}),
     }
 
@@ -88,11 +88,14 @@ def measured_conventions(bk: Backend) -> list[dict[str, Any]]:
     return measure(framework) if framework in FRAMEWORKS or framework == "reference" else []
 
 
-def measured_special_values(bk: Backend) -> list[dict[str, Any]]:
-    """What the backend's ops return on NaN, ±inf, −0.0 and other special inputs (see :mod:`.special_values`)."""
+def measured_special_values(bk: Backend, timeout_s: float | None = None) -> list[dict[str, Any]]:
+    """What the backend's ops return on NaN, ±inf, −0.0 and other special inputs (see :mod:`.special_values`).
+
+    Each probe has at most 5 s, or the run's per-check time limit if shorter.
+    """
     from .special_values import measure
 
-    return measure(bk)
+    return measure(bk, timeout_s=min(5.0, timeout_s) if timeout_s else 5.0)
 
 
 def repro_snippet(backend_spec: str, row: dict[str, Any], settings: dict[str, Any]) -> str:

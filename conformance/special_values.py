@@ -13,8 +13,9 @@ what came back next to the canonical value::
     {"id", "description", "op", "input", "value", "canonical", "matches_canonical"}
 
 ``value`` is ``None`` (and ``matches_canonical`` too) when the backend lacks
-the op, and ``"error: <Type>: <message>"`` when the call raised: measuring never
-fails a run. NaN and infinities are written ``"nan"``, ``"inf"``, ``"-inf"``
+the op, and ``"error: <Type>: <message>"`` when the call raised or ran past
+its time limit (after which the op's other probes are skipped): measuring never
+fails or hangs a run. NaN and infinities are written ``"nan"``, ``"inf"``, ``"-inf"``
 (the report is strict JSON). A refusal matches a canonical refusal (the
 reference refuses NaN probabilities; so does PyTorch) whatever the exception type.
 The records are the ``special_values`` section of a conformance report.
@@ -220,13 +221,15 @@ def _call(impl: Any, sv: SpecialValue, convert: Any) -> Any:
     return getattr(impl, sv.op)(**kwargs, **sv.extra)
 
 
-def _outcome(call: Any) -> Any:
+def _outcome(call: Any, timeout_s: float | None = None) -> Any:
     """The nested-list result of ``call()``, or ``"error: <Type>: <message>"``."""
+    from .runner import CheckTimeout, _TimeLimit  # the runner's per-check time limit (SIGALRM, main thread)
+
     try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):  # NaN and inf are the point here
-            warnings.simplefilter("ignore")
+        with warnings.catch_warnings(), np.errstate(all="ignore"), _TimeLimit(timeout_s):
+            warnings.simplefilter("ignore")  # NaN and inf are the point here
             return call()
-    except Exception as exc:  # a probe that raises is a fact too
+    except (Exception, CheckTimeout) as exc:  # a probe that raises (or hangs) is a fact too
         return f"error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
 
 
@@ -252,12 +255,14 @@ def same_values(value: Any, canonical_value: Any, rtol: float = 1e-12, signed_ze
     )
 
 
-def measure(bk: Backend) -> list[dict[str, Any]]:
+def measure(bk: Backend, timeout_s: float | None = 5.0) -> list[dict[str, Any]]:
     """One record per special value: what the backend's op returns and whether it is the canonical value.
 
     Computed in float64 where the backend has it, else in its most precise
-    dtype (finite values then compared within that dtype's resolution).
+    dtype (finite values then compared within that dtype's resolution). Each
+    call has ``timeout_s`` seconds; an op that runs past it is not called again.
     """
+    hung: set[str] = set()
     dtype = next((d for d in ("float64", "float32", "bfloat16", "float16") if d in bk.dtypes), "float64")
     rtol = {"float64": 1e-12, "float32": 1e-6}.get(dtype, 1e-2)
     records = []
@@ -272,8 +277,14 @@ def measure(bk: Backend) -> list[dict[str, Any]]:
             "canonical": json_safe(expected),
             "matches_canonical": None,
         }
-        if bk.has(sv.op):
-            value = _outcome(lambda sv=sv: _to_lists(bk, _call(bk, sv, lambda v, d: bk.asarray(v, d or dtype))))
+        if bk.has(sv.op) and sv.op in hung:
+            record["value"], record["matches_canonical"] = f"error: skipped: {sv.op} ran past its time limit", False
+        elif bk.has(sv.op):
+            value = _outcome(
+                lambda sv=sv: _to_lists(bk, _call(bk, sv, lambda v, d: bk.asarray(v, d or dtype))), timeout_s
+            )
+            if isinstance(value, str) and value.startswith("error: CheckTimeout"):
+                hung.add(sv.op)
             record["value"] = json_safe(value)
             record["matches_canonical"] = same_values(value, expected, rtol, sv.signed_zeros)
         records.append(record)

@@ -197,3 +197,22 @@ def test_conform_reports_special_values_without_changing_the_verdict(conform) ->
     assert ids["softmax.one_positive_infinity"]["matches_canonical"] is False
     line = next(t for t in run.out.splitlines() if t.startswith("special values"))
     assert "differs: " in line and "softmax.one_positive_infinity" in line
+
+
+def test_a_hanging_op_is_cut_off_and_not_called_again(broken_backend) -> None:
+    """An op that hangs gives 'error: CheckTimeout ...' after the time limit; its other probes are skipped."""
+    import time
+
+    calls = []
+
+    def hanging_relu(x: Any) -> Any:
+        calls.append(x)
+        time.sleep(60)
+
+    bk = load_backend(broken_backend("numpy", relu=hanging_relu))
+    start = time.perf_counter()
+    records = {r["id"]: r for r in measure(bk, timeout_s=0.3)}
+    assert time.perf_counter() - start < 10
+    assert records["relu.at_infinities"]["value"].startswith("error: CheckTimeout")
+    assert records["relu.nan_propagates"]["value"].startswith("error: skipped")
+    assert len(calls) == 1 and records["relu.nan_propagates"]["matches_canonical"] is False
