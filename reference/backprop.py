@@ -137,7 +137,8 @@ def backward_pass(
         raise TypeError(f"{fn}: forward is {type(forward).__name__}; expected the ForwardPass of forward_pass()")
     if not (isinstance(forward.inputs, list) and forward.inputs and isinstance(forward.pre_activations, list)):
         raise ValueError(
-            f"{fn}: forward holds no layer inputs ({forward.inputs!r:.40}); expected the ForwardPass of forward_pass()"
+            f"{fn}: forward.inputs={forward.inputs!r:.40} holds no layer inputs; "
+            f"expected the ForwardPass of forward_pass()"
         )
     _pair(fn, forward.inputs[0], y, weights, biases)
     if len(forward.inputs) != len(weights) or len(forward.pre_activations) != len(weights):
@@ -235,7 +236,8 @@ def update(
     if len(gradients.weights) != len(weights) or len(gradients.biases) != len(biases):
         raise ValueError(
             f"{fn}: {len(weights)} weights and {len(biases)} biases but gradients for {len(gradients.weights)} "
-            f"and {len(gradients.biases)}; expected one gradient per parameter"
+            f"and {len(gradients.biases)} (len(weights)={len(weights)}, len(gradients.weights)="
+            f"{len(gradients.weights)}); expected one gradient per parameter"
         )
     rate = finite_scalar(fn, "lr", lr)
     if rate < 0:

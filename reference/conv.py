@@ -222,6 +222,9 @@ def conv2d(
     :math:`G(o)` the input channels of output channel ``o``'s group. The
     kernel is not flipped (true convolution would read
     :math:`w_{o,c,k_h-1-i,k_w-1-j}`). Output size per axis: :func:`conv_output_size`.
+    Special values follow IEEE arithmetic: NaN propagates, an infinite input
+    times a zero weight gives NaN (0·∞); taps in the padding are skipped, so
+    the padding never multiplies an infinite weight.
 
     Citation: ``lecun1989backpropagation``; arithmetic ``dumoulin2016guide``.
     Invariants: ``conv2d.output_shape``, ``conv2d.linear_in_input``,

@@ -144,6 +144,8 @@ def avg_pool2d(
     when ``count_include_pad`` (PyTorch's default), else the number of window
     elements inside ``x``. With ``count_include_pad=True`` it is a convolution
     with the fixed kernel :math:`1/(k_h k_w)` applied to each channel alone.
+    Special values: NaN propagates; +∞ (or −∞) in a window gives +∞ (or −∞),
+    both together give NaN.
     Citation: ``lecun1989backpropagation`` (subsampling by averaging).
 
     Invariants: ``avg_pool2d.output_shape``, ``avg_pool2d.constant_input``,

@@ -745,6 +745,7 @@ def assert_refused(name: str, arg: str, desc: str, kwargs: dict[str, Any]) -> No
         where = f"{name}({arg}={desc}) raised {type(exc).__name__}: {message}"
         assert _names(message, name), f"the message does not name the function: {where}"
         assert _names(message, arg), f"the message does not name the argument: {where}"
+        assert re.search(r"=| is | has |length|shape", message), f"the message does not say what it got: {where}"
         assert "expected" in message, f"the message does not say what was expected: {where}"
         assert "\n" not in message, f"the message is not one line: {where}"
         return
