@@ -161,7 +161,13 @@ def cmd_conform(args: argparse.Namespace) -> int:
 
             with _environment("DLTERMS_DEVICE", args.device):  # the workers load the backend from the environment
                 results = run_parallel(
-                    spec, checks, jobs=args.jobs, max_examples=max_examples, seed=args.seed, timeout_s=args.timeout
+                    spec,
+                    checks,
+                    jobs=args.jobs,
+                    max_examples=max_examples,
+                    seed=args.seed,
+                    timeout_s=args.timeout,
+                    backend=bk,
                 )
             results = [apply_xfail(r, xfail) for r in results]
         else:
@@ -492,7 +498,13 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--html", metavar="FILE", help="write a self-contained HTML report to FILE")
     c.add_argument("--xfail", metavar="FILE", help="TOML file: [xfail] 'invariant.id' = 'reason' (expected failures)")
     c.add_argument("--shard", type=_shard, metavar="I/N", help="run only the I-th of N deterministic shards")
-    c.add_argument("--jobs", type=_positive, default=1, metavar="N", help="run on N processes (pytest-xdist)")
+    c.add_argument(
+        "--jobs",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="run on N processes (forked workers; pytest-xdist for jax and tensorflow)",
+    )
     c.add_argument(
         "--repro", metavar="ID", help="re-run one check, e.g. 'softmax.sums_to_one[float32]', and print its reproducer"
     )

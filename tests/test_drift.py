@@ -8,12 +8,12 @@ from __future__ import annotations
 import importlib
 
 import pytest
-
-from dlterms import reference
 from dlterms.conformance import runner  # noqa: F401  (registers every invariant)
 from dlterms.conformance.backends import CANONICAL_OPS
 from dlterms.conformance.registry import INVARIANTS, OPS
 from dlterms.glossary import load_terms
+
+from dlterms import reference
 
 TERMS = load_terms()
 

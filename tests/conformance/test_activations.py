@@ -43,12 +43,12 @@ def _leaky_relu_fixed_slope(x: torch.Tensor, negative_slope: float = 0.01) -> to
 
 class _SigmoidWrongGrad(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x):  # noqa: ANN001, ANN205
+    def forward(ctx, x):
         ctx.save_for_backward(x)
         return torch.sigmoid(x)
 
     @staticmethod
-    def backward(ctx, g):  # noqa: ANN001, ANN205
+    def backward(ctx, g):
         (x,) = ctx.saved_tensors
         s = torch.sigmoid(x)
         return g * s  # forgets the factor (1 - s)

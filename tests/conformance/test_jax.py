@@ -138,4 +138,3 @@ def test_jax_report_records_device_and_versions(jax_run: Any) -> None:
     assert set(backend["framework_versions"]) == {"jax", "jaxlib"}
     assert "jax_default_matmul_precision" in backend["math_modes"]
     assert backend["reduced_precision"] == []
-

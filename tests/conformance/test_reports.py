@@ -267,3 +267,18 @@ def test_jobs_give_the_verdicts_of_a_sequential_run(tmp_path: Path) -> None:
     one = _conform(tmp_path, *args)[1]
     two = _conform(tmp_path, *args, "--jobs", "2")[1]
     assert _verdicts(two) == _verdicts(one)
+
+
+def test_xdist_workers_give_the_verdicts_of_a_sequential_run() -> None:
+    """The pytest-xdist path of --jobs (used for JAX and TensorFlow) yields the sequential rows too."""
+    from dlterms.conformance import load_backend
+    from dlterms.conformance.parallel import run_parallel
+    from dlterms.conformance.runner import plan, run_one
+
+    checks = plan(["relu"], ["float64"])
+    bk = load_backend("reference")
+    sequential = [run_one(bk, c.invariant, c.dtype, max_examples=5).as_dict() for c in checks]
+    parallel = [r.as_dict() for r in run_parallel("reference", checks, jobs=2, max_examples=5, seed=0, timeout_s=60)]
+    assert [(r["id"], r["status"], r["examples"]) for r in parallel] == [
+        (r["id"], r["status"], r["examples"]) for r in sequential
+    ]

@@ -216,4 +216,3 @@ def test_tensorflow_report_records_device_and_math_modes(tensorflow_run: Any) ->
     assert set(backend["framework_versions"]) == {"tensorflow", "keras"}
     assert "tensor_float_32_execution_enabled" in backend["math_modes"]
     assert backend["reduced_precision"] == []  # TF32 does not apply on the CPU
-

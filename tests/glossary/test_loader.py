@@ -6,7 +6,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from dlterms.glossary import GLOSSARY_DIR, GlossaryError, get_term, load_terms
 
 GOOD = (GLOSSARY_DIR / "terms" / "sigmoid.toml").read_text(encoding="utf-8")
@@ -53,7 +52,7 @@ def _glossary_with(tmp_path: Path, text: str, name: str = "sigmoid.toml") -> Pat
         (lambda s: s.replace("mistranslation = true", 'mistranslation = "yes"'), "'seed.mistranslation'"),
         (lambda s: s.replace('id = "sigmoid"', 'id = "logistic"'), "'id'"),
         (lambda s: "unknown_field = 1\n" + s, "'unknown_field'"),
-        (lambda s: s.replace('related = [', 'related = ["no-such-term", '), "'related'"),
+        (lambda s: s.replace("related = [", 'related = ["no-such-term", '), "'related'"),
         (lambda s: s.replace("order = 2", "order = [2"), "not valid TOML"),
     ],
 )

@@ -69,14 +69,13 @@ def test_log_softmax_within_4_ulp_of_mpmath(x: list[float]) -> None:
         assert ulps(got, (mpmath.mpf(v) - m) - rest) <= 4
 
 
-@given(st.lists(st.lists(st.floats(-50, 50), min_size=3, max_size=3), min_size=1, max_size=4), st.sampled_from([0, 1, -1]))
+@given(
+    st.lists(st.lists(st.floats(-50, 50), min_size=3, max_size=3), min_size=1, max_size=4), st.sampled_from([0, 1, -1])
+)
 def test_softmax_sums_to_one_along_axis(x: list[list[float]], axis: int) -> None:
     """softmax(x, axis) sums to one along axis, for rank-2 inputs and every axis."""
     y = ref.softmax(x, axis=axis)
-    if axis == 0:
-        sums = [math.fsum(row[j] for row in y) for j in range(3)]
-    else:
-        sums = [math.fsum(row) for row in y]
+    sums = [math.fsum(row[j] for row in y) for j in range(3)] if axis == 0 else [math.fsum(row) for row in y]
     assert all(abs(s - 1.0) <= 4 * 2**-52 for s in sums)
 
 
@@ -156,9 +155,17 @@ def test_shapes_are_preserved_for_every_rank() -> None:
         (lambda: ref.tanh([[1.0, 2.0], [3.0]]), ValueError, ["tanh", "x[1]", "length 1", "expected 2"]),
         (lambda: ref.softmax(1.0), ValueError, ["softmax", "0-d", "rank >= 1"]),
         (lambda: ref.softmax([1.0, 2.0], axis=1), ValueError, ["softmax", "axis=1", "rank 1"]),
-        (lambda: ref.leaky_relu([1.0], negative_slope=math.nan), ValueError, ["leaky_relu", "negative_slope", "finite"]),
+        (
+            lambda: ref.leaky_relu([1.0], negative_slope=math.nan),
+            ValueError,
+            ["leaky_relu", "negative_slope", "finite"],
+        ),
         (lambda: ref.sigmoid([1 + 2j]), TypeError, ["sigmoid", "complex"]),
-        (lambda: ref.sigmoid_vjp([1.0, 2.0], [1.0]), ValueError, ["sigmoid_vjp", "cotangent.shape=(1,)", "x.shape=(2,)"]),
+        (
+            lambda: ref.sigmoid_vjp([1.0, 2.0], [1.0]),
+            ValueError,
+            ["sigmoid_vjp", "cotangent.shape=(1,)", "x.shape=(2,)"],
+        ),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message(call, exc: type[Exception], words: list[str]) -> None:
