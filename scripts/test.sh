@@ -18,5 +18,5 @@ if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; 
 fi
 
 python -m pip install -q --disable-pip-version-check -e '.[test]'
-python -m pip install -q --disable-pip-version-check --no-deps 'cffconvert==2.0.0' 'pykwalify==1.8.0' docopt
+python -m pip install -q --disable-pip-version-check --no-deps 'cffconvert==2.0.0' 'pykwalify==1.8.0' docopt 'ruamel.yaml>=0.17' python-dateutil
 python -m pytest "$@"

@@ -78,11 +78,20 @@ def test_use_device_cpu_for_jax_and_tensorflow(framework: str, name: str) -> Non
     assert bk.to_numpy(bk.sigmoid(bk.asarray([0.0], "float32"))).tolist() == [0.5]
 
 
-def test_report_records_torch_math_modes(conform: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The report carries torch's TF32 switches and float32 matmul precision as they are at run time."""
-    import torch
+@pytest.fixture
+def tf32_switches() -> Any:
+    """Restore torch's TF32 switches after a test flips them (they are properties, not attributes
+    that monkeypatch can save and delete across pytest versions)."""
+    torch = pytest.importorskip("torch")
+    saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    yield torch
+    torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
-    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", True)
+
+def test_report_records_torch_math_modes(conform: Callable[..., Any], tf32_switches: Any) -> None:
+    """The report carries torch's TF32 switches and float32 matmul precision as they are at run time."""
+    torch = tf32_switches
+    torch.backends.cuda.matmul.allow_tf32 = True
     run = conform("torch", "--terms", "sigmoid", "--max-examples", "2")
     modes = run.report["backend"]["math_modes"]
     assert modes["torch.backends.cuda.matmul.allow_tf32"] is True
@@ -93,18 +102,17 @@ def test_report_records_torch_math_modes(conform: Callable[..., Any], monkeypatc
 
 
 def test_tf32_on_cuda_is_recorded_and_warned(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tf32_switches: Any
 ) -> None:
     """On a CUDA device with TF32 allowed, the report lists it as reduced precision and the run warns."""
-    import torch
-
+    torch = tf32_switches
     from dlterms.cli import _warn_reduced_precision
 
     adapter = importlib.import_module("dlterms.conformance.backends.torch")
     monkeypatch.setattr(adapter, "device", torch.device("cuda", 0))  # facts only: nothing is computed
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda d: "a GPU")
-    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", True)
-    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = False
     bk = Backend(impl=adapter, name="torch", version=torch.__version__, dtypes=adapter.dtypes, found_by="built-in")
     report = build_report(bk, [], {"device": "cuda"}, backend_spec="torch")
     reduced = report["backend"]["reduced_precision"]
