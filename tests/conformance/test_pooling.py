@@ -17,15 +17,6 @@ from hypothesis import given
 POOL_TERMS = "pooling,convolutional-neural-network"
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors gain nothing from intra-op threads, which only contend for shared CI cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("backend", ["reference", "numpy", "torch"])
 def test_correct_backends_pass_every_pooling_and_cnn_block_invariant(conform, backend: str) -> None:
     """A correct framework exits 0, with rows for pooling and for the CNN block."""
