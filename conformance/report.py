@@ -22,6 +22,7 @@ from xml.etree import ElementTree as ET
 import dlterms
 
 from .backends import Backend
+from .checks import json_safe
 from .runner import FAILING, STATUSES, Result, summary
 
 __all__ = [
@@ -353,14 +354,8 @@ def print_table(results: Sequence[Result], out: TextIO, *, verbose: bool = True)
         if r.status in FAILING:
             out.write(f"\n{_MARK[r.status]} {r.key}: {r.statement}\n  {r.message}\n")
             if r.counterexample is not None:
-                case = json.dumps(json_case(r.counterexample), ensure_ascii=False)
+                case = json.dumps(json_safe(r.counterexample), ensure_ascii=False)
                 out.write(f"  counterexample: {case[:2000]}\n")
                 out.write(f"  re-run: dlterms conform --repro '{r.key}' (same --backend and --seed)\n")
     s = summary(results)
     out.write("\n" + ", ".join(f"{s[k]} {k}" for k in STATUSES if s[k]) + f" ({s['total']} checks)\n")
-
-
-def json_case(case: Any) -> Any:
-    from .checks import json_safe
-
-    return json_safe(case)

@@ -99,7 +99,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
     from dlterms.conformance.registry import INVARIANTS
     from dlterms.conformance.report import build_report, print_table, write_html, write_json, write_junit
     from dlterms.conformance.runner import DEEP_MAX_EXAMPLES, DEFAULT_DTYPES, FAILING, apply_xfail, plan, run_one
-    from dlterms.glossary import load_terms
+    from dlterms.glossary import get_term
 
     dtypes = _csv(args.dtype) if args.dtype else list(DEFAULT_DTYPES)
     for d in dtypes:
@@ -107,15 +107,10 @@ def cmd_conform(args: argparse.Namespace) -> int:
             raise UsageError(f"--dtype {d!r}: expected one or more of {', '.join(DTYPES)}")
     terms = _csv(args.terms) if args.terms else None
     if terms:
-        known = load_terms()
-        for t in terms:
-            if t not in known:
-                import difflib
-
-                close = difflib.get_close_matches(t, list(known), n=3)
-                raise UsageError(
-                    f"--terms: unknown term {t!r}" + (f"; did you mean {', '.join(close)}?" if close else "")
-                )
+        try:
+            terms = [get_term(t).id for t in terms]  # also accepts the stable form dlterms:<id>
+        except KeyError as exc:
+            raise UsageError(f"--terms: {exc.args[0]}") from None
         if not plan(terms, dtypes):
             raise UsageError(f"--terms {args.terms}: these terms have no invariants in {', '.join(dtypes)}")
     xfail = _read_xfail(args.xfail) if args.xfail else {}
