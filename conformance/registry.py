@@ -34,6 +34,7 @@ from . import tolerances
 from .backends import Backend, OpCall
 from .checks import assert_close
 from .gradcheck import as_arrays, directional_check
+from .strategies import representable
 
 __all__ = ["INVARIANTS", "OPS", "Invariant", "OpSpec", "invariant", "native_args", "register_op"]
 
@@ -177,8 +178,6 @@ def register_op(spec: OpSpec) -> OpSpec:
         kind="gradient",
     )
     def vjp_matches_reference(bk: Backend, dtype: str, **case: Any) -> None:
-        from dlterms.conformance.strategies import representable
-
         nondiff = {k: v for k, v in case.items() if k not in spec.diff_args}
         fn = OpCall(bk, op, native_args(bk, spec, nondiff, dtype), spec.diff_args)
         outs = _reference_outputs(spec, case)
