@@ -13,7 +13,11 @@ Schema of an entry (every key is required unless marked optional)::
     order = 2                        # position inside the section
     reference = ["sigmoid"]          # dlterms.reference functions (non-empty for kind=function;
                                      # for a concept, the functions that show it)
-    invariants = ["sigmoid.symmetry"]  # conformance invariant IDs that state its guarantees
+    invariants = ["sigmoid.symmetry"]  # hand-picked conformance invariant IDs that state its guarantees;
+                                     # the loader puts the generated ones of the term's ops first
+                                     # (<op>.matches_reference, .vjp_matches_reference,
+                                     # .grad_matches_finite_difference, from dlterms.ops), and an
+                                     # entry must not list those itself
     related = ["tanh"]               # other term ids
     papers = ["nair2010relu"]        # keys into citations.bib (may be empty)
 
@@ -47,6 +51,8 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from dlterms import ops
 
 __all__ = [
     "GLOSSARY_DIR",
@@ -211,6 +217,10 @@ def parse_term(path: Path, sections: set[str]) -> Term:
     if section not in sections:
         raise f.fail("section", f"one of {sorted(sections)}")
     reference = f.strings("reference", pattern=re.compile(r"^[a-z_][a-z0-9_]*$"))
+    generated = tuple(i for op in ops.by_term(term_id) for i in op.invariant_ids)
+    listed = f.strings("invariants", pattern=re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$"))
+    if restated := [i for i in listed if i in generated]:
+        raise f.fail("invariants", f"no ID generated from the op record (dlterms.ops), such as {restated[0]!r}")
     if kind == "function" and not reference:
         raise f.fail("reference", "at least one dlterms.reference function for kind='function'")
     en, zh = f.table("en"), f.table("zh")
@@ -247,7 +257,7 @@ def parse_term(path: Path, sections: set[str]) -> Term:
             variants=zh.strings("variants"),
         ),
         reference=reference,
-        invariants=f.strings("invariants", pattern=re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")),
+        invariants=generated + listed,
         related=f.strings("related", pattern=_ID),
         papers=f.strings("papers"),
         seed=seed,

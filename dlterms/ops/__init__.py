@@ -1,0 +1,39 @@
+"""The canonical ops, each declared once as an :class:`~dlterms.ops.record.Op` record.
+
+:data:`OPS` maps an op's name to its record, in the seed's order (one module
+per section, mirroring :mod:`dlterms.reference`). The backend contract's op
+list, the generated invariants, the special-value probes, the adapter guide's
+op table and the site's framework tabs all read it. Standard library only.
+
+Adding an op: write the reference function and its VJP, add an :class:`Op`
+to the section's module here, and the glossary entry (see the docs' *Add a
+term* page).
+"""
+
+from __future__ import annotations
+
+from . import activations, conv, layers, losses, optim, pooling, rnn
+from .record import GENERATED, REQUIRED, Arg, Cases, Op, Special
+
+__all__ = ["GENERATED", "OPS", "REQUIRED", "Arg", "Cases", "Op", "Special", "by_term", "markdown_table"]
+
+OPS: dict[str, Op] = {}
+for _module in (activations, layers, losses, optim, conv, pooling, rnn):
+    for _op in _module.OPS:
+        if _op.name in OPS:
+            raise ValueError(f"op {_op.name!r} is declared twice (dlterms.ops.{_module.__name__.rsplit('.', 1)[1]})")
+        OPS[_op.name] = _op
+
+
+def by_term(term_id: str) -> tuple[Op, ...]:
+    """The ops that belong to the glossary entry ``term_id``, in :data:`OPS` order."""
+    return tuple(op for op in OPS.values() if op.term == term_id)
+
+
+def markdown_table() -> str:
+    """The adapter guide's table of the canonical ops (the guide holds a copy, tied by a test)."""
+    rows = ["| op | signature | what it computes | differentiated |", "|---|---|---|---|"]
+    for op in OPS.values():
+        diff = ", ".join(f"`{a}`" for a in op.diff_args)
+        rows.append(f"| `{op.name}` | `{op.signature}` | {op.summary} | {diff} |")
+    return "\n".join(rows) + "\n"

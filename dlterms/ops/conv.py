@@ -1,0 +1,37 @@
+"""Op records of convolution (seed section: convolutional networks)."""
+
+from __future__ import annotations
+
+from .record import INF, NAN, Cases, Op, Special, option, tensor
+
+PAIR = "int | (h, w)"
+
+OPS = (
+    Op(
+        "conv2d",
+        term="convolution",
+        summary="2-d cross-correlation, NCHW; weight (out, in/groups, kh, kw)",
+        args=(
+            tensor("x"),
+            tensor("weight"),
+            tensor("bias", None, annotation="tensor | None"),
+            option("stride", 1, PAIR),
+            option("padding", 0, PAIR),
+            option("dilation", 1, PAIR),
+            option("groups", 1, "int"),
+        ),
+        cases=Cases("strategies.conv_params"),
+        grad_cases=Cases(
+            "strategies.conv_params", {"bias": True}, why="the VJP returns a bias gradient only for a bias"
+        ),
+        special_values=(
+            Special(
+                "infinity_times_zero_weight",
+                "conv2d of an input holding +∞ with a zero weight gives NaN",
+                "0·∞ is NaN in IEEE arithmetic",
+                {"x": [[[[INF, 0.0], [0.0, 1.0]]]], "weight": [[[[0.0]]]]},
+                value=[[[[NAN, 0.0], [0.0, 0.0]]]],
+            ),
+        ),
+    ),
+)

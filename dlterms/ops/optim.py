@@ -1,0 +1,25 @@
+"""Op records of the optimisers (seed section: gradient descent)."""
+
+from __future__ import annotations
+
+from .record import INF, NAN, Cases, Op, Special, option, tensor
+
+OPS = (
+    Op(
+        "sgd_step",
+        term="gradient-descent",
+        summary="param − lr·grad (out of place)",
+        args=(tensor("param"), tensor("grad"), option("lr", annotation="float ≥ 0")),
+        cases=Cases("invariants.optim.step_cases"),
+        returns=("param",),
+        special_values=(
+            Special(
+                "zero_rate_infinite_gradient",
+                "sgd_step with lr = 0 and an infinite gradient gives NaN",
+                "0·∞ is NaN in IEEE arithmetic",
+                {"param": [1.0], "grad": [INF], "lr": 0.0},
+                value=[NAN],
+            ),
+        ),
+    ),
+)
