@@ -1,4 +1,8 @@
-"""Error-free transformations: a sum or a product together with its exact rounding error.
+"""Exact arithmetic: sums rounded once, and error-free transformations of a sum or a product.
+
+:func:`exact_sum` adds any number of terms with a single rounding (so the
+result does not depend on their order), and gives the IEEE value where
+:func:`math.fsum` would raise (``inf − inf``, an overflowing partial sum).
 
 :func:`two_sum` (Knuth) and :func:`two_prod` (Dekker, with Veltkamp's split)
 return the rounded result *and* the exact error it made, so that a formula can
@@ -19,10 +23,22 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["divide", "two_prod", "two_sum"]
+__all__ = ["divide", "exact_sum", "two_prod", "two_sum"]
 
 _SPLIT = 134217729.0  # 2^27 + 1: Veltkamp's constant, splits a float64 into two 26-bit halves
 _SAFE = (2.0**-968, 2.0**996)  # two_prod is exact when |a·b| >= 2^-968 (no underflow) and |a|, |b| < 2^996
+
+
+def exact_sum(terms: list[float]) -> float:
+    """The sum of ``terms`` rounded once (:func:`math.fsum`), with IEEE special values where fsum raises."""
+    # fsum is exact to one rounding, but raises where IEEE arithmetic gives a
+    # special value: inf + (−inf) is NaN, and an overflowing sum is ±inf.
+    try:
+        return math.fsum(terms)
+    except ValueError:
+        return math.nan
+    except OverflowError:
+        return sum(terms)
 
 
 def two_sum(a: float, b: float) -> tuple[float, float]:

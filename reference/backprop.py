@@ -28,10 +28,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
-from ._tensor import Nested, choice, finite_scalar, on_behalf_of, scalar, tensor, unflatten
-from .layers import ACTIVATIONS, check_network, exact_sum, linear, linear_vjp
+from ._exact import exact_sum
+from ._tensor import Nested, finite_scalar, on_behalf_of, scalar, tensor, unflatten
+from .layers import ACTIVATIONS, check_activation, check_network, linear, linear_vjp
 from .losses import mse_loss, mse_loss_vjp
-from .optim import sgd_step
+from .optim import learning_rate, sgd_step
 
 __all__ = [
     "backpropagate",
@@ -58,10 +59,6 @@ class Gradients(NamedTuple):
 
     weights: list[Nested]
     biases: list[Nested | None]
-
-
-def _activation(fn: str, name: object) -> str:
-    return choice(fn, "activation", name, tuple(ACTIVATIONS))
 
 
 def _pair(fn: str, x: Nested, y: Nested, weights: object, biases: object) -> None:
@@ -95,7 +92,7 @@ def forward_pass(
     """
     fn = "forward_pass"
     _pair(fn, x, y, weights, biases)
-    phi = ACTIVATIONS[_activation(fn, activation)][0]
+    phi = ACTIVATIONS[check_activation(fn, activation)][0]
     inputs, pre = [], []
     h = x
     for l, (w, b) in enumerate(zip(weights, biases, strict=True)):
@@ -146,7 +143,7 @@ def backward_pass(
             f"{fn}: forward holds {len(forward.inputs)} layers but weights has {len(weights)}; "
             f"expected the ForwardPass of forward_pass() with these weights"
         )
-    phi_vjp = ACTIVATIONS[_activation(fn, activation)][1]
+    phi_vjp = ACTIVATIONS[check_activation(fn, activation)][1]
     g = mse_loss_vjp(forward.output, y, 1.0)[0]
     d_weights: list[Nested] = [None] * len(weights)
     d_biases: list[Nested | None] = [None] * len(weights)
@@ -239,9 +236,7 @@ def update(
             f"and {len(gradients.biases)} (len(weights)={len(weights)}, len(gradients.weights)="
             f"{len(gradients.weights)}); expected one gradient per parameter"
         )
-    rate = finite_scalar(fn, "lr", lr)
-    if rate < 0:
-        raise ValueError(f"{fn}: lr={rate!r}; expected a learning rate >= 0 (a negative one climbs the loss)")
+    rate = learning_rate(fn, lr)
     new_weights, new_biases = [], []
     for l, (w, b) in enumerate(zip(weights, biases, strict=True)):
         # A refusal by sgd_step names update and the parameter (param is weights[l], grad its gradient).
@@ -286,7 +281,7 @@ def backpropagate(
     """
     fn = "backpropagate"
     _pairs(fn, inputs, targets)
-    _activation(fn, activation)
+    check_activation(fn, activation)
     # Check the network against the data here, so that a refusal names backpropagate's own arguments.
     with on_behalf_of(fn, note="x and y are the first row of inputs and of targets"):
         _pair(fn, inputs[0], targets[0], weights, biases)

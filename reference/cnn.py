@@ -11,8 +11,9 @@ one layer at a time.
 from __future__ import annotations
 
 from ._tensor import Nested, choice, on_behalf_of
+from ._windows import Pair
 from .activations import relu, relu_vjp
-from .conv import Pair, conv2d, conv2d_vjp
+from .conv import conv2d, conv2d_vjp
 from .pooling import avg_pool2d, avg_pool2d_vjp, max_pool2d, max_pool2d_vjp
 
 __all__ = ["conv_block", "conv_block_vjp"]

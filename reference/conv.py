@@ -11,54 +11,23 @@ flips the kernel first; since the kernel is learnt, a network learns the
 flipped kernel instead and nothing is lost, so frameworks compute the cheaper
 cross-correlation and keep the old name.
 
-One loop structure serves every case: :func:`_windows` lists, for each output
-position, the kernel taps ``(i, j)`` and the input positions ``(ih, iw)`` they
-read (taps that fall in the zero padding are left out, since they add
-nothing). Stride, padding, dilation and groups only change that list or the
-channel range; the forward pass and the VJP walk the same list, and so do the
-pooling functions of :mod:`dlterms.reference.pooling`.
+One loop structure serves every case: :func:`~dlterms.reference._windows.windows`
+lists, for each output position, the kernel taps ``(i, j)`` and the input
+positions ``(ih, iw)`` they read (taps that fall in the zero padding are left
+out, since they add nothing). Stride, padding, dilation and groups only change
+that list or the channel range; the forward pass and the VJP walk the same
+list, and so do the pooling functions of :mod:`dlterms.reference.pooling`.
 """
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
+from ._exact import exact_sum
 from ._tensor import Nested, integer, same_shape, tensor, unflatten
+from ._windows import Pair, Window, bins, check_spatial, output_size, pair, totals, windows
 
 __all__ = ["conv2d", "conv2d_vjp", "conv_output_size"]
-
-Pair = tuple[int, int]
-Tap = tuple[int, int, int, int]  # kernel offset (i, j), input position (ih, iw)
-Window = tuple[int, int, list[Tap]]  # output position (oh, ow) and the taps it reads
-
-
-def _pair(fn: str, name: str, value: object, minimum: int) -> Pair:
-    """An int or an ``(h, w)`` pair of ints (as in PyTorch), each ``>= minimum``."""
-    if isinstance(value, list | tuple):
-        if len(value) != 2:
-            raise ValueError(f"{fn}: {name}={value!r}; expected an int or a pair (h, w) of ints")
-        return (
-            integer(fn, f"{name}[0]", value[0], minimum=minimum),
-            integer(fn, f"{name}[1]", value[1], minimum=minimum),
-        )
-    v = integer(fn, name, value, minimum=minimum)
-    return v, v
-
-
-def _output_size(
-    fn: str, axis: str, size: int, k: int, s: int, p: int, d: int, names: tuple[str, str] = ("size", "kernel_size")
-) -> int:
-    """``names``: the arguments that gave ``size`` and ``k``, for the message (``x.shape[2]``, ``weight.shape[2]``)."""
-    extent = d * (k - 1) + 1  # the dilated kernel covers this many input positions
-    if extent > size + 2 * p:
-        # The message names the arguments that gave both sizes, so the user knows which to change.
-        raise ValueError(
-            f"{fn}: the kernel spans {extent} positions along the {axis} (dilation {d} × ({names[1]}={k} − 1) + 1) "
-            f"but the padded input has only {size} + 2·{p} = {size + 2 * p} ({names[0]}={size}, padding {p}); "
-            f"expected a kernel that fits (use a smaller kernel or dilation, or more padding)"
-        )
-    return (size + 2 * p - extent) // s + 1
 
 
 def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
@@ -74,7 +43,7 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
     3
     """
     fn = "conv_output_size"
-    return _output_size(
+    return output_size(
         fn,
         "axis",
         integer(fn, "size", size, minimum=1),
@@ -83,55 +52,6 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
         integer(fn, "padding", padding, minimum=0),
         integer(fn, "dilation", dilation, minimum=1),
     )
-
-
-def _windows(
-    fn: str, size: Pair, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, kernel_name: str = "kernel_size"
-) -> tuple[Pair, list[Window]]:
-    """The output size and, for every output position, the taps that read the input (not the padding).
-
-    ``kernel_name`` is the argument that gave the kernel size (``weight`` for a
-    convolution), named by the message when the kernel does not fit.
-    """
-    axes = []
-    for a, axis in enumerate(("height", "width")):
-        n, k, s, p, d = size[a], kernel[a], stride[a], padding[a], dilation[a]
-        k_name = f"{kernel_name}.shape[{2 + a}]" if kernel_name == "weight" else kernel_name
-        out = _output_size(fn, axis, n, k, s, p, d, (f"x.shape[{2 + a}]", k_name))
-        # Output o reads input position o·s − p + i·d for kernel offset i (negative or ≥ n: padding).
-        axes.append([[(i, o * s - p + i * d) for i in range(k) if 0 <= o * s - p + i * d < n] for o in range(out)])
-    rows, cols = axes
-    windows = [
-        (oh, ow, [(i, j, ih, iw) for i, ih in row for j, iw in col])
-        for oh, row in enumerate(rows)
-        for ow, col in enumerate(cols)
-    ]
-    return (len(rows), len(cols)), windows
-
-
-def _sum(terms: list[float]) -> float:
-    # fsum is exact to one rounding, so the result does not depend on the order of the terms;
-    # it refuses inf − inf and intermediate overflow, where the plain sum gives the IEEE answer.
-    try:
-        return math.fsum(terms)
-    except (OverflowError, ValueError):
-        return sum(terms)
-
-
-def _bins(shape: tuple[int, ...]) -> Nested:
-    """Nested lists of ``shape`` whose leaves are empty lists that collect terms for :func:`_totals`."""
-    return [_bins(shape[1:]) for _ in range(shape[0])] if shape else []
-
-
-def _totals(bins: Nested, depth: int) -> Nested:
-    return _sum(bins) if depth == 0 else [_totals(b, depth - 1) for b in bins]
-
-
-def _spatial(fn: str, name: str, shape: tuple[int, ...], layout: str) -> None:
-    if len(shape) != 4:
-        raise ValueError(f"{fn}: {name}.shape={shape}; expected a 4-d tensor {layout}")
-    if 0 in shape[2:]:
-        raise ValueError(f"{fn}: {name}.shape={shape} has an empty spatial axis; expected height and width >= 1")
 
 
 class _Conv(NamedTuple):
@@ -159,8 +79,8 @@ def _conv(
     """Check every argument of a convolution and work out its geometry."""
     x_shape, x_flat = tensor(fn, "x", x)
     w_shape, w_flat = tensor(fn, "weight", weight)
-    _spatial(fn, "x", x_shape, "(N, C, H, W)")
-    _spatial(fn, "weight", w_shape, "(out_channels, in_channels / groups, kH, kW)")
+    check_spatial(fn, "x", x_shape, "(N, C, H, W)")
+    check_spatial(fn, "weight", w_shape, "(out_channels, in_channels / groups, kH, kW)")
     g = integer(fn, "groups", groups, minimum=1)
     n, c, h, w = x_shape
     o, c_g, kh, kw = w_shape
@@ -181,13 +101,13 @@ def _conv(
         b_shape, b = tensor(fn, "bias", bias)
         if b_shape != (o,):
             raise ValueError(f"{fn}: bias.shape={b_shape} but weight.shape={w_shape}; expected bias.shape == ({o},)")
-    (oh, ow), windows = _windows(
+    (oh, ow), found = windows(
         fn,
         (h, w),
         (kh, kw),
-        _pair(fn, "stride", stride, 1),
-        _pair(fn, "padding", padding, 0),
-        _pair(fn, "dilation", dilation, 1),
+        pair(fn, "stride", stride, 1),
+        pair(fn, "padding", padding, 0),
+        pair(fn, "dilation", dilation, 1),
         kernel_name="weight",
     )
     return _Conv(
@@ -199,7 +119,7 @@ def _conv(
         (n, o, oh, ow),
         c_g,
         o // g,
-        windows,
+        found,
     )
 
 
@@ -248,7 +168,7 @@ def conv2d(
                 ]
                 if cv.bias is not None:
                     terms.append(cv.bias[k])
-                y[b][k][oh][ow] = _sum(terms)
+                y[b][k][oh][ow] = exact_sum(terms)
     return y
 
 
@@ -277,7 +197,7 @@ def conv2d_vjp(
     same_shape(fn, "cotangent", g_shape, "conv2d(x, weight)", cv.out_shape)
     g = unflatten(g_flat, g_shape)
     n, o, _, _ = cv.out_shape
-    dx, dw, db = _bins(cv.x_shape), _bins(cv.w_shape), _bins((o,))
+    dx, dw, db = bins(cv.x_shape), bins(cv.w_shape), bins((o,))
     for b in range(n):
         for k in range(o):
             first = (k // cv.out_per_group) * cv.in_per_group
@@ -288,4 +208,4 @@ def conv2d_vjp(
                     for i, j, ih, iw in taps:
                         dx[b][first + c][ih][iw].append(g_here * cv.weight[k][c][i][j])
                         dw[k][c][i][j].append(g_here * cv.x[b][first + c][ih][iw])
-    return _totals(dx, 4), _totals(dw, 4), (_totals(db, 1) if cv.bias is not None else None)
+    return totals(dx, 4), totals(dw, 4), (totals(db, 1) if cv.bias is not None else None)

@@ -16,8 +16,9 @@ whole :func:`mlp` is backpropagation itself: see
 :mod:`dlterms.reference.backprop`, which chains :func:`linear_vjp` and the
 activations' VJPs.
 
-Dot products are summed with :func:`math.fsum` (exact to one rounding,
-whatever the order), so the reference does not depend on a summation order.
+Dot products are summed with :func:`~dlterms.reference._exact.exact_sum`
+(:func:`math.fsum`, exact to one rounding whatever the order), so the
+reference does not depend on a summation order.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import math
 from collections.abc import Callable, Sequence
 
 from . import activations
+from ._exact import exact_sum
 from ._tensor import Nested, Shape, choice, scalar, tensor, unflatten
 
 __all__ = [
@@ -46,18 +48,8 @@ ACTIVATIONS: dict[str, tuple[Callable[[Nested], Nested], Callable[[Nested, Neste
 }
 
 
-def exact_sum(terms: list[float]) -> float:
-    # fsum is exact to one rounding, but raises where IEEE arithmetic gives a
-    # special value: inf + (−inf) is NaN, and an overflowing sum is ±inf.
-    try:
-        return math.fsum(terms)
-    except ValueError:
-        return math.nan
-    except OverflowError:
-        return sum(terms)
-
-
-def _activation(fn: str, name: object) -> str:
+def check_activation(fn: str, name: object) -> str:
+    """Check that ``name`` is one of the activations of :data:`ACTIVATIONS`; return it."""
     return choice(fn, "activation", name, tuple(ACTIVATIONS))
 
 
@@ -206,7 +198,7 @@ def neuron(x: Nested, weight: Nested, bias: float, activation: str = "sigmoid") 
     """
     fn = "neuron"
     xf, wf, b = _check_neuron(fn, x, weight, bias)
-    phi = ACTIVATIONS[_activation(fn, activation)][0]
+    phi = ACTIVATIONS[check_activation(fn, activation)][0]
     return phi(exact_sum([*(wi * xi for wi, xi in zip(wf, xf, strict=True)), b]))
 
 
@@ -225,7 +217,7 @@ def neuron_vjp(
     fn = "neuron_vjp"
     xf, wf, b = _check_neuron(fn, x, weight, bias)
     g = scalar(fn, "cotangent", cotangent)
-    phi_vjp = ACTIVATIONS[_activation(fn, activation)][1]
+    phi_vjp = ACTIVATIONS[check_activation(fn, activation)][1]
     z = exact_sum([*(wi * xi for wi, xi in zip(wf, xf, strict=True)), b])
     delta = phi_vjp(z, g)
     return [delta * wi for wi in wf], [delta * xi for xi in xf], delta
@@ -292,7 +284,7 @@ def mlp(x: Nested, weights: Sequence[Nested], biases: Sequence[Nested | None], a
     fn = "mlp"
     x_shape, _ = tensor(fn, "x", x)
     check_network(fn, x_shape, weights, biases)
-    phi = ACTIVATIONS[_activation(fn, activation)][0]
+    phi = ACTIVATIONS[check_activation(fn, activation)][0]
     h = x
     for l, (w, b) in enumerate(zip(weights, biases, strict=True)):
         h = linear(h, w, b)

@@ -38,7 +38,8 @@ __all__ = [
 GradFn = Callable[[Nested, list[Any]], Nested]
 
 
-def _learning_rate(fn: str, lr: object) -> float:
+def learning_rate(fn: str, lr: object) -> float:
+    """Check that ``lr`` is a finite number >= 0 (a learning rate); return it as a float."""
     rate = finite_scalar(fn, "lr", lr)
     if rate < 0:
         raise ValueError(f"{fn}: lr={rate!r}; expected a learning rate >= 0 (a negative one climbs the cost)")
@@ -69,7 +70,7 @@ def sgd_step(param: Nested, grad: Nested, lr: float) -> Nested:
     shape, p = tensor(fn, "param", param)
     g_shape, g = tensor(fn, "grad", grad)
     same_shape(fn, "grad", g_shape, "param", shape)
-    rate = _learning_rate(fn, lr)
+    rate = learning_rate(fn, lr)
     return unflatten([pi - rate * gi for pi, gi in zip(p, g, strict=True)], shape)
 
 
@@ -79,7 +80,7 @@ def sgd_step_vjp(param: Nested, grad: Nested, lr: float, cotangent: Nested) -> t
     shape, _ = tensor(fn, "param", param)
     g_shape, _ = tensor(fn, "grad", grad)
     same_shape(fn, "grad", g_shape, "param", shape)
-    rate = _learning_rate(fn, lr)
+    rate = learning_rate(fn, lr)
     c_shape, c = tensor(fn, "cotangent", cotangent)
     same_shape(fn, "cotangent", c_shape, "param", shape)
     return unflatten(list(c), shape), unflatten([-rate * ci for ci in c], shape)
@@ -124,7 +125,7 @@ def gradient_descent(
         raise TypeError(f"{fn}: data is {type(data).__name__}; expected a list of examples")
     if not data:
         raise ValueError(f"{fn}: data is empty; expected at least one example")
-    rate = _learning_rate(fn, lr)
+    rate = learning_rate(fn, lr)
     epochs = integer(fn, "epochs", epochs, minimum=0)
     n = len(data)
     size = n if batch_size is None else integer(fn, "batch_size", batch_size, minimum=1)

@@ -5,8 +5,9 @@ of every example is pooled on its own, by a fixed rule: pooling has no
 parameters, so its only gradient is the one with respect to ``x``.
 ``kernel_size``, ``stride`` and ``padding`` are an int or an ``(h, w)`` pair;
 ``stride`` defaults to ``kernel_size`` (non-overlapping windows), as in
-PyTorch. Windows are those of :mod:`dlterms.reference.conv` (dilation 1), so
-the output size is :func:`~dlterms.reference.conv.conv_output_size`.
+PyTorch. Windows are those of :mod:`dlterms.reference.conv` (dilation 1; both
+walk :func:`~dlterms.reference._windows.windows`), so the output size is
+:func:`~dlterms.reference.conv.conv_output_size`.
 
 Padding follows PyTorch: it counts as −inf for max pooling (it never wins)
 and as zeros for average pooling (counted in the divisor when
@@ -19,8 +20,9 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from ._exact import exact_sum
 from ._tensor import Nested, same_shape, tensor, unflatten
-from .conv import Pair, Tap, Window, _bins, _pair, _spatial, _sum, _totals, _windows
+from ._windows import Pair, Tap, Window, bins, check_spatial, pair, totals, windows
 
 __all__ = ["avg_pool2d", "avg_pool2d_vjp", "max_pool2d", "max_pool2d_vjp"]
 
@@ -36,17 +38,17 @@ class _Pool(NamedTuple):
 def _pool(fn: str, x: Nested, kernel_size: object, stride: object, padding: object) -> _Pool:
     """Check every argument of a pooling and work out its windows."""
     shape, flat = tensor(fn, "x", x)
-    _spatial(fn, "x", shape, "(N, C, H, W)")
-    k = _pair(fn, "kernel_size", kernel_size, 1)
-    s = k if stride is None else _pair(fn, "stride", stride, 1)
-    p = _pair(fn, "padding", padding, 0)
+    check_spatial(fn, "x", shape, "(N, C, H, W)")
+    k = pair(fn, "kernel_size", kernel_size, 1)
+    s = k if stride is None else pair(fn, "stride", stride, 1)
+    p = pair(fn, "padding", padding, 0)
     if p[0] > k[0] // 2 or p[1] > k[1] // 2:
         raise ValueError(
             f"{fn}: padding={p} but kernel_size={k}; expected padding <= kernel_size // 2 on each axis "
             f"(PyTorch's rule: otherwise a window could lie entirely in the padding)"
         )
-    (oh, ow), windows = _windows(fn, (shape[2], shape[3]), k, s, p, (1, 1))
-    return _Pool(unflatten(flat, shape), shape, (shape[0], shape[1], oh, ow), k, windows)
+    (oh, ow), found = windows(fn, (shape[2], shape[3]), k, s, p, (1, 1))
+    return _Pool(unflatten(flat, shape), shape, (shape[0], shape[1], oh, ow), k, found)
 
 
 def _cotangent(fn: str, cotangent: Nested, pool: _Pool, op: str) -> Nested:
@@ -110,14 +112,14 @@ def max_pool2d_vjp(
     pool = _pool(fn, x, kernel_size, stride, padding)
     g = _cotangent(fn, cotangent, pool, "max_pool2d")
     n, c, _, _ = pool.out_shape
-    dx = _bins(pool.x_shape)
+    dx = bins(pool.x_shape)
     for b in range(n):
         for ch in range(c):
             plane = pool.x[b][ch]
             for oh, ow, taps in pool.windows:
                 _, _, ih, iw = taps[_first_max([plane[ih][iw] for _, _, ih, iw in taps])]
                 dx[b][ch][ih][iw].append(g[b][ch][oh][ow])
-    return _totals(dx, 4)
+    return totals(dx, 4)
 
 
 # --- average pooling ----------------------------------------------------------------
@@ -163,7 +165,7 @@ def avg_pool2d(
         for ch in range(c):
             plane = pool.x[b][ch]
             for oh, ow, taps in pool.windows:
-                y[b][ch][oh][ow] = _sum([plane[ih][iw] for _, _, ih, iw in taps]) / _divisor(pool, taps, include)
+                y[b][ch][oh][ow] = exact_sum([plane[ih][iw] for _, _, ih, iw in taps]) / _divisor(pool, taps, include)
     return y
 
 
@@ -181,14 +183,14 @@ def avg_pool2d_vjp(
     include = _flag(fn, "count_include_pad", count_include_pad)
     g = _cotangent(fn, cotangent, pool, "avg_pool2d")
     n, c, _, _ = pool.out_shape
-    dx = _bins(pool.x_shape)
+    dx = bins(pool.x_shape)
     for b in range(n):
         for ch in range(c):
             for oh, ow, taps in pool.windows:
                 share = g[b][ch][oh][ow] / _divisor(pool, taps, include)
                 for _, _, ih, iw in taps:
                     dx[b][ch][ih][iw].append(share)
-    return _totals(dx, 4)
+    return totals(dx, 4)
 
 
 def _flag(fn: str, name: str, value: object) -> bool:

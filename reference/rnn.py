@@ -25,8 +25,9 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ._exact import exact_sum
 from ._tensor import Nested, Shape, integer, tensor, unflatten
-from .layers import exact_sum, linear
+from .layers import linear
 
 __all__ = [
     "rnn",
