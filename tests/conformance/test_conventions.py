@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import json
 import math
+import subprocess
+import sys
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from dlterms.conformance import conventions as cv
 
-from dlterms import reference
+from dlterms import frameworks, reference
 from dlterms.cli import main
 
 KEYS = {"id", "description", "value", "canonical", "matches_canonical", "api"}
@@ -95,16 +98,61 @@ def test_a_probe_that_raises_is_recorded_not_raised(monkeypatch: pytest.MonkeyPa
     def broken() -> None:
         raise RuntimeError("no such API in this version")
 
-    monkeypatch.setitem(cv._PROBES, ("numpy", "relu.derivative_at_zero"), ("numpy.nothing", broken))
-    got = _by_id(cv.measure("numpy"))["relu.derivative_at_zero"]
+    cid = "relu.derivative_at_zero"
+    monkeypatch.setitem(cv.PROBES["numpy"], cid, cv.Probe(cid, "numpy.nothing", broken))
+    got = _by_id(cv.measure("numpy"))[cid]
+    assert got["api"] == "numpy.nothing"
     assert got["value"] == "error: RuntimeError: no such API in this version"
     assert got["matches_canonical"] is None
 
 
 def test_unknown_framework_is_refused() -> None:
     """measure() names the frameworks it knows."""
-    with pytest.raises(ValueError, match="expected one of numpy, torch, jax, tensorflow"):
+    with pytest.raises(ValueError, match="unknown framework 'mxnet'; expected one of torch, numpy, jax, tensorflow"):
         cv.measure("mxnet")
+
+
+def test_every_framework_of_the_one_list_has_a_probe_module() -> None:
+    """Each framework of dlterms.frameworks has its own module in the package, and nothing else has probes."""
+    assert list(cv.PROBES) == ["torch", "numpy", "jax", "tensorflow"]
+    for fw in frameworks.FRAMEWORKS:
+        module = importlib.import_module(f"dlterms.conformance.conventions.{fw.name}")
+        assert {p.convention: p for p in module.PROBES} == cv.PROBES[fw.name]
+
+
+def test_each_probe_names_a_declared_convention_once() -> None:
+    """No probe measures an undeclared convention, and no framework probes one convention twice."""
+    declared = importlib.import_module("dlterms.conformance.conventions.reference").CONVENTIONS
+    assert len({c.id for c in declared}) == len(declared) == len(cv.CONVENTIONS)
+    for fw in frameworks.FRAMEWORKS:
+        ids = [p.convention for p in importlib.import_module(f"dlterms.conformance.conventions.{fw.name}").PROBES]
+        assert len(set(ids)) == len(ids), fw.name
+        assert set(ids) <= set(cv.CONVENTIONS), fw.name
+
+
+def test_each_probe_is_the_function_named_after_its_convention_in_its_framework_module() -> None:
+    """A row's function is `<op>_<property>` of its own id, defined in its framework's module (no crossed wires)."""
+    for fw, probes in cv.PROBES.items():
+        for cid, p in probes.items():
+            assert p.measure.__name__ == cid.replace(".", "_"), (fw, cid)
+            assert p.measure.__module__ == f"dlterms.conformance.conventions.{fw}", (fw, cid)
+
+
+def test_installed_frameworks_follow_the_order_of_the_one_list() -> None:
+    """installed_frameworks() lists importable frameworks in the order torch, numpy, jax, tensorflow."""
+    got = cv.installed_frameworks()
+    assert got == [name for name in ("torch", "numpy", "jax", "tensorflow") if name in got]
+    assert "numpy" in got  # the conformance extra installs it
+
+
+def test_importing_the_package_imports_no_framework() -> None:
+    """Importing dlterms.conformance.conventions leaves torch, jax, tensorflow and keras unimported."""
+    code = (
+        "import sys, dlterms.conformance.conventions\n"
+        "print(sorted(m for m in ('torch', 'jax', 'tensorflow', 'keras') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
 
 
 def test_conventions_command_prints_the_matrix(capsys: pytest.CaptureFixture[str]) -> None:

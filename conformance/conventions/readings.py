@@ -1,0 +1,168 @@
+"""What a convention and a probe are, the inputs the probes share, and how each value is read off a result.
+
+Every framework module and :mod:`.reference` feed the same inputs (:data:`X3`,
+:data:`CE_LOGITS`, ...) to their own API and hand the result to the same
+reader (:func:`softmax_axis`, :func:`ce_input`, ...), so a value means the same
+thing in every column of the matrix. Readers accept anything
+``numpy.asarray`` takes (a framework tensor, a NumPy array, a float).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "CE2_LOGITS",
+    "CE2_TARGET",
+    "CE_LOGITS",
+    "SUBNORMAL_X",
+    "TINY32",
+    "X3",
+    "XCORR_W",
+    "XCORR_X",
+    "Convention",
+    "Probe",
+    "Value",
+    "ce_input",
+    "extra_cell_side",
+    "flip",
+    "num",
+    "pad_counted",
+    "reduction",
+    "sign_of_zero",
+    "softmax_axis",
+    "subnormal",
+    "tie_rule",
+    "variance",
+]
+
+Value = float | int | str | bool | None
+
+
+@dataclass(frozen=True)
+class Convention:
+    """A default a definition leaves open: ``canonical()`` measures it on :mod:`dlterms.reference`."""
+
+    id: str
+    description: str
+    canonical: Callable[[], Value]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """The measurement of convention ``convention`` in one framework: ``measure()`` calls its ``api``."""
+
+    convention: str
+    api: str
+    measure: Callable[[], Value]
+
+
+def num(v: Any) -> float:
+    """A measured number, to 6 significant digits (float32 results read as the decimal they stand for)."""
+    return float(f"{float(np.asarray(v, dtype=np.float64)):.6g}")
+
+
+def sign_of_zero(v: Any) -> str:
+    """``"+0.0"`` or ``"-0.0"`` for a zero (the sign bit read), ``repr`` of any other number."""
+    v = float(np.asarray(v, dtype=np.float64))
+    return "-0.0" if v == 0 and math.copysign(1.0, v) < 0 else "+0.0" if v == 0 else repr(v)
+
+
+X3 = np.arange(8, dtype=np.float64).reshape(2, 2, 2) * np.array([0.5, 1.0]) - 1.0  # no two axes alike
+
+
+def softmax_axis(y: Any) -> str:
+    """Which axis a softmax of :data:`X3` normalised over: ``axis -1`` ... ``axis -3``, or ``all elements``."""
+    y = np.asarray(y, dtype=np.float64)
+    e = np.exp(X3 - X3.max())
+    for axis in (-1, -2, -3):
+        if np.allclose(y, e / e.sum(axis=axis, keepdims=True), rtol=1e-5, atol=1e-7):
+            return f"axis {axis}"
+    if np.allclose(y, e / e.sum(), rtol=1e-5, atol=1e-7):
+        return "all elements"
+    return "other"
+
+
+CE_LOGITS = [[0.2, 0.8]]  # read as probabilities: −log 0.8; as logits: −log_softmax(z)[1]
+
+
+def ce_input(loss: Any) -> str:
+    """What a cross-entropy of :data:`CE_LOGITS` against class 1 read them as: ``logits`` or ``probabilities``."""
+    loss = float(np.asarray(loss, dtype=np.float64))
+    as_logits = math.log1p(math.exp(0.2 - 0.8))
+    if math.isclose(loss, as_logits, rel_tol=1e-5):
+        return "logits"
+    return "probabilities" if math.isclose(loss, -math.log(0.8), rel_tol=1e-5) else f"other ({loss:.6g})"
+
+
+# Two examples with different losses: ln 2 and −ln(3/4).
+CE2_LOGITS, CE2_TARGET = [[0.0, 0.0], [0.0, math.log(3.0)]], [0, 1]
+
+
+def reduction(loss: Any) -> str:
+    """How a cross-entropy of :data:`CE2_LOGITS` against :data:`CE2_TARGET` was reduced: mean, sum or none."""
+    loss = np.asarray(loss, dtype=np.float64)
+    per_example = np.array([math.log(2.0), -math.log(0.75)])
+    if loss.shape == (2,):
+        return "none" if np.allclose(loss, per_example, rtol=1e-5) else "other"
+    if math.isclose(float(loss), per_example.mean(), rel_tol=1e-5):
+        return "mean"
+    return "sum" if math.isclose(float(loss), per_example.sum(), rel_tol=1e-5) else f"other ({float(loss):.6g})"
+
+
+def pad_counted(corner: Any) -> bool:
+    """Average of a 2×2 window over an all-ones input padded by 1: 1/4 if the 3 padded cells count, 1 if not."""
+    corner = float(np.asarray(corner, dtype=np.float64))
+    return bool(math.isclose(corner, 0.25, rel_tol=1e-6))
+
+
+def extra_cell_side(first: Any) -> str:
+    """A kernel of two ones over [1, 2, 3, 4] with "same" padding: output[0] is 3 (pad at end) or 1 (at start)."""
+    first = float(np.asarray(first, dtype=np.float64))
+    return "end" if first == 3.0 else "start" if first == 1.0 else f"other ({first:g})"
+
+
+def variance(v: Any) -> str:
+    """Variance of [1, 2, 3, 4]: 1.25 biased (÷ n), 5/3 unbiased (÷ (n − 1))."""
+    v = float(np.asarray(v, dtype=np.float64))
+    if math.isclose(v, 1.25, rel_tol=1e-6):
+        return "biased (divides by n)"
+    return "unbiased (divides by n - 1)" if math.isclose(v, 5 / 3, rel_tol=1e-6) else f"other ({v:g})"
+
+
+def tie_rule(grad: Any) -> str:
+    """Gradient of a 2×2 max-pool window whose four cells tie (cotangent 1), read in row-major order."""
+    g = np.asarray(grad, dtype=np.float64).reshape(-1)
+    if np.allclose(g, [1, 0, 0, 0]):
+        return "first"
+    if np.allclose(g, [0, 0, 0, 1]):
+        return "last"
+    if np.allclose(g, [0.25] * 4):
+        return "split evenly"
+    return "all" if np.allclose(g, [1] * 4) else f"other {g.tolist()}"
+
+
+SUBNORMAL_X = -100.0  # σ(−100) = e^−100 / (1 + e^−100) ≈ 3.7e−44: a float32 subnormal (< 1.18e−38)
+
+
+def subnormal(v: Any) -> str:
+    """A positive subnormal result as computed: still there, or 0 (flushed, or lost to an overflowing exp)."""
+    return "kept" if float(np.asarray(v, dtype=np.float64)) > 0 else "zero"
+
+
+TINY32 = float(np.finfo(np.float32).tiny)  # 2^−126, the smallest normal float32; half of it is subnormal
+
+
+XCORR_X = [[[[1.0, 2.0, 3.0]]]]  # (N, C, H, W) = (1, 1, 1, 3)
+XCORR_W = [[[[1.0, 0.0]]]]  # (O, I, kH, kW) = (1, 1, 1, 2): picks the left cell, or the right one if flipped
+
+
+def flip(y: Any) -> str:
+    """Whether a convolution of :data:`XCORR_X` by :data:`XCORR_W` flipped the kernel (output[0] is 2) or not (1)."""
+    first = float(np.asarray(y, dtype=np.float64).reshape(-1)[0])
+    return "cross-correlation" if first == 1.0 else "convolution (kernel flipped)" if first == 2.0 else "other"

@@ -1,0 +1,204 @@
+"""The conventions, declared once, each with its canonical value measured on :mod:`dlterms.reference`.
+
+:data:`CONVENTIONS` is the list of conventions, in the matrix's row order; each
+row's ``canonical`` function (named after its id) calls the reference the way
+the framework probes call their own API. It returns ``None`` where the
+reference offers no such choice.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import numpy as np
+
+from dlterms import reference
+
+from .readings import (
+    CE2_LOGITS,
+    CE2_TARGET,
+    CE_LOGITS,
+    SUBNORMAL_X,
+    TINY32,
+    X3,
+    XCORR_W,
+    XCORR_X,
+    Convention,
+    Value,
+    ce_input,
+    flip,
+    num,
+    pad_counted,
+    reduction,
+    sign_of_zero,
+    softmax_axis,
+    subnormal,
+    tie_rule,
+)
+
+__all__ = ["CONVENTIONS"]
+
+
+def leaky_relu_default_negative_slope() -> Value:
+    return num(-reference.leaky_relu(-1.0))
+
+
+def relu_derivative_at_zero() -> Value:
+    return num(reference.relu_vjp(0.0, 1.0))
+
+
+def leaky_relu_derivative_at_zero() -> Value:
+    return num(reference.leaky_relu_vjp(0.0, 1.0, negative_slope=0.25))
+
+
+def relu_sign_of_negative_zero() -> Value:
+    return sign_of_zero(reference.relu(-0.0))
+
+
+def softmax_default_axis() -> Value:
+    return softmax_axis(reference.softmax(X3.tolist()))
+
+
+def softmax_axis_none() -> Value:
+    try:
+        return softmax_axis(reference.softmax(X3.tolist(), axis=None))
+    except (TypeError, ValueError) as exc:
+        return f"rejected ({type(exc).__name__})"
+
+
+def cross_entropy_default_input() -> Value:
+    return ce_input(reference.cross_entropy(CE_LOGITS, [1]))
+
+
+def cross_entropy_default_reduction() -> Value:
+    return reduction(reference.cross_entropy(CE2_LOGITS, CE2_TARGET))
+
+
+def binary_cross_entropy_loss_at_zero_probability() -> Value:
+    return num(reference.binary_cross_entropy([0.0], [1.0]))
+
+
+def avg_pool2d_counts_padding() -> Value:
+    return pad_counted(reference.avg_pool2d([[[[1.0, 1.0], [1.0, 1.0]]]], 2, stride=1, padding=1)[0][0][0][0])
+
+
+def not_offered() -> Value:
+    """No canonical value: the reference offers no such choice (its padding is explicit; it has no variance)."""
+    return None
+
+
+def max_pool2d_gradient_on_ties() -> Value:
+    return tie_rule(reference.max_pool2d_vjp([[[[1.0, 1.0], [1.0, 1.0]]]], [[[[1.0]]]], 2))
+
+
+def sigmoid_subnormal_result() -> Value:
+    return subnormal(np.float32(reference.sigmoid(SUBNORMAL_X)))
+
+
+def float32_subnormal_arithmetic() -> Value:
+    return subnormal(np.float32(TINY32 * 0.5))  # IEEE 754 arithmetic keeps subnormals
+
+
+def conv2d_flips_kernel() -> Value:
+    return flip(reference.conv2d(XCORR_X, XCORR_W))
+
+
+def rnn_bias_vectors() -> Value:
+    return sum(1 for p in inspect.signature(reference.rnn).parameters if p.startswith("b_"))
+
+
+CONVENTIONS: tuple[Convention, ...] = (
+    Convention(
+        "leaky_relu.default_negative_slope",
+        "Slope of leaky ReLU for x < 0 when the function gets no slope.",
+        leaky_relu_default_negative_slope,
+    ),
+    Convention(
+        "leaky_relu.layer_default_negative_slope",
+        "Slope for x < 0 of the leaky-ReLU layer (module) built with no arguments.",
+        leaky_relu_default_negative_slope,  # the reference's function is also its layer
+    ),
+    Convention(
+        "relu.derivative_at_zero",
+        "The derivative autodiff gives ReLU at x = 0 (a kink: any of [0, 1] is valid).",
+        relu_derivative_at_zero,
+    ),
+    Convention(
+        "leaky_relu.derivative_at_zero",
+        "The derivative autodiff gives leaky ReLU (negative_slope=0.25) at x = 0: 0.25 (the left side) or 1.",
+        leaky_relu_derivative_at_zero,
+    ),
+    Convention(
+        "relu.sign_of_negative_zero",
+        "relu(−0.0): +0.0 or −0.0 (IEEE max(−0, 0) may return either).",
+        relu_sign_of_negative_zero,
+    ),
+    Convention(
+        "softmax.default_axis",
+        "The axis softmax normalises over when called with no axis, on a 3-d input.",
+        softmax_default_axis,
+    ),
+    Convention(
+        "softmax.axis_none",
+        "What softmax(x, axis=None) normalises over, on a 3-d input.",
+        softmax_axis_none,
+    ),
+    Convention(
+        "cross_entropy.default_input",
+        "What the default cross-entropy loss reads: logits or probabilities.",
+        cross_entropy_default_input,
+    ),
+    Convention(
+        "cross_entropy.default_reduction",
+        "How the default cross-entropy loss reduces a batch: mean, sum or none.",
+        cross_entropy_default_reduction,
+    ),
+    Convention(
+        "binary_cross_entropy.loss_at_zero_probability",
+        "Binary cross-entropy for predicted probability 0 and label 1: 100 with logs clamped at −100, "
+        "about 15–16 with probabilities clipped to [1e−7, 1 − 1e−7], inf unclamped.",
+        binary_cross_entropy_loss_at_zero_probability,
+    ),
+    Convention(
+        "avg_pool2d.counts_padding",
+        "Whether average pooling with padding counts the padded cells in the divisor, by default.",
+        avg_pool2d_counts_padding,
+    ),
+    Convention(
+        "padding.same_extra_cell",
+        '"same" padding with an even kernel (2 wide) pads one cell: on which side, start or end.',
+        not_offered,
+    ),
+    Convention(
+        "variance.default_correction",
+        "The default variance: biased (divides by n) or unbiased (by n − 1).",
+        not_offered,
+    ),
+    Convention(
+        "max_pool2d.gradient_on_ties",
+        "Where the gradient of a max-pooling window goes when its cells tie: first, last, split evenly or all.",
+        max_pool2d_gradient_on_ties,
+    ),
+    Convention(
+        "sigmoid.subnormal_result",
+        "sigmoid(−100) in float32, whose exact value 3.7e−44 is subnormal: kept, or zero (flushed, "
+        "or 1/(1 + e^100) with e^100 overflowing).",
+        sigmoid_subnormal_result,
+    ),
+    Convention(
+        "float32.subnormal_arithmetic",
+        "2^−126 × 0.5 in float32 on the default device, a subnormal result: kept, or zero "
+        "(flush-to-zero; it also makes ops such as relu read subnormal inputs as 0).",
+        float32_subnormal_arithmetic,
+    ),
+    Convention(
+        "conv2d.flips_kernel",
+        "Whether the framework's convolution flips the kernel (true convolution) or not (cross-correlation).",
+        conv2d_flips_kernel,
+    ),
+    Convention(
+        "rnn.bias_vectors",
+        "Bias vectors of the default one-layer Elman (tanh) RNN: two (b_ih, b_hh) or one.",
+        rnn_bias_vectors,
+    ),
+)

@@ -1,0 +1,167 @@
+"""PyTorch's conventions, measured through ``torch`` itself; torch is imported by the first probe that runs."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from .readings import (
+    CE2_LOGITS,
+    CE2_TARGET,
+    CE_LOGITS,
+    SUBNORMAL_X,
+    TINY32,
+    X3,
+    XCORR_W,
+    XCORR_X,
+    Probe,
+    Value,
+    ce_input,
+    extra_cell_side,
+    flip,
+    num,
+    pad_counted,
+    reduction,
+    sign_of_zero,
+    softmax_axis,
+    subnormal,
+    tie_rule,
+    variance,
+)
+
+__all__ = ["PROBES"]
+
+
+def _torch() -> Any:
+    import torch
+
+    return torch
+
+
+def _grad(f: Callable[[Any], Any], x: Any) -> Any:
+    """The gradient of ``sum(f(x))`` at ``x`` (float64), by autograd, as a NumPy array."""
+    torch = _torch()
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    (g,) = torch.autograd.grad(f(t).sum(), t)
+    return g.detach().numpy()
+
+
+def leaky_relu_default_negative_slope() -> Value:
+    torch = _torch()
+    return num(-torch.nn.functional.leaky_relu(torch.tensor(-1.0, dtype=torch.float64)))
+
+
+def leaky_relu_layer_default_negative_slope() -> Value:
+    torch = _torch()
+    return num(-torch.nn.LeakyReLU()(torch.tensor(-1.0, dtype=torch.float64)))
+
+
+def relu_derivative_at_zero() -> Value:
+    return num(_grad(_torch().nn.functional.relu, 0.0))
+
+
+def leaky_relu_derivative_at_zero() -> Value:
+    return num(_grad(lambda t: _torch().nn.functional.leaky_relu(t, 0.25), 0.0))
+
+
+def relu_sign_of_negative_zero() -> Value:
+    torch = _torch()
+    return sign_of_zero(torch.nn.functional.relu(torch.tensor(-0.0, dtype=torch.float64)))
+
+
+def softmax_default_axis() -> Value:
+    torch = _torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "Implicit dimension choice for softmax has been deprecated"
+        return softmax_axis(torch.nn.functional.softmax(torch.tensor(X3)))
+
+
+def softmax_axis_none() -> Value:
+    torch = _torch()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return softmax_axis(torch.nn.functional.softmax(torch.tensor(X3), dim=None))
+
+
+def cross_entropy_default_input() -> Value:
+    torch = _torch()
+    return ce_input(torch.nn.functional.cross_entropy(torch.tensor(CE_LOGITS), torch.tensor([1])))
+
+
+def cross_entropy_default_reduction() -> Value:
+    torch = _torch()
+    logits = torch.tensor(CE2_LOGITS, dtype=torch.float64)
+    return reduction(torch.nn.functional.cross_entropy(logits, torch.tensor(CE2_TARGET)))
+
+
+def binary_cross_entropy_loss_at_zero_probability() -> Value:
+    torch = _torch()
+    return num(torch.nn.functional.binary_cross_entropy(torch.tensor([0.0]), torch.tensor([1.0])))
+
+
+def avg_pool2d_counts_padding() -> Value:
+    torch = _torch()
+    return pad_counted(torch.nn.functional.avg_pool2d(torch.ones(1, 1, 2, 2), 2, stride=1, padding=1)[0, 0, 0, 0])
+
+
+def padding_same_extra_cell() -> Value:
+    torch = _torch()
+    x = torch.tensor([[[[1.0, 2.0, 3.0, 4.0]]]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "padding='same' with even kernel lengths ... may require a copy"
+        return extra_cell_side(torch.nn.functional.conv2d(x, torch.ones(1, 1, 1, 2), padding="same")[0, 0, 0, 0])
+
+
+def variance_default_correction() -> Value:
+    torch = _torch()
+    return variance(torch.var(torch.tensor([1.0, 2.0, 3.0, 4.0])))
+
+
+def max_pool2d_gradient_on_ties() -> Value:
+    return tie_rule(_grad(lambda t: _torch().nn.functional.max_pool2d(t, 2), [[[[1.0, 1.0], [1.0, 1.0]]]]))
+
+
+def sigmoid_subnormal_result() -> Value:
+    torch = _torch()
+    return subnormal(torch.sigmoid(torch.tensor(SUBNORMAL_X, dtype=torch.float32)))
+
+
+def float32_subnormal_arithmetic() -> Value:
+    torch = _torch()
+    return subnormal(torch.tensor(TINY32, dtype=torch.float32) * torch.tensor(0.5, dtype=torch.float32))
+
+
+def conv2d_flips_kernel() -> Value:
+    torch = _torch()
+    return flip(torch.nn.functional.conv2d(torch.tensor(XCORR_X), torch.tensor(XCORR_W)))
+
+
+def rnn_bias_vectors() -> Value:
+    return sum(1 for n, _ in _torch().nn.RNN(1, 1).named_parameters() if n.startswith("bias"))
+
+
+PROBES: tuple[Probe, ...] = (
+    Probe("leaky_relu.default_negative_slope", "torch.nn.functional.leaky_relu", leaky_relu_default_negative_slope),
+    Probe("leaky_relu.layer_default_negative_slope", "torch.nn.LeakyReLU()", leaky_relu_layer_default_negative_slope),
+    Probe("relu.derivative_at_zero", "torch.nn.functional.relu + autograd", relu_derivative_at_zero),
+    Probe("leaky_relu.derivative_at_zero", "torch.nn.functional.leaky_relu + autograd", leaky_relu_derivative_at_zero),
+    Probe("relu.sign_of_negative_zero", "torch.nn.functional.relu", relu_sign_of_negative_zero),
+    Probe("softmax.default_axis", "torch.nn.functional.softmax (no dim)", softmax_default_axis),
+    Probe("softmax.axis_none", "torch.nn.functional.softmax(dim=None)", softmax_axis_none),
+    Probe("cross_entropy.default_input", "torch.nn.functional.cross_entropy", cross_entropy_default_input),
+    Probe("cross_entropy.default_reduction", "torch.nn.functional.cross_entropy", cross_entropy_default_reduction),
+    Probe(
+        "binary_cross_entropy.loss_at_zero_probability",
+        "torch.nn.functional.binary_cross_entropy",
+        binary_cross_entropy_loss_at_zero_probability,
+    ),
+    Probe("avg_pool2d.counts_padding", "torch.nn.functional.avg_pool2d(padding=1)", avg_pool2d_counts_padding),
+    Probe("padding.same_extra_cell", "torch.nn.functional.conv2d(padding='same')", padding_same_extra_cell),
+    Probe("variance.default_correction", "torch.var", variance_default_correction),
+    Probe("max_pool2d.gradient_on_ties", "torch.nn.functional.max_pool2d + autograd", max_pool2d_gradient_on_ties),
+    Probe("sigmoid.subnormal_result", "torch.sigmoid (float32)", sigmoid_subnormal_result),
+    Probe("float32.subnormal_arithmetic", "torch.Tensor * (float32, cpu)", float32_subnormal_arithmetic),
+    Probe("conv2d.flips_kernel", "torch.nn.functional.conv2d", conv2d_flips_kernel),
+    Probe("rnn.bias_vectors", "torch.nn.RNN", rnn_bias_vectors),
+)
