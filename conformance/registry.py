@@ -6,8 +6,9 @@ strategy of cases (keyword arguments) per dtype, and a check
 ``check(backend, dtype, **case)`` that raises
 :class:`~dlterms.conformance.checks.Violation` when the property fails.
 
-An :class:`OpSpec` describes one canonical op; :func:`register_op` registers
-its three generic invariants:
+Each canonical op is declared once, as a record in :mod:`dlterms.ops`;
+:func:`register_op` wraps it in an :class:`OpSpec` and registers its three
+generated invariants:
 
 * ``<op>.matches_reference``: the backend agrees with the float64 reference
   within the forward tolerance of the dtype;
@@ -19,16 +20,19 @@ its three generic invariants:
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from hypothesis import strategies as st
 
-from dlterms import reference
+from dlterms import ops, reference
+from dlterms.ops import Op
 
 from . import tolerances
 from .backends import Backend, OpCall
@@ -36,7 +40,17 @@ from .checks import assert_close
 from .gradcheck import as_arrays, directional_check
 from .strategies import representable
 
-__all__ = ["INVARIANTS", "OPS", "Invariant", "OpSpec", "invariant", "native_args", "register_op"]
+__all__ = [
+    "INVARIANTS",
+    "OPS",
+    "Invariant",
+    "OpSpec",
+    "invariant",
+    "native_args",
+    "register_op",
+    "register_ops",
+    "strategy",
+]
 
 Cases = Callable[[str], st.SearchStrategy[dict[str, Any]]]
 
@@ -52,10 +66,6 @@ class Invariant:
     dtypes: tuple[str, ...] | None = None  # None: every dtype the run covers
     needs_vjp: bool = False
     kind: str = "math"  # math | reference | gradient | robustness
-
-    @property
-    def op(self) -> str:
-        return self.id.split(".", 1)[0]
 
 
 INVARIANTS: dict[str, Invariant] = {}
@@ -105,16 +115,56 @@ def invariant(
 
 @dataclass(frozen=True)
 class OpSpec:
-    """One canonical op: how to generate its calls and which arguments are what."""
+    """The conformance view of one op record (:class:`dlterms.ops.Op`): its strategies resolved.
 
-    name: str
-    term: str
-    cases: Cases  # dtype -> strategy of keyword arguments (nested lists, ints, floats)
-    tensors: tuple[str, ...] = ("x",)  # float tensors: backend.asarray(value, dtype)
-    indices: tuple[str, ...] = ()  # integer tensors: backend.asarray(value, "int64")
-    diff_args: tuple[str, ...] = ("x",)  # differentiated, in the order <op>_vjp returns them
-    grad_cases: Cases | None = None  # cases for gradients (away from kinks); default: cases
-    dtypes: tuple[str, ...] | None = None  # where the comparisons with the reference apply; None: all
+    Every fact comes from the record; this only turns the strategy names into
+    Hypothesis strategies (resolved when first drawn, so modules register in
+    any order).
+    """
+
+    record: Op
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def term(self) -> str:
+        return self.record.term
+
+    @property
+    def tensors(self) -> tuple[str, ...]:
+        return self.record.tensors
+
+    @property
+    def indices(self) -> tuple[str, ...]:
+        return self.record.indices
+
+    @property
+    def diff_args(self) -> tuple[str, ...]:
+        return self.record.diff_args
+
+    @property
+    def dtypes(self) -> tuple[str, ...] | None:
+        return self.record.dtypes
+
+    def cases(self, dtype: str) -> st.SearchStrategy[dict[str, Any]]:
+        return strategy(self.record.cases)(dtype)
+
+    def grad_cases(self, dtype: str) -> st.SearchStrategy[dict[str, Any]]:
+        return strategy(self.record.grad_cases or self.record.cases)(dtype)
+
+
+def strategy(declared: ops.Cases) -> Cases:
+    """The function named by an op record's :class:`~dlterms.ops.Cases`, with its keyword arguments bound."""
+    module_name, _, attr = declared.function.rpartition(".")
+    try:
+        fn = getattr(importlib.import_module(f"dlterms.conformance.{module_name}"), attr)
+    except (ImportError, AttributeError) as exc:
+        raise LookupError(
+            f"op record strategy {declared.function!r}: no function {attr!r} in dlterms.conformance.{module_name}"
+        ) from exc
+    return functools.partial(fn, **declared.kwargs)
 
 
 OPS: dict[str, OpSpec] = {}
@@ -145,12 +195,18 @@ def _reference_outputs(spec: OpSpec, case: dict[str, Any]) -> list[np.ndarray]:
     return [np.asarray(o, dtype=np.float64) for o in items]
 
 
-def register_op(spec: OpSpec) -> OpSpec:
-    """Register ``spec`` and its three generic invariants (see the module docstring)."""
-    if spec.name in OPS:
-        raise ValueError(f"op {spec.name!r} is registered twice")
-    OPS[spec.name] = spec
-    grad_cases = spec.grad_cases or spec.cases
+def register_ops(records: Iterable[Op]) -> None:
+    """:func:`register_op` for each record (a section module of :mod:`dlterms.ops`)."""
+    for record in records:
+        register_op(record)
+
+
+def register_op(record: Op) -> OpSpec:
+    """Register the op ``record`` and its three generated invariants (see the module docstring)."""
+    if record.name in OPS:
+        raise ValueError(f"op {record.name!r} is registered twice")
+    spec = OPS[record.name] = OpSpec(record)
+    grad_cases = spec.grad_cases
     op = spec.name
 
     @invariant(

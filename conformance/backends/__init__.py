@@ -1,9 +1,10 @@
-"""Finding, checking and binding a backend (see the contract in DESIGN.md).
+"""Finding, checking and binding a backend (the contract: docs/design.md, *The backend contract*).
 
 A backend is any object (a module is fine) with ``name``, ``version``,
 ``dtypes``, ``asarray(data, dtype)``, ``to_numpy(x)``, optionally
-``vjp(fn, primals, cotangent)``, and any subset of :data:`CANONICAL_OPS` with
-the signatures of :mod:`dlterms.reference`. ``asarray`` is also called with
+``vjp(fn, primals, cotangent)``, and any subset of :data:`CANONICAL_OPS`, the
+ops declared in :mod:`dlterms.ops`, with the signatures of their records
+(those of :mod:`dlterms.reference`). ``asarray`` is also called with
 ``dtype="int64"`` for tensors of class indices.
 
 :func:`load_backend` finds one by
@@ -13,7 +14,8 @@ the signatures of :mod:`dlterms.reference`. ``asarray`` is also called with
 3. ``package.module:attribute`` (or ``package.module`` for a module backend);
 
 and checks the required attributes up front (and that ``to_numpy(asarray(...))``
-gives the data back). An op the backend lacks is not an error here: the
+gives the data back, and that each op it has accepts the keyword arguments
+its record declares). An op the backend lacks is not an error here: the
 runner reports it ``unsupported``, and :meth:`Backend.coverage` counts it.
 
 A backend that can compute elsewhere than on the CPU has
@@ -25,11 +27,14 @@ ValueError when the device is not there, which becomes a usage error.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
+
+from dlterms import frameworks, ops
 
 __all__ = [
     "BUILTIN",
@@ -43,32 +48,14 @@ __all__ = [
 
 DTYPES = ("float16", "bfloat16", "float32", "float64")
 
-# The ops of the backend contract, in the seed's order. An adapter implements
-# any subset; coverage = implemented / len(CANONICAL_OPS).
-CANONICAL_OPS = (
-    "sigmoid",
-    "tanh",
-    "relu",
-    "leaky_relu",
-    "softmax",
-    "log_softmax",
-    "linear",
-    "mse_loss",
-    "binary_cross_entropy",
-    "cross_entropy",
-    "sgd_step",
-    "conv2d",
-    "max_pool2d",
-    "avg_pool2d",
-    "rnn",
-)
+# The ops of the backend contract, in the seed's order: the records of dlterms.ops. An
+# adapter implements any subset; coverage = implemented / len(CANONICAL_OPS).
+CANONICAL_OPS: tuple[str, ...] = tuple(ops.OPS)
 
-BUILTIN = {
+# Built-in backend name -> module: the reference, and one adapter per framework of dlterms.frameworks.
+BUILTIN: dict[str, str] = {
     "reference": "dlterms.conformance.backends.reference",
-    "numpy": "dlterms.conformance.backends.numpy",
-    "torch": "dlterms.conformance.backends.torch",
-    "jax": "dlterms.conformance.backends.jax",
-    "tensorflow": "dlterms.conformance.backends.tensorflow",
+    **{fw.name: fw.adapter for fw in frameworks.FRAMEWORKS},
 }
 
 ENTRY_POINT_GROUP = "dlterms.backends"
@@ -84,15 +71,21 @@ class BackendError(Exception):
 class OpCall:
     """A call of one canonical op with its non-differentiated arguments bound.
 
-    ``OpCall("softmax", {"axis": 0}, ("x",))(x)`` calls ``backend.softmax(x=x, axis=0)``.
-    Backends with their own autodiff treat it as any callable; the reference
-    backend reads ``op`` to find the hand-written VJP.
+    ``OpCall(backend, "softmax", {"axis": 0})(x)`` calls ``backend.softmax(x=x, axis=0)``;
+    the positional primals go to ``diff_args``, by default the op record's
+    differentiable arguments (``("x",)`` for softmax; ``("x", "weight", "bias")``
+    for linear). Backends with their own autodiff treat it as any callable; the
+    reference backend reads ``op`` to find the hand-written VJP.
     """
 
     backend: Any
     op: str
     kwargs: dict[str, Any] = field(default_factory=dict)
-    diff_args: tuple[str, ...] = ("x",)
+    diff_args: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.diff_args:
+            object.__setattr__(self, "diff_args", ops.OPS[self.op].diff_args)
 
     def __call__(self, *primals: Any) -> Any:
         return getattr(self.backend, self.op)(**self.kwargs, **dict(zip(self.diff_args, primals, strict=True)))
@@ -224,6 +217,29 @@ def _check_contract(impl: Any, spec: str, found_by: str) -> tuple[str, ...]:
     return dtypes
 
 
+def _check_signatures(impl: Any, spec: str) -> None:
+    """Each op the backend has must accept, by keyword, every argument its record declares."""
+    problems = []
+    for op in ops.OPS.values():
+        fn = getattr(impl, op.name, None)
+        if not callable(fn):
+            continue
+        try:
+            params = inspect.signature(fn).parameters
+        except (TypeError, ValueError):  # a builtin or C function without a signature: trusted
+            continue
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            continue
+        keywords = {n for n, p in params.items() if p.kind not in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL)}
+        if missing := [a for a in op.arg_names if a not in keywords]:
+            problems.append(f"{op.name}({', '.join(params)}) lacks {', '.join(missing)}; expected {op.signature}")
+    if problems:
+        raise BackendError(
+            f"backend {spec!r}: ops whose signature does not take the contract's keyword arguments: "
+            f"{'; '.join(problems)} (see the op table in 'Write an adapter')"
+        )
+
+
 def _use_device(impl: Any, spec: str, device: str) -> None:
     """Ask the backend to compute on ``device`` (``cuda``, ``cuda:1``, ...) through its ``use_device``."""
     use = getattr(impl, "use_device", None)
@@ -273,6 +289,7 @@ def load_backend(spec: str | None = None, device: str | None = None) -> Backend:
     device = device or os.environ.get(DEVICE_ENV_VAR) or None
     impl, found_by = _resolve(spec)
     dtypes = _check_contract(impl, spec, found_by)
+    _check_signatures(impl, spec)
     if device:
         _use_device(impl, spec, device)
     _round_trip(impl, spec, dtypes[-1])

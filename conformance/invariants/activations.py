@@ -7,19 +7,25 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from dlterms import ops as op_records
+
 from .. import tolerances
 from ..backends import Backend, OpCall
 from ..checks import assert_close, assert_that
-from ..registry import OpSpec, invariant, register_op
+from ..registry import invariant, register_ops
 from ..strategies import float_arrays, logits_with_axis, representable
 
 
-def _x(dtype: str, **kw: Any) -> st.SearchStrategy[dict[str, Any]]:
+def elementwise_cases(dtype: str, **kw: Any) -> st.SearchStrategy[dict[str, Any]]:
+    """``{"x": an array}`` for an elementwise op (``kw`` as for :func:`float_arrays`)."""
     return st.fixed_dictionaries({"x": float_arrays(dtype, **kw)})
 
 
+_x = elementwise_cases
+
+
 def _x_away_from_zero(dtype: str) -> st.SearchStrategy[dict[str, Any]]:
-    return _x(dtype, away_from=0.0)
+    return elementwise_cases(dtype, away_from=0.0)
 
 
 def _np(bk: Backend, x: Any) -> np.ndarray:
@@ -30,20 +36,12 @@ def _slopes(dtype: str) -> st.SearchStrategy[float]:
     return st.floats(0.0, 1.0, width=64).map(lambda a: float(representable(np.array(a), dtype)))
 
 
-for _spec in (
-    OpSpec("sigmoid", "sigmoid", _x),
-    OpSpec("tanh", "tanh", _x),
-    OpSpec("relu", "relu", _x, grad_cases=_x_away_from_zero),
-    OpSpec(
-        "leaky_relu",
-        "leaky-relu",
-        lambda d: st.fixed_dictionaries({"x": float_arrays(d), "negative_slope": _slopes(d)}),
-        grad_cases=lambda d: st.fixed_dictionaries({"x": float_arrays(d, away_from=0.0), "negative_slope": _slopes(d)}),
-    ),
-    OpSpec("softmax", "softmax", logits_with_axis),
-    OpSpec("log_softmax", "softmax", logits_with_axis),
-):
-    register_op(_spec)
+def leaky_relu_cases(dtype: str, **kw: Any) -> st.SearchStrategy[dict[str, Any]]:
+    """``{"x", "negative_slope"}`` with a slope in [0, 1] representable in the dtype."""
+    return st.fixed_dictionaries({"x": float_arrays(dtype, **kw), "negative_slope": _slopes(dtype)})
+
+
+register_ops(op_records.activations.OPS)
 
 
 # --- sigmoid -------------------------------------------------------------------

@@ -14,24 +14,17 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from dlterms import ops as op_records
+
 from .. import tolerances
 from ..backends import Backend
 from ..checks import assert_close, assert_shape
-from ..registry import OpSpec, invariant, register_op
+from ..registry import invariant, register_ops
 from ..strategies import conv_params, grid_arrays
 
 Case = dict[str, Any]
 
-register_op(
-    OpSpec(
-        "conv2d",
-        "convolution",
-        conv_params,
-        tensors=("x", "weight", "bias"),
-        diff_args=("x", "weight", "bias"),
-        grad_cases=lambda d: conv_params(d, bias=True),  # the VJP returns a bias gradient only for a bias
-    )
-)
+register_ops(op_records.conv.OPS)
 
 
 def _axes(v: int | list[int]) -> tuple[int, int]:

@@ -30,12 +30,13 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from dlterms import ops as op_records
 from dlterms import reference
 
 from .. import tolerances
 from ..backends import Backend
 from ..checks import assert_close
-from ..registry import OpSpec, invariant, register_op
+from ..registry import invariant, register_ops
 from ..strategies import float_arrays, representable
 
 # The dtypes in which grid values keep every partial sum exact (see the module docstring).
@@ -85,9 +86,7 @@ def linear_cases(
     }
 
 
-register_op(
-    OpSpec("linear", "dense-layer", linear_cases, tensors=("x", "weight", "bias"), diff_args=("x", "weight", "bias"))
-)
+register_ops(op_records.layers.OPS)
 
 
 def _linear(bk: Backend, dtype: str, x: Any, weight: Any, bias: Any = None) -> np.ndarray:

@@ -8,10 +8,12 @@ import numpy as np
 from dlterms.reference.losses import LOG_CLAMP, REDUCTIONS
 from hypothesis import strategies as st
 
+from dlterms import ops as op_records
+
 from .. import tolerances
 from ..backends import Backend, OpCall
 from ..checks import assert_close, assert_shape, assert_that
-from ..registry import OpSpec, invariant, register_op
+from ..registry import invariant, register_ops
 from ..strategies import float_arrays, shapes
 
 # Values stay within ±4 in half precision so that a sum of up to 125 squared
@@ -46,16 +48,16 @@ def _pairs(dtype: str, *, lo: float | None = None, hi: float | None = None, **sh
     )
 
 
-def _mse_cases(dtype: str, **shape_kw: Any) -> Any:
+def mse_cases(dtype: str, **shape_kw: Any) -> Any:
     return _pairs(dtype, **shape_kw)
 
 
-def _bce_cases(dtype: str, **shape_kw: Any) -> Any:
+def bce_cases(dtype: str, **shape_kw: Any) -> Any:
     # Hypothesis' floats in [0, 1] hit the end points 0 and 1 often.
     return _pairs(dtype, lo=0.0, hi=1.0, **shape_kw)
 
 
-def _bce_grad_cases(dtype: str) -> Any:
+def bce_grad_cases(dtype: str) -> Any:
     return shapes().flatmap(
         lambda s: st.fixed_dictionaries(
             {
@@ -67,7 +69,7 @@ def _bce_grad_cases(dtype: str) -> Any:
     )
 
 
-def _ce_cases(dtype: str, *, span: float | None = None, max_n: int = 5, max_c: int = 5) -> Any:
+def ce_cases(dtype: str, *, span: float | None = None, max_n: int = 5, max_c: int = 5) -> Any:
     """``{"logits": (N, C), "target": N class indices, "reduction"}``."""
     span = _SPAN[dtype] if span is None else span
 
@@ -84,21 +86,7 @@ def _ce_cases(dtype: str, *, span: float | None = None, max_n: int = 5, max_c: i
     return st.tuples(st.integers(1, max_n), st.integers(1, max_c)).flatmap(build)
 
 
-for _spec in (
-    OpSpec("mse_loss", "mean-squared-error", _mse_cases, tensors=("input", "target"), diff_args=("input", "target")),
-    OpSpec(
-        "binary_cross_entropy",
-        "cross-entropy",
-        _bce_cases,
-        tensors=("input", "target"),
-        diff_args=("input",),
-        grad_cases=_bce_grad_cases,
-    ),
-    OpSpec(
-        "cross_entropy", "cross-entropy", _ce_cases, tensors=("logits",), indices=("target",), diff_args=("logits",)
-    ),
-):
-    register_op(_spec)
+register_ops(op_records.losses.OPS)
 
 
 # --- shared: every loss --------------------------------------------------------------
@@ -109,7 +97,7 @@ for _spec in (
 
 _FIRST = {"mse_loss": "input", "binary_cross_entropy": "input", "cross_entropy": "logits"}
 _TERM = {"mse_loss": "mean-squared-error", "binary_cross_entropy": "cross-entropy", "cross_entropy": "cross-entropy"}
-_CASES = {"mse_loss": _mse_cases, "binary_cross_entropy": _bce_cases, "cross_entropy": _ce_cases}
+_CASES = {"mse_loss": mse_cases, "binary_cross_entropy": bce_cases, "cross_entropy": ce_cases}
 
 
 def _call(bk: Backend, op: str, dtype: str, first: Any, target: Any, reduction: str) -> np.ndarray:
@@ -239,7 +227,7 @@ def bce_clamp(bk: Backend, dtype: str, input: Any, target: Any) -> None:
     term="cross-entropy",
     statement="cross_entropy(logits, target, reduction='none')[n] = −log_softmax(logits)[n, target[n]].",
     ops=("cross_entropy", "log_softmax"),
-    cases=_ce_cases,
+    cases=ce_cases,
 )
 def ce_is_nll_of_log_softmax(bk: Backend, dtype: str, logits: Any, target: list[int], reduction: str) -> None:
     per = _call(bk, "cross_entropy", dtype, logits, target, "none")
@@ -253,7 +241,7 @@ def ce_is_nll_of_log_softmax(bk: Backend, dtype: str, logits: Any, target: list[
     term="cross-entropy",
     statement="The gradient of cross_entropy (reduction='mean') with respect to the logits is "
     "(softmax(logits) − onehot(target)) / N.",
-    cases=_ce_cases,
+    cases=ce_cases,
     needs_vjp=True,
     kind="gradient",
 )
@@ -271,7 +259,7 @@ def ce_gradient(bk: Backend, dtype: str, logits: Any, target: list[int], reducti
     "cross_entropy.finite_for_large_logits",
     term="cross-entropy",
     statement="cross_entropy is finite and non-negative for logits up to ±1e4 (where exp overflows).",
-    cases=lambda d: _ce_cases(d, span=1e4),
+    cases=lambda d: ce_cases(d, span=1e4),
     dtypes=("float32", "float64"),
     kind="robustness",
 )

@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from dlterms import ops as op_records
 from dlterms import reference
 
 from .. import tolerances
 from ..backends import Backend
 from ..checks import assert_close, assert_that
-from ..registry import OpSpec, invariant, register_op
+from ..registry import invariant, register_ops
 from ..strategies import float_arrays, representable, shapes
 
 # Learning rates that are powers of two (and 0): lr·grad is then exact in
@@ -34,7 +35,7 @@ from ..strategies import float_arrays, representable, shapes
 _LEARNING_RATES = [0.0, 1.0, 0.5, 0.25, 0.125, 2.0**-4, 2.0**-7, 2.0**-10]
 
 
-def _step_cases(dtype: str) -> Any:
+def step_cases(dtype: str) -> Any:
     return shapes().flatmap(
         lambda s: st.fixed_dictionaries(
             {
@@ -46,7 +47,7 @@ def _step_cases(dtype: str) -> Any:
     )
 
 
-register_op(OpSpec("sgd_step", "gradient-descent", _step_cases, tensors=("param", "grad"), diff_args=("param", "grad")))
+register_ops(op_records.optim.OPS)
 
 
 def _np(bk: Backend, x: Any) -> np.ndarray:

@@ -12,28 +12,19 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from dlterms import ops as op_records
 from dlterms import reference
 
 from .. import tolerances
 from ..backends import Backend
 from ..checks import assert_close, assert_shape, assert_that
-from ..registry import OpSpec, invariant, register_op
+from ..registry import invariant, register_ops
 from ..strategies import conv_params, pool_params
 from .conv import conv
 
 Case = dict[str, Any]
 
-register_op(
-    OpSpec(
-        "max_pool2d",
-        "pooling",
-        lambda d: pool_params(d, op="max"),
-        # Gradient cases have no ties: at a tie max pooling is not differentiable and frameworks
-        # legitimately differ on which element gets the gradient (PyTorch: the first).
-        grad_cases=lambda d: pool_params(d, op="max", distinct=True),
-    )
-)
-register_op(OpSpec("avg_pool2d", "pooling", lambda d: pool_params(d, op="avg")))
+register_ops(op_records.pooling.OPS)
 
 
 def _axes(v: int | list[int]) -> tuple[int, int]:

@@ -13,12 +13,13 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
+from dlterms import ops as op_records
 from dlterms import reference
 
 from .. import tolerances
 from ..backends import Backend
 from ..checks import assert_close, assert_shape, assert_that
-from ..registry import OpSpec, invariant, register_op
+from ..registry import invariant, register_ops
 from ..strategies import float_arrays
 from .activations import _TANH_SATURATION
 
@@ -68,7 +69,7 @@ def _call(bk: Backend, dtype: str, case: dict[str, Any], **replace: Any) -> tupl
     return _np(bk, outputs), _np(bk, h_n)
 
 
-register_op(OpSpec("rnn", "recurrent-neural-network", rnn_cases, tensors=_ARGS, diff_args=_ARGS, dtypes=_PRECISE))
+register_ops(op_records.rnn.OPS)
 
 
 # --- the hidden state ----------------------------------------------------------------------

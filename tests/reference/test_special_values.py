@@ -1,12 +1,12 @@
-"""Special values (NaN, ±inf, −0.0, the loss clamp, empty input): what the reference returns, pinned by hand.
+"""Special values (NaN, ±inf, −0.0, the loss clamp, empty input): what the reference returns.
 
-The canonical values of :mod:`dlterms.conformance.special_values` are computed
-by the reference; the table here pins each of them to a hand-checked value
-(from the limit of the formula, or IEEE arithmetic where the formula is a
-product such as 0·∞), so the canonical values cannot drift unnoticed. The
-conformance side is checked too: every backend is measured without a crash, a
-framework that differs is reported (a fact, not a failure), and a broken or
-partial adapter gives an error string or ``None``, never an exception.
+Each op record (:mod:`dlterms.ops`) declares its special inputs with a
+hand-checked value (from the limit of the formula, or IEEE arithmetic where
+the formula is a product such as 0·∞); the reference must return exactly
+that value, sign of zero included. The conformance side is checked too: every
+backend is measured without a crash, a framework that differs is reported (a
+fact, not a failure), and a broken or partial adapter gives an error string or
+``None``, never an exception.
 """
 
 from __future__ import annotations
@@ -16,43 +16,12 @@ from typing import Any
 
 import pytest
 from dlterms.conformance import load_backend
-from dlterms.conformance.special_values import SPECIAL_VALUES, canonical, measure, same_values
+from dlterms.conformance.special_values import SPECIAL_VALUES, canonical, measure, on_reference, same_values
 
+from dlterms import ops
 from dlterms import reference as ref
 
 INF, NAN = math.inf, math.nan
-ERROR = "error"  # the reference refuses the input
-
-# Hand-checked values, one per special value of the conformance module.
-EXPECTED: dict[str, Any] = {
-    "sigmoid.at_infinities": [0.0, 1.0],
-    "sigmoid.nan_propagates": [NAN, 0.5],
-    "tanh.at_infinities": [-1.0, 1.0],
-    "tanh.keeps_negative_zero": [-0.0],
-    "relu.at_infinities": [0.0, INF],
-    "relu.nan_propagates": [NAN],
-    "leaky_relu.at_negative_infinity": [-INF, INF],
-    "softmax.one_positive_infinity": [1.0, 0.0, 0.0],
-    "softmax.two_positive_infinities": [0.5, 0.5, 0.0],
-    "softmax.negative_infinity_entry": [0.0, 0.5, 0.5],
-    "softmax.all_negative_infinity": [NAN, NAN],
-    "softmax.nan_poisons_its_row": [[NAN, NAN], [0.5, 0.5]],
-    "log_softmax.one_positive_infinity": [0.0, -INF],
-    "log_softmax.negative_infinity_entry": [-INF, 0.0],
-    "log_softmax.all_negative_infinity": [NAN, NAN],
-    "mse_loss.infinite_error": [INF, NAN],
-    "mse_loss.mean_of_nothing": NAN,
-    "binary_cross_entropy.clamped_when_confidently_wrong": [100.0, 100.0],
-    "binary_cross_entropy.zero_when_certain_and_right": [0.0, 0.0],
-    "binary_cross_entropy.refuses_nan": ERROR,
-    "cross_entropy.infinite_logit_at_target": 0.0,
-    "cross_entropy.infinite_logit_elsewhere": INF,
-    "cross_entropy.masked_class": 0.0,
-    "sgd_step.zero_rate_infinite_gradient": [NAN],
-    "conv2d.infinity_times_zero_weight": [[[[NAN, 0.0], [0.0, 0.0]]]],
-    "max_pool2d.nan_in_window": [[[[NAN]]]],
-    "avg_pool2d.infinity_in_window": [[[[INF]]]],
-}
 
 
 def identical(got: Any, expected: Any) -> bool:
@@ -66,19 +35,28 @@ def identical(got: Any, expected: Any) -> bool:
     return False
 
 
-def test_every_special_value_is_pinned_here() -> None:
-    """Each special value of the conformance module has a hand-checked expectation in EXPECTED."""
-    assert sorted(EXPECTED) == sorted(sv.id for sv in SPECIAL_VALUES)
+def test_every_record_special_value_is_probed() -> None:
+    """The probes are exactly the special values declared in the op records, in record order."""
+    declared = [f"{op.name}.{sv.name}" for op in ops.OPS.values() for sv in op.special_values]
+    assert [sv.id for sv in SPECIAL_VALUES] == declared
+    assert len(declared) == len(set(declared)) == 27
 
 
 @pytest.mark.parametrize("sv", SPECIAL_VALUES, ids=lambda sv: sv.id)
-def test_reference_returns_the_hand_checked_special_value(sv: Any) -> None:
-    """The reference (the canonical side) returns the hand-checked value, sign of zero included."""
-    got = canonical(sv)
-    if EXPECTED[sv.id] == ERROR:
+def test_reference_returns_the_declared_special_value(sv: Any) -> None:
+    """The reference returns the record's hand-checked value, sign of zero included (or refuses it)."""
+    got = on_reference(sv)
+    if sv.canonical == ops.REFUSED:
         assert isinstance(got, str) and got.startswith("error: ValueError"), got
     else:
-        assert identical(got, EXPECTED[sv.id]), (sv.id, got)
+        assert identical(got, sv.canonical), (sv.id, got)
+
+
+def test_a_refusal_is_canonical_as_an_error_string() -> None:
+    """A declared refusal is reported as an error string, which any framework error matches."""
+    (refusal,) = [sv for sv in SPECIAL_VALUES if sv.canonical == ops.REFUSED]
+    assert canonical(refusal).startswith("error: ")
+    assert same_values("error: RuntimeError: all elements of input should be between 0 and 1", canonical(refusal))
 
 
 # --- limits not in the conformance table (no framework op to probe, or VJPs) ------------------------
