@@ -41,6 +41,12 @@ Schema of an entry (every key is required unless marked optional)::
     [math]                           # optional: LaTeX
     formula = '\\sigma(x) = ...'
     derivative = '...'               # optional
+
+    [[picture]]                      # optional, repeatable: the page's dedicated pictures, in order;
+    kind = "curves"                  # a key of PICTURE_KINDS; a term without one gets a map of
+    functions = ["sigmoid"]          # its related terms. Parameters by kind: functions (reference
+                                     # functions drawn), variant (one of PICTURE_VARIANTS[kind]),
+                                     # stride (>= 1), padding (>= 0)
 """
 
 from __future__ import annotations
@@ -56,7 +62,10 @@ from dlterms import ops
 
 __all__ = [
     "GLOSSARY_DIR",
+    "PICTURE_KINDS",
+    "PICTURE_VARIANTS",
     "GlossaryError",
+    "Picture",
     "Section",
     "Term",
     "get_term",
@@ -67,6 +76,25 @@ __all__ = [
 GLOSSARY_DIR = Path(__file__).resolve().parent
 _ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+$")
+_FUNCTION = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+# The kinds of dedicated picture a term page can show, and the parameters each takes
+# (dlterms.site draws them; a test ties its drawers to these keys).
+PICTURE_KINDS: dict[str, tuple[str, ...]] = {
+    "curves": ("functions",),  # elementwise functions and their derivatives
+    "vector": ("functions",),  # functions of one vector (softmax): inputs and outputs as bars
+    "loss": ("functions",),  # loss and gradient as a prediction moves
+    "descent": ("variant",),  # batch / mini-batch / stochastic trajectories on one problem
+    "learning-rates": (),  # cost for too small, good and too large learning rates
+    "convolution": ("stride", "padding"),  # the window on a small grid
+    "pooling": ("functions",),  # 2x2 windows and their outputs
+    "cnn-block": (),  # convolution, ReLU, pooling
+    "rnn": ("variant",),  # the unrolled network and the four input/output modes
+}
+PICTURE_VARIANTS: dict[str, tuple[str, ...]] = {
+    "descent": ("batch", "mini-batch", "stochastic"),
+    "rnn": ("one-to-one", "one-to-many", "many-to-one", "many-to-many"),  # none given: no mode highlighted
+}
 
 
 class GlossaryError(ValueError):
@@ -102,6 +130,17 @@ class Seed:
 
 
 @dataclass(frozen=True)
+class Picture:
+    """A dedicated picture of a term's page (a ``[[picture]]`` table); see :data:`PICTURE_KINDS`."""
+
+    kind: str
+    functions: tuple[str, ...] = ()
+    variant: str = ""
+    stride: int = 1
+    padding: int = 0
+
+
+@dataclass(frozen=True)
 class Term:
     """A glossary entry. See the module docstring for the meaning of each field."""
 
@@ -119,6 +158,7 @@ class Term:
     seed: Seed | None = None
     formula: str = ""
     derivative: str = ""
+    pictures: tuple[Picture, ...] = ()
     path: Path = field(default=Path(), compare=False)
 
     @property
@@ -192,8 +232,37 @@ class _Fields:
 
 _TOP = {
     "id", "version", "kind", "section", "order", "reference", "invariants",
-    "related", "papers", "en", "zh", "seed", "math",
+    "related", "papers", "en", "zh", "seed", "math", "picture",
 }  # fmt: skip
+
+
+def _pictures(f: _Fields) -> tuple[Picture, ...]:
+    """The ``[[picture]]`` tables of an entry, checked against :data:`PICTURE_KINDS`."""
+    raw = f.data.get("picture", [])
+    if not isinstance(raw, list) or not all(isinstance(p, dict) for p in raw):
+        raise f.fail("picture", "an array of tables ([[picture]])")
+    out = []
+    for i, table in enumerate(raw):
+        p = _Fields(f.path, table, f"picture[{i}].")
+        kind = p.text("kind")
+        if kind not in PICTURE_KINDS:
+            raise p.fail("kind", f"one of {sorted(PICTURE_KINDS)}")
+        p.unknown({"kind", *PICTURE_KINDS[kind]})
+        functions = p.strings("functions", pattern=_FUNCTION)
+        if "functions" in PICTURE_KINDS[kind] and not functions:
+            raise p.fail("functions", f"at least one dlterms.reference function for kind={kind!r}")
+        variants = PICTURE_VARIANTS.get(kind, ())
+        variant = p.text("variant", optional=kind == "rnn") if variants else ""
+        if variant and variant not in variants:
+            raise p.fail("variant", f"one of {list(variants)} for kind={kind!r}")
+        stride = p.integer("stride") if "stride" in table else 1
+        padding = p.integer("padding") if "padding" in table else 0
+        if stride < 1:
+            raise p.fail("stride", "an integer >= 1")
+        if padding < 0:
+            raise p.fail("padding", "an integer >= 0")
+        out.append(Picture(kind, functions, variant, stride, padding))
+    return tuple(out)
 
 
 def parse_term(path: Path, sections: set[str]) -> Term:
@@ -263,6 +332,7 @@ def parse_term(path: Path, sections: set[str]) -> Term:
         seed=seed,
         formula=formula,
         derivative=derivative,
+        pictures=_pictures(f),
         path=path,
     )
 

@@ -71,3 +71,57 @@ def test_bad_entry_is_refused_naming_file_and_field(tmp_path: Path, mutate, fiel
     message = str(info.value)
     assert "sigmoid.toml" in message
     assert field in message
+
+
+def _bare_sigmoid() -> str:
+    """sigmoid.toml without its pictures and related terms (so that it loads alone)."""
+    import re
+
+    return re.sub(r"related = \[[^\]]*\]", "related = []", GOOD.split("[[picture]]")[0]).rstrip() + "\n"
+
+
+def _picture_entry(tmp_path: Path, table: str) -> Path:
+    """A glossary folder whose only entry is sigmoid.toml with ``table`` as its pictures."""
+    return _glossary_with(tmp_path, _bare_sigmoid() + "\n" + table)
+
+
+def test_picture_tables_are_read_in_order_with_their_parameters(tmp_path: Path) -> None:
+    """[[picture]] tables become Picture records in file order; omitted stride/padding read 1 and 0."""
+    directory = _picture_entry(
+        tmp_path,
+        '[[picture]]\nkind = "convolution"\npadding = 1\n\n[[picture]]\nkind = "rnn"\nvariant = "many-to-one"\n',
+    )
+    pictures = load_terms.__wrapped__(directory)["sigmoid"].pictures
+    assert [(p.kind, p.stride, p.padding, p.variant) for p in pictures] == [
+        ("convolution", 1, 1, ""),
+        ("rnn", 1, 0, "many-to-one"),
+    ]
+
+
+def test_entry_without_picture_has_none() -> None:
+    """An entry that declares no [[picture]] gets an empty tuple (the site then draws the related-terms map)."""
+    assert get_term("bias").pictures == ()
+
+
+@pytest.mark.parametrize(
+    ("table", "field"),
+    [
+        ('[[picture]]\nkind = "histogram"\n', "'picture[0].kind'"),
+        ('[[picture]]\nkind = "descent"\nvariant = "full"\n', "'picture[0].variant'"),
+        ('[[picture]]\nkind = "descent"\n', "'picture[0].variant'"),
+        ('[[picture]]\nkind = "curves"\n', "'picture[0].functions'"),
+        ('[[picture]]\nkind = "convolution"\nstride = 0\n', "'picture[0].stride'"),
+        ('[[picture]]\nkind = "convolution"\npadding = -1\n', "'picture[0].padding'"),
+        ('[[picture]]\nkind = "curves"\nfunctions = ["relu"]\nstride = 2\n', "'picture[0].stride'"),
+        ('picture = "convolution"\n', "'picture'"),
+    ],
+)
+def test_bad_picture_is_refused_naming_the_field(tmp_path: Path, table: str, field: str) -> None:
+    """An unknown kind, a variant or parameter the kind lacks, or a bad value raises GlossaryError naming it."""
+    if table.startswith("[["):
+        directory = _picture_entry(tmp_path, table)
+    else:  # a plain key must come before the first table of the file
+        directory = _glossary_with(tmp_path, table + _bare_sigmoid())
+    with pytest.raises(GlossaryError) as info:
+        load_terms.__wrapped__(directory)
+    assert "sigmoid.toml" in str(info.value) and field in str(info.value)
