@@ -4,7 +4,9 @@ Standard library only. Tensors are nested lists of floats; class indices are
 ints. Every function checks its input at one choke point
 (:mod:`dlterms.reference._tensor`) and computes in float64 with a stable
 formula; its docstring gives the formula, the citation key (see
-``dlterms/glossary/citations.bib``), the invariants it satisfies and an example.
+``dlterms/glossary/citations.bib``), its accuracy and an example. What it
+returns on special inputs (NaN, ±inf) is declared once, in the op records of
+:mod:`dlterms.ops`, and the invariants it satisfies in :mod:`dlterms.conformance`.
 Each differentiable function ``f`` has ``f_vjp`` beside it.
 
 When sources disagree, the cited definition wins over this reference, and

@@ -123,8 +123,6 @@ def backward_pass(
     of the activation before it. Citation: ``rumelhart1986learning``;
     ``linnainmaa1976taylor`` (reverse-mode differentiation).
 
-    Invariants: ``backprop.matches_autograd``, ``backprop.matches_finite_differences``.
-
     >>> w, b = [[[2.0]]], [[0.5]]
     >>> backward_pass(forward_pass([1.0], [3.0], w, b), [3.0], w, b)
     Gradients(weights=[[[-1.0]]], biases=[[-1.0]])
@@ -273,9 +271,6 @@ def backpropagate(
     errors is the mean squared error over all outputs). Returns
     ``(L, gradients)``. Citation: ``rumelhart1986learning``.
 
-    Invariants: ``backprop.matches_autograd``, ``backprop.matches_finite_differences``,
-    ``backprop.small_step_lowers_loss``.
-
     >>> backpropagate([[1.0], [2.0]], [[3.0], [3.0]], [[[2.0]]], [[0.5]])
     (1.25, Gradients(weights=[[[2.5]]], biases=[[1.0]]))
     """
@@ -326,8 +321,6 @@ def numerical_gradient(f: Callable[[Nested], float], x: Nested, eps: float = 1e-
     result has its shape. Costs two evaluations of ``f`` per element, which
     is why training uses backpropagation and tests use this.
     Citation: ``goodfellow2016deep`` (§11.5, gradient checking).
-
-    Invariants: ``backprop.matches_finite_differences``.
 
     >>> round(numerical_gradient(lambda v: v[0] ** 2 + 3 * v[1], [2.0, 0.0])[0], 6)
     4.0

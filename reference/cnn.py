@@ -51,8 +51,6 @@ def conv_block(
     windows (stride = ``pool_size``, no padding). Citation:
     ``lecun1989backpropagation``; ``fukushima1980neocognitron``.
 
-    Invariants: ``conv_block.output_shape``, ``conv_block.equals_composition``.
-
     >>> conv_block([[[[1.0, -2.0, 3.0], [0.0, 4.0, -1.0], [2.0, 1.0, 0.0]]]], [[[[1.0]]]], pool_size=2)
     [[[[4.0]]]]
     """

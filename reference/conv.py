@@ -37,7 +37,6 @@ def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int 
 
     for input size ``H``, kernel size ``k``, stride ``s``, padding ``p`` and
     dilation ``d``. Citation: ``dumoulin2016guide`` (relationship 15).
-    Invariants: ``conv2d.output_shape``, ``max_pool2d.output_shape``.
 
     >>> conv_output_size(5, 3, stride=2, padding=1)
     3
@@ -142,15 +141,8 @@ def conv2d(
     :math:`G(o)` the input channels of output channel ``o``'s group. The
     kernel is not flipped (true convolution would read
     :math:`w_{o,c,k_h-1-i,k_w-1-j}`). Output size per axis: :func:`conv_output_size`.
-    Special values follow IEEE arithmetic: NaN propagates, an infinite input
-    times a zero weight gives NaN (0·∞); taps in the padding are skipped, so
-    the padding never multiplies an infinite weight.
 
     Citation: ``lecun1989backpropagation``; arithmetic ``dumoulin2016guide``.
-    Invariants: ``conv2d.output_shape``, ``conv2d.linear_in_input``,
-    ``conv2d.linear_in_weight``, ``conv2d.translation_equivariant``,
-    ``conv2d.delta_kernel_is_identity``, ``conv2d.equals_im2col_matmul``,
-    ``conv2d.stride_subsamples``, ``conv2d.padding_is_zeros``.
 
     >>> conv2d([[[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]]], [[[[0.0, 1.0], [2.0, 3.0]]]])
     [[[[19.0, 25.0], [37.0, 43.0]]]]

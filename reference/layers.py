@@ -111,9 +111,6 @@ def linear(x: Nested, weight: Nested, bias: Nested | None = None) -> Nested:
     ``torch.nn.functional.linear``'s. Citation: ``rosenblatt1958perceptron``
     (weighted sums of inputs), ``goodfellow2016deep`` (§6.1).
 
-    Invariants: ``linear.affine_in_x``, ``linear.linear_in_weight``,
-    ``linear.bias_shifts_output``, ``linear.matches_reference``.
-
     >>> linear([1.0, 2.0], [[1.0, 0.0], [0.5, -1.0]], [0.0, 10.0])
     [1.0, 8.5]
     """
@@ -190,8 +187,6 @@ def neuron(x: Nested, weight: Nested, bias: float, activation: str = "sigmoid") 
     logistic unit), ``"tanh"``, ``"relu"``, ``"leaky_relu"``. Returns a
     number. A row of a :func:`linear` layer followed by the activation.
     Citation: ``mcculloch1943logical``; ``rosenblatt1958perceptron``.
-
-    Invariants: ``neuron.is_activation_of_affine_map``.
 
     >>> neuron([1.0, 2.0], [0.5, -0.25], 0.0)
     0.5
@@ -274,9 +269,7 @@ def mlp(x: Nested, weights: Sequence[Nested], biases: Sequence[Nested | None], a
     is why the non-linearity matters. Citation: ``rumelhart1986learning``;
     ``hornik1989multilayer`` (universal approximation); ``goodfellow2016deep`` (§6).
 
-    Invariants: ``mlp.composition_of_layers``,
-    ``mlp.linear_layers_collapse_without_activation``. The VJP of ``mlp`` is
-    backpropagation: :func:`dlterms.reference.backprop.backward_pass`.
+    The VJP of ``mlp`` is backpropagation: :func:`dlterms.reference.backprop.backward_pass`.
 
     >>> mlp([1.0, -1.0], [[[1.0, 0.0], [0.0, 1.0]], [[2.0, 3.0]]], [None, [0.5]])
     [2.5]

@@ -53,15 +53,10 @@ def sgd_step(param: Nested, grad: Nested, lr: float) -> Nested:
 
     ``param`` and ``grad`` have the same shape (any rank); ``lr`` (η, the
     learning rate) is a finite number ≥ 0. This is the plain step of
-    ``torch.optim.SGD`` (no momentum, no weight decay). Special values follow
-    IEEE arithmetic (``lr = 0`` with an infinite gradient gives NaN). Accuracy:
-    within 1.5 ulp of the larger of ``|param|`` and ``|lr·grad|``. Citation:
+    ``torch.optim.SGD`` (no momentum, no weight decay). Accuracy: within
+    1.5 ulp of the larger of ``|param|`` and ``|lr·grad|``. Citation:
     ``cauchy1847methode``; ``robbins1951stochastic`` (with stochastic
     gradients).
-
-    Invariants: ``sgd_step.trajectory_matches_reference``,
-    ``sgd_step.converges_when_lr_below_two_over_curvature``,
-    ``sgd_step.diverges_when_lr_above_two_over_curvature``.
 
     >>> sgd_step([1.0, -2.0], [0.5, -4.0], 0.25)
     [0.875, -1.0]

@@ -75,12 +75,9 @@ def max_pool2d(x: Nested, kernel_size: int | Pair, stride: int | Pair | None = N
 
     .. math:: y_{n,c,h,w} = \max_{0 \le i < k_h,\; 0 \le j < k_w} \tilde x_{n,\,c,\; h s_h + i,\; w s_w + j}
 
-    where :math:`\tilde x` is ``x`` padded with −inf. A NaN in a window gives
-    NaN. Citation: ``scherer2010evaluation`` (max against average pooling in
-    CNNs); window arithmetic: ``dumoulin2016guide``.
-
-    Invariants: ``max_pool2d.output_shape``, ``max_pool2d.at_least_avg_pool2d``,
-    ``max_pool2d.constant_input``, ``max_pool2d.no_parameters``.
+    where :math:`\tilde x` is ``x`` padded with −inf. Citation:
+    ``scherer2010evaluation`` (max against average pooling in CNNs); window
+    arithmetic: ``dumoulin2016guide``.
 
     >>> max_pool2d([[[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]]], 2, stride=1)
     [[[[4.0, 5.0], [7.0, 8.0]]]]
@@ -146,12 +143,7 @@ def avg_pool2d(
     when ``count_include_pad`` (PyTorch's default), else the number of window
     elements inside ``x``. With ``count_include_pad=True`` it is a convolution
     with the fixed kernel :math:`1/(k_h k_w)` applied to each channel alone.
-    Special values: NaN propagates; +∞ (or −∞) in a window gives +∞ (or −∞),
-    both together give NaN.
     Citation: ``lecun1989backpropagation`` (subsampling by averaging).
-
-    Invariants: ``avg_pool2d.output_shape``, ``avg_pool2d.constant_input``,
-    ``avg_pool2d.no_parameters``, ``avg_pool2d.equals_uniform_depthwise_conv``.
 
     >>> avg_pool2d([[[[0.0, 1.0, 2.0], [3.0, 4.0, 5.0], [6.0, 7.0, 8.0]]]], 2, stride=1)
     [[[[2.0, 3.0], [5.0, 6.0]]]]

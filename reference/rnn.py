@@ -180,8 +180,6 @@ def rnn_cell(x: Nested, h: Nested, w_ih: Nested, w_hh: Nested, b_ih: Nested, b_h
     PyTorch's convention (``torch.nn.RNNCell``); only their sum matters.
     With ``h = 0`` the cell is a dense layer with tanh. Citation: ``elman1990finding``.
 
-    Invariants: ``rnn.hidden_state_range``, ``rnn.single_step_is_dense_tanh``.
-
     >>> rnn_cell([[1.0]], [[0.0]], [[0.5]], [[1.0]], [0.0], [0.0])
     [[0.46211715726000974]]
     """
@@ -234,9 +232,6 @@ def rnn(x: Nested, h0: Nested, w_ih: Nested, w_hh: Nested, b_ih: Nested, b_hh: N
     ``h_n`` carry an extra leading axis of size 1). The same weights serve
     every step, so the network takes sequences of any length.
     Citation: ``elman1990finding``.
-
-    Invariants: ``rnn.hidden_state_range``, ``rnn.last_output_is_final_state``,
-    ``rnn.causal``, ``rnn.remembers_earlier_inputs``, ``rnn.single_step_is_dense_tanh``.
 
     >>> outputs, h_n = rnn([[[1.0], [0.0]]], [[0.0]], [[0.5]], [[1.0]], [0.0], [0.0])
     >>> outputs  # tanh(0.5), then tanh(tanh(0.5)): the second step remembers the first input
@@ -301,9 +296,6 @@ def rnn_vjp(
     and each step's :func:`rnn_cell_vjp` adds its share to the weight
     gradients, summed over the steps because every step uses the same
     weights. Citation: ``werbos1990backpropagation``.
-
-    Invariants: ``rnn.vjp_matches_reference`` (a framework's autodiff against
-    this), ``rnn.grad_matches_finite_difference``.
     """
     fn = "rnn_vjp"
     xs, h0_rows, p = _sequence_args(fn, x, h0, w_ih, w_hh, b_ih, b_hh)
@@ -363,8 +355,6 @@ def rnn_one_to_one(
     tanh hidden layer (Karpathy's "vanilla mode of processing without RNN",
     e.g. image classification). Citation: ``karpathy2015unreasonable``.
 
-    Invariant: ``rnn.one_to_one_output``.
-
     >>> rnn_one_to_one([[1.0]], [[0.0]], [[0.5]], [[1.0]], [0.0], [0.0], [[2.0]])
     [[0.9242343145200195]]
     """
@@ -397,8 +387,6 @@ def rnn_one_to_many(
     common choice; it needs ``out == in`` and is not this function.)
     Citation: ``karpathy2015unreasonable``.
 
-    Invariant: ``rnn.one_to_many_output``.
-
     >>> rnn_one_to_many([[1.0]], 2, [[0.0]], [[0.5]], [[1.0]], [0.0], [0.0], [[1.0]])
     [[[0.46211715726000974], [0.4318081805950961]]]
     """
@@ -429,8 +417,6 @@ def rnn_many_to_one(
     As in sentiment classification of a sentence: the last state summarises
     the whole sequence. Citation: ``karpathy2015unreasonable``.
 
-    Invariant: ``rnn.many_to_one_output``.
-
     >>> rnn_many_to_one([[[1.0], [0.0]]], [[0.0]], [[0.5]], [[1.0]], [0.0], [0.0], [[1.0]], [0.5])
     [[0.9318081805950962]]
     """
@@ -456,8 +442,6 @@ def rnn_many_to_many(
     The synced form (tagging every frame of a video or every word, or
     predicting the next word at each step); ``y_t`` depends on ``x_1 … x_t``
     only. Citation: ``karpathy2015unreasonable``.
-
-    Invariant: ``rnn.many_to_many_output``.
 
     >>> rnn_many_to_many([[[1.0], [0.0]]], [[0.0]], [[0.5]], [[1.0]], [0.0], [0.0], [[-1.0]])
     [[[-0.46211715726000974], [-0.4318081805950961]]]
