@@ -16,7 +16,16 @@ import numpy as np
 
 from .tolerances import Tolerance
 
-__all__ = ["Unsupported", "Violation", "assert_close", "assert_shape", "assert_that", "json_safe", "measure_errors"]
+__all__ = [
+    "Unsupported",
+    "Violation",
+    "as_float64",
+    "assert_close",
+    "assert_shape",
+    "assert_that",
+    "json_safe",
+    "measure_errors",
+]
 
 
 @dataclass
@@ -62,6 +71,11 @@ def _record(err: np.ndarray, rel: np.ndarray, allowed: np.ndarray, tol: Toleranc
 
 def _float(x: Any) -> float | str:
     return json_safe(float(x))
+
+
+def as_float64(bk: Any, x: Any) -> np.ndarray:
+    """A backend's native array as a float64 NumPy array (exact: every dtype widens to float64)."""
+    return np.asarray(bk.to_numpy(x), dtype=np.float64)
 
 
 def assert_shape(actual: Any, expected: tuple[int, ...], what: str) -> None:

@@ -24,7 +24,6 @@ __all__ = [
     "pool_params",
     "representable",
     "shapes",
-    "unit_direction",
 ]
 
 _WIDTH = {"float16": 16, "bfloat16": 32, "float32": 32, "float64": 64}
@@ -99,18 +98,6 @@ def logits_with_axis(dtype: str, **kwargs: Any) -> st.SearchStrategy[dict[str, A
 
 
 _SHAPE_KW = {"min_dims", "max_dims", "min_side", "max_side"}
-
-
-def unit_direction(shape: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """A random direction of unit Euclidean norm (for directional derivatives)."""
-    u = rng.standard_normal(shape)
-    n = np.linalg.norm(u)
-    return u / n if n > 0 else u
-
-
-def cases(**fields: st.SearchStrategy[Any] | Callable[..., Any]) -> st.SearchStrategy[dict[str, Any]]:
-    """A dictionary strategy: the keyword arguments of one call of an op."""
-    return st.fixed_dictionaries(fields)
 
 
 # --- convolution and pooling ------------------------------------------------------

@@ -36,7 +36,7 @@ from dlterms import reference
 
 from .. import tolerances
 from ..backends import Backend, OpCall
-from ..checks import Violation, assert_close, assert_that
+from ..checks import Violation, as_float64, assert_close, assert_that
 from ..registry import invariant
 from ..strategies import float_arrays
 
@@ -60,10 +60,6 @@ def training_cases(draw: Any, dtype: str) -> dict[str, Any]:
         "biases": [values((o,), 1.0) for o in sizes[1:]],
         "activation": draw(st.sampled_from(ACTIVATIONS)),
     }
-
-
-def _np(bk: Backend, x: Any) -> np.ndarray:
-    return np.asarray(bk.to_numpy(x), dtype=np.float64)
 
 
 def _params(case: dict[str, Any]) -> list[np.ndarray]:
@@ -93,7 +89,7 @@ def _forward(bk: Backend, dtype: str, inputs: Any, params: list[np.ndarray], act
 
 def _loss(bk: Backend, dtype: str, case: dict[str, Any], params: list[np.ndarray]) -> float:
     """The mean squared error of the backend's network, summed up in float64."""
-    output = _np(bk, _forward(bk, dtype, case["inputs"], params, case["activation"])[2])
+    output = as_float64(bk, _forward(bk, dtype, case["inputs"], params, case["activation"])[2])
     return float(np.mean((output - np.asarray(case["targets"])) ** 2))
 
 
@@ -101,13 +97,13 @@ def backend_gradients(bk: Backend, dtype: str, case: dict[str, Any]) -> list[np.
     """Backpropagation with the backend's ops: forward pass, then the chain of the backend's VJPs."""
     params = _params(case)
     layer_inputs, pre, output = _forward(bk, dtype, case["inputs"], params, case["activation"])
-    y_hat = _np(bk, output)
+    y_hat = as_float64(bk, output)
     g = bk.asarray((2.0 * (y_hat - np.asarray(case["targets"])) / y_hat.size).tolist(), dtype)  # d MSE / d ŷ
     grads: list[np.ndarray] = [np.empty(0)] * len(params)
     for l in reversed(range(len(params) // 2)):
         w, b = (bk.asarray(p.tolist(), dtype) for p in params[2 * l : 2 * l + 2])
-        dx, dw, db = bk.vjp(OpCall(bk, "linear", {}, ("x", "weight", "bias")), (layer_inputs[l], w, b), g)[:3]
-        grads[2 * l], grads[2 * l + 1] = _np(bk, dw), _np(bk, db)
+        dx, dw, db = bk.vjp(OpCall(bk, "linear"), (layer_inputs[l], w, b), g)[:3]
+        grads[2 * l], grads[2 * l + 1] = as_float64(bk, dw), as_float64(bk, db)
         if l > 0:
             g = bk.vjp(OpCall(bk, case["activation"]), (pre[l - 1],), dx)[0]
     return grads

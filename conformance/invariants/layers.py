@@ -35,7 +35,7 @@ from dlterms import reference
 
 from .. import tolerances
 from ..backends import Backend
-from ..checks import assert_close
+from ..checks import as_float64, assert_close
 from ..registry import invariant, register_ops
 from ..strategies import float_arrays, representable
 
@@ -43,10 +43,6 @@ from ..strategies import float_arrays, representable
 EXACT_DTYPES = ("float16", "float32", "float64")
 # Deeper stacks need wider significands: three layers of width 3 stay exact in float32.
 DEEP_DTYPES = ("float32", "float64")
-
-
-def _np(bk: Backend, x: Any) -> np.ndarray:
-    return np.asarray(bk.to_numpy(x), dtype=np.float64)
 
 
 def grid(dtype: str, shape: tuple[int, ...], bound: float = 2.0) -> st.SearchStrategy[Any]:
@@ -91,7 +87,7 @@ register_ops(op_records.layers.OPS)
 
 def _linear(bk: Backend, dtype: str, x: Any, weight: Any, bias: Any = None) -> np.ndarray:
     b = None if bias is None else bk.asarray(bias, dtype)
-    return _np(bk, bk.linear(bk.asarray(x, dtype), bk.asarray(weight, dtype), b))
+    return as_float64(bk, bk.linear(bk.asarray(x, dtype), bk.asarray(weight, dtype), b))
 
 
 # --- the dense layer ---------------------------------------------------------------------
@@ -171,7 +167,7 @@ def neuron_cases(draw: Any, dtype: str) -> dict[str, Any]:
 )
 def neuron_affine_then_activation(bk: Backend, dtype: str, x: Any, weight: Any, bias: float, activation: str) -> None:
     z = bk.linear(bk.asarray([x], dtype), bk.asarray([weight], dtype), bk.asarray([bias], dtype))  # (1, 1)
-    got = _np(bk, getattr(bk, activation)(z))
+    got = as_float64(bk, getattr(bk, activation)(z))
     expected = reference.neuron(x, weight, bias, activation)
     assert_close(got, [[expected]], tolerances.forward(dtype), f"{activation}(w·x + b)")
 
@@ -213,7 +209,7 @@ def _stack(bk: Backend, dtype: str, x: Any, weights: list[Any], biases: list[Any
     dtypes=DEEP_DTYPES,
 )
 def mlp_composition(bk: Backend, dtype: str, x: Any, weights: list[Any], biases: list[Any]) -> None:
-    got = _np(bk, _stack(bk, dtype, x, weights, biases, "relu"))
+    got = as_float64(bk, _stack(bk, dtype, x, weights, biases, "relu"))
     expected = reference.mlp(x, weights, biases, "relu")
     assert_close(got, expected, tolerances.forward(dtype), f"{len(weights)}-layer stack of linear/relu vs mlp")
 
@@ -238,7 +234,7 @@ def _collapse(weights: list[Any], biases: list[Any]) -> tuple[np.ndarray, np.nda
     dtypes=DEEP_DTYPES,
 )
 def mlp_collapses(bk: Backend, dtype: str, x: Any, weights: list[Any], biases: list[Any]) -> None:
-    stacked = _np(bk, _stack(bk, dtype, x, weights, biases, None))
+    stacked = as_float64(bk, _stack(bk, dtype, x, weights, biases, None))
     w_eff, b_eff = _collapse(weights, biases)  # products of grid values: exact in float64 and float32
     single = _linear(bk, dtype, x, w_eff.tolist(), b_eff.tolist())
     assert_close(stacked, single, tolerances.forward(dtype), f"{len(weights)} stacked linear layers vs one")

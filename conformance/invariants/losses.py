@@ -12,7 +12,7 @@ from dlterms import ops as op_records
 
 from .. import tolerances
 from ..backends import Backend, OpCall
-from ..checks import assert_close, assert_shape, assert_that
+from ..checks import as_float64, assert_close, assert_shape, assert_that
 from ..registry import invariant, register_ops
 from ..strategies import float_arrays, shapes
 
@@ -23,10 +23,6 @@ _SPAN = {"float16": 4.0, "bfloat16": 4.0, "float32": 20.0, "float64": 20.0}
 # Away from p = 0 and p = 1 for gradients: the derivative 1/(p(1 − p)) blows
 # up there, and the clamp of the logs makes it jump.
 _P_MARGIN = 2.0**-6  # exact in every dtype (float_arrays needs representable bounds)
-
-
-def _np(bk: Backend, x: Any) -> np.ndarray:
-    return np.asarray(bk.to_numpy(x), dtype=np.float64)
 
 
 def _reductions() -> st.SearchStrategy[str]:
@@ -102,7 +98,7 @@ _CASES = {"mse_loss": mse_cases, "binary_cross_entropy": bce_cases, "cross_entro
 
 def _call(bk: Backend, op: str, dtype: str, first: Any, target: Any, reduction: str) -> np.ndarray:
     t = bk.asarray(target, "int64" if op == "cross_entropy" else dtype)
-    return _np(bk, getattr(bk, op)(bk.asarray(first, dtype), t, reduction=reduction))
+    return as_float64(bk, getattr(bk, op)(bk.asarray(first, dtype), t, reduction=reduction))
 
 
 def _examples(op: str, first: Any, target: Any) -> list[tuple[Any, Any]]:
@@ -231,7 +227,7 @@ def bce_clamp(bk: Backend, dtype: str, input: Any, target: Any) -> None:
 )
 def ce_is_nll_of_log_softmax(bk: Backend, dtype: str, logits: Any, target: list[int], reduction: str) -> None:
     per = _call(bk, "cross_entropy", dtype, logits, target, "none")
-    ls = _np(bk, bk.log_softmax(bk.asarray(logits, dtype), axis=-1))
+    ls = as_float64(bk, bk.log_softmax(bk.asarray(logits, dtype), axis=-1))
     picked = -ls[np.arange(len(target)), target]
     assert_close(per, picked, tolerances.forward(dtype), "cross_entropy vs −log_softmax[target]")
 
@@ -252,7 +248,7 @@ def ce_gradient(bk: Backend, dtype: str, logits: Any, target: list[int], reducti
     e = np.exp(z - z.max(axis=1, keepdims=True))
     onehot = np.eye(z.shape[1])[target]
     expected = (e / e.sum(axis=1, keepdims=True) - onehot) / len(target)
-    assert_close(_np(bk, g), expected, tolerances.gradient(dtype), "d cross_entropy / d logits")
+    assert_close(as_float64(bk, g), expected, tolerances.gradient(dtype), "d cross_entropy / d logits")
 
 
 @invariant(

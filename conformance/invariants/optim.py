@@ -25,7 +25,7 @@ from dlterms import reference
 
 from .. import tolerances
 from ..backends import Backend
-from ..checks import assert_close, assert_that
+from ..checks import as_float64, assert_close, assert_that
 from ..registry import invariant, register_ops
 from ..strategies import float_arrays, representable, shapes
 
@@ -48,10 +48,6 @@ def step_cases(dtype: str) -> Any:
 
 
 register_ops(op_records.optim.OPS)
-
-
-def _np(bk: Backend, x: Any) -> np.ndarray:
-    return np.asarray(bk.to_numpy(x), dtype=np.float64)
 
 
 def _quadratic(dtype: str, lr_factor: tuple[float, float]) -> Any:
@@ -86,11 +82,11 @@ def _quadratic(dtype: str, lr_factor: tuple[float, float]) -> Any:
 def _descend(bk: Backend, dtype: str, a: list[float], c: list[float], w0: list[float], lr: float, steps: int) -> Any:
     """The backend's trajectory, ``steps + 1`` rows, each step fed the backend's previous output."""
     w = bk.asarray(w0, dtype)
-    rows = [_np(bk, w)]
+    rows = [as_float64(bk, w)]
     for _ in range(steps):
         grad = np.multiply(a, rows[-1] - np.asarray(c))
         w = bk.sgd_step(w, bk.asarray(grad.tolist(), dtype), lr)
-        rows.append(_np(bk, w))
+        rows.append(as_float64(bk, w))
     return np.array(rows)
 
 

@@ -18,13 +18,12 @@ from dlterms import reference
 
 from .. import tolerances
 from ..backends import Backend
-from ..checks import assert_close, assert_shape, assert_that
+from ..checks import as_float64, assert_close, assert_shape, assert_that
 from ..registry import invariant, register_ops
 from ..strategies import float_arrays
-from .activations import _TANH_SATURATION
+from .activations import TANH_SATURATION
 
-_WEIGHTS = ("w_ih", "w_hh", "b_ih", "b_hh")
-_ARGS = ("x", "h0", *_WEIGHTS)
+_ARGS = op_records.OPS["rnn"].arg_names  # x, h0, w_ih, w_hh, b_ih, b_hh
 
 # Comparisons of values (with the reference, or between two ways of computing the same
 # step) are claimed in float32 and float64 only. In float16 and bfloat16 every step
@@ -34,10 +33,6 @@ _ARGS = ("x", "h0", *_WEIGHTS)
 # summation. The properties that need no comparison (range, memory, causality, h_n) hold
 # in every dtype and are checked in all of them.
 _PRECISE = ("float32", "float64")
-
-
-def _np(bk: Backend, x: Any) -> np.ndarray:
-    return np.asarray(bk.to_numpy(x), dtype=np.float64)
 
 
 def _sizes(min_steps: int = 1, max_steps: int = 4) -> st.SearchStrategy[tuple[int, int, int, int]]:
@@ -66,7 +61,7 @@ def _call(bk: Backend, dtype: str, case: dict[str, Any], **replace: Any) -> tupl
     """``bk.rnn`` on the case (with some arguments replaced), as float64 arrays."""
     args = {k: bk.asarray(replace.get(k, case[k]), dtype) for k in _ARGS}
     outputs, h_n = bk.rnn(**args)
-    return _np(bk, outputs), _np(bk, h_n)
+    return as_float64(bk, outputs), as_float64(bk, h_n)
 
 
 register_ops(op_records.rnn.OPS)
@@ -95,7 +90,7 @@ def rnn_hidden_state_range(bk: Backend, dtype: str, **case: Any) -> None:
     outputs, h_n = _call(bk, dtype, case)
     assert_that(np.abs(outputs) <= 1, "a hidden state lies outside [-1, 1]", outputs=outputs)
     assert_that(np.abs(h_n) <= 1, "h_n lies outside [-1, 1]", h_n=h_n)
-    inner = np.abs(_preactivations(case)) <= _TANH_SATURATION[dtype]
+    inner = np.abs(_preactivations(case)) <= TANH_SATURATION[dtype]
     assert_that(
         ~inner | (np.abs(outputs) < 1),
         "a hidden state hit ±1 for a moderate pre-activation",
@@ -219,7 +214,7 @@ def rnn_single_step(bk: Backend, dtype: str, **case: Any) -> None:
     dense = bk.tanh(
         bk.linear(bk.asarray(xh.tolist(), dtype), bk.asarray(w.tolist(), dtype), bk.asarray(case["b_ih"], dtype))
     )
-    assert_close(outputs[:, 0], _np(bk, dense), tolerances.forward(dtype), "rnn step 1 vs tanh(dense layer)")
+    assert_close(outputs[:, 0], as_float64(bk, dense), tolerances.forward(dtype), "rnn step 1 vs tanh(dense layer)")
 
 
 # --- the four modes of the seed -------------------------------------------------------------
@@ -241,7 +236,7 @@ def _mode_cases(dtype: str) -> st.SearchStrategy[dict[str, Any]]:
 
 def _readout(bk: Backend, dtype: str, h: np.ndarray, case: dict[str, Any]) -> np.ndarray:
     w_out, b_out = bk.asarray(case["w_out"], dtype), bk.asarray(case["b_out"], dtype)
-    return _np(bk, bk.linear(bk.asarray(h.tolist(), dtype), w_out, b_out))
+    return as_float64(bk, bk.linear(bk.asarray(h.tolist(), dtype), w_out, b_out))
 
 
 def _check_mode(got: np.ndarray, expected: Any, shape: tuple[int, ...], dtype: str, inv: str) -> None:
