@@ -23,6 +23,7 @@ from pybtex.database import parse_string
 
 import dlterms
 from dlterms import citing
+from dlterms.citing import terms as citing_terms
 from dlterms.cli import main
 from dlterms.fingerprint import fingerprint
 
@@ -277,7 +278,7 @@ def test_apa_names_and_reference_of_a_chapter_are_the_hand_written_ones() -> Non
         "Orr, G. B.",
         "Müller, K.-R.",
     ]
-    assert citing._apa_paper(entry) == (
+    assert citing.apa_text(entry) == (
         "LeCun, Y., Bottou, L., Orr, G. B., & Müller, K.-R. (1998). Efficient BackProp. In Neural Networks: "
         "Tricks of the Trade (Vol. 1524, pp. 9–50). Springer. https://doi.org/10.1007/3-540-49430-8_2"
     )
@@ -380,8 +381,8 @@ def test_apa_of_an_organisation_and_a_thesis() -> None:
         '@mastersthesis{t, author = {Hochreiter, Sepp}, title = {Untersuchungen}, school = {TU M{\\"u}nchen},'
         " type = {Diploma thesis}, year = {1991}}"
     )
-    assert citing._apa_paper(org) == "Towards AI. (2021). Must-know terms [Blog post]. https://example.org/a~b"
-    assert citing._apa_paper(thesis) == "Hochreiter, S. (1991). Untersuchungen [Diploma thesis, TU München]."
+    assert citing.apa_text(org) == "Towards AI. (2021). Must-know terms [Blog post]. https://example.org/a~b"
+    assert citing.apa_text(thesis) == "Hochreiter, S. (1991). Untersuchungen [Diploma thesis, TU München]."
 
 
 def test_a_reference_function_is_cited_as_the_term_that_names_it(capsys: pytest.CaptureFixture[str]) -> None:
@@ -397,6 +398,6 @@ def test_a_function_named_by_several_terms_asks_which(monkeypatch: pytest.Monkey
     """When two function terms name the same function, term_of refuses and lists both IDs."""
     softmax = load_terms()["softmax"]
     twins = {"softmax": softmax, "softmax-twin": replace(softmax, id="softmax-twin")}
-    monkeypatch.setattr(citing, "load_terms", lambda: twins)
+    monkeypatch.setattr(citing_terms, "load_terms", lambda: twins)
     with pytest.raises(KeyError, match=re.escape("several terms (dlterms:softmax, dlterms:softmax-twin)")):
         citing.term_of("dlterms.reference.softmax")
