@@ -21,11 +21,11 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .runner import Check, Result, run_one
+from .runner import Check, Result, RunSettings, apply_xfail, run_checks
 
 __all__ = ["run_parallel"]
 
@@ -39,50 +39,60 @@ def run_parallel(
     checks: Sequence[Check],
     *,
     jobs: int,
-    max_examples: int,
-    seed: int,
-    timeout_s: float | None,
+    settings: RunSettings | None = None,
+    xfail: Mapping[str, str] | None = None,
     backend: Any = None,
+    on_row: Callable[[Result], None] = lambda row: None,
 ) -> list[Result]:
-    """Run ``checks`` on ``jobs`` processes; ``backend`` (already loaded) enables forked workers."""
+    """Run ``checks`` on ``jobs`` processes; the rows come back in plan order, ``xfail`` applied.
+
+    ``backend`` (already loaded) enables forked workers, which report each row
+    to ``on_row`` as it is done, in plan order; the pytest-xdist path reports
+    them all at the end. ``settings`` None means the defaults.
+    """
+    settings = settings or RunSettings()
     forkable = "fork" in multiprocessing.get_all_start_methods() and not any(m in sys.modules for m in _NO_FORK)
     if backend is not None and forkable:
-        return _run_forked(backend, checks, jobs=jobs, max_examples=max_examples, seed=seed, timeout_s=timeout_s)
-    return _run_xdist(backend_spec, checks, jobs=jobs, max_examples=max_examples, seed=seed, timeout_s=timeout_s)
+        rows = _run_forked(backend, checks, jobs=jobs, settings=settings, xfail=xfail or {}, on_row=on_row)
+    else:
+        rows = [apply_xfail(r, xfail or {}) for r in _run_xdist(backend_spec, checks, jobs=jobs, settings=settings)]
+        for row in rows:
+            on_row(row)
+    return rows
 
 
 _WORK: dict[str, Any] = {}
 
 
 def _run_check(index: int) -> dict[str, Any]:
+    """A forked worker: one check through the run loop, as a report row."""
     w = _WORK
-    check = w["checks"][index]
-    row = run_one(w["backend"], check.invariant, check.dtype, max_examples=w["max_examples"], seed=w["seed"],
-                  timeout_s=w["timeout_s"])  # fmt: skip
+    (row,) = run_checks(w["backend"], [w["checks"][index]], w["settings"], xfail=w["xfail"])
     return row.as_dict()
 
 
 def _run_forked(
-    backend: Any, checks: Sequence[Check], *, jobs: int, max_examples: int, seed: int, timeout_s: float | None
-) -> list[Result]:
-    _WORK.update(backend=backend, checks=list(checks), max_examples=max_examples, seed=seed, timeout_s=timeout_s)
-    try:
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            rows = pool.map(_run_check, range(len(checks)), chunksize=1)
-    finally:
-        _WORK.clear()
-    return [_row(r) for r in rows]
-
-
-def _run_xdist(
-    backend_spec: str,
+    backend: Any,
     checks: Sequence[Check],
     *,
     jobs: int,
-    max_examples: int,
-    seed: int,
-    timeout_s: float | None,
+    settings: RunSettings,
+    xfail: Mapping[str, str],
+    on_row: Callable[[Result], None],
 ) -> list[Result]:
+    _WORK.update(backend=backend, checks=list(checks), settings=settings, xfail=xfail)
+    rows = []
+    try:
+        with multiprocessing.get_context("fork").Pool(jobs) as pool:
+            for data in pool.imap(_run_check, range(len(checks)), chunksize=1):
+                rows.append(_row(data))
+                on_row(rows[-1])
+    finally:
+        _WORK.clear()
+    return rows
+
+
+def _run_xdist(backend_spec: str, checks: Sequence[Check], *, jobs: int, settings: RunSettings) -> list[Result]:
     try:
         import xdist  # noqa: F401
     except ImportError:
@@ -97,8 +107,8 @@ def _run_xdist(
             "-p", "xdist", "-n", str(jobs), "--dist", "load", "-q", "--no-header", "-p", "no:cacheprovider",
             "-o", "addopts=", "--rootdir", tmp,
             "--dlterms-backend", backend_spec, "--dlterms-dtype", dtypes,
-            "--dlterms-max-examples", str(max_examples), "--dlterms-seed", str(seed),
-            "--dlterms-timeout", str(timeout_s or 0), "--dlterms-results", str(folder),
+            "--dlterms-max-examples", str(settings.max_examples), "--dlterms-seed", str(settings.seed),
+            "--dlterms-timeout", str(settings.timeout_s or 0), "--dlterms-results", str(folder),
             "--dlterms-checks", str(listing),
         ]  # fmt: skip
         proc = subprocess.run(cmd, cwd=tmp, capture_output=True, text=True, env=os.environ.copy())

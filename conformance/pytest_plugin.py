@@ -19,6 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dlterms.conformance.settings import (
+    DEFAULT_DTYPES,
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_SEED,
+    DEFAULT_TIMEOUT_S,
+    RunSettings,
+)
 
 __all__ = ["pytest_addoption", "pytest_generate_tests"]
 
@@ -29,12 +36,21 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--dlterms-backend", help="backend to check (name, entry point, or module:attribute); default $DLTERMS_BACKEND"
     )
     group.addoption("--dlterms-terms", help="comma-separated term ids (default: all)")
+    dtypes = ",".join(DEFAULT_DTYPES)
+    group.addoption("--dlterms-dtype", default=dtypes, help=f"comma-separated dtypes (default: {dtypes})")
     group.addoption(
-        "--dlterms-dtype", default="float32,float64", help="comma-separated dtypes (default: float32,float64)"
+        "--dlterms-max-examples",
+        type=int,
+        default=DEFAULT_MAX_EXAMPLES,
+        help=f"examples per check (default: {DEFAULT_MAX_EXAMPLES})",
     )
-    group.addoption("--dlterms-max-examples", type=int, default=25, help="examples per check (default: 25)")
-    group.addoption("--dlterms-seed", type=int, default=0, help="Hypothesis seed (default: 0)")
-    group.addoption("--dlterms-timeout", type=float, default=60.0, help="seconds per check (default: 60)")
+    group.addoption("--dlterms-seed", type=int, default=DEFAULT_SEED, help=f"Hypothesis seed (default: {DEFAULT_SEED})")
+    group.addoption(
+        "--dlterms-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        help=f"seconds per check, 0 for no limit (default: {DEFAULT_TIMEOUT_S:g})",
+    )
     group.addoption("--dlterms-results", help="internal: a folder where each check writes its report row")
     group.addoption("--dlterms-checks", help="internal: a file listing the check ids to run, one per line")
 
@@ -72,26 +88,22 @@ def dlterms_backend(pytestconfig: pytest.Config) -> Any:
 
 @pytest.fixture
 def dlterms_result(pytestconfig: pytest.Config) -> Any:
-    """Run one check and return its row; the row is also written to --dlterms-results if given."""
-    from dlterms.conformance.runner import run_one
+    """Run one check through the run loop and return its row; the row is also written to --dlterms-results."""
+    from dlterms.conformance.runner import run_checks
+
+    from dlterms.files import atomic_write_text
 
     opt = pytestconfig.getoption
+    settings = RunSettings(
+        max_examples=opt("dlterms_max_examples"), seed=opt("dlterms_seed"), timeout_s=opt("dlterms_timeout") or None
+    )
 
     def _run(bk: Any, check: Any) -> Any:
-        row = run_one(
-            bk,
-            check.invariant,
-            check.dtype,
-            max_examples=opt("dlterms_max_examples"),
-            seed=opt("dlterms_seed"),
-            timeout_s=opt("dlterms_timeout"),
-        )
+        (row,) = run_checks(bk, [check], settings)
         folder = opt("dlterms_results")
         if folder:
-            from dlterms.conformance.report import write_atomic
-
             name = check.key.replace("[", "__").replace("]", "")
-            write_atomic(Path(folder) / f"{name}.json", json.dumps(row.as_dict(), allow_nan=False))
+            atomic_write_text(Path(folder) / f"{name}.json", json.dumps(row.as_dict(), allow_nan=False))
         return row
 
     return _run

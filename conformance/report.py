@@ -11,28 +11,25 @@ import html
 import json
 import os
 import platform
-import tempfile
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import resources
-from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 from xml.etree import ElementTree as ET
 
 import dlterms
+from dlterms.files import atomic_write_text
+from dlterms.frameworks import FRAMEWORKS
 
 from .backends import Backend
-from .checks import json_safe
-from .runner import FAILING, STATUSES, Result, summary
+from .runner import STATUSES, Result, summary
 
 __all__ = [
     "SCHEMA",
     "build_report",
     "load_schema",
     "merge_reports",
-    "print_table",
     "repro_snippet",
-    "write_atomic",
     "write_html",
     "write_json",
     "write_junit",
@@ -83,10 +80,11 @@ def measured_conventions(bk: Backend) -> list[dict[str, Any]]:
     The framework is the adapter's ``framework`` attribute, else its name;
     one that has no probes (a plug-in) gets an empty list.
     """
-    from .conventions import FRAMEWORKS, measure
+    from .conventions import measure
 
     framework = getattr(bk.impl, "framework", bk.name)
-    return measure(framework) if framework in FRAMEWORKS or framework == "reference" else []
+    known = {fw.name for fw in FRAMEWORKS} | {"reference"}
+    return measure(framework) if framework in known else []
 
 
 def measured_special_values(bk: Backend, timeout_s: float | None = None) -> list[dict[str, Any]]:
@@ -144,24 +142,8 @@ def _restore_floats(v: Any) -> Any:
 # --- writing -----------------------------------------------------------------------
 
 
-def write_atomic(path: str | os.PathLike[str], text: str) -> None:
-    """Write ``text`` to ``path`` so that readers see the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
-    write_atomic(path, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    atomic_write_text(path, json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def write_junit(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
@@ -202,7 +184,7 @@ def write_junit(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
         elif status in ("unsupported", "skip", "xfail"):
             ET.SubElement(case, "skipped", message=f"{status}: {r['message']}"[:500])
     ET.indent(suite)
-    write_atomic(path, '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n")
+    atomic_write_text(path, '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n")
 
 
 def _failure_text(r: dict[str, Any]) -> str:
@@ -280,7 +262,7 @@ dlterms {e(report["dlterms_version"])}; Python {e(report["python"])}; seed {e(st
 {"".join(failures)}
 </body></html>
 """
-    write_atomic(path, page)
+    atomic_write_text(path, page)
 
 
 # --- merging shards -------------------------------------------------------------------
@@ -325,37 +307,3 @@ def merge_reports(reports: Sequence[dict[str, Any]], order: Iterable[str] | None
     merged["summary"] = summary(ordered)
     merged["interrupted"] = any(rep.get("interrupted") for rep in reports)
     return merged
-
-
-# --- the terminal table -----------------------------------------------------------------
-
-_MARK = {
-    "pass": "pass",
-    "fail": "FAIL",
-    "error": "ERROR",
-    "unsupported": "unsupported",
-    "skip": "skip",
-    "xfail": "xfail",
-    "xpass": "XPASS",
-}
-
-
-def print_table(results: Sequence[Result], out: TextIO, *, verbose: bool = True) -> None:
-    """One line per row (only the non-passing ones unless ``verbose``), then the failures in full."""
-    rows = [r for r in results if verbose or r.status != "pass"]
-    if rows:
-        w_term = max(len(r.term) for r in rows)
-        w_inv = max(len(r.invariant) for r in rows)
-        out.write(f"{'term':<{w_term}}  {'invariant':<{w_inv}}  {'dtype':<8}  verdict\n")
-        for r in rows:
-            out.write(f"{r.term:<{w_term}}  {r.invariant:<{w_inv}}  {r.dtype:<8}  {_MARK[r.status]}")
-            out.write(f"  ({r.message})\n" if r.status in ("unsupported", "skip", "xfail") else "\n")
-    for r in results:
-        if r.status in FAILING:
-            out.write(f"\n{_MARK[r.status]} {r.key}: {r.statement}\n  {r.message}\n")
-            if r.counterexample is not None:
-                case = json.dumps(json_safe(r.counterexample), ensure_ascii=False)
-                out.write(f"  counterexample: {case[:2000]}\n")
-                out.write(f"  re-run: dlterms conform --repro '{r.key}' (same --backend and --seed)\n")
-    s = summary(results)
-    out.write("\n" + ", ".join(f"{s[k]} {k}" for k in STATUSES if s[k]) + f" ({s['total']} checks)\n")

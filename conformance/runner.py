@@ -18,22 +18,30 @@ with 0 by default).
 
 from __future__ import annotations
 
-import signal
-import threading
 import time
 import traceback
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given
 from hypothesis import seed as hypothesis_seed
+from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Unsatisfiable
 
 from . import invariants as _invariants  # noqa: F401  (registers every invariant)
 from .backends import Backend
 from .checks import Unsupported, Violation, json_safe, measure_errors
+from .limits import CheckTimeout, TimeLimit
 from .registry import INVARIANTS, Invariant
+from .settings import (
+    DEEP_MAX_EXAMPLES,
+    DEFAULT_DTYPES,
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_SEED,
+    DEFAULT_TIMEOUT_S,
+    RunSettings,
+)
 
 __all__ = [
     "DEEP_MAX_EXAMPLES",
@@ -43,23 +51,21 @@ __all__ = [
     "Check",
     "CheckTimeout",
     "Result",
+    "RunSettings",
+    "apply_xfail",
     "plan",
     "run",
+    "run_checks",
     "run_one",
     "select",
     "summary",
 ]
 
-DEFAULT_DTYPES = ("float32", "float64")
-DEFAULT_MAX_EXAMPLES = 25
-DEEP_MAX_EXAMPLES = 500
-DEFAULT_TIMEOUT_S = 60.0
 STATUSES = ("pass", "fail", "error", "unsupported", "skip", "xfail", "xpass")
 FAILING = ("fail", "error", "xpass")
 
-
-class CheckTimeout(BaseException):
-    """A check ran past its time limit (a BaseException, so Hypothesis does not shrink it)."""
+# Kept for code that imported them from here; the public home is :mod:`.limits`.
+_TimeLimit = TimeLimit
 
 
 @dataclass(frozen=True)
@@ -167,34 +173,13 @@ def _unsupported_reason(bk: Backend, inv: Invariant, dtype: str) -> str | None:
     return None
 
 
-class _TimeLimit:
-    """Raise :class:`CheckTimeout` in the main thread after ``seconds`` (no-op elsewhere)."""
-
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
-        self.active = bool(seconds) and threading.current_thread() is threading.main_thread()
-
-    def _fire(self, signum: int, frame: Any) -> None:
-        raise CheckTimeout(f"ran past its time limit of {self.seconds:g} s")
-
-    def __enter__(self) -> None:
-        if self.active:
-            self.previous = signal.signal(signal.SIGALRM, self._fire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.active:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
-
-
 def run_one(
     bk: Backend,
     inv: Invariant,
     dtype: str,
     *,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
 ) -> Result:
     """Check one invariant in one dtype; never raises for a backend's failure, error or hang."""
@@ -212,10 +197,10 @@ def run_one(
         inv.check(bk, dtype, **case)
 
     test = given(inv.cases(dtype))(prop)
-    test = settings(
+    test = hypothesis_settings(
         # From Hypothesis' defaults, not the loaded profile: a test suite's profile
         # (derandomize, example counts) must not change a conformance run's verdicts.
-        parent=settings.get_profile("default"),
+        parent=hypothesis_settings.get_profile("default"),
         max_examples=max_examples,
         deadline=None,
         database=None,
@@ -229,7 +214,7 @@ def run_one(
     errors = measure_errors()
     start = time.perf_counter()
     try:
-        with _TimeLimit(timeout_s):
+        with TimeLimit(timeout_s):
             test()
     except Violation as exc:
         # Hypothesis replays the shrunk example last, so state holds it.
@@ -262,7 +247,7 @@ def run_one(
     return row
 
 
-def apply_xfail(row: Result, xfail: dict[str, str]) -> Result:
+def apply_xfail(row: Result, xfail: Mapping[str, str]) -> Result:
     """Turn a listed check's fail/error into ``xfail`` and its pass into ``xpass``."""
     reason = xfail.get(row.key, xfail.get(row.invariant))
     if reason is None:
@@ -275,21 +260,46 @@ def apply_xfail(row: Result, xfail: dict[str, str]) -> Result:
     return row
 
 
+def run_checks(
+    bk: Backend,
+    checks: Iterable[Check],
+    settings: RunSettings | None = None,
+    *,
+    xfail: Mapping[str, str] | None = None,
+) -> Iterator[Result]:
+    """The run loop: yield one row per check, in the given order, with ``xfail`` applied.
+
+    Every way of running checks goes through here: ``dlterms conform``, its
+    ``--jobs`` workers and the pytest plugin. A generator, so an interrupted run
+    keeps the rows it yielded. ``settings`` None means the defaults of :class:`RunSettings`.
+    """
+    settings = settings or RunSettings()
+    for check in checks:
+        row = run_one(
+            bk,
+            check.invariant,
+            check.dtype,
+            max_examples=settings.max_examples,
+            seed=settings.seed,
+            timeout_s=settings.timeout_s,
+        )
+        yield apply_xfail(row, xfail or {})
+
+
 def run(
     bk: Backend,
     *,
     terms: Iterable[str] | None = None,
     dtypes: Iterable[str] = DEFAULT_DTYPES,
     max_examples: int = DEFAULT_MAX_EXAMPLES,
-    seed: int = 0,
+    seed: int = DEFAULT_SEED,
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
     shard: tuple[int, int] | None = None,
     xfail: dict[str, str] | None = None,
 ) -> Iterator[Result]:
-    """Yield one row per check, in plan order (a generator: an interrupted run keeps what it yielded)."""
-    for check in plan(terms, dtypes, shard):
-        row = run_one(bk, check.invariant, check.dtype, max_examples=max_examples, seed=seed, timeout_s=timeout_s)
-        yield apply_xfail(row, xfail or {})
+    """Yield one row per check of ``terms`` × ``dtypes``, in plan order (see :func:`run_checks`)."""
+    settings = RunSettings(max_examples=max_examples, seed=seed, timeout_s=timeout_s)
+    yield from run_checks(bk, plan(terms, dtypes, shard), settings, xfail=xfail)
 
 
 def summary(results: Iterable[Result | dict[str, Any]]) -> dict[str, int]:

@@ -101,12 +101,10 @@ def test_report_records_torch_math_modes(conform: Callable[..., Any], tf32_switc
     assert run.report["backend"]["reduced_precision"] == []  # TF32 changes nothing on the CPU
 
 
-def test_tf32_on_cuda_is_recorded_and_warned(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tf32_switches: Any
-) -> None:
+def test_tf32_on_cuda_is_recorded_and_warned(monkeypatch: pytest.MonkeyPatch, tf32_switches: Any) -> None:
     """On a CUDA device with TF32 allowed, the report lists it as reduced precision and the run warns."""
     torch = tf32_switches
-    from dlterms.cli import _warn_reduced_precision
+    from dlterms.conformance.session import reduced_precision_warning
 
     adapter = importlib.import_module("dlterms.conformance.backends.torch")
     monkeypatch.setattr(adapter, "device", torch.device("cuda", 0))  # facts only: nothing is computed
@@ -119,11 +117,9 @@ def test_tf32_on_cuda_is_recorded_and_warned(
     assert "torch.backends.cuda.matmul.allow_tf32=True" in reduced  # (it also sets the matmul precision "high")
     assert not any("cudnn" in r for r in reduced)
     assert report["backend"]["device"] == "cuda:0"
-    _warn_reduced_precision(bk, ["float32", "float64"])
-    err = capsys.readouterr().err
-    assert "reduced-precision" in err and "allow_tf32=True" in err and "float32" in err
-    _warn_reduced_precision(bk, ["float64"])  # float64 is not affected: no warning
-    assert capsys.readouterr().err == ""
+    warning = reduced_precision_warning(bk, ["float32", "float64"])
+    assert "reduced-precision" in warning and "allow_tf32=True" in warning and "float32" in warning
+    assert reduced_precision_warning(bk, ["float64"]) is None  # float64 is not affected: no warning
 
 
 def test_reproducer_loads_the_backend_on_the_same_device() -> None:

@@ -273,12 +273,13 @@ def test_xdist_workers_give_the_verdicts_of_a_sequential_run() -> None:
     """The pytest-xdist path of --jobs (used for JAX and TensorFlow) yields the sequential rows too."""
     from dlterms.conformance import load_backend
     from dlterms.conformance.parallel import run_parallel
-    from dlterms.conformance.runner import plan, run_one
+    from dlterms.conformance.runner import RunSettings, plan, run_checks
 
     checks = plan(["relu"], ["float64"])
     bk = load_backend("reference")
-    sequential = [run_one(bk, c.invariant, c.dtype, max_examples=5).as_dict() for c in checks]
-    parallel = [r.as_dict() for r in run_parallel("reference", checks, jobs=2, max_examples=5, seed=0, timeout_s=60)]
+    settings = RunSettings(max_examples=5)
+    sequential = [r.as_dict() for r in run_checks(bk, checks, settings)]
+    parallel = [r.as_dict() for r in run_parallel("reference", checks, jobs=2, settings=settings)]
     assert [(r["id"], r["status"], r["examples"]) for r in parallel] == [
         (r["id"], r["status"], r["examples"]) for r in sequential
     ]

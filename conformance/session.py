@@ -1,0 +1,276 @@
+"""One ``dlterms conform`` run, from the options given to the reports written.
+
+:func:`prepare` checks the options, reads the xfail file, loads the backend
+and plans the checks; :meth:`Session.execute` runs them (in this process or on
+``--jobs`` workers, both through :func:`~dlterms.conformance.runner.run_checks`)
+and survives Ctrl-C and SIGTERM with the rows done so far; :meth:`Session.report`
+builds the JSON report and :func:`write_reports` writes it in each format asked
+for. The CLI only parses arguments and prints. A wrong option value raises
+:class:`RunError`, whose message names the option, its value and what was expected.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import tomllib
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .backends import CANONICAL_OPS, DEVICE_ENV_VAR, DTYPES, ENV_VAR, Backend, BackendError, load_backend
+from .registry import INVARIANTS
+from .report import build_report, merge_reports, write_html, write_json, write_junit
+from .runner import FAILING, Check, Result, RunSettings, plan, run_checks
+from .settings import DEEP_MAX_EXAMPLES, DEFAULT_DTYPES, DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT_S
+
+__all__ = [
+    "Outcome",
+    "Request",
+    "RunError",
+    "Session",
+    "merge_report_files",
+    "prepare",
+    "read_xfail",
+    "reduced_precision_warning",
+    "write_reports",
+]
+
+
+class RunError(Exception):
+    """A run cannot start as asked: the message names the option, its value and what was expected."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """What a conform run was asked to do, as given (checked by :func:`prepare`).
+
+    ``backend`` None reads ``$DLTERMS_BACKEND``, ``device`` None ``$DLTERMS_DEVICE``;
+    ``max_examples`` None means the default, or the ``deep`` one.
+    """
+
+    backend: str | None = None
+    device: str | None = None
+    terms: Sequence[str] | None = None
+    dtypes: Sequence[str] | None = None
+    max_examples: int | None = None
+    deep: bool = False
+    seed: int = DEFAULT_SEED
+    timeout_s: float | None = DEFAULT_TIMEOUT_S
+    shard: tuple[int, int] | None = None
+    xfail_file: str | None = None
+    jobs: int = 1
+    repro: str | None = None
+    command: str | None = None
+
+
+@dataclass
+class Outcome:
+    """The rows of a run, in plan order, and whether it was interrupted before the end."""
+
+    results: list[Result] = field(default_factory=list)
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status in FAILING for r in self.results)
+
+
+@dataclass
+class Session:
+    """A prepared run: the loaded backend, the planned checks and the settings the report records."""
+
+    request: Request
+    backend: Backend
+    backend_spec: str
+    checks: list[Check]
+    run_settings: RunSettings
+    xfail: dict[str, str]
+    stale_xfail: list[str]
+    settings: dict[str, Any]
+
+    def coverage(self) -> tuple[int, int]:
+        """(canonical ops the backend implements, canonical ops)."""
+        return len(self.backend.supported_ops()), len(CANONICAL_OPS)
+
+    def warnings(self) -> list[str]:
+        """What to say before the run: stale --xfail entries, reduced-precision math (one line each)."""
+        stale = [f"--xfail lists {key!r}, which is not a registered invariant" for key in self.stale_xfail]
+        reduced = reduced_precision_warning(self.backend, self.settings["dtypes"])
+        return stale + ([reduced] if reduced else [])
+
+    def execute(self, on_row: Callable[[Result], None] = lambda row: None) -> Outcome:
+        """Run every check; ``on_row`` sees each row as it is done. Ctrl-C or SIGTERM ends the run early."""
+        outcome = Outcome()
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            if self.request.jobs > 1 and not self.request.repro:
+                from .parallel import run_parallel
+
+                with _environment(DEVICE_ENV_VAR, self.request.device):  # workers load the backend from it
+                    outcome.results = run_parallel(
+                        self.backend_spec,
+                        self.checks,
+                        jobs=self.request.jobs,
+                        settings=self.run_settings,
+                        xfail=self.xfail,
+                        backend=self.backend,
+                        on_row=on_row,
+                    )
+            else:
+                for row in run_checks(self.backend, self.checks, self.run_settings, xfail=self.xfail):
+                    outcome.results.append(row)
+                    on_row(row)
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        return outcome
+
+    def report(self, outcome: Outcome) -> dict[str, Any]:
+        """The JSON report (schema ``dlterms.report/1``) of ``outcome``."""
+        return build_report(
+            self.backend,
+            outcome.results,
+            self.settings,
+            backend_spec=self.backend_spec,
+            interrupted=outcome.interrupted,
+            extra={"xfail_stale": self.stale_xfail} if self.stale_xfail else None,
+        )
+
+
+def prepare(request: Request) -> Session:
+    """Check the request, read its xfail file, load the backend and plan the checks; :class:`RunError` if wrong."""
+    dtypes = list(request.dtypes or DEFAULT_DTYPES)
+    for d in dtypes:
+        if d not in DTYPES:
+            raise RunError(f"--dtype {d!r}: expected one or more of {', '.join(DTYPES)}")
+    terms = _term_ids(request.terms, dtypes) if request.terms else None
+    xfail = read_xfail(request.xfail_file) if request.xfail_file else {}
+    stale = sorted(k for k in xfail if k.split("[", 1)[0] not in INVARIANTS)
+    max_examples = request.max_examples or (DEEP_MAX_EXAMPLES if request.deep else DEFAULT_MAX_EXAMPLES)
+    spec = request.backend or os.environ.get(ENV_VAR) or ""
+    try:
+        bk = load_backend(spec or None, device=request.device)
+    except BackendError as exc:
+        raise RunError(str(exc)) from None
+    checks = plan(terms, dtypes, request.shard)
+    if request.repro:
+        checks = [c for c in plan(terms, dtypes) if request.repro in (c.key, c.invariant.id)]
+        if not checks:
+            raise RunError(
+                f"--repro {request.repro!r}: no such check; expected an id such as 'softmax.sums_to_one[float32]'"
+            )
+    settings = {
+        "terms": terms,
+        "dtypes": dtypes,
+        "max_examples": max_examples,
+        "seed": request.seed,
+        "device": request.device or os.environ.get(DEVICE_ENV_VAR),
+        "timeout_s": request.timeout_s,
+        "shard": f"{request.shard[0]}/{request.shard[1]}" if request.shard else None,
+        "xfail": request.xfail_file,
+        "jobs": request.jobs,
+        "command": request.command,
+    }
+    run_settings = RunSettings(max_examples=max_examples, seed=request.seed, timeout_s=request.timeout_s)
+    return Session(request, bk, spec, checks, run_settings, xfail, stale, settings)
+
+
+def reduced_precision_warning(bk: Backend, dtypes: Sequence[str]) -> str | None:
+    """Why float32 failures are expected when a math mode (TF32, ...) is on and float32 is checked; else None.
+
+    The mode is recorded in the report (``backend.math_modes``,
+    ``backend.reduced_precision``); the tolerances are not loosened (see
+    docs/how-to/write-an-adapter.md, "Devices and reduced precision").
+    """
+    reduced = bk.facts().get("reduced_precision") or []
+    if not reduced or "float32" not in dtypes:
+        return None
+    return (
+        f"reduced-precision math is on for {bk.device}: {'; '.join(reduced)}. float32 tolerances do not hold "
+        "for matmul and convolution under TF32, so float32 failures of linear, conv2d and rnn are expected; "
+        "turn the mode off (e.g. NVIDIA_TF32_OVERRIDE=0) for a conformance verdict."
+    )
+
+
+def _term_ids(terms: Sequence[str], dtypes: Sequence[str]) -> list[str]:
+    """The glossary ids of ``terms`` (``dlterms:<id>`` accepted); RunError for an unknown or untested term."""
+    from dlterms.glossary import get_term
+
+    try:
+        ids = [get_term(t).id for t in terms]
+    except KeyError as exc:
+        raise RunError(f"--terms: {exc.args[0]}") from None
+    if not plan(ids, dtypes):
+        raise RunError(f"--terms {','.join(terms)}: these terms have no invariants in {', '.join(dtypes)}")
+    return ids
+
+
+def read_xfail(path: str) -> dict[str, str]:
+    """``--xfail FILE``: a TOML table ``[xfail]`` of check id (``inv`` or ``inv[dtype]``) = reason."""
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except OSError as exc:
+        raise RunError(f"--xfail {path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RunError(f"--xfail {path}: not valid TOML: {exc}") from None
+    table = data.get("xfail")
+    if not isinstance(table, dict) or not all(isinstance(v, str) and v.strip() for v in table.values()):
+        raise RunError(f"--xfail {path}: expected a table [xfail] of 'invariant.id' = \"reason\" (a non-empty string)")
+    return dict(table)
+
+
+def write_reports(
+    report: dict[str, Any], *, json_path: str | None = None, junit: str | None = None, html: str | None = None
+) -> list[str]:
+    """Write ``report`` as JSON, JUnit XML and HTML to the paths given; return the paths written, in that order."""
+    written = []
+    for path, write in ((json_path, write_json), (junit, write_junit), (html, write_html)):
+        if path:
+            write(path, report)
+            written.append(path)
+    return written
+
+
+def merge_report_files(paths: Sequence[str]) -> dict[str, Any]:
+    """Read the JSON reports of a run's shards and merge them, rows in plan order; RunError if they do not fit."""
+    reports = []
+    for path in paths:
+        try:
+            reports.append(json.loads(Path(path).read_text(encoding="utf-8")))
+        except OSError as exc:
+            raise RunError(f"report merge: cannot read {path}: {exc.strerror}") from None
+        except json.JSONDecodeError as exc:
+            raise RunError(f"report merge: {path} is not JSON: {exc}") from None
+    first = reports[0]["settings"]
+    order = [c.key for c in plan(first.get("terms"), first.get("dtypes") or ())]
+    try:
+        return merge_reports(reports, order=order)
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str | None) -> Iterator[None]:
+    """Set ``$name`` to ``value`` (when given) for the duration of the block."""
+    if value is None:
+        yield
+        return
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous

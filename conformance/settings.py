@@ -1,0 +1,44 @@
+"""The settings of a conformance run and their defaults, declared once.
+
+The CLI (``dlterms conform``), the ``--jobs`` workers, the pytest plugin and
+:func:`~dlterms.conformance.runner.run` all read their defaults from here.
+Standard library only, so the CLI's help and the pytest plugin's options cost
+no import of numpy or Hypothesis.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "DEEP_MAX_EXAMPLES",
+    "DEFAULT_DTYPES",
+    "DEFAULT_MAX_EXAMPLES",
+    "DEFAULT_SEED",
+    "DEFAULT_TIMEOUT_S",
+    "RunSettings",
+]
+
+DEFAULT_DTYPES: tuple[str, ...] = ("float32", "float64")
+DEFAULT_MAX_EXAMPLES = 25
+DEEP_MAX_EXAMPLES = 500  # a nightly run: ``dlterms conform --deep``
+DEFAULT_SEED = 0  # every run is seeded: the same seed gives the same cases and verdicts
+DEFAULT_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How each check is run: Hypothesis examples per check, its seed, and the time limit per check.
+
+    ``timeout_s`` None (or 0) means no time limit.
+    """
+
+    max_examples: int = DEFAULT_MAX_EXAMPLES
+    seed: int = DEFAULT_SEED
+    timeout_s: float | None = DEFAULT_TIMEOUT_S
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.max_examples, int) or self.max_examples < 1:
+            raise ValueError(f"RunSettings: max_examples={self.max_examples!r}; expected a positive integer")
+        if self.timeout_s is not None and self.timeout_s < 0:
+            raise ValueError(f"RunSettings: timeout_s={self.timeout_s!r}; expected seconds >= 0, or None")

@@ -1,0 +1,70 @@
+"""One run loop with one set of defaults: the CLI, the --jobs workers and the pytest plugin share them."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from dlterms.conformance import load_backend
+from dlterms.conformance import pytest_plugin as plugin
+from dlterms.conformance.limits import CheckTimeout, TimeLimit
+from dlterms.conformance.runner import RunSettings, plan, run_checks
+from dlterms.conformance.session import Request, prepare
+from dlterms.conformance.settings import DEFAULT_DTYPES, DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT_S
+
+from dlterms.cli import build_parser
+
+
+def test_cli_run_uses_the_declared_defaults() -> None:
+    """`dlterms conform` with no options runs with the defaults of dlterms.conformance.settings."""
+    args = build_parser().parse_args(["conform", "--backend", "reference"])
+    session = prepare(Request(backend=args.backend, seed=args.seed, timeout_s=args.timeout))
+    assert session.run_settings == RunSettings(DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT_S)
+    assert session.settings["dtypes"] == list(DEFAULT_DTYPES)
+
+
+class _Options:
+    """Records what pytest_addoption declares."""
+
+    def __init__(self) -> None:
+        self.defaults: dict[str, Any] = {}
+
+    def getgroup(self, *args: Any) -> _Options:
+        return self
+
+    def addoption(self, name: str, **kwargs: Any) -> None:
+        self.defaults[name] = kwargs.get("default")
+
+
+def test_pytest_plugin_uses_the_declared_defaults() -> None:
+    """The plugin's options default to the same dtypes, examples, seed and time limit as the CLI."""
+    options = _Options()
+    plugin.pytest_addoption(options)  # type: ignore[arg-type]
+    assert options.defaults["--dlterms-dtype"].split(",") == list(DEFAULT_DTYPES)
+    assert options.defaults["--dlterms-max-examples"] == DEFAULT_MAX_EXAMPLES
+    assert options.defaults["--dlterms-seed"] == DEFAULT_SEED
+    assert options.defaults["--dlterms-timeout"] == DEFAULT_TIMEOUT_S
+
+
+def test_run_checks_yields_one_row_per_check_in_order_with_xfail_applied() -> None:
+    """The run loop gives a row per check in the given order; a listed check that passes is an xpass."""
+    checks = plan(["relu"], ["float64"])
+    xfail = {checks[0].invariant.id: "listed on purpose"}
+    rows = list(run_checks(load_backend("reference"), checks, RunSettings(max_examples=3), xfail=xfail))
+    assert [r.key for r in rows] == [c.key for c in checks]
+    assert rows[0].status == "xpass" and {r.status for r in rows[1:]} == {"pass"}
+
+
+@pytest.mark.parametrize(("field", "value"), [("max_examples", 0), ("timeout_s", -1.0)])
+def test_run_settings_refuse_bad_values(field: str, value: Any) -> None:
+    """RunSettings names the setting and the value it refuses."""
+    with pytest.raises(ValueError, match=re.escape(f"{field}={value!r}")):
+        RunSettings(**{field: value})
+
+
+def test_time_limit_raises_check_timeout() -> None:
+    """Work that runs past the limit is stopped with CheckTimeout naming the limit."""
+    with pytest.raises(CheckTimeout, match=r"0\.05 s"), TimeLimit(0.05):
+        while True:
+            pass
