@@ -100,10 +100,11 @@ def _rich_table(rows: Sequence[Result], out: TextIO) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    reasons = [r.message if r.status in _WITH_REASON else "" for r in rows]
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
-    for name in ("term", "invariant", "dtype", "verdict", "why"):
+    for name in ("term", "invariant", "dtype", "verdict", *(["why"] if any(reasons) else [])):
         table.add_column(name, overflow="fold")
-    for r in rows:
-        reason = r.message if r.status in _WITH_REASON else ""
-        table.add_row(r.term, r.invariant, r.dtype, Text(MARKS[r.status], style=_STYLES[r.status]), reason)
+    for r, reason in zip(rows, reasons, strict=True):
+        cells = [r.term, r.invariant, r.dtype, Text(MARKS[r.status], style=_STYLES[r.status])]
+        table.add_row(*cells, *([reason] if any(reasons) else []))
     Console(file=out, highlight=False).print(table)

@@ -6,7 +6,8 @@
 #      tensorflow-cpu, mkdocs, playwright, sphinx, ...);
 #   3. cffconvert without its dependencies: its metadata pins jsonschema<4, which the
 #      report-schema tests (draft 2020-12) cannot use, and it runs fine with jsonschema 4;
-#   4. pytest, with any arguments given to this script.
+#   4. pytest, with any arguments given to this script (tests/test_install.py also builds the
+#      sdist and wheel and runs the core commands from the wheel alone in a fresh venv).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

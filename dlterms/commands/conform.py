@@ -149,9 +149,9 @@ def cmd_report_merge(args: argparse.Namespace) -> int:
 
 def cmd_site_generate(args: argparse.Namespace) -> int:
     """``dlterms site generate DIR [--reports DIR]``: the term pages as plain Markdown (and their SVGs)."""
-    with needs_extra("docs"):
+    with needs_extra("docs"):  # the site generator imports matplotlib and latex2mathml as it goes
         from dlterms.site import generate
 
-    written = generate(Path(args.dir), Path(args.reports) if args.reports else None)
+        written = generate(Path(args.dir), Path(args.reports) if args.reports else None)
     print(f"wrote {len(written)} files to {args.dir}")
     return EXIT_OK

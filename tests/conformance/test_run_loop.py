@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,13 @@ from dlterms.conformance import pytest_plugin as plugin
 from dlterms.conformance.limits import CheckTimeout, TimeLimit
 from dlterms.conformance.runner import RunSettings, plan, run_checks
 from dlterms.conformance.session import Request, prepare
-from dlterms.conformance.settings import DEFAULT_DTYPES, DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT_S
+from dlterms.conformance.settings import (
+    DEEP_MAX_EXAMPLES,
+    DEFAULT_DTYPES,
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_SEED,
+    DEFAULT_TIMEOUT_S,
+)
 
 from dlterms.cli import build_parser
 
@@ -68,3 +75,13 @@ def test_time_limit_raises_check_timeout() -> None:
     with pytest.raises(CheckTimeout, match=r"0\.05 s"), TimeLimit(0.05):
         while True:
             pass
+
+
+def test_conform_how_to_states_the_declared_defaults() -> None:
+    """docs/how-to/conform.md gives the same defaults for examples, --deep, seed, time limit and dtypes."""
+    page = (Path(__file__).resolve().parents[2] / "docs" / "how-to" / "conform.md").read_text(encoding="utf-8")
+    assert f"examples per check (default {DEFAULT_MAX_EXAMPLES})" in page
+    assert f"a nightly run: {DEEP_MAX_EXAMPLES} examples per check" in page
+    assert f"Hypothesis seed (default {DEFAULT_SEED})" in page
+    assert f"time limit per check (default {DEFAULT_TIMEOUT_S:g})" in page
+    assert f"(default: `{','.join(DEFAULT_DTYPES)}`" in page
