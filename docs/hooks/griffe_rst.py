@@ -12,14 +12,11 @@ Markdown, so each docstring is rewritten once, when Griffe loads it:
 from __future__ import annotations
 
 import re
-import sys
-from pathlib import Path
 from typing import Any
 
 import griffe
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # Griffe loads this file by path
-from dlterms_sitegen.mathml import tex_to_mathml
+from dlterms.site.mathml import tex_to_mathml
 
 _MATH_BLOCK = re.compile(r"^(?P<indent>[ \t]*)\.\. math::[ \t]*(?P<tex>.*)$")
 _MATH_ROLE = re.compile(r":math:`(?P<tex>[^`]+)`")

@@ -43,6 +43,24 @@ FAKE_REPORT = {
             "canonical": 0.01,
         },
     ],
+    "special_values": [
+        {
+            "id": "softmax.one_positive_infinity",
+            "description": "made up",
+            "op": "softmax",
+            "value": ["nan", "nan", "nan"],
+            "canonical": [1.0, 0.0, 0.0],
+            "matches_canonical": False,
+        },
+        {
+            "id": "softmax.two_positive_infinities",
+            "description": "made up",
+            "op": "softmax",
+            "value": [0.5, 0.5, 0.0],
+            "canonical": [0.5, 0.5, 0.0],
+            "matches_canonical": True,
+        },
+    ],
 }
 
 
@@ -72,8 +90,14 @@ def build_site(out: Path, reports: Path) -> BuiltSite:
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> BuiltSite:
-    """The site, built once per test session with the fake report."""
+def fake_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding the fake report only."""
     reports = tmp_path_factory.mktemp("reports")
     (reports / "fakeframe.json").write_text(json.dumps(FAKE_REPORT), encoding="utf-8")
-    return build_site(tmp_path_factory.mktemp("site") / "site", reports)
+    return reports
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory: pytest.TempPathFactory, fake_reports: Path) -> BuiltSite:
+    """The site, built once per test session with the fake report."""
+    return build_site(tmp_path_factory.mktemp("site") / "site", fake_reports)

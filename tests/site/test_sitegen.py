@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 
 import pytest
+from dlterms.glossary import load_terms
+
+from dlterms.site import bib, reports, searchnames
+from dlterms.site.mathml import tex_to_mathml
+from dlterms.site.text import md_text
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "docs" / "hooks"))
-
-from dlterms.glossary import load_terms  # noqa: E402
-from dlterms_sitegen import bib, reports, searchnames  # noqa: E402
-from dlterms_sitegen.mathml import tex_to_mathml  # noqa: E402
-from dlterms_sitegen.text import md_text  # noqa: E402
 
 BIB = r"""
 % a comment line with @misc{not,an,entry}

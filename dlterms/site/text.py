@@ -1,4 +1,8 @@
-"""Small text helpers shared by the page generators: Markdown escaping, front matter, MathML, file writes."""
+"""Small text helpers shared by the page generators: Markdown escaping, front matter, MathML, file writes.
+
+Warnings go to the logger ``mkdocs.plugins.dlterms``: under MkDocs they count for ``--strict``;
+elsewhere (``dlterms site generate``) they are ordinary ``logging`` records.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,8 @@ import logging
 import re
 from collections.abc import Iterable
 from pathlib import Path
+
+from dlterms.files import atomic_write
 
 from .mathml import tex_to_mathml
 
@@ -80,20 +86,33 @@ def mathml(tex: str, *, display: bool, where: str) -> str:
 
 
 def write_if_changed(path: Path, content: str | bytes) -> bool:
-    """Write ``content`` unless the file already holds it (so `mkdocs serve` does not loop); True if written."""
+    """Write ``content`` atomically unless the file already holds it (so `mkdocs serve` does not loop).
+
+    Returns True if the file was written.
+    """
     data = content.encode("utf-8") if isinstance(content, str) else content
     if path.exists() and path.read_bytes() == data:
         return False
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    atomic_write(path, data)
     return True
 
 
+MANIFEST = ".dlterms-generated"  # in the output folder: the files the last build wrote, one per line
+
+
 def remove_stale(folder: Path, keep: Iterable[Path]) -> None:
-    """Delete generated files from an earlier build that this build did not produce (a removed term)."""
-    keep = {p.resolve() for p in keep}
-    for p in sorted(folder.rglob("*"), reverse=True):
-        if p.is_file() and p.resolve() not in keep:
-            p.unlink()
-        elif p.is_dir() and not any(p.iterdir()):
-            p.rmdir()
+    """Delete the files the previous build wrote into ``folder`` that this build did not (a removed term).
+
+    Only files listed in ``folder/.dlterms-generated`` are deleted, so a folder given to
+    ``dlterms site generate`` loses nothing it held before; the list is then rewritten.
+    """
+    keep = sorted({p.resolve().relative_to(folder.resolve()).as_posix() for p in keep})
+    manifest = folder / MANIFEST
+    before = manifest.read_text(encoding="utf-8").splitlines() if manifest.is_file() else []
+    for name in sorted(set(before) - set(keep), reverse=True):
+        path = folder / name
+        if path.is_file() and ".." not in Path(name).parts:
+            path.unlink()
+            if path.parent != folder and not any(path.parent.iterdir()):
+                path.parent.rmdir()
+    write_if_changed(manifest, "\n".join(keep) + "\n")

@@ -27,6 +27,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from dlterms.files import atomic_write_text
 from dlterms.glossary import Term
 
 FIELD = "names"
@@ -64,5 +65,5 @@ def add_names(index_path: Path, terms: dict[str, Term], segment: Callable[[str],
         if m and m[1] in terms:
             doc[FIELD] = search_names(terms[m[1]], separator, segment)
             done += 1
-    index_path.write_text(json.dumps(index, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    atomic_write_text(index_path, json.dumps(index, ensure_ascii=False, separators=(",", ":")))
     return done

@@ -3,8 +3,9 @@
 A report follows the schema ``dlterms.report/1`` (see ``conformance/report.py``): ``backend.name``,
 ``backend.version``, ``results[]`` with ``term``, ``invariant``, ``dtype``, ``status``, and optionally
 ``conventions[]`` with ``id``, ``description``, ``value``, ``canonical`` (and, when given,
-``matches_canonical`` and ``api``, the framework call that was measured). Reports of the same backend
-and version are merged into one column.
+``matches_canonical`` and ``api``, the framework call that was measured), and optionally
+``special_values[]`` with ``id`` (``<op>.<name>``), ``value`` and ``matches_canonical``. Reports of
+the same backend and version are merged into one column.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Column:
     dtypes: set[str] = field(default_factory=set)
     rows: dict[tuple[str, str], str] = field(default_factory=dict)  # (invariant, dtype) -> status
     conventions: list[dict[str, Any]] = field(default_factory=list)
+    special_values: dict[str, dict[str, Any]] = field(default_factory=dict)  # probe id -> record
 
     @property
     def label(self) -> str:
@@ -69,6 +71,7 @@ class Reports:
 
 
 def reports_folder(repo_root: Path) -> Path:
+    """``$DLTERMS_REPORTS`` when set, else ``repo_root/reports``."""
     value = os.environ.get(ENV_VAR)
     return Path(value) if value else repo_root / "reports"
 
@@ -95,6 +98,9 @@ def load_reports(folder: Path) -> Reports:
             col.rows[(row["invariant"], row["dtype"])] = row["status"]
             col.dtypes.add(row["dtype"])
         col.conventions += [c for c in data.get("conventions", []) or [] if isinstance(c, dict) and "id" in c]
+        col.special_values.update(
+            (str(r["id"]), r) for r in data.get("special_values", []) or [] if isinstance(r, dict) and "id" in r
+        )
     return Reports(folder=folder, columns=list(columns.values()))
 
 

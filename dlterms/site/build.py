@@ -1,13 +1,14 @@
-"""Generate the glossary part of the dlterms site (used by the MkDocs hook ``docs/hooks/dlterms_site.py``).
+"""One build of the glossary's pages: :class:`SiteBuild` loads everything once and writes the files.
 
-:class:`SiteBuild` loads everything once per build (terms, sections, invariants, reports, papers,
-adapters, the cite helper) and writes, under ``docs/terms/`` (git-ignored):
+It loads the terms, sections, invariants, reports, papers, adapters and the cite helper, and
+writes into its output folder (``docs/terms/`` for the MkDocs site, git-ignored):
 
 * ``<id>.md`` for every term file that exists at build time, and ``img/<picture>.svg``;
 * ``index.md`` (the seed's outline), ``index-en.md`` (English A–Z), ``index-zh.md`` (中文索引);
-* ``jieba_user_dict.txt``, the user dictionary the search plugin gives jieba.
+* ``jieba_user_dict.txt``, a user dictionary that keeps the glossary's Chinese words whole.
 
-Files are rewritten only when their content changes, and files of removed terms are deleted.
+Files are written atomically and only when their content changes; files that an earlier build
+wrote and this one did not (a removed term) are deleted (see :func:`.text.remove_stale`).
 """
 
 from __future__ import annotations
@@ -20,14 +21,16 @@ from typing import Any
 
 from dlterms.glossary import GLOSSARY_DIR, load_sections, load_terms
 
-from . import bib, pages, plots
+from . import bib, indexes, pages, plots
 from .frameworks import Adapters
 from .reports import load_reports, reports_folder
 from .text import log, remove_stale, write_if_changed
 
-__all__ = ["SiteBuild"]
+__all__ = ["JIEBA_DICT", "REPO_ROOT", "SiteBuild"]
 
 JIEBA_DICT = "jieba_user_dict.txt"
+# The source tree's root (mkdocs.yml, reference/, conformance/): source paths on the pages are relative to it.
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _invariants() -> dict[str, Any]:
@@ -44,21 +47,16 @@ def _cite() -> Callable[..., str] | None:
     """``dlterms.cite`` when the citation helper exists; None otherwise (the pages say so)."""
     import dlterms
 
-    fn = getattr(dlterms, "cite", None)
-    if fn is None:
-        try:
-            fn = importlib.import_module("dlterms.citing").cite
-        except (ImportError, AttributeError):
-            return None
-    return fn
+    return getattr(dlterms, "cite", None)
 
 
 class SiteBuild:
-    """One build's worth of generated pages. Create it in ``on_config``; call :meth:`generate` once."""
+    """One build's worth of generated pages, written into ``out`` (the folder the pages live in)."""
 
-    def __init__(self, repo_root: Path, docs_dir: Path) -> None:
+    def __init__(self, out: Path, reports_dir: Path | None = None, repo_root: Path = REPO_ROOT) -> None:
         self.repo_root = repo_root
-        self.out = docs_dir / pages.TERMS_DIR
+        self.out = out
+        self.reports_dir = reports_dir if reports_dir is not None else reports_folder(repo_root)
         self.terms = load_terms()
         self.sections = load_sections()
         clash = set(self.terms) & {Path(p).stem for p in pages.INDEX_PAGES.values()} | ({"img"} & set(self.terms))
@@ -66,8 +64,6 @@ class SiteBuild:
             raise ValueError(f"dlterms site: term id(s) {sorted(clash)} clash with generated page names")
         self.ctx: pages.Context | None = None
         self.timings: dict[str, float] = {}
-
-    # --- navigation and search, needed in on_config -------------------------------------------
 
     def nav(self) -> list[Any]:
         """The Glossary section of the navigation: indexes, then the seed's sections, then terms in reading order."""
@@ -82,13 +78,24 @@ class SiteBuild:
                 items.append({pages.tag(s): [{pages.title(t): f"{pages.TERMS_DIR}/{t.id}.md"} for t in terms]})
         return items
 
-    def write_jieba_dict(self) -> Path:
-        ctx = pages.Context(self.repo_root, self.terms, self.sections, {}, None, {}, None, None)  # type: ignore[arg-type]
-        path = self.out / JIEBA_DICT
-        write_if_changed(path, "\n".join(pages.jieba_words(ctx)) + "\n")
-        return path
+    def expand_nav(self, nav: list[Any]) -> list[Any]:
+        """``nav`` with the entry whose target is ``terms/index.md`` replaced by :meth:`nav` (added if absent)."""
+        out, found = [], False
+        for item in nav:
+            if isinstance(item, dict) and list(item.values()) == [pages.INDEX_PAGES["index"]]:
+                out.append({next(iter(item)): self.nav()})
+                found = True
+            else:
+                out.append(item)
+        if not found:
+            out.insert(1, {"Glossary": self.nav()})
+        return out
 
-    # --- the pages, in on_pre_build -------------------------------------------------------------
+    def write_jieba_dict(self) -> Path:
+        """Write the jieba user dictionary (every Chinese word of the glossary); return its path."""
+        path = self.out / JIEBA_DICT
+        write_if_changed(path, "\n".join(indexes.jieba_words(self.terms)) + "\n")
+        return path
 
     def _load(self) -> pages.Context:
         t0 = time.perf_counter()
@@ -97,7 +104,7 @@ class SiteBuild:
             terms=self.terms,
             sections=self.sections,
             invariants=_invariants(),
-            reports=load_reports(reports_folder(self.repo_root)),
+            reports=load_reports(self.reports_dir),
             papers=bib.load_bib(GLOSSARY_DIR / "citations.bib"),
             adapters=Adapters(self.repo_root),
             cite=_cite(),
@@ -109,7 +116,7 @@ class SiteBuild:
     def generate(self) -> list[Path]:
         """Write every generated file; return their paths."""
         self.ctx = ctx = self._load()
-        written = [self.out / JIEBA_DICT]
+        written = [self.write_jieba_dict()]
         plotter = plots.Plotter(self.out / "img")
         t_plots = t_pages = 0.0
         for term in self.terms.values():
@@ -126,8 +133,9 @@ class SiteBuild:
             t_plots += t1 - t0
             t_pages += time.perf_counter() - t1
         written += plotter.files.values()
-        for key, render in (("index", pages.overview_page), ("en", pages.english_index), ("zh", pages.chinese_index)):
-            path = self.out.parent / pages.INDEX_PAGES[key]
+        renderers = {"index": indexes.overview_page, "en": indexes.english_index, "zh": indexes.chinese_index}
+        for key, render in renderers.items():
+            path = self.out / Path(pages.INDEX_PAGES[key]).name
             write_if_changed(path, render(ctx))
             written.append(path)
         remove_stale(self.out, written)

@@ -1,5 +1,4 @@
-"""The Markdown of the generated pages: one page per term, the indexes, and the generated parts of
-hand-written pages (the mistranslation table, the section list).
+"""The Markdown of one term's page, part by part (the indexes are in :mod:`.indexes`).
 
 Everything is derived from the glossary entry, the reference source, the adapters, the registered
 invariants and the reports given to the build (see DESIGN.md, "One source of truth per fact").
@@ -9,26 +8,24 @@ from __future__ import annotations
 
 import ast
 import inspect
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dlterms import reference
 from dlterms.glossary import Section, Term
 
-from dlterms import reference
-
 from . import bib
-from .frameworks import Adapters
+from .frameworks import Adapters, frameworks_markdown
 from .plots import Picture
 from .reports import Reports, matrix_markdown
+from .specials import special_values_markdown
 from .text import code, fenced, front_matter, indent, log, mathml, md_cell, md_text
 
-TERMS_DIR = "terms"  # under docs/: generated, git-ignored
+TERMS_DIR = "terms"  # under the docs folder: generated, git-ignored
 INDEX_PAGES = {"index": "terms/index.md", "en": "terms/index-en.md", "zh": "terms/index-zh.md"}
 TERM_BOOST = 2  # term pages rank above other pages that mention the same words
-HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 
 
 @dataclass
@@ -175,75 +172,6 @@ def _reference(ctx: Context, term: Term) -> str:
     return "\n".join(parts)
 
 
-def _called_names(fn: Callable[..., Any]) -> set[str]:
-    try:
-        tree = ast.parse(inspect.getsource(fn).lstrip())
-    except (OSError, SyntaxError):
-        return set()
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
-
-
-def framework_ops(term: Term) -> tuple[list[str], bool]:
-    """The canonical ops of the backend contract that show ``term``, and whether they are its own.
-
-    The term's reference functions that are canonical ops; failing that, the ops they are built
-    on: a function's own VJP names its op (``sigmoid_vjp``), a mode names its network
-    (``rnn_many_to_one``), and the canonical ops reached through the functions they call, three
-    calls deep (``batch_gradient_descent`` → ``gradient_descent`` → ``sgd_step``).
-    """
-    from dlterms.conformance.backends import CANONICAL_OPS
-
-    own = [r for r in term.reference if r in CANONICAL_OPS]
-    if own:
-        return own, True
-    found = {r.removesuffix("_vjp") for r in term.reference} & set(CANONICAL_OPS)
-    found |= {op for op in CANONICAL_OPS for r in term.reference if r.startswith(op + "_")}
-    frontier = [getattr(reference, r) for r in term.reference if callable(getattr(reference, r, None))]
-    seen: set[Callable[..., Any]] = set()
-    for _ in range(3):
-        nxt = []
-        for fn in frontier:
-            if fn in seen:
-                continue
-            seen.add(fn)
-            module = inspect.getmodule(fn)
-            for name in _called_names(fn):
-                target = getattr(module, name, None) or getattr(reference, name, None)
-                if name in CANONICAL_OPS and callable(target):
-                    found.add(name)
-                elif inspect.isfunction(target) and target.__module__.startswith(reference.__name__):
-                    nxt.append(target)
-        frontier = nxt
-    return [op for op in CANONICAL_OPS if op in found], False
-
-
-def _frameworks(ctx: Context, term: Term) -> str:
-    ops, own = framework_ops(term)
-    if not ops:
-        return ""
-    parts = ["## In frameworks · 框架实现", ""]
-    via = "" if own else f" This term's functions are built on {', '.join(code(o) for o in ops)}, shown here."
-    parts.append(
-        "Each tab shows the adapter the conformance suite calls: the framework's own op, with layouts and "
-        "defaults translated to the canonical ones ([write an adapter](../how-to/write-an-adapter.md))." + via
-    )
-    for a in ctx.adapters.all():
-        if not a.installed:
-            body = f"*Adapter not installed.* {md_text(a.why_missing)}"
-        else:
-            blocks = []
-            for op in ops:
-                src = a.source(op)
-                if src is None:
-                    blocks.append(f"{code(op)}: no adapter; the suite reports its invariants *unsupported*.")
-                else:
-                    blocks.append(f"<div markdown data-search-exclude>\n\n{fenced(src)}\n\n</div>")
-            version = f" {a.version}" if a.version else ""
-            body = f"{code(a.backend)}{version} · adapter {code(a.path)}\n\n" + "\n\n".join(blocks)
-        parts += ["", f'=== "{a.label}"', "", indent(body)]
-    return "\n".join(parts)
-
-
 def _invariants(ctx: Context, term: Term) -> str:
     if not term.invariants:
         return ""
@@ -331,162 +259,11 @@ def term_page(ctx: Context, term: Term, pictures: list[tuple[Picture, str]]) -> 
         _formula(term),
         _figures(pictures),
         _reference(ctx, term),
-        _frameworks(ctx, term),
+        frameworks_markdown(ctx.adapters, term),
         _invariants(ctx, term),
+        special_values_markdown(term, ctx.reports),
         _conformance(ctx, term),
         _related(ctx, term),
         _cite(ctx, term),
     ]
     return front_matter(meta) + "\n\n".join(b for b in blocks if b) + "\n"
-
-
-# --- indexes --------------------------------------------------------------------------------
-
-
-def members(ctx: Context, section: Section) -> list[Term]:
-    return [t for t in ctx.terms.values() if t.section == section.id]
-
-
-def overview_page(ctx: Context) -> str:
-    """terms/index.md: the seed's outline, each section's terms in reading order."""
-    out = [front_matter({"title": "Glossary · 术语表"}), "# Glossary · 术语表", ""]
-    out.append(
-        f"{len(ctx.terms)} terms in the order of the seed article's sections "
-        "([about the seed](../about-the-seed.md)). Alphabetical: [English A–Z](index-en.md) · [中文索引](index-zh.md)."
-    )
-    for s in ctx.sections:
-        terms = members(ctx, s)
-        if not terms:
-            continue
-        seed = f" <small>(seed · 原文: {md_cell(s.seed)})</small>" if s.seed != s.zh else ""
-        out += ["", f"## {s.en} · {s.zh}", "", seed.strip(), ""] if seed else ["", f"## {s.en} · {s.zh}", ""]
-        out += ["| term | 术语 | kind |", "|---|---|---|"]
-        out += [f"| [{md_cell(t.en.name)}]({t.id}.md) | {md_cell(t.zh.name)} | {t.kind} |" for t in terms]
-    return "\n".join(out) + "\n"
-
-
-def _initial(text: str) -> str:
-    c = next((ch for ch in text if ch.isalnum()), "#")
-    return c.upper() if c.isascii() and c.isalpha() else "#"
-
-
-def english_index(ctx: Context) -> str:
-    """terms/index-en.md: every English name and alias, A–Z (an alias points at its term)."""
-    entries = []
-    for t in ctx.terms.values():
-        entries.append((t.en.name, t, False))
-        entries += [(a, t, True) for a in t.en.aliases if a.casefold() != t.en.name.casefold()]
-    entries.sort(key=lambda e: (e[0].lstrip("“\"'(").casefold(), e[1].id))
-    out = [front_matter({"title": "English A–Z", "search": {"exclude": True}}), "# English A–Z", ""]
-    out.append("Every English name and alias; an alias points at the term's page.")
-    letter = None
-    for word, t, alias in entries:
-        if _initial(word) != letter:
-            letter = _initial(word)
-            out += ["", f"## {letter}", ""]
-        target = f"[{md_cell(t.en.name)}]({t.id}.md)"
-        out.append(
-            f"- *{md_cell(word)}* → {target}" if alias else f"- [{md_cell(word)}]({t.id}.md) · {md_cell(t.zh.name)}"
-        )
-    return "\n".join(out) + "\n"
-
-
-def chinese_index(ctx: Context) -> str:
-    """terms/index-zh.md: by seed section, then every Chinese name by Unicode code point (no pinyin)."""
-    out = [front_matter({"title": "中文索引", "search": {"exclude": True}}), "# 中文索引 · Chinese index", ""]
-    out.append(
-        "按种子文章的章节排列，其后是所有中文名称（标准译名、其他译名、种子文章的译法）按 Unicode 码位排序的列表。"
-        "汉字的码位顺序即《康熙字典》的部首、笔画顺序，而不是拼音顺序：按拼音排序需要额外的软件包。"
-        "\n\nBy seed section, then every Chinese name (standard name, variants, the seed's wording) sorted by "
-        "Unicode code point. For Chinese characters that is the radical-and-stroke order of the Kangxi "
-        "dictionary, not pinyin order, which would need a package."
-    )
-    out += ["", "## 按章节 · By section"]
-    for s in ctx.sections:
-        terms = members(ctx, s)
-        if terms:
-            out += ["", f"### {s.zh} · {s.en}", ""]
-            out += [f"- [{md_cell(t.zh.name)}]({t.id}.md) · {md_cell(t.en.name)}" for t in terms]
-    entries: list[tuple[str, Term, str]] = []
-    for t in ctx.terms.values():
-        entries.append((t.zh.name, t, ""))
-        entries += [(v, t, "其他译名") for v in (*t.zh.variants, *t.zh.aliases) if v != t.zh.name]
-        if t.seed and t.seed.wording not in (t.zh.name, *t.zh.variants):
-            entries.append((t.seed.wording, t, "种子文章误译" if t.seed.mistranslation else "种子文章译法"))
-    entries = list({(w, t.id): (w, t, n) for w, t, n in entries}.values())
-    entries.sort(key=lambda e: (e[0].casefold(), e[1].id))
-    out += ["", "## 按码位 · By code point"]
-    first = None
-    for word, t, note in entries:
-        han = HAN.search(word)
-        head = word[0].upper() if not han or han.start() > 0 else word[han.start()]
-        head = head if HAN.match(head) else "A–Z"
-        if head != first:
-            first = head
-            out += ["", f"### {head}", ""]
-        suffix = f" <small>({note})</small>" if note else ""
-        out.append(f"- {md_cell(word)}{suffix} → [{md_cell(t.zh.name)} · {md_cell(t.en.name)}]({t.id}.md)")
-    return "\n".join(out) + "\n"
-
-
-# --- parts of hand-written pages --------------------------------------------------------------
-
-
-def mistranslation_table(ctx: Context, base: str = "terms/") -> str:
-    """Every seed wording the glossary marks as a mistranslation, with the correction."""
-    rows = []
-    for t in ctx.terms.values():
-        if t.seed and t.seed.mistranslation:
-            rows.append(
-                f"| {md_cell(t.seed.wording)} | [{md_cell(t.zh.name)}]({base}{t.id}.md)<br>{md_cell(t.en.name)} "
-                f"| {md_cell(t.seed.correction_en)} | {md_cell(t.seed.correction_zh)} |"
-            )
-    if not rows:
-        return "*No entry of this build marks a seed wording as a mistranslation.*"
-    head = "| seed · 种子译法 | correct · 正确译名 | why | 说明 |\n|---|---|---|---|\n"
-    return f"<div markdown data-search-exclude>\n\n{head}" + "\n".join(rows) + "\n\n</div>"
-
-
-def sections_list(ctx: Context, base: str = "terms/") -> str:
-    out = []
-    for s in ctx.sections:
-        terms = members(ctx, s)
-        if terms:
-            links = ", ".join(f"[{md_cell(t.en.name)} · {md_cell(t.zh.name)}]({base}{t.id}.md)" for t in terms)
-            out.append(f"- **{s.en} · {s.zh}**: {links}")
-    return "\n".join(out)
-
-
-def jieba_words(ctx: Context) -> list[str]:
-    """The Chinese runs of every name, variant, alias and seed wording, so jieba keeps each whole.
-
-    Section headings are sentences, not words, and stay out (a whole "对递归神经网络" would hide
-    "递归神经网络" inside it).
-    """
-    words: dict[str, None] = {}
-    for t in ctx.terms.values():
-        texts = [*t.search_words(), *t.zh.aliases]
-        for text in texts:
-            for run in HAN.findall(text):
-                if len(run) > 1:
-                    words[run] = None
-    return sorted(words)
-
-
-def shadowed_api() -> str:
-    """mkdocstrings blocks for the reference functions named like their module (``rnn`` in ``rnn.py``).
-
-    Griffe keeps the submodule under ``dlterms.reference.rnn`` and not the function that the star
-    import binds there, so the API page would lack it. Each is documented from its module, under
-    an explicit ``dlterms.reference.<name>`` anchor (the one ``objects.inv`` points at).
-    """
-    import importlib.util
-
-    out = []
-    for name in reference.__all__:
-        if callable(getattr(reference, name)) and importlib.util.find_spec(f"dlterms.reference.{name}"):
-            out.append(
-                f'<a id="dlterms.reference.{name}"></a>\n\n::: dlterms.reference.{name}.{name}\n'
-                f'    options:\n      heading: "dlterms.reference.{name}"\n      heading_level: 3'
-            )
-    return "\n\n".join(out)

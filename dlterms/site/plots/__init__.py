@@ -1,0 +1,191 @@
+"""The plots of the term pages, drawn from dlterms.reference at build time (matplotlib, SVG).
+
+Which pictures a term gets is declared by its glossary entry (``[[picture]]`` tables, see
+:data:`dlterms.glossary.PICTURE_KINDS`), never guessed from its id or its functions:
+
+* ``curves``: an elementwise function and its derivative (from its ``*_vjp``);
+* ``vector``: a function of one vector (softmax): logits and outputs as bars;
+* ``loss``: loss and gradient as a prediction moves;
+* ``descent``: batch / stochastic / mini-batch gradient descent on the cost surface;
+* ``learning-rates``: the cost for too small, good and too large learning rates;
+* ``convolution`` (with ``stride``, ``padding``), ``pooling``, ``cnn-block``: the window on a small grid;
+* ``rnn``: the unrolled network and its four input/output modes (``variant`` highlights one);
+* a term that declares none: a map of the term and its related terms (the fallback).
+
+A picture whose reference functions are absent or fail is replaced by the fallback, with a warning.
+Each picture is drawn once per build, whatever the number of terms that show it. SVG output
+is byte-identical across builds (``svg.hashsalt``, no date); text stays text (``svg.fonttype: none``).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib
+from matplotlib.figure import Figure
+
+from dlterms.glossary import Picture as Declared
+from dlterms.glossary import Section, Term
+
+from ..text import log, write_if_changed
+from . import curves, descent, diagrams, grids
+from .common import METADATA, RC
+
+__all__ = ["DRAWERS", "Picture", "Plotter", "fallback_picture", "pictures_for"]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One SVG: its file stem (shared by the terms that show it), captions, and how to draw it."""
+
+    name: str
+    caption_en: str
+    caption_zh: str
+    draw: Callable[[], Figure]
+    alt: str = ""
+
+
+def _curves(p: Declared) -> Picture:
+    return Picture(
+        "curves-" + "-".join(p.functions),
+        "Solid: the function; dashed: its derivative, from the reference's vector-Jacobian product.",
+        "实线：函数本身；虚线：导数，由参考实现的向量-雅可比积（VJP）算出。",
+        lambda: curves.draw_curves(p.functions),
+    )
+
+
+def _vector(p: Declared) -> Picture:
+    return Picture(
+        "vector-" + "-".join(p.functions),
+        "Grey: four logits; blue: the function's output for them.",
+        "灰色：四个 logit；蓝色：函数对它们的输出。",
+        lambda: curves.draw_vector_maps(p.functions),
+    )
+
+
+def _loss(p: Declared) -> Picture:
+    return Picture(
+        "loss-" + "-".join(p.functions),
+        "Solid: the loss as the prediction moves; dashed: its gradient (the reference's VJP).",
+        "实线：预测变化时的损失；虚线：其梯度（参考实现的 VJP）。",
+        lambda: curves.draw_losses(p.functions),
+    )
+
+
+def _descent(p: Declared) -> Picture:
+    return Picture(
+        f"descent-{p.variant}",
+        "Batch, mini-batch and stochastic gradient descent on the same regression problem "
+        f"({p.variant} highlighted): the same 12 epochs, different paths.",
+        f"同一回归问题上的批量、小批量与随机梯度下降（突出显示：{p.variant}）：同样 12 轮，路径不同。",
+        lambda: descent.draw_descent_variants(p.variant),
+    )
+
+
+def _learning_rates(p: Declared) -> Picture:
+    return Picture(
+        "learning-rates",
+        "The cost over 12 steps of gradient descent with a too small, a good and a too large learning rate.",
+        "学习率过小、合适与过大时，梯度下降 12 步的损失变化。",
+        descent.draw_learning_rates,
+    )
+
+
+def _convolution(p: Declared) -> Picture:
+    return Picture(
+        f"conv-s{p.stride}-p{p.padding}",
+        "The highlighted 3×3 window of the input times the kernel, summed, gives the highlighted output.",
+        "输入中高亮的 3×3 窗口与卷积核逐元素相乘再求和，得到输出中高亮的值。",
+        lambda: grids.draw_convolution(p.stride, p.padding),
+    )
+
+
+def _pooling(p: Declared) -> Picture:
+    return Picture(
+        "pool-" + "-".join(p.functions),
+        "Each coloured 2×2 window of the input gives the output cell of the same colour.",
+        "输入中每个彩色 2×2 窗口给出输出中同色的格子。",
+        lambda: grids.draw_pooling(p.functions),
+    )
+
+
+def _cnn_block(p: Declared) -> Picture:
+    return Picture(
+        "cnn-block", "One CNN block computed by the reference.", "参考实现计算的一个 CNN 块。", grids.draw_cnn_block
+    )
+
+
+def _rnn(p: Declared) -> Picture:
+    mode = p.variant or None
+    return Picture(
+        f"rnn-{mode or 'all'}",
+        "Top: the network unrolled over four steps (states from the reference). "
+        "Bottom: the four input/output modes" + (f", {mode} highlighted." if mode else "."),
+        "上：展开四步的循环神经网络（隐状态由参考实现算出）。下：四种输入/输出模式"
+        + (f"，突出显示 {mode}。" if mode else "。"),
+        lambda: diagrams.draw_rnn(mode),
+    )
+
+
+# One entry per kind of dlterms.glossary.PICTURE_KINDS (tied by a test).
+DRAWERS: dict[str, Callable[[Declared], Picture]] = {
+    "curves": _curves,
+    "vector": _vector,
+    "loss": _loss,
+    "descent": _descent,
+    "learning-rates": _learning_rates,
+    "convolution": _convolution,
+    "pooling": _pooling,
+    "cnn-block": _cnn_block,
+    "rnn": _rnn,
+}
+
+
+def pictures_for(term: Term, terms: dict[str, Term], sections: Sequence[Section]) -> list[Picture]:
+    """The pictures ``term`` declares, in its order; the related-terms map when it declares none."""
+    return [DRAWERS[p.kind](p) for p in term.pictures] or [fallback_picture(term, terms, sections)]
+
+
+def fallback_picture(term: Term, terms: dict[str, Term], sections: Sequence[Section]) -> Picture:
+    """The picture of a term no other picture fits: the term, the functions that show it, its related terms."""
+    return Picture(
+        f"related-{term.id}",
+        "The term, the reference functions that show it, and its related terms (colour: seed section).",
+        "本术语、体现它的参考实现函数及其相关术语（颜色表示所在章节）。",
+        lambda: diagrams.draw_related(term, terms, sections),
+    )
+
+
+class Plotter:
+    """Draws each picture once per build into ``folder`` (``<name>.svg``), byte-identical across builds."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.files: dict[str, Path] = {}
+
+    def render(self, picture: Picture, fallback: Callable[[], Picture]) -> tuple[Picture, Path]:
+        """Write ``picture`` (or, if drawing it fails, ``fallback()``) once; return it and its file."""
+        if picture.name in self.files:
+            return picture, self.files[picture.name]
+        try:
+            data = svg(picture.draw)
+        except Exception as exc:  # a reference function missing or whose signature moved: the fallback
+            log.warning("dlterms: plot %r failed (%s: %s); drawing the fallback", picture.name, type(exc).__name__, exc)
+            picture = fallback()
+            data = svg(picture.draw)
+        path = self.folder / f"{picture.name}.svg"
+        write_if_changed(path, data)
+        self.files[picture.name] = path
+        return picture, path
+
+
+def svg(draw: Callable[[], Figure]) -> bytes:
+    """The SVG bytes of the figure ``draw()`` makes, with the site's settings."""
+    with matplotlib.rc_context(RC):
+        fig = draw()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="svg", metadata=METADATA, bbox_inches="tight")
+    return buf.getvalue()

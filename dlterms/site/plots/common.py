@@ -1,0 +1,47 @@
+"""What every plot of the site shares: matplotlib settings, colours, and small helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from dlterms import reference
+
+RC = {
+    "svg.hashsalt": "dlterms",  # fixed ids: the same figure gives the same bytes
+    "svg.fonttype": "none",  # text as text: smaller files, the reader's fonts
+    "font.family": "sans-serif",
+    "font.size": 10,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "legend.frameon": False,
+    "path.simplify": True,
+}
+METADATA = {"Date": None, "Creator": "dlterms site build (matplotlib)"}
+BLUE, ORANGE, GREEN, RED, GREY = "#3f51b5", "#ef6c00", "#2e7d32", "#c62828", "#757575"
+HIGHLIGHT = "#ffca28"
+
+
+def fn(name: str) -> Callable[..., Any] | None:
+    """The reference function ``name``, or None when dlterms.reference has none."""
+    found = getattr(reference, name, None)
+    return found if callable(found) else None
+
+
+def first(value: Any) -> Any:
+    """The differentiated input's gradient when a VJP returns one per input."""
+    return value[0] if isinstance(value, tuple) else value
+
+
+def scalar(value: Any) -> float:
+    """The first number of a nested list (a loss of shape (1,) or (1, 1))."""
+    while isinstance(value, list):
+        value = value[0]
+    return float(value)
+
+
+def linspace(a: float, b: float, n: int) -> list[float]:
+    """``n`` evenly spaced numbers from ``a`` to ``b`` (both included)."""
+    return [a + (b - a) * i / (n - 1) for i in range(n)]

@@ -1,0 +1,110 @@
+"""Curves and bars: activations with their derivatives, functions of one vector, losses with their gradients."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from matplotlib.figure import Figure
+
+from .common import BLUE, GREEN, GREY, ORANGE, first, fn, linspace, scalar
+
+
+def draw_curves(names: Sequence[str]) -> Figure:
+    cols = 2 if len(names) == 4 else min(len(names), 3)
+    rows = math.ceil(len(names) / cols)
+    width = 5.2 if cols == 1 else 3.8
+    fig = Figure(figsize=(width * cols, 0.62 * width * rows + 0.4))
+    axes = fig.subplots(rows, cols, squeeze=False).flatten()
+    for ax in axes[len(names) :]:
+        ax.remove()
+    xs = linspace(-5.0, 5.0, 201)
+    for ax, name in zip(axes, names, strict=False):
+        ys = fn(name)(xs)  # type: ignore[misc]
+        ax.plot(xs, ys, color=BLUE, lw=2, label=f"{name}(x)")
+        vjp = fn(f"{name}_vjp")
+        if vjp is not None:
+            ax.plot(xs, first(vjp(xs, [1.0] * len(xs))), color=ORANGE, lw=1.6, ls="--", label=f"{name}'(x)")
+        ax.axhline(0, color=GREY, lw=0.6)
+        ax.axvline(0, color=GREY, lw=0.6)
+        ax.set_title(f"reference.{name}", fontsize=9, family="monospace")
+        ax.set_xlabel("x")
+        ax.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def draw_vector_maps(names: Sequence[str]) -> Figure:
+    logits = [2.0, 1.0, 0.1, -1.0]
+    width = 5.2 if len(names) == 1 else 3.8
+    fig = Figure(figsize=(width * len(names), 0.62 * width + 0.4))
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    idx = list(range(len(logits)))
+    for ax, name in zip(axes, names, strict=True):
+        out = fn(name)(logits)  # type: ignore[misc]
+        ax.bar([i - 0.2 for i in idx], logits, width=0.4, color=GREY, label="input x (logits)")
+        ax.bar([i + 0.2 for i in idx], out, width=0.4, color=BLUE, label=f"{name}(x)")
+        for i, v in zip(idx, out, strict=True):
+            ax.annotate(f"{v:.3f}", (i + 0.2, v), ha="center", va="bottom" if v >= 0 else "top", fontsize=7)
+        ax.axhline(0, color=GREY, lw=0.6)
+        ax.set_xticks(idx, [f"x{i + 1}" for i in idx])
+        total = f"  (outputs sum to {math.fsum(out):.3f})" if all(0 <= v <= 1 for v in out) else ""
+        ax.set_title(f"reference.{name}{total}", fontsize=9, family="monospace")
+        ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --- losses --------------------------------------------------------------------------------
+
+
+def mse_sweep() -> tuple[str, list[tuple[str, list[float], list[float], list[float]]]]:
+    f, df = fn("mse_loss"), fn("mse_loss_vjp")
+    ps = linspace(-1.0, 3.0, 161)
+    loss = [scalar(f([p], [1.0])) for p in ps]  # type: ignore[misc]
+    grad = [scalar(first(df([p], [1.0], 1.0))) for p in ps]  # type: ignore[misc]
+    return "prediction (target y = 1)", [("y = 1", ps, loss, grad)]
+
+
+def bce_sweep() -> tuple[str, list[tuple[str, list[float], list[float], list[float]]]]:
+    f, df = fn("binary_cross_entropy"), fn("binary_cross_entropy_vjp")
+    ps = linspace(0.02, 0.98, 161)
+    curves = []
+    for y in (1.0, 0.0):
+        loss = [scalar(f([p], [y])) for p in ps]  # type: ignore[misc]
+        grad = [scalar(first(df([p], [y], 1.0))) for p in ps]  # type: ignore[misc]
+        curves.append((f"y = {y:g}", ps, loss, grad))
+    return "predicted probability p", curves
+
+
+def ce_sweep() -> tuple[str, list[tuple[str, list[float], list[float], list[float]]]]:
+    f, df = fn("cross_entropy"), fn("cross_entropy_vjp")
+    zs = linspace(-4.0, 6.0, 161)
+    loss = [scalar(f([[z, 0.0, 0.0]], [0])) for z in zs]  # type: ignore[misc]
+    grad = [scalar(first(df([[z, 0.0, 0.0]], [0], 1.0))) for z in zs]  # type: ignore[misc]
+    return "logit of the true class (other two logits 0)", [("class 0 of 3", zs, loss, grad)]
+
+
+LOSS_SWEEPS: dict[str, Callable[[], tuple[str, list[tuple[str, list[float], list[float], list[float]]]]]] = {
+    "mse_loss": mse_sweep,
+    "binary_cross_entropy": bce_sweep,
+    "cross_entropy": ce_sweep,
+}
+
+
+def draw_losses(names: Sequence[str]) -> Figure:
+    width = 5.2 if len(names) == 1 else 3.8
+    fig = Figure(figsize=(width * len(names), 0.62 * width + 0.4))
+    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    for ax, name in zip(axes, names, strict=True):
+        xlabel, curves = LOSS_SWEEPS[name]()
+        for (label, xs, loss, grad), colour in zip(curves, (BLUE, GREEN), strict=False):
+            ax.plot(xs, loss, color=colour, lw=2, label=f"loss, {label}")
+            ax.plot(xs, grad, color=colour, lw=1.4, ls="--", label=f"d loss / d input, {label}")
+        ax.axhline(0, color=GREY, lw=0.6)
+        ax.set_ylim(-6, 8)
+        ax.set_xlabel(xlabel)
+        ax.set_title(f"reference.{name}", fontsize=9, family="monospace")
+        ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,53 @@
+"""Pictures come from the glossary's [[picture]] tables, never from a term's id."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from dlterms.glossary import PICTURE_KINDS, PICTURE_VARIANTS, Picture, load_sections, load_terms
+
+from dlterms.site import plots
+from dlterms.site.plots.diagrams import MODES
+
+TERMS = load_terms()
+SECTIONS = load_sections()
+
+
+def test_every_picture_kind_has_a_drawer() -> None:
+    """The site draws exactly the kinds the glossary schema accepts."""
+    assert set(plots.DRAWERS) == set(PICTURE_KINDS)
+
+
+def test_rnn_modes_are_the_glossary_variants() -> None:
+    """The RNN diagram's modes are the variants the glossary accepts for kind='rnn', in the same order."""
+    assert tuple(MODES) == PICTURE_VARIANTS["rnn"]
+
+
+@pytest.mark.parametrize(
+    "term_id", ["batch-normalization", "stride-tricks", "rnn-encoder", "mini-batch-size", "conv-stride-padding"]
+)
+def test_term_without_picture_gets_the_related_map_whatever_its_id(term_id: str) -> None:
+    """A term whose id contains batch, stride, rnn... but declares no picture gets the related-terms map."""
+    base = TERMS["bias"]
+    term = dataclasses.replace(base, id=term_id, pictures=())
+    assert [p.name for p in plots.pictures_for(term, TERMS, SECTIONS)] == [f"related-{term_id}"]
+
+
+def test_declared_pictures_are_drawn_in_order_with_their_parameters() -> None:
+    """A term's [[picture]] tables give the pictures in file order; names carry the parameters."""
+    term = dataclasses.replace(
+        TERMS["bias"],
+        pictures=(Picture("convolution", stride=2, padding=1), Picture("rnn", variant="many-to-one")),
+    )
+    assert [p.name for p in plots.pictures_for(term, TERMS, SECTIONS)] == ["conv-s2-p1", "rnn-many-to-one"]
+
+
+def test_pictures_of_some_terms() -> None:
+    """Hand-checked: stride gets the stride-2 convolution and the pooling windows; softmax its two functions."""
+    names = {t: [p.name for p in plots.pictures_for(TERMS[t], TERMS, SECTIONS)] for t in ("stride", "softmax", "bias")}
+    assert names == {
+        "stride": ["conv-s2-p0", "pool-max_pool2d-avg_pool2d"],
+        "softmax": ["vector-softmax-log_softmax"],
+        "bias": ["related-bias"],
+    }
