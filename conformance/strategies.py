@@ -15,6 +15,8 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from dlterms.ops import as_pair
+
 __all__ = [
     "conv_params",
     "distinct_grid_arrays",
@@ -139,10 +141,6 @@ def _compact(draw: Callable[..., Any], h: int, w: int) -> int | list[int]:
     return h if h == w and draw(st.booleans()) else [h, w]
 
 
-def _axes(v: int | list[int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (v[0], v[1])
-
-
 @st.composite
 def conv_params(
     draw: Callable[..., Any],
@@ -164,9 +162,9 @@ def conv_params(
     g = groups if groups is not None else draw(st.sampled_from([1, 1, 2, 3]))
     c_in, c_out = g * draw(st.integers(1, max(1, 3 // g))), g * draw(st.integers(1, max(1, 3 // g)))
     k = [draw(st.integers(1, 3)) for _ in range(2)]
-    s = _axes(stride) if stride is not None else tuple(draw(st.integers(1, 3)) for _ in range(2))
-    p = _axes(padding) if padding is not None else tuple(draw(st.integers(0, 2)) for _ in range(2))
-    d = _axes(dilation) if dilation is not None else tuple(draw(st.integers(1, 2)) for _ in range(2))
+    s = as_pair(stride) if stride is not None else tuple(draw(st.integers(1, 3)) for _ in range(2))
+    p = as_pair(padding) if padding is not None else tuple(draw(st.integers(0, 2)) for _ in range(2))
+    d = as_pair(dilation) if dilation is not None else tuple(draw(st.integers(1, 2)) for _ in range(2))
     # The smallest input the dilated kernel fits in once padded: d·(k − 1) + 1 − 2p.
     size = [draw(st.integers(max(1, d[a] * (k[a] - 1) + 1 - 2 * p[a]), 6)) for a in range(2)]
     with_bias = bias if bias is not None else draw(st.booleans())
@@ -199,7 +197,7 @@ def pool_params(
     ``distinct=True`` gives inputs without ties (:func:`distinct_grid_arrays`).
     """
     k = [draw(st.integers(1, 3)) for _ in range(2)]
-    p = _axes(padding) if padding is not None else tuple(draw(st.integers(0, k[a] // 2)) for a in range(2))
+    p = as_pair(padding) if padding is not None else tuple(draw(st.integers(0, k[a] // 2)) for a in range(2))
     size = [draw(st.integers(max(1, k[a] - 2 * p[a]), 6)) for a in range(2)]
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *size)
     stride = draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3)))

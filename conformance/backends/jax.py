@@ -41,6 +41,8 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402  (after x64 is enabled)
 from jax import lax  # noqa: E402
 
+from dlterms.ops import as_pair  # noqa: E402
+
 name = "jax"
 version = jax.__version__
 dtypes = ("float16", "bfloat16", "float32", "float64")
@@ -238,10 +240,6 @@ def sgd_step(param: jax.Array, grad: jax.Array, lr: float) -> jax.Array:
 # --- convolution and pooling (NCHW, OIHW as in the reference) ------------------------------------
 
 
-def _pair(v: int | tuple[int, int] | list[int]) -> tuple[int, int]:
-    return (int(v[0]), int(v[1])) if isinstance(v, tuple | list) else (int(v), int(v))
-
-
 @_jit("stride", "padding", "dilation", "groups")
 def conv2d(
     x: jax.Array,
@@ -252,13 +250,13 @@ def conv2d(
     dilation: int | tuple[int, int] = 1,
     groups: int = 1,
 ) -> jax.Array:
-    ph, pw = _pair(padding)
+    ph, pw = as_pair(padding)
     y = lax.conv_general_dilated(
         x,
         weight,
-        window_strides=_pair(stride),
+        window_strides=as_pair(stride),
         padding=((ph, ph), (pw, pw)),
-        rhs_dilation=_pair(dilation),
+        rhs_dilation=as_pair(dilation),
         dimension_numbers=("NCHW", "OIHW", "NCHW"),
         feature_group_count=groups,
     )
@@ -266,9 +264,9 @@ def conv2d(
 
 
 def _window(kernel_size: Any, stride: Any, padding: Any) -> tuple[tuple[int, ...], tuple[int, ...], tuple[Any, ...]]:
-    kh, kw = _pair(kernel_size)
-    sh, sw = _pair(kernel_size if stride is None else stride)
-    ph, pw = _pair(padding)
+    kh, kw = as_pair(kernel_size)
+    sh, sw = as_pair(kernel_size if stride is None else stride)
+    ph, pw = as_pair(padding)
     return (1, 1, kh, kw), (1, 1, sh, sw), ((0, 0), (0, 0), (ph, ph), (pw, pw))
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from dlterms.ops import as_pair
+
 name = "numpy"
 version = np.__version__
 dtypes = ("float16", "float32", "float64")
@@ -97,13 +99,9 @@ def rnn(
     return np.stack(outputs, axis=1), h
 
 
-def _hw(v: Any) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (v[0], v[1])
-
-
 def _windows(x: np.ndarray, kernel: tuple[int, int], stride: Any, padding: Any, dilation: Any, fill: float) -> Any:
     """Every (strided, dilated) window of the padded x: shape (N, C, H_out, W_out, kH, kW), a view."""
-    (sh, sw), (ph, pw), (dh, dw) = _hw(stride), _hw(padding), _hw(dilation)
+    (sh, sw), (ph, pw), (dh, dw) = as_pair(stride), as_pair(padding), as_pair(dilation)
     padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
     span = ((kernel[0] - 1) * dh + 1, (kernel[1] - 1) * dw + 1)
     return np.lib.stride_tricks.sliding_window_view(padded, span, axis=(2, 3))[:, :, ::sh, ::sw, ::dh, ::dw]
@@ -128,14 +126,14 @@ def conv2d(
 
 
 def max_pool2d(x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0) -> np.ndarray:
-    k = _hw(kernel_size)
+    k = as_pair(kernel_size)
     return _windows(x, k, k if stride is None else stride, padding, 1, -np.inf).max(axis=(-2, -1))
 
 
 def avg_pool2d(
     x: np.ndarray, kernel_size: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True
 ) -> np.ndarray:
-    k = _hw(kernel_size)
+    k = as_pair(kernel_size)
     s = k if stride is None else stride
     total = _windows(x, k, s, padding, 1, 0).sum(axis=(-2, -1))
     if count_include_pad:

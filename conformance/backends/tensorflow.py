@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import numpy as np
@@ -47,6 +47,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 import keras
 import tensorflow as tf
+
+from dlterms.ops import as_pair
 
 name = "tensorflow"
 version = tf.__version__
@@ -136,11 +138,6 @@ def vjp(fn: Callable[..., Any], primals: tuple[tf.Tensor, ...], cotangent: Any) 
 
 
 # --- layout helpers (public, tested against NumPy) ------------------------------------------
-
-
-def pair(v: int | Sequence[int]) -> tuple[int, int]:
-    """An int or an (h, w) pair as an (h, w) pair."""
-    return (int(v[0]), int(v[1])) if isinstance(v, tuple | list) else (int(v), int(v))
 
 
 def nchw_to_nhwc(x: tf.Tensor) -> tf.Tensor:
@@ -267,8 +264,8 @@ def conv2d(
     dilation: int | tuple[int, int] = 1,
     groups: int = 1,
 ) -> tf.Tensor:
-    stride, dilation = pair(stride), pair(dilation)
-    xs = tf.split(pad_hw(nchw_to_nhwc(x), pair(padding)), groups, axis=-1)
+    stride, dilation = as_pair(stride), as_pair(dilation)
+    xs = tf.split(pad_hw(nchw_to_nhwc(x), as_pair(padding)), groups, axis=-1)
     ws = tf.split(oihw_to_hwio(weight), groups, axis=-1)  # the output channels of each group
     dilated = dilation != (1, 1)
     step = (1, 1) if dilated else stride  # TF refuses stride > 1 with dilation > 1
@@ -286,8 +283,8 @@ def conv2d(
 
 
 def _pool_args(kernel_size: Any, stride: Any, padding: Any) -> tuple[tuple[int, int], ...]:
-    kernel = pair(kernel_size)
-    return kernel, pair(kernel if stride is None else stride), pair(padding)
+    kernel = as_pair(kernel_size)
+    return kernel, as_pair(kernel if stride is None else stride), as_pair(padding)
 
 
 @_on_device

@@ -15,6 +15,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from dlterms import ops as op_records
+from dlterms.ops import as_pair
 
 from .. import tolerances
 from ..backends import Backend
@@ -25,10 +26,6 @@ from ..strategies import conv_params, grid_arrays
 Case = dict[str, Any]
 
 register_ops(op_records.conv.OPS)
-
-
-def _axes(v: int | list[int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (v[0], v[1])
 
 
 def _extend(
@@ -66,7 +63,7 @@ def _out_size(size: int, k: int, s: int, p: int, d: int) -> int:
 def conv_output_shape(bk: Backend, dtype: str, **case: Any) -> None:
     n, _, h, w = np.shape(case["x"])
     o, _, kh, kw = np.shape(case["weight"])
-    s, p, d = (_axes(case[k]) for k in ("stride", "padding", "dilation"))
+    s, p, d = (as_pair(case[k]) for k in ("stride", "padding", "dilation"))
     expected = (n, o, _out_size(h, kh, s[0], p[0], d[0]), _out_size(w, kw, s[1], p[1], d[1]))
     assert_shape(conv(bk, dtype, **case), expected, f"conv2d(stride={s}, padding={p}, dilation={d})")
 
@@ -116,7 +113,7 @@ def _shift_cases(dtype: str) -> st.SearchStrategy[Case]:
     def shifts(c: Case) -> dict[str, st.SearchStrategy[Any]]:
         _, _, h, w = np.shape(c["x"])
         _, _, kh, kw = np.shape(c["weight"])
-        dh, dw = _axes(c["dilation"])
+        dh, dw = as_pair(c["dilation"])
         # A shift of up to H − (dilated kernel extent) leaves at least one output row away from the border.
         rows, cols = st.integers(0, h - dh * (kh - 1) - 1), st.integers(0, w - dw * (kw - 1) - 1)
         return {"shift": st.tuples(rows, cols).map(list)}
@@ -124,7 +121,7 @@ def _shift_cases(dtype: str) -> st.SearchStrategy[Case]:
     def fits(c: Case) -> bool:
         _, _, h, w = np.shape(c["x"])
         _, _, kh, kw = np.shape(c["weight"])
-        dh, dw = _axes(c["dilation"])
+        dh, dw = as_pair(c["dilation"])
         return h >= dh * (kh - 1) + 1 and w >= dw * (kw - 1) + 1
 
     return _extend(conv_params(dtype, stride=1).filter(fits), shifts).filter(lambda c: c["shift"] != [0, 0])
@@ -146,7 +143,7 @@ def conv_translation_equivariant(bk: Backend, dtype: str, x: Any, weight: Any, s
     shifted[..., sy:, sx:] = xs[..., : h - sy, : w - sx]  # zeros enter at the top and the left
     y = conv(bk, dtype, xs, weight, **case)
     y_shifted = conv(bk, dtype, shifted, weight, **case)
-    (ph, pw), (dh, dw) = _axes(case["padding"]), _axes(case["dilation"])
+    (ph, pw), (dh, dw) = as_pair(case["padding"]), as_pair(case["dilation"])
     # Output row r reads input rows r − p + i·d; away from the border all of them lie in [0, H − shift).
     rows = slice(ph, h - sy - dh * (kh - 1) + ph)
     cols = slice(pw, w - sx - dw * (kw - 1) + pw)
@@ -162,7 +159,7 @@ def im2col_conv(
     x: np.ndarray, weight: np.ndarray, bias: Any, stride: Any, padding: Any, dilation: Any, groups: int
 ) -> np.ndarray:
     """conv2d as im2col + one matrix product per group, by explicit index arithmetic (float64)."""
-    (sh, sw), (ph, pw), (dh, dw) = _axes(stride), _axes(padding), _axes(dilation)
+    (sh, sw), (ph, pw), (dh, dw) = as_pair(stride), as_pair(padding), as_pair(dilation)
     n, _, h, w = x.shape
     o, cg, kh, kw = weight.shape
     oh, ow = _out_size(h, kh, sh, ph, dh), _out_size(w, kw, sw, pw, dw)
@@ -249,7 +246,7 @@ def conv_feature_maps(bk: Backend, dtype: str, x: Any, weight: Any, bias: Any, *
     cases=conv_params,
 )
 def conv_stride(bk: Backend, dtype: str, x: Any, weight: Any, bias: Any, stride: Any, **hyper: Any) -> None:
-    sh, sw = _axes(stride)
+    sh, sw = as_pair(stride)
     strided = conv(bk, dtype, x, weight, bias, stride=stride, **hyper)
     dense = conv(bk, dtype, x, weight, bias, stride=1, **hyper)
     assert_close(strided, dense[..., ::sh, ::sw], tolerances.forward(dtype), f"conv(stride={stride}) vs every s-th")
@@ -263,7 +260,7 @@ def conv_stride(bk: Backend, dtype: str, x: Any, weight: Any, bias: Any, stride:
     cases=conv_params,
 )
 def conv_padding(bk: Backend, dtype: str, x: Any, weight: Any, bias: Any, padding: Any, **hyper: Any) -> None:
-    ph, pw = _axes(padding)
+    ph, pw = as_pair(padding)
     padded_input = np.pad(np.asarray(x), ((0, 0), (0, 0), (ph, ph), (pw, pw)))
     expected = conv(bk, dtype, padded_input, weight, bias, padding=0, **hyper)
     got = conv(bk, dtype, x, weight, bias, padding=padding, **hyper)

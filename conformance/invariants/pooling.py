@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from dlterms import ops as op_records
 from dlterms import reference
+from dlterms.ops import as_pair
 
 from .. import tolerances
 from ..backends import Backend
@@ -27,10 +28,6 @@ Case = dict[str, Any]
 register_ops(op_records.pooling.OPS)
 
 
-def _axes(v: int | list[int]) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else (v[0], v[1])
-
-
 def pool(bk: Backend, op: str, dtype: str, x: Any, **kwargs: Any) -> np.ndarray:
     """``bk.<op>`` on float64 values (an array or nested lists), returned as a float64 NumPy array."""
     y = getattr(bk, op)(bk.asarray(np.asarray(x).tolist(), dtype), **kwargs)
@@ -38,9 +35,9 @@ def pool(bk: Backend, op: str, dtype: str, x: Any, **kwargs: Any) -> np.ndarray:
 
 
 def _geometry(case: Case) -> tuple[tuple[int, int], tuple[int, int], tuple[int, int]]:
-    k = _axes(case["kernel_size"])
-    s = k if case["stride"] is None else _axes(case["stride"])
-    return k, s, _axes(case["padding"])
+    k = as_pair(case["kernel_size"])
+    s = k if case["stride"] is None else as_pair(case["stride"])
+    return k, s, as_pair(case["padding"])
 
 
 def _out_shape(case: Case) -> tuple[int, int, int, int]:
@@ -174,7 +171,7 @@ def _block_cases(dtype: str) -> st.SearchStrategy[Case]:
     def with_pool(c: Case) -> st.SearchStrategy[Case]:
         _, _, h, w = np.shape(c["x"])
         _, _, kh, kw = np.shape(c["weight"])
-        (sh, sw), (ph, pw) = _axes(c["stride"]), _axes(c["padding"])
+        (sh, sw), (ph, pw) = as_pair(c["stride"]), as_pair(c["padding"])
         oh, ow = (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
         block = {k: c[k] for k in ("x", "weight", "bias", "stride", "padding")}
         return st.fixed_dictionaries(
@@ -216,7 +213,7 @@ _BLOCK_OPS = ("conv2d", "relu", "max_pool2d", "avg_pool2d")
 def block_output_shape(bk: Backend, dtype: str, **case: Any) -> None:
     n, _, h, w = np.shape(case["x"])
     o, _, kh, kw = np.shape(case["weight"])
-    (sh, sw), (ph, pw), k = _axes(case["stride"]), _axes(case["padding"]), case["pool_size"]
+    (sh, sw), (ph, pw), k = as_pair(case["stride"]), as_pair(case["padding"]), case["pool_size"]
     expected = (n, o, ((h + 2 * ph - kh) // sh + 1) // k, ((w + 2 * pw - kw) // sw + 1) // k)
     assert_shape(_block(bk, dtype, case), expected, f"conv → relu → {case['pool']}_pool2d({k})")
 

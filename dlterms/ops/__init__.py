@@ -13,9 +13,23 @@ term* page).
 from __future__ import annotations
 
 from . import activations, conv, layers, losses, optim, pooling, rnn
-from .record import GENERATED, REQUIRED, Arg, Cases, Op, Special
+from .record import GENERATED, INF, NAN, REFUSED, REQUIRED, Arg, Cases, Op, Special, as_pair
 
-__all__ = ["GENERATED", "OPS", "REQUIRED", "Arg", "Cases", "Op", "Special", "by_term", "markdown_table"]
+__all__ = [
+    "GENERATED",
+    "INF",
+    "NAN",
+    "OPS",
+    "REFUSED",
+    "REQUIRED",
+    "Arg",
+    "Cases",
+    "Op",
+    "Special",
+    "as_pair",
+    "by_term",
+    "markdown_table",
+]
 
 OPS: dict[str, Op] = {}
 for _module in (activations, layers, losses, optim, conv, pooling, rnn):

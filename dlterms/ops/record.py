@@ -16,7 +16,20 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["INF", "NAN", "REFUSED", "REQUIRED", "Arg", "Cases", "Op", "Special", "index", "option", "tensor"]
+__all__ = [
+    "INF",
+    "NAN",
+    "REFUSED",
+    "REQUIRED",
+    "Arg",
+    "Cases",
+    "Op",
+    "Special",
+    "as_pair",
+    "index",
+    "option",
+    "tensor",
+]
 
 Role = Literal["tensor", "index", "option"]
 
@@ -63,6 +76,19 @@ class Arg:
 
     def signature(self) -> str:
         return self.name if self.required else f"{self.name}={self.default!r}"
+
+
+def as_pair(value: int | tuple[int, int] | list[int]) -> tuple[int, int]:
+    """An ``int | (h, w)`` argument (stride, padding, kernel size) as an ``(h, w)`` pair of ints.
+
+    The one normaliser of the contract's pair arguments, for code that reads a
+    call already checked (adapters, invariants); the reference validates its
+    own input and names the function and argument on error.
+    """
+    if isinstance(value, tuple | list):
+        h, w = value
+        return int(h), int(w)
+    return int(value), int(value)
 
 
 def tensor(name: str, default: Any = REQUIRED, *, differentiable: bool = True, annotation: str = "") -> Arg:
