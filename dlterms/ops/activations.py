@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from .record import INF, NAN, Cases, Op, Special, option, tensor
+
+LOG_2 = math.log(2.0)  # −log_softmax of two equal largest logits
 
 _ELEMENTWISE = Cases("invariants.activations.elementwise_cases")
 _AWAY_FROM_KINK = Cases(
@@ -50,6 +54,7 @@ OPS = (
                 value=[-0.0],
                 signed_zeros=True,
             ),
+            Special("nan_propagates", "tanh(NaN) = NaN", "NaN in, NaN out", {"x": [NAN, 0.0]}, value=[NAN, 0.0]),
         ),
     ),
     Op(
@@ -85,6 +90,14 @@ OPS = (
             Special(
                 "at_negative_infinity", "leaky_relu(−∞) = −∞", "a·x with a > 0", {"x": [-INF, INF]}, value=[-INF, INF]
             ),
+            Special(
+                "zero_slope_at_negative_infinity",
+                "leaky_relu(−∞) with negative_slope = 0 is NaN",
+                "0·(−∞) is NaN in IEEE arithmetic (unlike relu(−∞) = 0)",
+                {"x": [-INF], "negative_slope": 0.0},
+                value=[NAN],
+            ),
+            Special("nan_propagates", "leaky_relu(NaN) = NaN", "NaN in, NaN out", {"x": [NAN]}, value=[NAN]),
         ),
     ),
     Op(
@@ -158,6 +171,20 @@ OPS = (
                 "log(0/0)",
                 {"x": [-INF, -INF]},
                 value=[NAN, NAN],
+            ),
+            Special(
+                "two_positive_infinities",
+                "log_softmax([+∞, +∞, 0]) = [−log 2, −log 2, −∞]",
+                "the +∞ entries share the mass (the log of softmax's limit)",
+                {"x": [INF, INF, 0.0]},
+                value=[-LOG_2, -LOG_2, -INF],
+            ),
+            Special(
+                "nan_poisons_its_row",
+                "A NaN makes its whole row NaN and leaves the other rows alone",
+                "every output of a row depends on every input of that row",
+                {"x": [[NAN, 0.0], [0.0, 0.0]]},
+                value=[[NAN, NAN], [-LOG_2, -LOG_2]],
             ),
         ),
     ),

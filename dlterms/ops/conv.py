@@ -32,6 +32,13 @@ OPS = (
                 {"x": [[[[INF, 0.0], [0.0, 1.0]]]], "weight": [[[[0.0]]]]},
                 value=[[[[NAN, 0.0], [0.0, 0.0]]]],
             ),
+            Special(
+                "nan_propagates",
+                "conv2d of an input holding NaN is NaN exactly where a window covers it",
+                "NaN in, NaN out",
+                {"x": [[[[NAN, 2.0], [3.0, 4.0]]]], "weight": [[[[1.0, 1.0]]]]},
+                value=[[[[NAN], [7.0]]]],
+            ),
         ),
     ),
 )

@@ -28,6 +28,13 @@ OPS = (
                 {"input": [], "target": []},
                 value=NAN,
             ),
+            Special(
+                "nan_propagates",
+                "mse_loss with a NaN input is NaN there and only there",
+                "NaN in, NaN out, elementwise",
+                {"input": [NAN, 1.0], "target": [0.0, 1.0], "reduction": "none"},
+                value=[NAN, 0.0],
+            ),
         ),
     ),
     Op(
@@ -62,6 +69,13 @@ OPS = (
                 {"input": [NAN], "target": [1.0]},
                 value=REFUSED,
             ),
+            Special(
+                "refuses_infinity",
+                "An infinite probability is refused (an error)",
+                "a probability lies in [0, 1]",
+                {"input": [INF], "target": [1.0]},
+                value=REFUSED,
+            ),
         ),
     ),
     Op(
@@ -91,6 +105,20 @@ OPS = (
                 "a masked (−∞) class takes nothing from the others",
                 {"logits": [[-INF, 0.0]], "target": [1]},
                 value=0.0,
+            ),
+            Special(
+                "all_classes_masked",
+                "cross_entropy([[−∞, −∞]], [0]) = NaN",
+                "the softmax of a row of only −∞ is 0/0",
+                {"logits": [[-INF, -INF]], "target": [0]},
+                value=NAN,
+            ),
+            Special(
+                "mean_of_nothing",
+                "cross_entropy of an empty batch with reduction='mean' is NaN",
+                "0/0",
+                {"logits": [], "target": []},
+                value=NAN,
             ),
         ),
     ),

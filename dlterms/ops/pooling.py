@@ -49,6 +49,13 @@ OPS = (
                 {"x": [[[[INF, 5.0], [0.0, 1.0]]]], "kernel_size": 2},
                 value=[[[[INF]]]],
             ),
+            Special(
+                "opposite_infinities_in_window",
+                "avg_pool2d of a window holding +∞ and −∞ is NaN",
+                "∞ − ∞ is NaN in IEEE arithmetic",
+                {"x": [[[[INF, -INF], [0.0, 1.0]]]], "kernel_size": 2},
+                value=[[[[NAN]]]],
+            ),
         ),
     ),
 )

@@ -39,7 +39,7 @@ def test_every_record_special_value_is_probed() -> None:
     """The probes are exactly the special values declared in the op records, in record order."""
     declared = [f"{op.name}.{sv.name}" for op in ops.OPS.values() for sv in op.special_values]
     assert [sv.id for sv in SPECIAL_VALUES] == declared
-    assert len(declared) == len(set(declared)) == 27
+    assert len(declared) == len(set(declared)) == 38
 
 
 @pytest.mark.parametrize("sv", SPECIAL_VALUES, ids=lambda sv: sv.id)
@@ -54,9 +54,12 @@ def test_reference_returns_the_declared_special_value(sv: Any) -> None:
 
 def test_a_refusal_is_canonical_as_an_error_string() -> None:
     """A declared refusal is reported as an error string, which any framework error matches."""
-    (refusal,) = [sv for sv in SPECIAL_VALUES if sv.canonical == ops.REFUSED]
-    assert canonical(refusal).startswith("error: ")
-    assert same_values("error: RuntimeError: all elements of input should be between 0 and 1", canonical(refusal))
+    refusals = [sv for sv in SPECIAL_VALUES if sv.canonical == ops.REFUSED]
+    assert [sv.id for sv in refusals] == ["binary_cross_entropy.refuses_nan", "binary_cross_entropy.refuses_infinity"]
+    for sv in refusals:
+        assert canonical(sv).startswith("error: ")
+        assert same_values("error: RuntimeError: all elements of input should be between 0 and 1", canonical(sv))
+        assert not same_values([0.0], canonical(sv))
 
 
 # --- limits not in the conformance table (no framework op to probe, or VJPs) ------------------------
