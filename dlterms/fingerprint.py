@@ -46,9 +46,7 @@ import ast
 import hashlib
 import inspect
 import json
-import os
 import sys
-import tempfile
 import textwrap
 import types
 from collections.abc import Callable, Iterable, Sequence
@@ -56,6 +54,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dlterms.files import atomic_write_text
 from dlterms.glossary import GLOSSARY_DIR
 
 __all__ = [
@@ -312,17 +311,6 @@ def check(
     return out
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def update(path: Path = FINGERPRINTS_PATH, *, rebuild: bool = False) -> list[Drift]:
     """Record the current fingerprints, unless a blocking drift remains (returned, nothing written).
 
@@ -344,7 +332,7 @@ def update(path: Path = FINGERPRINTS_PATH, *, rebuild: bool = False) -> list[Dri
             tid: {"version": terms[tid].version, "fingerprint": fingerprint(terms[tid])} for tid in sorted(terms)
         },
     }
-    _write_atomically(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    atomic_write_text(path, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     return []
 
 
