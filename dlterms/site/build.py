@@ -19,9 +19,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from dlterms.glossary import GLOSSARY_DIR, load_sections, load_terms
+from dlterms.citing.bibliography import read_citations
+from dlterms.glossary import load_sections, load_terms
 
-from . import bib, indexes, pages, plots
+from . import indexes, pages, plots
 from .frameworks import Adapters
 from .reports import load_reports, reports_folder
 from .text import log, remove_stale, write_if_changed
@@ -105,7 +106,7 @@ class SiteBuild:
             sections=self.sections,
             invariants=_invariants(),
             reports=load_reports(self.reports_dir),
-            papers=bib.load_bib(GLOSSARY_DIR / "citations.bib"),
+            papers=read_citations(),
             adapters=Adapters(self.repo_root),
             cite=_cite(),
         )

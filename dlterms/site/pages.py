@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from dlterms import reference
+from dlterms.citing.bibliography import BibEntry
+from dlterms.citing.formats import apa_markdown
 from dlterms.glossary import Section, Term
 
-from . import bib
 from .frameworks import Adapters, frameworks_markdown
 from .plots import Picture
 from .reports import Reports, matrix_markdown
@@ -37,7 +38,7 @@ class Context:
     sections: tuple[Section, ...]
     invariants: dict[str, Any]  # id -> registered Invariant
     reports: Reports
-    papers: dict[str, bib.Entry]
+    papers: dict[str, BibEntry]
     adapters: Adapters
     cite: Callable[..., str] | None
 
@@ -218,7 +219,7 @@ def _related(ctx: Context, term: Term) -> str:
                 log.warning("dlterms: term %s cites %r, which glossary/citations.bib lacks", term.id, key)
                 parts.append(f"- {code(key)} (not in citations.bib)")
             else:
-                parts.append(f"- {bib.apa_markdown(entry)}")
+                parts.append(f"- {apa_markdown(entry)}")
     return "\n".join(parts)
 
 
