@@ -1,8 +1,9 @@
-"""Reports of a conformance run: JSON (schema ``dlterms.report/1``), JUnit XML, HTML, the table.
+"""Reports of a conformance run: JSON (schema ``dlterms.report/1``), JUnit XML and HTML.
 
 The JSON document is the source of truth; JUnit and HTML are rendered from
 it. Every file is written atomically (a temporary file renamed into place),
 so a reader never sees half a report, even when the run is interrupted.
+The terminal's table is drawn by :mod:`.console`.
 """
 
 from __future__ import annotations

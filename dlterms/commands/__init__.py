@@ -22,10 +22,10 @@ class UsageError(Exception):
 
 @contextlib.contextmanager
 def needs_extra(extra: str) -> Iterator[None]:
-    """Turn a third-party module missing while the block imports a command's modules into a :class:`UsageError`.
+    """Turn a third-party module found missing inside the block into a :class:`UsageError` naming ``extra``.
 
-    The message names the extra that installs it; a missing dlterms module is a
-    bug and is raised as it is.
+    Commands import (and may call) what needs an extra inside this block. A
+    missing dlterms module is a bug, raised as it is.
     """
     try:
         yield
