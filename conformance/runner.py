@@ -49,7 +49,6 @@ __all__ = [
     "DEFAULT_MAX_EXAMPLES",
     "STATUSES",
     "Check",
-    "CheckTimeout",
     "Result",
     "RunSettings",
     "apply_xfail",
@@ -63,9 +62,6 @@ __all__ = [
 
 STATUSES = ("pass", "fail", "error", "unsupported", "skip", "xfail", "xpass")
 FAILING = ("fail", "error", "xpass")
-
-# Kept for code that imported them from here; the public home is :mod:`.limits`.
-_TimeLimit = TimeLimit
 
 
 @dataclass(frozen=True)
