@@ -15,6 +15,7 @@ import platform
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -30,6 +31,7 @@ __all__ = [
     "build_report",
     "load_schema",
     "merge_reports",
+    "read_report",
     "repro_snippet",
     "write_html",
     "write_json",
@@ -141,6 +143,24 @@ def _restore_floats(v: Any) -> Any:
 
 
 # --- writing -----------------------------------------------------------------------
+
+
+def read_report(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A JSON report written by :func:`write_json`; ValueError naming the file if it is not one.
+
+    Only the envelope is checked (JSON, an object, ``schema`` equal to :data:`SCHEMA`): a report
+    of this schema version is read whole, and :func:`load_schema` validates the rest when needed.
+    """
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the report: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not JSON: {exc}") from None
+    schema = data.get("schema") if isinstance(data, dict) else None
+    if schema != SCHEMA:
+        raise ValueError(f"{path}: schema={schema!r}; expected a {SCHEMA!r} report")
+    return data
 
 
 def write_json(path: str | os.PathLike[str], report: dict[str, Any]) -> None:

@@ -12,18 +12,16 @@ for. The CLI only parses arguments and prints. A wrong option value raises
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import signal
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from .backends import CANONICAL_OPS, DEVICE_ENV_VAR, DTYPES, ENV_VAR, Backend, BackendError, load_backend
 from .registry import INVARIANTS
-from .report import build_report, merge_reports, write_html, write_json, write_junit
+from .report import build_report, merge_reports, read_report, write_html, write_json, write_junit
 from .runner import FAILING, Check, Result, RunSettings, plan, run_checks
 from .settings import DEEP_MAX_EXAMPLES, DEFAULT_DTYPES, DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT_S
 
@@ -242,11 +240,9 @@ def merge_report_files(paths: Sequence[str]) -> dict[str, Any]:
     reports = []
     for path in paths:
         try:
-            reports.append(json.loads(Path(path).read_text(encoding="utf-8")))
-        except OSError as exc:
-            raise RunError(f"report merge: cannot read {path}: {exc.strerror}") from None
-        except json.JSONDecodeError as exc:
-            raise RunError(f"report merge: {path} is not JSON: {exc}") from None
+            reports.append(read_report(path))
+        except ValueError as exc:
+            raise RunError(f"report merge: {exc}") from None
     first = reports[0]["settings"]
     order = [c.key for c in plan(first.get("terms"), first.get("dtypes") or ())]
     try:

@@ -18,7 +18,6 @@ from typing import Any
 
 from .text import code, log, md_cell
 
-SCHEMA = "dlterms.report/1"
 ENV_VAR = "DLTERMS_REPORTS"
 # How a cell reads, worst status first: one failing dtype makes the cell fail.
 _ORDER = ("error", "fail", "xpass", "xfail", "pass", "skip", "unsupported")
@@ -78,15 +77,14 @@ def reports_folder(repo_root: Path) -> Path:
 
 def load_reports(folder: Path) -> Reports:
     """Read every report in ``folder``; a file that is not a report is skipped with a warning."""
+    from dlterms.conformance.report import read_report  # the suite's reader: one schema check
+
     columns: dict[tuple[str, str], Column] = {}
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            log.warning("dlterms: report %s is not readable JSON: %s", path, exc)
-            continue
-        if not isinstance(data, dict) or data.get("schema") != SCHEMA:
-            log.warning("dlterms: %s is not a %s report (schema %r); skipped", path, SCHEMA, data.get("schema"))
+            data = read_report(path)
+        except ValueError as exc:
+            log.warning("dlterms: %s; skipped", exc)
             continue
         backend = data.get("backend") or {}
         key = (str(backend.get("name", "?")), str(backend.get("version", "")))

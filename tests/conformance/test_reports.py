@@ -283,3 +283,22 @@ def test_xdist_workers_give_the_verdicts_of_a_sequential_run() -> None:
     assert [(r["id"], r["status"], r["examples"]) for r in parallel] == [
         (r["id"], r["status"], r["examples"]) for r in sequential
     ]
+
+
+def test_read_report_names_the_file_and_what_is_wrong(tmp_path: Path) -> None:
+    """read_report accepts a dlterms.report/1 object and refuses unreadable, non-JSON or other-schema files."""
+    from dlterms.conformance.report import SCHEMA, read_report
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps({"schema": SCHEMA, "results": []}), encoding="utf-8")
+    assert read_report(good)["schema"] == SCHEMA
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps({"schema": "something/2"}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"other\.json: schema='something/2'; expected a 'dlterms\.report/1' report"):
+        read_report(other)
+    broken = tmp_path / "broken.json"
+    broken.write_text("{", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"broken\.json: not JSON"):
+        read_report(broken)
+    with pytest.raises(ValueError, match=r"missing\.json: cannot read the report"):
+        read_report(tmp_path / "missing.json")
