@@ -1,7 +1,7 @@
 """The Markdown of one term's page, part by part (the indexes are in :mod:`.indexes`).
 
 Everything is derived from the glossary entry, the reference source, the adapters, the registered
-invariants and the reports given to the build (see DESIGN.md, "One source of truth per fact").
+invariants and the reports given to the build (see docs/design.md, "One source of truth per fact").
 """
 
 from __future__ import annotations
