@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .tolerances import Tolerance
+from .tolerances import Relative, Tolerance
 
 __all__ = [
     "Unsupported",
@@ -58,7 +58,7 @@ def measure_errors() -> dict[str, Any]:
     return acc
 
 
-def _record(err: np.ndarray, rel: np.ndarray, allowed: np.ndarray, tol: Tolerance) -> None:
+def _record(err: np.ndarray, rel: np.ndarray, allowed: np.ndarray, tol: Tolerance | Relative) -> None:
     acc = _ERRORS.get()
     if acc is None or not err.size:
         return
@@ -84,30 +84,34 @@ def assert_shape(actual: Any, expected: tuple[int, ...], what: str) -> None:
         raise Violation(f"{what}: shape {shape}, expected {tuple(expected)}", {"shape": list(shape)})
 
 
-def assert_close(actual: Any, expected: Any, tol: Tolerance, what: str) -> None:
-    """``|actual - expected| <= atol + rtol·|expected|`` elementwise, NaN and inf matching in place.
+def assert_close(actual: Any, expected: Any, tol: Tolerance | Relative, what: str, scale: Any = None) -> None:
+    """``|actual − expected| ≤ tol.allowed(expected, scale)`` elementwise, NaN and inf matching in place.
 
-    Compared in float64; the arrays must have the same shape.
+    With a :class:`~dlterms.conformance.tolerances.Tolerance`, ``atol + rtol·|expected|``; with a
+    :class:`~dlterms.conformance.tolerances.Relative` bound, ``k·u·(|expected| + scale) + λ``
+    (``scale``: the op's sensitivity, broadcast to the shape). Compared in float64; the arrays
+    must have the same shape.
     """
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
     assert_shape(a, e.shape, what)
-    with np.errstate(invalid="ignore", over="ignore"):  # NaN and inf are handled explicitly below
-        _compare(a, e, tol, what)
+    s = None if scale is None else np.broadcast_to(np.asarray(scale, dtype=np.float64), e.shape)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN, inf and 0/0 handled below
+        _compare(a, e, tol, what, s)
 
 
-def _compare(a: np.ndarray, e: np.ndarray, tol: Tolerance, what: str) -> None:
+def _compare(a: np.ndarray, e: np.ndarray, tol: Tolerance | Relative, what: str, scale: np.ndarray | None) -> None:
     finite = np.isfinite(a) & np.isfinite(e)
     # Where either side is NaN or ±inf, both must be the same special value.
     special_mismatch = ~finite & ~((a == e) | (np.isnan(a) & np.isnan(e)))
     err = np.where(finite, np.abs(a - e), 0.0)
-    allowed = tol.atol + tol.rtol * np.abs(np.where(finite, e, 0.0))
+    allowed = tol.allowed(np.where(finite, e, 0.0), None if scale is None else np.where(finite, scale, 0.0))
     bad = special_mismatch | (finite & (err > allowed))
     rel = np.where(finite & (e != 0), err / np.where(e != 0, np.abs(e), 1.0), np.where(err > 0, np.inf, 0.0))
     _record(err, np.where(finite & (e != 0), rel, 0.0), allowed, tol)
     if not bad.any():
         return
-    score = np.where(bad, np.where(finite, err - tol.rtol * np.abs(e), np.inf), -np.inf)
+    score = np.where(bad, np.where(finite, err / allowed, np.inf), -np.inf)
     worst = np.unravel_index(int(np.argmax(score)), a.shape) if a.shape else ()
     details = {
         "index": [int(i) for i in worst],
@@ -119,12 +123,21 @@ def _compare(a: np.ndarray, e: np.ndarray, tol: Tolerance, what: str) -> None:
         "size": int(a.size),
         "tolerance": tol.as_dict(),
     }
+    if isinstance(tol, Relative):
+        details["allowed"] = _float(allowed[worst])
+        details["error_in_u"] = _float(err[worst] / tol.u) if finite[worst] else "inf"
     raise Violation(
         f"{what}: {details['mismatched']}/{details['size']} elements differ; worst at index "
         f"{tuple(details['index'])}: got {details['got']}, expected {details['expected']} "
-        f"(rtol={tol.rtol:g}, atol={tol.atol:g})",
+        f"({tol.describe()}{_allowed_text(details)})",
         details,
     )
+
+
+def _allowed_text(details: dict[str, Any]) -> str:
+    if "allowed" not in details:
+        return ""
+    return f"; error {details['error_in_u']} u, allowed {details['allowed']}"
 
 
 def assert_that(condition: Any, what: str, **details: Any) -> None:

@@ -7,15 +7,20 @@ strategy of cases (keyword arguments) per dtype, and a check
 :class:`~dlterms.conformance.checks.Violation` when the property fails.
 
 Each canonical op is declared once, as a record in :mod:`dlterms.ops`;
-:func:`register_op` wraps it in an :class:`OpSpec` and registers its three
+:func:`register_op` wraps it in an :class:`OpSpec` and registers its
 generated invariants:
 
 * ``<op>.matches_reference``: the backend agrees with the float64 reference
-  within the forward tolerance of the dtype;
+  within the record's accuracy model (:class:`dlterms.ops.Accuracy`): relative
+  to the value, with the op's condition number, or the dtype's absolute
+  tolerance (see :mod:`dlterms.conformance.tolerances`);
 * ``<op>.vjp_matches_reference``: the backend's ``vjp`` agrees with the
   reference's hand-written ``<op>_vjp`` within the gradient tolerance;
 * ``<op>.grad_matches_finite_difference``: the backend's ``vjp`` agrees with
-  central finite differences of its own forward pass (float64).
+  central finite differences of its own forward pass (float64);
+* ``<op>.special_values``, for an op with special values its definition fixes:
+  the backend returns them (NaN in gives NaN out, the limits at ±∞, ...), in
+  every dtype, on a fixed list of inputs (:mod:`dlterms.conformance.special_values`).
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ from . import tolerances
 from .backends import Backend, OpCall
 from .checks import assert_close
 from .gradcheck import as_arrays, directional_check
+from .special_values import check_definitions, definitions
 from .strategies import representable
 
 __all__ = [
@@ -148,6 +154,17 @@ class OpSpec:
     def dtypes(self) -> tuple[str, ...] | None:
         return self.record.dtypes
 
+    def forward_tolerance(
+        self, dtype: str, case: dict[str, Any], expected: list[np.ndarray]
+    ) -> tuple[tolerances.Tolerance | tolerances.Relative, list[np.ndarray | None]]:
+        """The bound of ``matches_reference`` in ``dtype``, and the sensitivity of each output (None: absolute)."""
+        accuracy = self.record.accuracy
+        if accuracy.model == "relative":
+            return tolerances.relative(dtype, accuracy.sensitivity), list(
+                tolerances.sensitivity(accuracy.sensitivity, case, expected)
+            )
+        return tolerances.forward(dtype, f"{self.name}.matches_reference"), [None] * len(expected)
+
     def cases(self, dtype: str) -> st.SearchStrategy[dict[str, Any]]:
         return strategy(self.record.cases)(dtype)
 
@@ -202,17 +219,23 @@ def register_ops(records: Iterable[Op]) -> None:
 
 
 def register_op(record: Op) -> OpSpec:
-    """Register the op ``record`` and its three generated invariants (see the module docstring)."""
+    """Register the op ``record`` and its generated invariants (see the module docstring)."""
     if record.name in OPS:
         raise ValueError(f"op {record.name!r} is registered twice")
     spec = OPS[record.name] = OpSpec(record)
     grad_cases = spec.grad_cases
     op = spec.name
 
+    bound = (
+        "relative to the value (in units of the dtype's precision, with the condition number)"
+        if record.accuracy.model == "relative"
+        else "within the forward tolerance of the dtype"
+    )
+
     @invariant(
         f"{op}.matches_reference",
         term=spec.term,
-        statement=f"{op} agrees with the float64 reference within the forward tolerance of the dtype.",
+        statement=f"{op} agrees with the float64 reference {bound}.",
         cases=spec.cases,
         dtypes=spec.dtypes,
         kind="reference",
@@ -220,9 +243,9 @@ def register_op(record: Op) -> OpSpec:
     def matches_reference(bk: Backend, dtype: str, **case: Any) -> None:
         got = as_arrays(bk, getattr(bk, op)(**native_args(bk, spec, case, dtype)))
         expected = _reference_outputs(spec, case)
-        tol = tolerances.forward(dtype, f"{op}.matches_reference")
-        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
-            assert_close(g, e, tol, f"{op} output {i}" if len(got) > 1 else op)
+        tol, scales = spec.forward_tolerance(dtype, case, expected)
+        for i, (g, e, s) in enumerate(zip(got, expected, scales, strict=True)):
+            assert_close(g, e, tol, f"{op} output {i}" if len(got) > 1 else op, scale=s)
 
     @invariant(
         f"{op}.vjp_matches_reference",
@@ -266,4 +289,22 @@ def register_op(record: Op) -> OpSpec:
         tol = tolerances.gradient(dtype, f"{op}.grad_matches_finite_difference")
         directional_check(bk, fn, primals, _rng(case), tol, dtype)
 
+    if record.definitions:
+        _register_special_values(spec)
     return spec
+
+
+def _register_special_values(spec: OpSpec) -> None:
+    """``<op>.special_values``: the special values the definition fixes, on their fixed inputs."""
+    op = spec.name
+    probes = ", ".join(sv.id.split(".", 1)[1] for sv in definitions(op))
+
+    @invariant(
+        f"{op}.{ops.SPECIAL_VALUES}",
+        term=spec.term,
+        statement=f"{op} returns the values its definition fixes on special inputs ({probes}).",
+        cases=lambda dtype: st.just({}),
+        kind="robustness",
+    )
+    def special_values(bk: Backend, dtype: str) -> None:
+        check_definitions(bk, op, dtype)

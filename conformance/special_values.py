@@ -1,26 +1,34 @@
-"""Special values (NaN, ±inf, −0.0, the loss clamp, empty batches) measured through a backend, as facts.
+"""Special values (NaN, ±inf, −0.0, the loss clamp, empty batches): checked where the definition fixes them.
 
 Each op record of :mod:`dlterms.ops` declares its special inputs once, with
-the hand-checked value the definition gives them and the reason
-(:class:`dlterms.ops.Special`): NaN propagates, ±inf follow the limits of the
-formula (σ(−∞) = 0, the softmax of a row with one +∞ is one-hot, a row of all
-−∞ is 0/0 = NaN), the binary cross-entropy clamps each log at −100. The
-reference is tested against those values (``tests/reference/test_special_values.py``);
-this module probes a backend with them. Frameworks do not all agree, and none
-of them is wrong to differ: ``torch.softmax([inf, 0])`` computes ``inf − inf``
-and returns NaN. So these are **facts, not failures**: :func:`measure` calls
-each op of a backend *through its adapter* on each special input and reports
-what came back next to the canonical value::
+the hand-checked value and the reason (:class:`dlterms.ops.Special`), and
+whether the definition *fixes* that value (``kind="definition"``: NaN in gives
+NaN out, the limits of sigmoid and tanh at ±∞, a masked −∞ logit gets
+probability 0) or leaves a *choice* (``kind="choice"``: a softmax row holding
++∞, where the max-shift every framework uses computes ∞ − ∞ = NaN; the −100
+clamp of the binary cross-entropy; the mean of an empty batch). The reference
+is tested against every value (``tests/reference/test_special_values.py``).
 
-    {"id", "description", "op", "input", "value", "canonical", "matches_canonical"}
+Through a backend:
+
+* the definitions are **checks that fail**: :func:`check_definitions` is the
+  generated invariant ``<op>.special_values`` (kind ``robustness``), which
+  raises a :class:`~dlterms.conformance.checks.Violation` naming the probe, the
+  input, the value and the expected value. A definition that refuses an input
+  (:data:`~dlterms.ops.REFUSED`) is met by an error or a NaN result, never a number;
+* every special value, both kinds, is also **measured as a fact**: :func:`measure`
+  calls each op of a backend *through its adapter* on each special input and
+  reports what came back next to the canonical value::
+
+    {"id", "description", "kind", "op", "input", "value", "canonical", "matches_canonical"}
 
 ``value`` is ``None`` (and ``matches_canonical`` too) when the backend lacks
 the op, and ``"error: <Type>: <message>"`` when the call raised or ran past
 its time limit (after which the op's other probes are skipped): measuring never
 fails or hangs a run. NaN and infinities are written ``"nan"``, ``"inf"``, ``"-inf"``
-(the report is strict JSON). A refusal matches a canonical refusal (the
-reference refuses NaN probabilities; so does PyTorch) whatever the exception type.
-The records are the ``special_values`` section of a conformance report.
+(the report is strict JSON). In the facts a refusal matches a canonical refusal
+(the reference refuses NaN probabilities; so does PyTorch) whatever the exception
+type. The records are the ``special_values`` section of a conformance report.
 """
 
 from __future__ import annotations
@@ -35,10 +43,20 @@ from dlterms import ops, reference
 from dlterms.ops import REFUSED
 
 from .backends import Backend
-from .checks import json_safe
+from .checks import Violation, json_safe
 from .limits import CheckTimeout, TimeLimit
 
-__all__ = ["SPECIAL_VALUES", "SpecialValue", "canonical", "measure", "on_reference", "same_values"]
+__all__ = [
+    "SPECIAL_VALUES",
+    "SpecialValue",
+    "canonical",
+    "check_definitions",
+    "definitions",
+    "measure",
+    "meets_definition",
+    "on_reference",
+    "same_values",
+]
 
 
 @dataclass(frozen=True)
@@ -53,6 +71,11 @@ class SpecialValue:
     tensors: tuple[str, ...] = ("x",)
     indices: tuple[str, ...] = ()
     signed_zeros: bool = False  # whether +0.0 and −0.0 count as different here
+    kind: str = "definition"  # "definition": checked and failed; "choice": a fact only
+
+    @property
+    def fixed(self) -> bool:
+        return self.kind == "definition"
 
 
 def _probes() -> tuple[SpecialValue, ...]:
@@ -69,6 +92,7 @@ def _probes() -> tuple[SpecialValue, ...]:
                     tensors=op.tensors,
                     indices=op.indices,
                     signed_zeros=sv.signed_zeros,
+                    kind=sv.kind,
                 )
             )
     return tuple(out)
@@ -122,6 +146,52 @@ def same_values(value: Any, canonical_value: Any, rtol: float = 1e-12, signed_ze
     )
 
 
+def _resolution(dtype: str) -> float:
+    """The relative difference below which two finite values count as the same in ``dtype``."""
+    return {"float64": 1e-12, "float32": 1e-6}.get(dtype, 1e-2)
+
+
+def definitions(op: str) -> tuple[SpecialValue, ...]:
+    """The special values of ``op`` that its definition fixes, in record order."""
+    return tuple(sv for sv in SPECIAL_VALUES if sv.op == op and sv.fixed)
+
+
+def meets_definition(value: Any, sv: SpecialValue, dtype: str = "float64") -> bool:
+    """Whether ``value`` (a nested list, or an ``"error: ..."`` string) is what the definition fixes for ``sv``.
+
+    A refusal is met by an error or by a result that is NaN everywhere; any
+    other value must be :func:`same_values` as the canonical one, within the
+    dtype's resolution (the sign of zero compared where the record asks).
+    """
+    if sv.canonical == REFUSED:
+        return isinstance(value, str) or bool(np.all(np.isnan(np.asarray(value, dtype=np.float64))))
+    return not isinstance(value, str) and same_values(value, sv.canonical, _resolution(dtype), sv.signed_zeros)
+
+
+def check_definitions(bk: Backend, op: str, dtype: str) -> None:
+    """Call ``op`` on each special input its definition fixes, in ``dtype``; raise a Violation at the first miss.
+
+    The body of the generated invariant ``<op>.special_values``. An exception
+    from the backend counts as a value (``"error: ..."``), which meets only a
+    refusal; the runner's time limit is left to the runner.
+    """
+    for sv in definitions(op):
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")  # NaN and inf are the point here
+                value: Any = _to_lists(bk, _call(bk, sv, lambda v, d: bk.asarray(v, d or dtype)))
+        except Exception as exc:  # a refusal, or a crash: a value like any other here
+            value = f"error: {type(exc).__name__}: {' '.join(str(exc).split())[:200]}"
+        if not meets_definition(value, sv, dtype):
+            expected = "an error or NaN" if sv.canonical == REFUSED else json_safe(sv.canonical)
+            args = json_safe(sv.args)
+            raise Violation(
+                f"{sv.id}: {op}(**{args}) in {dtype} gave {json_safe(value)}; the definition gives {expected} "
+                f"({sv.description})",
+                {"probe": sv.id, "input": args, "got": json_safe(value), "expected": expected},
+            )
+
+
 def measure(bk: Backend, timeout_s: float | None = 5.0) -> list[dict[str, Any]]:
     """One record per special value: what the backend's op returns and whether it is the canonical value.
 
@@ -131,13 +201,14 @@ def measure(bk: Backend, timeout_s: float | None = 5.0) -> list[dict[str, Any]]:
     """
     hung: set[str] = set()
     dtype = next((d for d in ("float64", "float32", "bfloat16", "float16") if d in bk.dtypes), "float64")
-    rtol = {"float64": 1e-12, "float32": 1e-6}.get(dtype, 1e-2)
+    rtol = _resolution(dtype)
     records = []
     for sv in SPECIAL_VALUES:
         expected = canonical(sv)
         record: dict[str, Any] = {
             "id": sv.id,
             "description": sv.description,
+            "kind": sv.kind,
             "op": sv.op,
             "input": json_safe(sv.args),
             "value": None,

@@ -57,14 +57,19 @@ def float_arrays(
     max_value: float = 20.0,
     away_from: float | None = None,
     margin: float = 1e-3,
+    magnitudes: tuple[float, float] | None = None,
     **shape_kwargs: Any,
 ) -> st.SearchStrategy[Any]:
     """Arrays (as nested lists, a float when 0-d) of finite values in ``[min_value, max_value]``.
 
     ``away_from=c`` keeps every value at least ``margin`` from ``c`` (a kink
     such as ReLU's at 0, where a finite difference is meaningless).
-    Subnormals are excluded: frameworks may flush them to zero, a documented
-    and separately probed convention.
+    ``magnitudes=(lo, hi)`` mixes in values ``±10^e`` with ``e`` uniform in
+    ``[log10 lo, log10 hi]`` (clipped to the dtype's normal range), outside
+    ``[min_value, max_value]`` too: the tails and the tiny inputs where a
+    relative accuracy check matters (sigmoid at −80, tanh at 1e−20, logits
+    spread by 10⁴). Subnormals are excluded: frameworks may flush them to
+    zero, a documented and separately probed convention.
     """
     elements = st.floats(
         min_value=min_value,
@@ -74,12 +79,38 @@ def float_arrays(
         allow_infinity=False,
         allow_subnormal=False,
     )
+    if magnitudes is not None:
+        elements = st.one_of(elements, _magnitudes(dtype, *magnitudes))
     if away_from is not None:
         c = away_from
         elements = elements.filter(lambda v: abs(v - c) >= margin)
     if shape is None:
         shape = shapes(**shape_kwargs)
     return hnp.arrays(np.float64, shape, elements=elements).map(lambda a: representable(a, dtype).tolist())
+
+
+def _magnitudes(dtype: str, lo: float, hi: float) -> st.SearchStrategy[float]:
+    """Values ``±10^e``, ``e`` uniform in ``[log10 lo, log10 hi]``, rounded to normal numbers of ``dtype``."""
+    smallest, largest = _NORMAL_RANGE[dtype]
+    a, b = np.log10(max(lo, smallest)), np.log10(min(hi, largest))
+    return (
+        st.tuples(st.booleans(), st.floats(float(a), float(b)))
+        .map(
+            lambda t: float(
+                np.clip(representable(np.array((-1.0 if t[0] else 1.0) * 10.0 ** t[1]), dtype), -largest, largest)
+            )
+        )
+        .filter(lambda v: v == 0 or abs(v) >= smallest)
+    )
+
+
+# The smallest normal number and a magnitude bound (well inside the largest finite) of each dtype.
+_NORMAL_RANGE = {
+    "float16": (2.0**-14, 6e4),
+    "bfloat16": (2.0**-126, 1e38),
+    "float32": (2.0**-126, 1e38),
+    "float64": (2.0**-1022, 1e308),
+}
 
 
 def logits_with_axis(dtype: str, **kwargs: Any) -> st.SearchStrategy[dict[str, Any]]:

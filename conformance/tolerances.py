@@ -1,7 +1,20 @@
-"""Tolerances, one table per dtype, with the source of every number.
+"""Tolerances, with the source of every number: the relative accuracy model and the per-dtype tables.
 
-A comparison passes when ``|actual - expected| <= atol + rtol * |expected|``
-elementwise (the rule of ``numpy.isclose`` and ``torch.testing.assert_close``).
+Two models, chosen per op by its record's :class:`~dlterms.ops.Accuracy`
+(``<op>.matches_reference``):
+
+* **relative** (:class:`Relative`): ``|ŷ − y| ≤ k·u·(|y| + s(x)) + λ``
+  elementwise, where ``u`` is the unit roundoff of the dtype
+  (:data:`UNIT_ROUNDOFF`), ``λ`` its smallest normal number
+  (:data:`SMALLEST_NORMAL`), ``k`` = :data:`K` and ``s(x) = κ(x)·|y|`` the op's
+  sensitivity (:data:`SENSITIVITY`; κ its condition number). It is relative to
+  the value wherever the op is well conditioned, so an inaccurate formula
+  cannot hide under an absolute tolerance (tanh(1e−8) = 0 fails);
+* **absolute** (:class:`Tolerance`): ``|ŷ − y| ≤ atol + rtol·|y|`` (the rule
+  of ``numpy.isclose`` and ``torch.testing.assert_close``), per dtype in
+  :data:`FORWARD`, for ops whose result can cancel (dot products) and for the
+  invariants' own comparisons.
+
 Tolerances are never scaled by the size of an array; inputs on which a check
 is badly conditioned are filtered out by the strategies instead of met with a
 looser tolerance. An invariant that needs a different tolerance names it in
@@ -10,19 +23,215 @@ looser tolerance. An invariant that needs a different tolerance names it in
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["FD_EPS", "FORWARD", "GRADIENT", "OVERRIDES", "Tolerance", "forward", "gradient"]
+import numpy as np
+
+__all__ = [
+    "FD_EPS",
+    "FORWARD",
+    "GRADIENT",
+    "OVERRIDES",
+    "SENSITIVITY",
+    "SMALLEST_NORMAL",
+    "UNIT_ROUNDOFF",
+    "K",
+    "Relative",
+    "Tolerance",
+    "forward",
+    "gradient",
+    "relative",
+    "sensitivity",
+]
 
 
 @dataclass(frozen=True)
 class Tolerance:
+    """The absolute model: ``|ŷ − y| ≤ atol + rtol·|y|``."""
+
     rtol: float
     atol: float
     source: str
 
-    def as_dict(self) -> dict[str, float]:
+    def as_dict(self) -> dict[str, Any]:
         return {"rtol": self.rtol, "atol": self.atol}
+
+    def allowed(self, expected: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+        """The largest error allowed at each element (``scale`` is ignored: it belongs to the relative model)."""
+        return self.atol + self.rtol * np.abs(expected)
+
+    def describe(self) -> str:
+        return f"rtol={self.rtol:g}, atol={self.atol:g}"
+
+
+# --- the relative model ----------------------------------------------------------------------------
+#
+# Sources. Unit roundoff u = 2^−p for a p-bit significand, rounding to nearest (IEEE 754-2019
+# §3.3 formats; Higham, Accuracy and Stability of Numerical Algorithms, 2nd ed., 2002, §2.1):
+# every basic operation is exact to a factor (1 + δ), |δ| ≤ u (the standard model, Higham §2.2).
+# A result y = f(x) computed in a stable way has a forward error ≲ κ(x)·u·|y| (Higham §1.5-1.6:
+# forward error ≲ condition number × backward error), κ(x) = |x·f'(x)/f(x)| elementwise, or for
+# an op that shifts its inputs by max x (softmax), the normwise κ: Σ_j |∂y_i/∂x_j|·‖x‖∞/|y_i|.
+# Below the smallest normal number λ the result loses relative precision (gradual underflow,
+# Higham §2.1, adds an absolute error term) and frameworks that flush subnormals to zero (XLA
+# and TensorFlow on CPU) return 0: an absolute floor λ, which matters only within a factor 1/u
+# of the underflow threshold.
+
+UNIT_ROUNDOFF: dict[str, float] = {"float16": 2.0**-11, "bfloat16": 2.0**-8, "float32": 2.0**-24, "float64": 2.0**-53}
+SMALLEST_NORMAL: dict[str, float] = {
+    "float16": 2.0**-14,
+    "bfloat16": 2.0**-126,
+    "float32": 2.0**-126,
+    "float64": 2.0**-1022,
+}
+
+# k = 16 units of u, spent as: the reference's own error, ≤ 4 ulp = 8u (the largest bound on
+# docs/reference-accuracy.md; 1 ulp ≤ 2u·|y|), plus 8u for the framework: one library function
+# documented to ≤ 2 ulp = 4u (CUDA Math API, "Mathematical Functions" appendix: expf, tanhf
+# 2 ulp, logf, log1pf 1 ulp; the GNU C Library manual, "Known Maximum Errors in Math Functions":
+# exp, log, tanh ≤ 2 ulp on x86-64; Eigen's float tanh: "accurate up to a couple of ulp") and up
+# to four further roundings of a basic operation (≤ u each, the standard model). The worst the
+# four built-in frameworks were measured at is 7.4u (XLA's float64 tanh near 17.7, where κ ≈ 0).
+# This issue's float16/bfloat16 and accumulation-length terms extend it (docs: the trust page).
+K = 16.0
+
+_RELATIVE_SOURCE = (
+    "|ŷ − y| ≤ k·u·(|y| + κ(x)·|y|) + λ: k = 16 (reference ≤ 4 ulp, framework ≤ 2-ulp library function "
+    "and 4 roundings; CUDA Math API, glibc manual), u the unit roundoff, κ the condition number "
+    "(Higham 2002, §1.6, §2.2), λ the smallest normal number (flush to zero)"
+)
+
+
+@dataclass(frozen=True)
+class Relative:
+    """The relative model: ``|ŷ − y| ≤ k·u·(|y| + s) + λ``, ``s`` the sensitivity ``κ(x)·|y|`` per element."""
+
+    k: float
+    u: float
+    floor: float
+    sensitivity: str
+    source: str = _RELATIVE_SOURCE
+
+    @property
+    def rtol(self) -> float:
+        """``k·u``: the coefficient of ``|y| + s`` (the schema's ``rtol``)."""
+        return self.k * self.u
+
+    @property
+    def atol(self) -> float:
+        return self.floor
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "model": "relative",
+            "k": self.k,
+            "unit_roundoff": self.u,
+            "sensitivity": self.sensitivity,
+        }
+
+    def allowed(self, expected: np.ndarray, scale: np.ndarray | None = None) -> np.ndarray:
+        s = 0.0 if scale is None else np.where(np.isfinite(scale), np.abs(scale), 0.0)
+        return self.rtol * (np.abs(expected) + s) + self.floor
+
+    def describe(self) -> str:
+        return f"relative: k·u·(|y| + κ·|y|) + λ with k={self.k:g}, u=2^{int(np.log2(self.u))}, κ of {self.sensitivity}"
+
+
+def relative(dtype: str, sensitivity_name: str) -> Relative:
+    """The relative bound of ``dtype`` with the named sensitivity (a key of :data:`SENSITIVITY`)."""
+    if sensitivity_name not in SENSITIVITY:
+        raise LookupError(f"sensitivity {sensitivity_name!r}: expected one of {sorted(SENSITIVITY)}")
+    return Relative(K, UNIT_ROUNDOFF[dtype], SMALLEST_NORMAL[dtype], sensitivity_name)
+
+
+def sensitivity(name: str, case: dict[str, Any], outputs: list[np.ndarray]) -> list[np.ndarray]:
+    """``s = κ(x)·|y|`` for each output of the op called with ``case`` (``outputs``: the float64 reference's)."""
+    with np.errstate(all="ignore"):
+        return SENSITIVITY[name](case, outputs)
+
+
+def _value(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # f positively homogeneous (relu, leaky_relu, max): x·f'(x) = f(x), so κ = 1 and s = |y|.
+    return [np.abs(y) for y in ys]
+
+
+def _sigmoid(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # κ = |x|·(1 − σ(x)): s = |x|·σ(x)·(1 − σ(x)).
+    x, (y,) = np.asarray(case["x"], dtype=np.float64), ys
+    return [np.abs(x) * y * (1.0 - y)]
+
+
+def _tanh(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # κ = |x|·(1 − tanh²x)/|tanh x|: s = |x|·(1 − y²) (≤ |y|, → |x| at 0).
+    x, (y,) = np.asarray(case["x"], dtype=np.float64), ys
+    return [np.abs(x) * (1.0 - y * y)]
+
+
+def _slice_norm(x: np.ndarray, axis: int) -> np.ndarray:
+    return np.max(np.abs(x), axis=axis, keepdims=True) if x.size else np.zeros_like(x)
+
+
+def _softmax(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # Normwise: the max-shift rounds x_j − max x, an error ≤ u·2‖x‖∞ in each logit, and
+    # Σ_j |∂y_i/∂x_j| = 2·y_i·(1 − y_i): s = 2·y·(1 − y)·‖x‖∞ along the axis.
+    x, (y,) = np.asarray(case["x"], dtype=np.float64), ys
+    return [2.0 * y * (1.0 - y) * _slice_norm(x, case.get("axis", -1))]
+
+
+def _log_softmax_terms(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
+    # The shift as for softmax (Σ_j |∂y_i/∂x_j| = 2·(1 − e^{y_i})), plus 1: log Σ of a sum ≥ 1 is
+    # computed with log, not log1p, in every framework, an absolute error of a few u.
+    return 2.0 * (1.0 - np.exp(y)) * _slice_norm(x, axis) + 1.0
+
+
+def _log_softmax(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    x, (y,) = np.asarray(case["x"], dtype=np.float64), ys
+    return [_log_softmax_terms(x, y, case.get("axis", -1))]
+
+
+def _reduced(case: dict[str, Any], y: np.ndarray, terms: np.ndarray, n: int) -> np.ndarray:
+    # A sum of n non-negative terms adds (n − 1)·u·|y| (recursive summation, Higham §4.2).
+    reduction = case.get("reduction", "mean")
+    if reduction == "none":
+        return terms
+    total = float(np.sum(terms)) / (n if reduction == "mean" and n else 1)
+    return np.asarray(total + max(n - 1, 0) * np.abs(y))
+
+
+def _sum_of_terms(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # Each term is a few roundings of exact inputs (s = 0 beyond |y|); the reduction sums them.
+    (y,) = ys
+    n = int(np.size(case["input"]))
+    return [_reduced(case, y, np.zeros(np.shape(case["input"])), n)]
+
+
+def _cross_entropy(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # Each term is −log_softmax(row)[target]: its sensitivity; then the reduction.
+    (y,) = ys
+    z = np.asarray(case["logits"], dtype=np.float64)
+    if not z.size:
+        return [np.zeros_like(y)]
+    t = np.asarray(case["target"], dtype=np.int64)
+    shifted = z - z.max(axis=1, keepdims=True)
+    ls = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    terms = _log_softmax_terms(z, ls, 1)[np.arange(len(t)), t]
+    return [_reduced(case, y, terms, len(t))]
+
+
+# The sensitivity functions an op record may name (dlterms.ops.Accuracy.sensitivity).
+SENSITIVITY: dict[str, Callable[[dict[str, Any], list[np.ndarray]], list[np.ndarray]]] = {
+    "value": _value,
+    "sigmoid": _sigmoid,
+    "tanh": _tanh,
+    "softmax": _softmax,
+    "log_softmax": _log_softmax,
+    "sum_of_terms": _sum_of_terms,
+    "cross_entropy": _cross_entropy,
+}
 
 
 _TORCH = "torch.testing.assert_close defaults (PyTorch 2.x docs, 'Default tolerances')"

@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from dlterms import ops
-from dlterms.ops.record import Arg, Cases, Op, Special, index, option, tensor
+from dlterms.ops.record import Accuracy, Arg, Cases, Op, Special, index, option, tensor
 
 
 def test_importing_the_records_imports_no_third_party_module() -> None:
@@ -38,14 +38,17 @@ def test_the_signature_shows_defaults_and_several_outputs() -> None:
 
 
 def test_generated_invariant_ids_and_special_value_ids() -> None:
-    """An op's generated invariants and special-value probes are named <op>.<name>."""
+    """Generated invariants and special-value probes are named <op>.<name>; special_values only with definitions."""
     relu = ops.OPS["relu"]
     assert relu.invariant_ids == (
         "relu.matches_reference",
         "relu.vjp_matches_reference",
         "relu.grad_matches_finite_difference",
+        "relu.special_values",
     )
     assert relu.special_value_ids == ("relu.at_infinities", "relu.nan_propagates")
+    assert "linear.special_values" not in ops.OPS["linear"].invariant_ids  # no special value at all
+    assert "max_pool2d.special_values" not in ops.OPS["max_pool2d"].invariant_ids  # its one value is a choice
 
 
 def test_by_term_gives_the_ops_of_an_entry_in_record_order() -> None:
@@ -62,7 +65,7 @@ def test_an_argument_declared_twice_is_refused() -> None:
 
 def test_a_special_value_with_an_unknown_argument_is_refused() -> None:
     """A special value may only name the op's arguments."""
-    bad = Special("s", "f(y) = 0", "why", {"y": [0.0]}, value=[0.0])
+    bad = Special("s", "f(y) = 0", "why", {"y": [0.0]}, value=[0.0], because="the formula")
     with pytest.raises(ValueError, match=r"op 'f': special value 's' has unknown arguments \['y'\]"):
         Op(
             "f",
@@ -81,3 +84,42 @@ def test_only_a_tensor_can_be_differentiable_and_roles_are_checked() -> None:
     with pytest.raises(ValueError, match=r"Arg 'k': role='vector'; expected 'tensor', 'index' or 'option'"):
         Arg("k", "vector")  # type: ignore[arg-type]
     assert not index("target").differentiable and not option("axis", -1).differentiable
+
+
+def test_every_special_value_is_classified_with_a_reason() -> None:
+    """Each of the 38 special values is a definition (checked) or a choice (a fact), with a one-line reason."""
+    specials = [sv for op in ops.OPS.values() for sv in op.special_values]
+    assert len(specials) == 38
+    assert all(sv.kind in ("definition", "choice") and sv.because and "\n" not in sv.because for sv in specials)
+    choices = {f"{op.name}.{sv.name}" for op in ops.OPS.values() for sv in op.special_values if not sv.fixed}
+    # The brief's examples of each kind: a row holding +inf and the clamp are choices, NaN and masks definitions.
+    assert {"softmax.one_positive_infinity", "binary_cross_entropy.clamped_when_confidently_wrong"} <= choices
+    assert "relu.nan_propagates" not in choices and "softmax.negative_infinity_entry" not in choices
+
+
+def test_a_special_value_must_say_its_kind_and_why() -> None:
+    """An unknown kind or an empty reason is refused, naming the special value."""
+    with pytest.raises(ValueError, match=r"Special 's': kind='maybe'; expected 'definition' or 'choice'"):
+        Special("s", "e", "w", {}, value=0.0, kind="maybe", because="b")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"Special 's': because is empty"):
+        Special("s", "e", "w", {}, value=0.0)
+
+
+def test_every_op_declares_its_accuracy_model_with_a_reason() -> None:
+    """The elementwise activations and the losses are relative; the dot products keep the absolute model."""
+    models = {op.name: op.accuracy.model for op in ops.OPS.values()}
+    for name in ("sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax", "mse_loss", "cross_entropy"):
+        assert models[name] == "relative", name
+    for name in ("linear", "conv2d", "rnn"):
+        assert models[name] == "absolute", name
+    assert all(op.accuracy.why for op in ops.OPS.values())
+
+
+def test_a_malformed_accuracy_is_refused() -> None:
+    """A relative model needs a sensitivity, an absolute one has none, and each needs a reason."""
+    with pytest.raises(ValueError, match=r"model='exact'"):
+        Accuracy("exact", why="w")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=r"expected a sensitivity name exactly for the relative model"):
+        Accuracy("relative", why="w")
+    with pytest.raises(ValueError, match=r"why is empty"):
+        Accuracy("absolute")

@@ -13,15 +13,33 @@ term* page).
 from __future__ import annotations
 
 from . import activations, conv, layers, losses, optim, pooling, rnn
-from .record import GENERATED, INF, NAN, REFUSED, REQUIRED, Arg, Cases, Op, Special, as_pair
+from .record import (
+    ABSOLUTE,
+    GENERATED,
+    INF,
+    NAN,
+    REFUSED,
+    REQUIRED,
+    SPECIAL_VALUES,
+    Accuracy,
+    Arg,
+    Cases,
+    Op,
+    Special,
+    as_pair,
+    relative,
+)
 
 __all__ = [
+    "ABSOLUTE",
     "GENERATED",
     "INF",
     "NAN",
     "OPS",
     "REFUSED",
     "REQUIRED",
+    "SPECIAL_VALUES",
+    "Accuracy",
     "Arg",
     "Cases",
     "Op",
@@ -29,6 +47,7 @@ __all__ = [
     "as_pair",
     "by_term",
     "markdown_table",
+    "relative",
 ]
 
 OPS: dict[str, Op] = {}

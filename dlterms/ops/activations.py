@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from .record import INF, NAN, Cases, Op, Special, option, tensor
+from .record import INF, NAN, Cases, Op, Special, option, relative, tensor
 
 LOG_2 = math.log(2.0)  # −log_softmax of two equal largest logits
 
@@ -14,13 +14,23 @@ _AWAY_FROM_KINK = Cases(
 )
 _LOGITS = Cases("strategies.logits_with_axis")
 
+# The forward comparison reaches the tails and the tiny inputs where relative accuracy matters
+# (dlterms.conformance.tolerances); gradients keep the moderate cases.
+_TAILS = "tails and tiny inputs, where only a relative bound sees an inaccurate formula"
+_SIGMOID_CASES = Cases("invariants.activations.elementwise_cases", {"magnitudes": (1e-30, 80.0)}, why=_TAILS)
+_TANH_CASES = Cases("invariants.activations.elementwise_cases", {"magnitudes": (1e-30, 20.0)}, why=_TAILS)
+_SPREAD_LOGITS = Cases("strategies.logits_with_axis", {"magnitudes": (1e-30, 1e4)}, why=_TAILS)
+_ELEMENTWISE_WHY = "one elementwise function: an error of a few roundings relative to the value"
+
 OPS = (
     Op(
         "sigmoid",
         term="sigmoid",
         summary="logistic function 1/(1 + e^−x), elementwise",
         args=(tensor("x"),),
-        cases=_ELEMENTWISE,
+        cases=_SIGMOID_CASES,
+        grad_cases=_ELEMENTWISE,
+        accuracy=relative("sigmoid", _ELEMENTWISE_WHY + "; κ(x) = |x|(1 − σ(x)) is large only in the left tail"),
         special_values=(
             Special(
                 "at_infinities",
@@ -28,6 +38,8 @@ OPS = (
                 "the limits",
                 {"x": [-INF, INF]},
                 value=[0.0, 1.0],
+                kind="definition",
+                because="the limits of 1/(1 + e^−x) as x → ∓∞; every formula for σ has them",
             ),
             Special(
                 "nan_propagates",
@@ -35,6 +47,8 @@ OPS = (
                 "the other element is unaffected",
                 {"x": [NAN, 0.0]},
                 value=[NAN, 0.5],
+                kind="definition",
+                because="NaN in, NaN out (IEEE 754 §6.2); elementwise, so the other element is σ(0) = ½",
             ),
         ),
     ),
@@ -43,9 +57,21 @@ OPS = (
         term="tanh",
         summary="hyperbolic tangent, elementwise",
         args=(tensor("x"),),
-        cases=_ELEMENTWISE,
+        cases=_TANH_CASES,
+        grad_cases=_ELEMENTWISE,
+        accuracy=relative(
+            "tanh", _ELEMENTWISE_WHY + "; κ(x) = 2|x|/|sinh 2x| ≤ 1, so tanh is well conditioned everywhere"
+        ),
         special_values=(
-            Special("at_infinities", "tanh(∓∞) = ∓1", "the limits", {"x": [-INF, INF]}, value=[-1.0, 1.0]),
+            Special(
+                "at_infinities",
+                "tanh(∓∞) = ∓1",
+                "the limits",
+                {"x": [-INF, INF]},
+                value=[-1.0, 1.0],
+                kind="definition",
+                because="the limits of tanh as x → ∓∞",
+            ),
             Special(
                 "keeps_negative_zero",
                 "tanh(−0.0) = −0.0",
@@ -53,8 +79,18 @@ OPS = (
                 {"x": [-0.0]},
                 value=[-0.0],
                 signed_zeros=True,
+                kind="definition",
+                because="tanh is odd, so tanh(−0) = −tanh(+0) = −0; IEEE 754-2019 §9.2 specifies tanh(±0) = ±0",
             ),
-            Special("nan_propagates", "tanh(NaN) = NaN", "NaN in, NaN out", {"x": [NAN, 0.0]}, value=[NAN, 0.0]),
+            Special(
+                "nan_propagates",
+                "tanh(NaN) = NaN",
+                "NaN in, NaN out",
+                {"x": [NAN, 0.0]},
+                value=[NAN, 0.0],
+                kind="definition",
+                because="NaN in, NaN out (IEEE 754 §6.2); elementwise",
+            ),
         ),
     ),
     Op(
@@ -63,6 +99,7 @@ OPS = (
         summary="max(0, x), elementwise",
         args=(tensor("x"),),
         cases=_ELEMENTWISE,
+        accuracy=relative("value", "max(0, x) is exact: no rounding at all"),
         grad_cases=_AWAY_FROM_KINK,
         special_values=(
             Special(
@@ -71,9 +108,17 @@ OPS = (
                 "the formula at the limits",
                 {"x": [-INF, INF]},
                 value=[0.0, INF],
+                kind="definition",
+                because="max(0, −∞) = 0 and max(0, +∞) = +∞: the formula itself, no limit taken",
             ),
             Special(
-                "nan_propagates", "relu(NaN) = NaN", "max(0, NaN) must not drop the NaN", {"x": [NAN]}, value=[NAN]
+                "nan_propagates",
+                "relu(NaN) = NaN",
+                "max(0, NaN) must not drop the NaN",
+                {"x": [NAN]},
+                value=[NAN],
+                kind="definition",
+                because="NaN in, NaN out (IEEE 754 §6.2); a where(x > 0, x, 0) that returns 0 drops it",
             ),
         ),
     ),
@@ -83,12 +128,19 @@ OPS = (
         summary="x for x > 0, negative_slope·x otherwise",
         args=(tensor("x"), option("negative_slope", 0.01, "float")),
         cases=Cases("invariants.activations.leaky_relu_cases"),
+        accuracy=relative("value", "a·x is one rounding"),
         grad_cases=Cases(
             "invariants.activations.leaky_relu_cases", {"away_from": 0.0}, why="not differentiable at 0 (the kink)"
         ),
         special_values=(
             Special(
-                "at_negative_infinity", "leaky_relu(−∞) = −∞", "a·x with a > 0", {"x": [-INF, INF]}, value=[-INF, INF]
+                "at_negative_infinity",
+                "leaky_relu(−∞) = −∞",
+                "a·x with a > 0",
+                {"x": [-INF, INF]},
+                value=[-INF, INF],
+                kind="definition",
+                because="a·(−∞) = −∞ for a > 0 and +∞ stays +∞: the formula, no limit taken",
             ),
             Special(
                 "zero_slope_at_negative_infinity",
@@ -96,8 +148,18 @@ OPS = (
                 "0·(−∞) is NaN in IEEE arithmetic (unlike relu(−∞) = 0)",
                 {"x": [-INF], "negative_slope": 0.0},
                 value=[NAN],
+                kind="choice",
+                because="0·(−∞) is undefined: IEEE arithmetic gives NaN, the limit of 0·x is 0 (relu's value)",
             ),
-            Special("nan_propagates", "leaky_relu(NaN) = NaN", "NaN in, NaN out", {"x": [NAN]}, value=[NAN]),
+            Special(
+                "nan_propagates",
+                "leaky_relu(NaN) = NaN",
+                "NaN in, NaN out",
+                {"x": [NAN]},
+                value=[NAN],
+                kind="definition",
+                because="NaN in, NaN out (IEEE 754 §6.2)",
+            ),
         ),
     ),
     Op(
@@ -105,7 +167,11 @@ OPS = (
         term="softmax",
         summary="e^x / Σ e^x along an axis",
         args=(tensor("x"), option("axis", -1, "int")),
-        cases=_LOGITS,
+        cases=_SPREAD_LOGITS,
+        grad_cases=_LOGITS,
+        accuracy=relative(
+            "softmax", "e^(x − max x)/Σ: the rounding of x − max x perturbs each logit by ≤ u·2‖x‖∞ (normwise)"
+        ),
         special_values=(
             Special(
                 "one_positive_infinity",
@@ -113,6 +179,8 @@ OPS = (
                 "the limit, where the max-shift computes ∞ − ∞ = NaN",
                 {"x": [INF, 0.0, -1.0]},
                 value=[1.0, 0.0, 0.0],
+                kind="choice",
+                because="the limit is one-hot, but the max-shift every framework uses computes ∞ − ∞ = NaN",
             ),
             Special(
                 "two_positive_infinities",
@@ -120,6 +188,8 @@ OPS = (
                 "the +∞ entries share the mass",
                 {"x": [INF, INF, 0.0]},
                 value=[0.5, 0.5, 0.0],
+                kind="choice",
+                because="the limit shares the mass, but the max-shift computes ∞ − ∞ = NaN",
             ),
             Special(
                 "negative_infinity_entry",
@@ -127,6 +197,8 @@ OPS = (
                 "a masked (−∞) logit gets probability 0",
                 {"x": [-INF, 0.0, 0.0]},
                 value=[0.0, 0.5, 0.5],
+                kind="definition",
+                because="e^−∞ = 0 exactly: a masked logit gets probability 0 and the rest is finite arithmetic",
             ),
             Special(
                 "all_negative_infinity",
@@ -134,6 +206,8 @@ OPS = (
                 "0/0, undefined",
                 {"x": [-INF, -INF]},
                 value=[NAN, NAN],
+                kind="choice",
+                because="0/0: the definition gives no value (NaN, uniform or zeros are all defensible)",
             ),
             Special(
                 "nan_poisons_its_row",
@@ -141,6 +215,8 @@ OPS = (
                 "every output of a row depends on every input of that row",
                 {"x": [[NAN, 0.0], [0.0, 0.0]]},
                 value=[[NAN, NAN], [0.5, 0.5]],
+                kind="definition",
+                because="NaN in, NaN out for every output of the row; other rows do not depend on it",
             ),
         ),
     ),
@@ -149,7 +225,11 @@ OPS = (
         term="softmax",
         summary="x − log Σ e^x along an axis",
         args=(tensor("x"), option("axis", -1, "int")),
-        cases=_LOGITS,
+        cases=_SPREAD_LOGITS,
+        grad_cases=_LOGITS,
+        accuracy=relative(
+            "log_softmax", "x − max x − log Σ: the shift as for softmax, and log Σ of a sum ≥ 1 adds a few u absolute"
+        ),
         special_values=(
             Special(
                 "one_positive_infinity",
@@ -157,6 +237,8 @@ OPS = (
                 "the limit",
                 {"x": [INF, 0.0]},
                 value=[0.0, -INF],
+                kind="choice",
+                because="the limit, but the max-shift every framework uses computes ∞ − ∞ = NaN",
             ),
             Special(
                 "negative_infinity_entry",
@@ -164,6 +246,8 @@ OPS = (
                 "a masked logit",
                 {"x": [-INF, 0.0]},
                 value=[-INF, 0.0],
+                kind="definition",
+                because="log e^−∞ = −∞ for the masked logit; the others are finite arithmetic",
             ),
             Special(
                 "all_negative_infinity",
@@ -171,6 +255,8 @@ OPS = (
                 "log(0/0)",
                 {"x": [-INF, -INF]},
                 value=[NAN, NAN],
+                kind="choice",
+                because="log(0/0): the definition gives no value",
             ),
             Special(
                 "two_positive_infinities",
@@ -178,6 +264,8 @@ OPS = (
                 "the +∞ entries share the mass (the log of softmax's limit)",
                 {"x": [INF, INF, 0.0]},
                 value=[-LOG_2, -LOG_2, -INF],
+                kind="choice",
+                because="the limit, but the max-shift computes ∞ − ∞ = NaN",
             ),
             Special(
                 "nan_poisons_its_row",
@@ -185,6 +273,8 @@ OPS = (
                 "every output of a row depends on every input of that row",
                 {"x": [[NAN, 0.0], [0.0, 0.0]]},
                 value=[[NAN, NAN], [-LOG_2, -LOG_2]],
+                kind="definition",
+                because="NaN in, NaN out for every output of the row; other rows do not depend on it",
             ),
         ),
     ),

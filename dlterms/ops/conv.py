@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .record import INF, NAN, Cases, Op, Special, option, tensor
+from .record import ABSOLUTE, INF, NAN, Cases, Op, Special, option, tensor
 
 PAIR = "int | (h, w)"
 
@@ -21,6 +21,7 @@ OPS = (
             option("groups", 1, "int"),
         ),
         cases=Cases("strategies.conv_params"),
+        accuracy=ABSOLUTE,
         grad_cases=Cases(
             "strategies.conv_params", {"bias": True}, why="the VJP returns a bias gradient only for a bias"
         ),
@@ -31,6 +32,8 @@ OPS = (
                 "0·∞ is NaN in IEEE arithmetic",
                 {"x": [[[[INF, 0.0], [0.0, 1.0]]]], "weight": [[[[0.0]]]]},
                 value=[[[[NAN, 0.0], [0.0, 0.0]]]],
+                kind="choice",
+                because="0·∞ is undefined: IEEE gives NaN; a kernel that skips zero weights (or Winograd, FFT) may not",
             ),
             Special(
                 "nan_propagates",
@@ -38,6 +41,8 @@ OPS = (
                 "NaN in, NaN out",
                 {"x": [[[[NAN, 2.0], [3.0, 4.0]]]], "weight": [[[[1.0, 1.0]]]]},
                 value=[[[[NAN], [7.0]]]],
+                kind="definition",
+                because="NaN in, NaN out where a window covers it; the other outputs do not depend on it",
             ),
         ),
     ),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .record import Cases, Op, tensor
+from .record import ABSOLUTE, Cases, Op, tensor
 
 OPS = (
     Op(
@@ -11,5 +11,6 @@ OPS = (
         summary="x Wᵀ + b; weight (out, in) as in torch.nn.Linear",
         args=(tensor("x"), tensor("weight"), tensor("bias", None, annotation="tensor | None")),
         cases=Cases("invariants.layers.linear_cases"),
+        accuracy=ABSOLUTE,
     ),
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .record import INF, NAN, REFUSED, Cases, Op, Special, index, option, tensor
+from .record import INF, NAN, REFUSED, Cases, Op, Special, index, option, relative, tensor
 
 _REDUCTION = option("reduction", "mean", "'mean' | 'sum' | 'none'")
 
@@ -13,6 +13,10 @@ OPS = (
         summary="mean of (input − target)²",
         args=(tensor("input"), tensor("target"), _REDUCTION),
         cases=Cases("invariants.losses.mse_cases"),
+        accuracy=relative(
+            "sum_of_terms",
+            "each term (a − b)² is two roundings of exact inputs, and a sum of non-negative terms does not cancel",
+        ),
         special_values=(
             Special(
                 "infinite_error",
@@ -20,6 +24,8 @@ OPS = (
                 "IEEE arithmetic",
                 {"input": [INF, INF], "target": [0.0, INF], "reduction": "none"},
                 value=[INF, NAN],
+                kind="definition",
+                because="(∞ − 0)² = ∞ is the formula; (∞ − ∞)² is undefined, and NaN is IEEE's result for it",
             ),
             Special(
                 "mean_of_nothing",
@@ -27,6 +33,8 @@ OPS = (
                 "0/0",
                 {"input": [], "target": []},
                 value=NAN,
+                kind="choice",
+                because="the mean of no terms is 0/0: NaN, 0 and an error are all in use",
             ),
             Special(
                 "nan_propagates",
@@ -34,6 +42,8 @@ OPS = (
                 "NaN in, NaN out, elementwise",
                 {"input": [NAN, 1.0], "target": [0.0, 1.0], "reduction": "none"},
                 value=[NAN, 0.0],
+                kind="definition",
+                because="NaN in, NaN out, elementwise",
             ),
         ),
     ),
@@ -43,6 +53,11 @@ OPS = (
         summary="−(y log p + (1 − y) log(1 − p)), logs clamped at −100; input holds probabilities",
         args=(tensor("input"), tensor("target", differentiable=False), _REDUCTION),
         cases=Cases("invariants.losses.bce_cases"),
+        accuracy=relative(
+            "sum_of_terms",
+            "each term is a weighted sum of two non-positive logs of exact inputs (log1p for 1 − p), "
+            "and a sum of non-negative terms does not cancel",
+        ),
         grad_cases=Cases(
             "invariants.losses.bce_grad_cases",
             why="away from p = 0 and 1, where 1/(p(1 − p)) blows up and the clamp makes the derivative jump",
@@ -54,6 +69,8 @@ OPS = (
                 "each log is clamped at −100",
                 {"input": [0.0, 1.0], "target": [1.0, 0.0], "reduction": "none"},
                 value=[100.0, 100.0],
+                kind="choice",
+                because="the definition gives +∞; the clamp at −100 is PyTorch's convention, which the reference keeps",
             ),
             Special(
                 "zero_when_certain_and_right",
@@ -61,6 +78,8 @@ OPS = (
                 "0·log 0 is taken as 0",
                 {"input": [0.0, 1.0], "target": [0.0, 1.0], "reduction": "none"},
                 value=[0.0, 0.0],
+                kind="definition",
+                because="0·log 0 = 0 is the limit of p·log p as p → 0: a certain, right prediction costs 0",
             ),
             Special(
                 "refuses_nan",
@@ -68,6 +87,8 @@ OPS = (
                 "NaN is not a probability",
                 {"input": [NAN], "target": [1.0]},
                 value=REFUSED,
+                kind="definition",
+                because="NaN is not a probability: an error or a NaN loss honours that, a number does not",
             ),
             Special(
                 "refuses_infinity",
@@ -75,6 +96,8 @@ OPS = (
                 "a probability lies in [0, 1]",
                 {"input": [INF], "target": [1.0]},
                 value=REFUSED,
+                kind="definition",
+                because="∞ is not a probability: an error or a NaN loss honours that, a number does not",
             ),
         ),
     ),
@@ -84,6 +107,10 @@ OPS = (
         summary="−log softmax(logits)[target]; logits (N, C), target N class indices",
         args=(tensor("logits"), index("target"), _REDUCTION),
         cases=Cases("invariants.losses.ce_cases"),
+        accuracy=relative(
+            "cross_entropy",
+            "each term is −log_softmax at the target, and a sum of non-negative terms does not cancel",
+        ),
         special_values=(
             Special(
                 "infinite_logit_at_target",
@@ -91,6 +118,8 @@ OPS = (
                 "the target takes all the probability",
                 {"logits": [[INF, 0.0]], "target": [0]},
                 value=0.0,
+                kind="choice",
+                because="a row holding +∞: the limit is 0, the max-shift computes ∞ − ∞ = NaN",
             ),
             Special(
                 "infinite_logit_elsewhere",
@@ -98,6 +127,8 @@ OPS = (
                 "the target has probability 0",
                 {"logits": [[INF, 0.0]], "target": [1]},
                 value=INF,
+                kind="choice",
+                because="a row holding +∞: the limit is +∞, the max-shift computes ∞ − ∞ = NaN",
             ),
             Special(
                 "masked_class",
@@ -105,6 +136,8 @@ OPS = (
                 "a masked (−∞) class takes nothing from the others",
                 {"logits": [[-INF, 0.0]], "target": [1]},
                 value=0.0,
+                kind="definition",
+                because="e^−∞ = 0 exactly: a masked class takes no probability and the rest is finite arithmetic",
             ),
             Special(
                 "all_classes_masked",
@@ -112,6 +145,8 @@ OPS = (
                 "the softmax of a row of only −∞ is 0/0",
                 {"logits": [[-INF, -INF]], "target": [0]},
                 value=NAN,
+                kind="choice",
+                because="0/0: the definition gives no value",
             ),
             Special(
                 "mean_of_nothing",
@@ -119,6 +154,8 @@ OPS = (
                 "0/0",
                 {"logits": [], "target": []},
                 value=NAN,
+                kind="choice",
+                because="the mean over an empty batch is 0/0: NaN, 0 and an error are all in use",
             ),
         ),
     ),

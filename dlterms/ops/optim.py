@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .record import INF, NAN, Cases, Op, Special, option, tensor
+from .record import ABSOLUTE, INF, NAN, Cases, Op, Special, option, tensor
 
 OPS = (
     Op(
@@ -11,6 +11,7 @@ OPS = (
         summary="param − lr·grad (out of place)",
         args=(tensor("param"), tensor("grad"), option("lr", annotation="float ≥ 0")),
         cases=Cases("invariants.optim.step_cases"),
+        accuracy=ABSOLUTE,
         returns=("param",),
         special_values=(
             Special(
@@ -19,6 +20,8 @@ OPS = (
                 "0·∞ is NaN in IEEE arithmetic",
                 {"param": [1.0], "grad": [INF], "lr": 0.0},
                 value=[NAN],
+                kind="choice",
+                because="0·∞ is undefined: IEEE gives NaN; a step of rate 0 may as well leave the parameter",
             ),
         ),
     ),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .conv import PAIR
-from .record import INF, NAN, Cases, Op, Special, option, tensor
+from .record import ABSOLUTE, INF, NAN, Cases, Op, Special, option, relative, tensor
 
 _WINDOW = (
     tensor("x"),
@@ -19,6 +19,7 @@ OPS = (
         summary="the maximum of each window, NCHW (padding is −∞)",
         args=_WINDOW,
         cases=Cases("strategies.pool_params", {"op": "max"}),
+        accuracy=relative("value", "the maximum selects one input: exact"),
         grad_cases=Cases(
             "strategies.pool_params",
             {"op": "max", "distinct": True},
@@ -32,6 +33,8 @@ OPS = (
                 "the NaN is not skipped",
                 {"x": [[[[NAN, 5.0], [0.0, 1.0]]]], "kernel_size": 2},
                 value=[[[[NAN]]]],
+                kind="choice",
+                because="IEEE 754-2019's maximum keeps NaN, 754-2008's maxNum (C's fmax) drops it: TensorFlow gives 5",
             ),
         ),
     ),
@@ -41,6 +44,7 @@ OPS = (
         summary="the mean of each window, NCHW",
         args=(*_WINDOW, option("count_include_pad", True, "bool")),
         cases=Cases("strategies.pool_params", {"op": "avg"}),
+        accuracy=ABSOLUTE,
         special_values=(
             Special(
                 "infinity_in_window",
@@ -48,6 +52,8 @@ OPS = (
                 "a sum holding +∞ (and no −∞ or NaN) is +∞",
                 {"x": [[[[INF, 5.0], [0.0, 1.0]]]], "kernel_size": 2},
                 value=[[[[INF]]]],
+                kind="definition",
+                because="a sum of finite terms and +∞ is +∞: the formula, no limit taken",
             ),
             Special(
                 "opposite_infinities_in_window",
@@ -55,6 +61,8 @@ OPS = (
                 "∞ − ∞ is NaN in IEEE arithmetic",
                 {"x": [[[[INF, -INF], [0.0, 1.0]]]], "kernel_size": 2},
                 value=[[[[NAN]]]],
+                kind="definition",
+                because="∞ − ∞ is undefined, and NaN is IEEE's result for it",
             ),
         ),
     ),

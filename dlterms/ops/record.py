@@ -17,10 +17,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 __all__ = [
+    "ABSOLUTE",
     "INF",
     "NAN",
     "REFUSED",
     "REQUIRED",
+    "SPECIAL_VALUES",
+    "Accuracy",
     "Arg",
     "Cases",
     "Op",
@@ -28,10 +31,13 @@ __all__ = [
     "as_pair",
     "index",
     "option",
+    "relative",
     "tensor",
 ]
 
 Role = Literal["tensor", "index", "option"]
+Model = Literal["relative", "absolute"]
+SpecialKind = Literal["definition", "choice"]
 
 
 class _Required:
@@ -45,6 +51,8 @@ REFUSED = "refused"  # the value of a special input the op must refuse with an e
 
 # The three invariants every op gets from its record (see dlterms.conformance.registry).
 GENERATED = ("matches_reference", "vjp_matches_reference", "grad_matches_finite_difference")
+# The fourth, generated for an op with at least one special value that the definition fixes.
+SPECIAL_VALUES = "special_values"
 
 
 @dataclass(frozen=True)
@@ -122,6 +130,48 @@ class Cases:
 
 
 @dataclass(frozen=True)
+class Accuracy:
+    """How close ``<op>.matches_reference`` requires a backend's result to be to the reference.
+
+    ``"relative"``: ``|ŷ − y| ≤ k·u·(|y| + s(x)) + λ`` elementwise, where u is
+    the unit roundoff of the dtype, λ its smallest normal number, and ``s``
+    the op's *sensitivity* (``κ(x)·|y|``, κ the condition number), named by
+    ``sensitivity`` and defined in :mod:`dlterms.conformance.tolerances`.
+    ``"absolute"``: the dtype's ``atol + rtol·|y|`` (for ops whose result can
+    cancel, such as dot products, where no bound relative to the value holds).
+    ``why`` says why the model fits the op. The model and its sources are on
+    the *How far to trust the reference* page.
+    """
+
+    model: Model
+    sensitivity: str = ""
+    why: str = ""
+
+    def __post_init__(self) -> None:
+        if self.model not in ("relative", "absolute"):
+            raise ValueError(f"Accuracy: model={self.model!r}; expected 'relative' or 'absolute'")
+        if (self.model == "relative") != bool(self.sensitivity):
+            raise ValueError(
+                f"Accuracy: sensitivity={self.sensitivity!r} with model={self.model!r}; "
+                "expected a sensitivity name exactly for the relative model"
+            )
+        if not self.why:
+            raise ValueError(f"Accuracy({self.model!r}, {self.sensitivity!r}): why is empty; expected the reason")
+
+
+def relative(sensitivity: str, why: str) -> Accuracy:
+    """The relative accuracy model with the named sensitivity function."""
+    return Accuracy("relative", sensitivity, why)
+
+
+ABSOLUTE = Accuracy(
+    "absolute",
+    why="a sum of products that can cancel (a dot product, a convolution, a difference): "
+    "its error is relative to the size of the terms, not to the result",
+)
+
+
+@dataclass(frozen=True)
 class Special:
     """A special input of an op and the value the definition gives it, checked by hand.
 
@@ -132,6 +182,14 @@ class Special:
     words and ``why`` gives the reason it is the right value (the limit of
     the formula, IEEE arithmetic, a convention). The reference is tested
     against ``value``; a framework's result is measured against it.
+
+    ``kind`` says whether the definition fixes the value (``"definition"``:
+    NaN in gives NaN out, the limits at ±∞, a masked logit's probability 0),
+    which ``<op>.special_values`` checks and fails, or leaves a choice
+    (``"choice"``: a row holding +∞, the −100 clamp, the mean of nothing),
+    which is only reported as a fact; ``because`` gives the reason in one line.
+    A refusal (:data:`REFUSED`) that the definition fixes is met by an error
+    or by a NaN result (IEEE 754's result of an invalid operation), never by a number.
     """
 
     name: str
@@ -140,6 +198,19 @@ class Special:
     args: dict[str, Any]
     value: Any
     signed_zeros: bool = False  # whether +0.0 and −0.0 count as different here
+    kind: SpecialKind = "definition"
+    because: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("definition", "choice"):
+            raise ValueError(f"Special {self.name!r}: kind={self.kind!r}; expected 'definition' or 'choice'")
+        if not self.because:
+            raise ValueError(f"Special {self.name!r}: because is empty; expected why it is a {self.kind}")
+
+    @property
+    def fixed(self) -> bool:
+        """Whether the definition fixes the value (then a backend that differs fails)."""
+        return self.kind == "definition"
 
     @property
     def description(self) -> str:
@@ -159,6 +230,7 @@ class Op:
     returns: tuple[str, ...] = ("y",)  # names of the outputs; several are returned as a tuple
     dtypes: tuple[str, ...] | None = None  # where the comparisons with the reference apply; None: all
     special_values: tuple[Special, ...] = ()
+    accuracy: Accuracy = ABSOLUTE  # how close matches_reference requires the result to be
 
     def __post_init__(self) -> None:
         names = [a.name for a in self.args]
@@ -199,9 +271,15 @@ class Op:
         return f"{self.name}({', '.join(a.signature() for a in self.args)}) -> {out}"
 
     @property
+    def definitions(self) -> tuple[Special, ...]:
+        """The special values the definition fixes (checked by ``<op>.special_values``)."""
+        return tuple(sv for sv in self.special_values if sv.fixed)
+
+    @property
     def invariant_ids(self) -> tuple[str, ...]:
-        """The IDs of the invariants generated from this record."""
-        return tuple(f"{self.name}.{g}" for g in GENERATED)
+        """The IDs of the invariants generated from this record (``special_values`` if it has definitions)."""
+        generated = GENERATED + ((SPECIAL_VALUES,) if self.definitions else ())
+        return tuple(f"{self.name}.{g}" for g in generated)
 
     @property
     def special_value_ids(self) -> tuple[str, ...]:

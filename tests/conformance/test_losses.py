@@ -17,7 +17,7 @@ def test_correct_backends_pass_every_loss_invariant(conform, backend: str) -> No
     assert {r["term"] for r in run.rows()} == {"mean-squared-error", "cross-entropy"}
     assert not run.rows("fail") and not run.rows("error")
     passed = {r["invariant"] for r in run.rows("pass")}
-    assert {"cross_entropy.finite_for_large_logits", "binary_cross_entropy.clamps_log_at_minus_100"} <= passed
+    assert {"cross_entropy.finite_for_large_logits", "binary_cross_entropy.special_values"} <= passed
 
 
 def test_numpy_reports_loss_gradients_as_unsupported(conform) -> None:
@@ -100,7 +100,6 @@ def _cross_entropy_per_batch(logits: torch.Tensor, target: torch.Tensor, reducti
         ("cross_entropy", _cross_entropy_per_batch, "cross-entropy", "cross_entropy.none_gives_per_example_values"),
         ("mse_loss", _mse_sum_for_mean, "mean-squared-error", "mse_loss.sum_is_n_times_mean"),
         ("mse_loss", _mse_sum_for_mean, "mean-squared-error", "mse_loss.matches_reference"),
-        ("binary_cross_entropy", _bce_without_clamp, "cross-entropy", "binary_cross_entropy.clamps_log_at_minus_100"),
         ("binary_cross_entropy", _bce_negated, "cross-entropy", "binary_cross_entropy.nonnegative"),
     ],
 )
@@ -113,3 +112,27 @@ def test_broken_adapter_fails_naming_the_invariant(conform, broken_backend, op, 
     row = next(r for r in run.rows() if r["invariant"] == expected)
     assert row["counterexample"] is not None
     assert expected in run.out
+
+
+def test_bce_without_the_clamp_is_a_fact_not_a_failure(conform, broken_backend) -> None:
+    """+inf for a confidently wrong prediction (no −100 clamp) passes every check and is reported as a fact."""
+    spec = broken_backend("torch", binary_cross_entropy=_bce_without_clamp)
+    run = conform(spec, "--terms", "cross-entropy", "--max-examples", "25")
+    assert run.code == 0, run.out
+    facts = {r["id"]: r for r in run.report["special_values"]}
+    clamped = facts["binary_cross_entropy.clamped_when_confidently_wrong"]
+    assert clamped["kind"] == "choice" and clamped["matches_canonical"] is False and clamped["value"] == ["inf", "inf"]
+
+
+def _bce_finite_for_nan(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean"):
+    return F.binary_cross_entropy(torch.nan_to_num(input, nan=0.5, posinf=1.0), target, reduction=reduction)
+
+
+def test_bce_giving_a_number_for_a_nan_probability_fails(conform, broken_backend) -> None:
+    """A NaN probability must be refused or give NaN: a finite loss fails binary_cross_entropy.special_values."""
+    spec = broken_backend("torch", binary_cross_entropy=_bce_finite_for_nan)
+    run = conform(spec, "--terms", "cross-entropy", "--dtype", "float64", "--max-examples", "5")
+    assert run.code == 1, run.out
+    row = next(r for r in run.rows("fail") if r["invariant"] == "binary_cross_entropy.special_values")
+    assert row["details"]["probe"] == "binary_cross_entropy.refuses_nan"
+    assert row["details"]["expected"] == "an error or NaN" and row["details"]["got"] == 0.6931471805599453

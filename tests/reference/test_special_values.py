@@ -1,12 +1,13 @@
-"""Special values (NaN, ±inf, −0.0, the loss clamp, empty input): what the reference returns.
+"""Special values (NaN, ±inf, −0.0, the loss clamp, empty input): what the reference returns, and the checks.
 
 Each op record (:mod:`dlterms.ops`) declares its special inputs with a
 hand-checked value (from the limit of the formula, or IEEE arithmetic where
 the formula is a product such as 0·∞); the reference must return exactly
 that value, sign of zero included. The conformance side is checked too: every
-backend is measured without a crash, a framework that differs is reported (a
-fact, not a failure), and a broken or partial adapter gives an error string or
-``None``, never an exception.
+backend is measured without a crash, a framework that differs on a *choice* is
+reported (a fact, not a failure), a value the *definition* fixes is checked by
+``<op>.special_values`` (a relu that maps NaN to 0 fails), and a broken or
+partial adapter gives an error string or ``None``, never an exception.
 """
 
 from __future__ import annotations
@@ -14,9 +15,19 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pytest
 from dlterms.conformance import load_backend
-from dlterms.conformance.special_values import SPECIAL_VALUES, canonical, measure, on_reference, same_values
+from dlterms.conformance.registry import INVARIANTS
+from dlterms.conformance.runner import run_one
+from dlterms.conformance.special_values import (
+    SPECIAL_VALUES,
+    canonical,
+    measure,
+    meets_definition,
+    on_reference,
+    same_values,
+)
 
 from dlterms import ops
 from dlterms import reference as ref
@@ -197,3 +208,57 @@ def test_a_hanging_op_is_cut_off_and_not_called_again(broken_backend) -> None:
     assert records["relu.at_infinities"]["value"].startswith("error: CheckTimeout")
     assert records["relu.nan_propagates"]["value"].startswith("error: skipped")
     assert len(calls) == 1 and records["relu.nan_propagates"]["matches_canonical"] is False
+
+
+# --- the definitions: checks that fail ------------------------------------------------------------
+
+
+def test_the_probes_carry_their_kind_and_the_report_records_it() -> None:
+    """22 of the 38 are fixed by the definition; every measured record says which kind it is."""
+    assert sum(sv.fixed for sv in SPECIAL_VALUES) == 22
+    records = measure(load_backend("reference"))
+    assert {r["id"]: r["kind"] for r in records} == {sv.id: sv.kind for sv in SPECIAL_VALUES}
+
+
+def test_a_refusal_is_met_by_an_error_or_nan_but_not_by_a_number() -> None:
+    """The definition refuses a NaN probability: an error string or NaN meets it, a finite loss does not."""
+    sv = next(sv for sv in SPECIAL_VALUES if sv.id == "binary_cross_entropy.refuses_nan")
+    assert meets_definition("error: RuntimeError: all elements of input should be between 0 and 1", sv)
+    assert meets_definition(NAN, sv) and not meets_definition(0.69, sv)
+
+
+def test_a_fixed_value_is_compared_within_the_dtypes_resolution_and_zero_signs_where_asked() -> None:
+    """−log 2 rounded to float32 meets log_softmax's definition in float32, not in float64; tanh(−0) must be −0."""
+    row = next(sv for sv in SPECIAL_VALUES if sv.id == "log_softmax.nan_poisons_its_row")
+    in_float32 = [[NAN, NAN], [float(np.float32(-math.log(2.0)))] * 2]
+    assert meets_definition(in_float32, row, "float32") and not meets_definition(in_float32, row, "float64")
+    zero = next(sv for sv in SPECIAL_VALUES if sv.id == "tanh.keeps_negative_zero")
+    assert meets_definition([-0.0], zero) and not meets_definition([0.0], zero)
+
+
+def _relu_drops_nan(x: Any) -> Any:
+    import torch
+
+    return torch.where(x > 0, x, torch.zeros_like(x))  # where(x > 0, x, 0): NaN > 0 is False
+
+
+def test_a_relu_that_maps_nan_to_zero_fails_relu_special_values(broken_backend) -> None:
+    """relu(NaN) = 0 fails relu.special_values, naming the probe, the input, the value and the expected value."""
+    pytest.importorskip("torch")
+    bk = load_backend(broken_backend("torch", relu=_relu_drops_nan))
+    row = run_one(bk, INVARIANTS["relu.special_values"], "float64")
+    assert row.status == "fail" and row.kind == "robustness"
+    assert row.details == {"probe": "relu.nan_propagates", "input": {"x": ["nan"]}, "got": [0.0], "expected": ["nan"]}
+    assert "relu.nan_propagates" in row.message and "gave [0.0]" in row.message
+
+
+@pytest.mark.parametrize("framework", ["reference", "numpy", "torch", "jax", "tensorflow"])
+def test_every_builtin_framework_meets_every_definition(framework: str) -> None:
+    """The correct frameworks pass <op>.special_values in every dtype they have: no false alarm."""
+    if framework not in ("reference", "numpy"):
+        pytest.importorskip(framework)
+    bk = load_backend(framework)
+    for inv in (i for i in INVARIANTS.values() if i.id.endswith(".special_values")):
+        for dtype in (d for d in ("float32", "float64") if d in bk.dtypes):
+            row = run_one(bk, inv, dtype)
+            assert row.status == "pass", (inv.id, dtype, row.message)
