@@ -2,7 +2,9 @@
 
 Used by the runner (one limit per check) and by the special-value probes (one
 per probe). It uses ``SIGALRM``, so it only acts in the main thread of a POSIX
-process; elsewhere it is a no-op and the check runs unlimited.
+process; elsewhere it is a no-op and the check runs unlimited. A call that never returns
+to Python (a hang in C code) does not see the signal: the worker process that runs it
+is then killed :data:`HARD_LIMIT_MARGIN_S` after the limit by its supervisor.
 """
 
 from __future__ import annotations
@@ -12,7 +14,12 @@ import threading
 from types import FrameType
 from typing import Any
 
-__all__ = ["CheckTimeout", "TimeLimit"]
+__all__ = ["HARD_LIMIT_MARGIN_S", "CheckTimeout", "TimeLimit"]
+
+# A worker process whose check is still running this long after its time limit is killed by the
+# supervisor (conformance/isolation.py): a call into C code that never returns to Python cannot be
+# interrupted by SIGALRM. The margin leaves the worker's own limit time to act and write its row.
+HARD_LIMIT_MARGIN_S = 5.0
 
 
 class CheckTimeout(BaseException):

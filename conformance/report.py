@@ -54,8 +54,13 @@ def build_report(
     backend_spec: str,
     interrupted: bool = False,
     extra: dict[str, Any] | None = None,
+    special_values: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready report: versions, backend facts, settings, one row per check, summary."""
+    """The JSON-ready report: versions, backend facts, settings, one row per check, summary.
+
+    ``special_values`` are the measured facts when measured elsewhere (in a worker
+    process, see :func:`.isolation.measure_special_values`); None measures them here.
+    """
     rows = [r.as_dict() for r in results]
     for row in rows:
         if row["status"] in ("fail", "error", "xpass", "xfail") and row["counterexample"] is not None:
@@ -72,7 +77,9 @@ def build_report(
         "results": rows,
         "summary": summary(rows),
         "conventions": measured_conventions(bk),
-        "special_values": measured_special_values(bk, settings.get("timeout_s")),
+        "special_values": special_values
+        if special_values is not None
+        else measured_special_values(bk, settings.get("timeout_s")),
         **(extra or {}),
     }
 
@@ -90,14 +97,19 @@ def measured_conventions(bk: Backend) -> list[dict[str, Any]]:
     return measure(framework) if framework in known else []
 
 
+def probe_time_limit(timeout_s: float | None) -> float:
+    """Each special-value probe has at most 5 s, or the run's per-check time limit if shorter."""
+    return min(5.0, timeout_s) if timeout_s else 5.0
+
+
 def measured_special_values(bk: Backend, timeout_s: float | None = None) -> list[dict[str, Any]]:
     """What the backend's ops return on NaN, ±inf, −0.0 and other special inputs (see :mod:`.special_values`).
 
-    Each probe has at most 5 s, or the run's per-check time limit if shorter.
+    Measured in this process, each probe within :func:`probe_time_limit` of ``timeout_s``.
     """
     from .special_values import measure
 
-    return measure(bk, timeout_s=min(5.0, timeout_s) if timeout_s else 5.0)
+    return measure(bk, timeout_s=probe_time_limit(timeout_s))
 
 
 def repro_snippet(backend_spec: str, row: dict[str, Any], settings: dict[str, Any]) -> str:

@@ -6,33 +6,43 @@ Each (invariant, dtype) pair is one *check* and becomes one row with a status:
 * ``fail``: the property is false; the row carries the shrunk counterexample,
   the worst element and the numbers of the
   :class:`~dlterms.conformance.checks.Violation`;
-* ``error``: the backend raised, or the check ran past its time limit;
+* ``error``: the backend raised (the row's ``details`` hold the trimmed traceback), the
+  check ran past its time limit, or its worker process crashed (see :mod:`.isolation`);
 * ``unsupported``: the backend lacks an op, the dtype, or ``vjp``;
 * ``skip``: Hypothesis could not generate a valid case;
 * ``xfail`` / ``xpass``: a check listed as an expected failure that failed / passed.
 
+A failure is re-checked on its shrunk case (see :mod:`.nondeterminism`): when
+the backend answers differently on the same input, the row is still ``fail`` but
+carries ``nondeterministic`` and its message says which call gave which values.
+
 Runs are deterministic: the same seed gives the same cases and verdicts
 (``derandomize`` is not used because it ignores the seed; every run is seeded,
-with 0 by default).
+with 0 by default). Hypothesis keeps its files in a temporary folder for the
+run (:func:`private_hypothesis_home`), so a run leaves no ``.hypothesis/`` behind.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given
 from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as hypothesis_settings
-from hypothesis.errors import Unsatisfiable
+from hypothesis.errors import Flaky, Unsatisfiable
 
 from . import invariants as _invariants  # noqa: F401  (registers every invariant)
 from .backends import Backend
 from .checks import Unsupported, Violation, json_safe, measure_errors
 from .limits import CheckTimeout, TimeLimit
+from .nondeterminism import Nondeterminism, rerun
 from .registry import INVARIANTS, Invariant
 from .settings import (
     DEEP_MAX_EXAMPLES,
@@ -53,11 +63,13 @@ __all__ = [
     "RunSettings",
     "apply_xfail",
     "plan",
+    "private_hypothesis_home",
     "run",
     "run_checks",
     "run_one",
     "select",
     "summary",
+    "trimmed_traceback",
 ]
 
 STATUSES = ("pass", "fail", "error", "unsupported", "skip", "xfail", "xpass")
@@ -94,6 +106,7 @@ class Result:
     max_rel_err: float | None = None
     tolerance: dict[str, float] | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    nondeterministic: dict[str, Any] | None = None
 
     @property
     def key(self) -> str:
@@ -119,6 +132,7 @@ class Result:
                 "message": self.message,
                 "counterexample": self.counterexample,
                 "details": self.details,
+                **({"nondeterministic": self.nondeterministic} if self.nondeterministic else {}),
             }
         )
 
@@ -177,8 +191,13 @@ def run_one(
     max_examples: int = DEFAULT_MAX_EXAMPLES,
     seed: int = DEFAULT_SEED,
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
+    on_case: Callable[[dict[str, Any]], None] | None = None,
 ) -> Result:
-    """Check one invariant in one dtype; never raises for a backend's failure, error or hang."""
+    """Check one invariant in one dtype; never raises for a backend's failure, error or hang.
+
+    ``on_case`` is called with each generated case just before the check runs on it
+    (the isolation workers record it, so a crash can name the case it died on).
+    """
     row = Result(inv.term, inv.id, dtype, "pass", inv.statement, inv.kind, backend=bk.name, device=bk.device)
     reason = _unsupported_reason(bk, inv, dtype)
     if reason:
@@ -190,6 +209,8 @@ def run_one(
     def prop(case: dict[str, Any]) -> None:
         state["case"] = case
         state["examples"] += 1
+        if on_case is not None:
+            on_case(case)
         inv.check(bk, dtype, **case)
 
     test = given(inv.cases(dtype))(prop)
@@ -214,12 +235,18 @@ def run_one(
             test()
     except Violation as exc:
         # Hypothesis replays the shrunk example last, so state holds it.
-        row.status, row.message = "fail", str(exc)
-        row.counterexample = state["case"]
-        row.details = {k: v for k, v in exc.details.items() if k not in ("max_abs_err", "max_rel_err", "tolerance")}
-        for k in ("max_abs_err", "max_rel_err", "tolerance"):
-            if k in exc.details:
-                setattr(row, k, exc.details[k])
+        _fail(row, exc, state["case"])
+        _flag(row, _recheck(bk, inv, dtype, state["case"], f"fail: {exc}", _left(timeout_s, start)))
+    except Flaky as exc:
+        # The same case failed and then passed while Hypothesis replayed it.
+        violation = next((e for e in getattr(exc, "exceptions", ()) if isinstance(e, Violation)), None)
+        if violation is None:
+            _error(row, exc, state["case"])
+        else:
+            _fail(row, violation, state["case"])
+        first = f"fail: {violation}" if violation is not None else f"error: {exc}"
+        found = _recheck(bk, inv, dtype, state["case"], first, _left(timeout_s, start))
+        _flag(row, found or Nondeterminism(outcomes=(first, "pass")))
     except Unsupported as exc:
         row.status, row.message = "unsupported", str(exc)
     except Unsatisfiable as exc:
@@ -228,10 +255,7 @@ def run_one(
         row.status, row.message = "error", f"timeout: {exc}"
         row.counterexample = state["case"]
     except Exception as exc:  # the backend raised: an error row, and the run goes on
-        row.status = "error"
-        row.message = f"{type(exc).__name__}: {exc}"
-        row.counterexample = state["case"]
-        row.details = {"exception": "".join(traceback.format_exception_only(exc)).strip()}
+        _error(row, exc, state["case"])
     row.duration_s = time.perf_counter() - start
     row.examples = state["examples"]
     if row.status == "pass":
@@ -241,6 +265,63 @@ def run_one(
             errors["tolerance"],
         )
     return row
+
+
+def _fail(row: Result, exc: Violation, case: dict[str, Any] | None) -> None:
+    row.status, row.message = "fail", str(exc)
+    row.counterexample = case
+    row.details = {k: v for k, v in exc.details.items() if k not in ("max_abs_err", "max_rel_err", "tolerance")}
+    for k in ("max_abs_err", "max_rel_err", "tolerance"):
+        if k in exc.details:
+            setattr(row, k, exc.details[k])
+
+
+def _error(row: Result, exc: BaseException, case: dict[str, Any] | None) -> None:
+    row.status = "error"
+    row.message = f"{type(exc).__name__}: {exc}"
+    row.counterexample = case
+    row.details = {
+        "exception": "".join(traceback.format_exception_only(exc)).strip(),
+        "traceback": trimmed_traceback(exc),
+    }
+
+
+def _left(timeout_s: float | None, start: float) -> float | None:
+    """What is left of the check's time limit (None: no limit)."""
+    return None if not timeout_s else timeout_s - (time.perf_counter() - start)
+
+
+def _recheck(
+    bk: Backend, inv: Invariant, dtype: str, case: dict[str, Any], first: str, timeout_s: float | None
+) -> Nondeterminism | None:
+    """Re-run the failing ``case`` within ``timeout_s`` (None: no limit); no verdict when the time runs out."""
+    if timeout_s is not None and timeout_s <= 0:
+        return None
+    try:
+        with TimeLimit(timeout_s):
+            return rerun(bk, inv.check, dtype, case, first_outcome=first)
+    except CheckTimeout:
+        return None
+
+
+def _flag(row: Result, found: Nondeterminism | None) -> None:
+    """Mark the failing ``row`` nondeterministic when re-running its case gave something else."""
+    if found is not None:
+        row.nondeterministic = found.as_dict()
+        row.message = f"{found.describe()}; the failure: {row.message}"
+
+
+def trimmed_traceback(exc: BaseException, limit: int = 20) -> str:
+    """The last ``limit`` lines of ``exc``'s traceback without Hypothesis' and the runner's frames.
+
+    What is left are the frames of the invariant, the adapter and the framework.
+    """
+    import hypothesis
+
+    skip = (os.path.dirname(hypothesis.__file__) + os.sep, os.path.abspath(__file__))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(skip)]
+    lines = "".join(traceback.format_list(frames) + traceback.format_exception_only(exc)).rstrip().splitlines()
+    return "\n".join(lines[-limit:])
 
 
 def apply_xfail(row: Result, xfail: Mapping[str, str]) -> Result:
@@ -262,24 +343,57 @@ def run_checks(
     settings: RunSettings | None = None,
     *,
     xfail: Mapping[str, str] | None = None,
+    on_case: Callable[[Check, dict[str, Any]], None] | None = None,
 ) -> Iterator[Result]:
     """The run loop: yield one row per check, in the given order, with ``xfail`` applied.
 
-    Every way of running checks goes through here: ``dlterms conform``, its
-    ``--jobs`` workers and the pytest plugin. A generator, so an interrupted run
-    keeps the rows it yielded. ``settings`` None means the defaults of :class:`RunSettings`.
+    Every way of running checks goes through here: ``dlterms conform`` (in its
+    worker processes, see :mod:`.isolation`) and the pytest plugin. A generator, so
+    an interrupted run keeps the rows it yielded. ``settings`` None means the
+    defaults of :class:`RunSettings`; ``on_case(check, case)`` sees each case
+    before the check runs on it.
     """
     settings = settings or RunSettings()
-    for check in checks:
-        row = run_one(
-            bk,
-            check.invariant,
-            check.dtype,
-            max_examples=settings.max_examples,
-            seed=settings.seed,
-            timeout_s=settings.timeout_s,
-        )
-        yield apply_xfail(row, xfail or {})
+    with private_hypothesis_home():
+        for check in checks:
+            row = run_one(
+                bk,
+                check.invariant,
+                check.dtype,
+                max_examples=settings.max_examples,
+                seed=settings.seed,
+                timeout_s=settings.timeout_s,
+                on_case=None if on_case is None else lambda case, check=check: on_case(check, case),
+            )
+            yield apply_xfail(row, xfail or {})
+
+
+_HOME = {"active": False}
+
+
+@contextlib.contextmanager
+def private_hypothesis_home() -> Iterator[None]:
+    """Point Hypothesis' storage folder at a temporary folder for the block, then back.
+
+    Hypothesis writes a cache there (the constants it collects from local source
+    files) even with ``database=None``, by default in ``./.hypothesis``: a run
+    must not leave that folder in the user's directory. Nested blocks share the
+    outer block's folder.
+    """
+    if _HOME["active"]:
+        yield
+        return
+    from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
+
+    previous = storage_directory(intent_to_write=False).home_directory
+    with tempfile.TemporaryDirectory(prefix="dlterms-hypothesis-") as folder:
+        set_hypothesis_home_dir(folder)
+        _HOME["active"] = True
+        try:
+            yield
+        finally:
+            _HOME["active"] = False
+            set_hypothesis_home_dir(previous)
 
 
 def run(

@@ -1,9 +1,10 @@
 """One ``dlterms conform`` run, from the options given to the reports written.
 
 :func:`prepare` checks the options, reads the xfail file, loads the backend
-and plans the checks; :meth:`Session.execute` runs them (in this process or on
-``--jobs`` workers, both through :func:`~dlterms.conformance.runner.run_checks`)
-and survives Ctrl-C and SIGTERM with the rows done so far; :meth:`Session.report`
+and plans the checks; :meth:`Session.execute` runs them (in worker processes that may crash, see
+:mod:`~dlterms.conformance.isolation`, or in this process with ``--isolation off``;
+both through :func:`~dlterms.conformance.runner.run_checks`) and survives Ctrl-C
+and SIGTERM with the rows done so far; :meth:`Session.report`
 builds the JSON report and :func:`write_reports` writes it in each format asked
 for. The CLI only parses arguments and prints. A wrong option value raises
 :class:`RunError`, whose message names the option, its value and what was expected.
@@ -11,19 +12,26 @@ for. The CLI only parses arguments and prints. A wrong option value raises
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import tomllib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .backends import CANONICAL_OPS, DEVICE_ENV_VAR, DTYPES, ENV_VAR, Backend, BackendError, load_backend
+from .isolation import Isolation, choose_isolation, measure_special_values, run_isolated
 from .registry import INVARIANTS
-from .report import build_report, merge_reports, read_report, write_html, write_json, write_junit
+from .report import build_report, merge_reports, probe_time_limit, read_report, write_html, write_json, write_junit
 from .runner import FAILING, Check, Result, RunSettings, plan, run_checks
-from .settings import DEEP_MAX_EXAMPLES, DEFAULT_DTYPES, DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT_S
+from .settings import (
+    DEEP_MAX_EXAMPLES,
+    DEFAULT_DTYPES,
+    DEFAULT_ISOLATION,
+    DEFAULT_MAX_EXAMPLES,
+    DEFAULT_SEED,
+    DEFAULT_TIMEOUT_S,
+)
 
 __all__ = [
     "Outcome",
@@ -63,6 +71,7 @@ class Request:
     jobs: int = 1
     repro: str | None = None
     command: str | None = None
+    isolation: str = DEFAULT_ISOLATION
 
 
 @dataclass
@@ -89,6 +98,7 @@ class Session:
     xfail: dict[str, str]
     stale_xfail: list[str]
     settings: dict[str, Any]
+    isolation: Isolation
 
     def coverage(self) -> tuple[int, int]:
         """(canonical ops the backend implements, canonical ops)."""
@@ -101,27 +111,30 @@ class Session:
         return stale + ([reduced] if reduced else [])
 
     def execute(self, on_row: Callable[[Result], None] = lambda row: None) -> Outcome:
-        """Run every check; ``on_row`` sees each row as it is done. Ctrl-C or SIGTERM ends the run early."""
+        """Run every check; ``on_row`` sees each row as it is done. Ctrl-C or SIGTERM ends the run early.
+
+        The checks run in worker processes (see :mod:`.isolation`), ``--jobs`` of them
+        at once, unless the isolation is off: then in this process, one after another.
+        """
         outcome = Outcome()
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
-            if self.request.jobs > 1 and not self.request.repro:
-                from .parallel import run_parallel
-
-                with _environment(DEVICE_ENV_VAR, self.request.device):  # workers load the backend from it
-                    outcome.results = run_parallel(
-                        self.backend_spec,
-                        self.checks,
-                        jobs=self.request.jobs,
-                        settings=self.run_settings,
-                        xfail=self.xfail,
-                        backend=self.backend,
-                        on_row=on_row,
-                    )
+            if self.isolation.mode == "off":
+                rows = run_checks(self.backend, self.checks, self.run_settings, xfail=self.xfail)
             else:
-                for row in run_checks(self.backend, self.checks, self.run_settings, xfail=self.xfail):
-                    outcome.results.append(row)
-                    on_row(row)
+                rows = run_isolated(
+                    self.backend,
+                    self.checks,
+                    mode=self.isolation.mode,
+                    spec=self.backend_spec,
+                    device=self.request.device,
+                    jobs=self.request.jobs,
+                    settings=self.run_settings,
+                    xfail=self.xfail,
+                )
+            for row in rows:
+                outcome.results.append(row)
+                on_row(row)
         except KeyboardInterrupt:
             outcome.interrupted = True
         finally:
@@ -129,7 +142,19 @@ class Session:
         return outcome
 
     def report(self, outcome: Outcome) -> dict[str, Any]:
-        """The JSON report (schema ``dlterms.report/1``) of ``outcome``."""
+        """The JSON report (schema ``dlterms.report/1``) of ``outcome``.
+
+        The special-value facts are measured in a worker process too, unless the isolation is off.
+        """
+        special = None
+        if self.isolation.mode != "off":
+            special = measure_special_values(
+                self.backend,
+                mode=self.isolation.mode,
+                spec=self.backend_spec,
+                device=self.request.device,
+                timeout_s=probe_time_limit(self.request.timeout_s),
+            )
         return build_report(
             self.backend,
             outcome.results,
@@ -137,6 +162,7 @@ class Session:
             backend_spec=self.backend_spec,
             interrupted=outcome.interrupted,
             extra={"xfail_stale": self.stale_xfail} if self.stale_xfail else None,
+            special_values=special,
         )
 
 
@@ -162,6 +188,12 @@ def prepare(request: Request) -> Session:
             raise RunError(
                 f"--repro {request.repro!r}: no such check; expected an id such as 'softmax.sums_to_one[float32]'"
             )
+    try:
+        isolation = choose_isolation(request.isolation, bk, spec)
+    except ValueError as exc:
+        raise RunError(str(exc)) from None
+    if isolation.mode == "off" and request.jobs > 1:
+        raise RunError(f"--jobs {request.jobs}: needs worker processes, but {isolation.reason}; expected --jobs 1")
     settings = {
         "terms": terms,
         "dtypes": dtypes,
@@ -172,10 +204,12 @@ def prepare(request: Request) -> Session:
         "shard": f"{request.shard[0]}/{request.shard[1]}" if request.shard else None,
         "xfail": request.xfail_file,
         "jobs": request.jobs,
+        "isolation": isolation.mode,
+        "isolation_reason": isolation.reason,
         "command": request.command,
     }
     run_settings = RunSettings(max_examples=max_examples, seed=request.seed, timeout_s=request.timeout_s)
-    return Session(request, bk, spec, checks, run_settings, xfail, stale, settings)
+    return Session(request, bk, spec, checks, run_settings, xfail, stale, settings, isolation)
 
 
 def reduced_precision_warning(bk: Backend, dtypes: Sequence[str]) -> str | None:
@@ -253,20 +287,3 @@ def merge_report_files(paths: Sequence[str]) -> dict[str, Any]:
 
 def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
-
-
-@contextlib.contextmanager
-def _environment(name: str, value: str | None) -> Iterator[None]:
-    """Set ``$name`` to ``value`` (when given) for the duration of the block."""
-    if value is None:
-        yield
-        return
-    previous = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = previous

@@ -13,9 +13,11 @@ from dataclasses import dataclass
 __all__ = [
     "DEEP_MAX_EXAMPLES",
     "DEFAULT_DTYPES",
+    "DEFAULT_ISOLATION",
     "DEFAULT_MAX_EXAMPLES",
     "DEFAULT_SEED",
     "DEFAULT_TIMEOUT_S",
+    "ISOLATION_MODES",
     "RunSettings",
 ]
 
@@ -24,6 +26,10 @@ DEFAULT_MAX_EXAMPLES = 25
 DEEP_MAX_EXAMPLES = 500  # a nightly run: ``dlterms conform --deep``
 DEFAULT_SEED = 0  # every run is seeded: the same seed gives the same cases and verdicts
 DEFAULT_TIMEOUT_S = 60.0
+# Where checks run (see conformance/isolation.py): "auto" picks forked workers, or spawned ones for
+# frameworks that cannot be forked; "off" runs them in the calling process, where a crash ends the run.
+ISOLATION_MODES: tuple[str, ...] = ("auto", "fork", "spawn", "off")
+DEFAULT_ISOLATION = "auto"
 
 
 @dataclass(frozen=True)

@@ -94,7 +94,14 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive,
         default=1,
         metavar="N",
-        help="run on N processes (forked workers; pytest-xdist for jax and tensorflow)",
+        help="run N worker processes at once (forked; spawned for jax and tensorflow)",
+    )
+    c.add_argument(
+        "--isolation",
+        choices=d.ISOLATION_MODES,
+        default=d.DEFAULT_ISOLATION,
+        help="where checks run: in worker processes that may crash without ending the run (auto: forked, "
+        "spawned for jax and tensorflow; fork; spawn), or off: in this process (default: auto)",
     )
     c.add_argument(
         "--repro", metavar="ID", help="re-run one check, e.g. 'softmax.sums_to_one[float32]', and print its reproducer"

@@ -44,6 +44,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         repro=args.repro,
         command=_command_line(),
+        isolation=args.isolation,
     )
     try:
         session = prepare(request)

@@ -1,0 +1,486 @@
+"""Checks run in worker processes that may die: a crash, an exit or a hang becomes an ``error`` row.
+
+A framework's kernel can segfault, abort, be killed for memory or hang in C
+code. ``dlterms conform`` therefore runs its checks in worker processes and
+supervises them from the process that writes the report:
+
+* each worker takes one check at a time and sends its row back on a pipe;
+  before every case it writes the check and the case to a small file of its
+  own (a *breadcrumb*), and Python's :mod:`faulthandler` writes the Python
+  stack of a fatal signal to a log beside it (with whatever the framework
+  printed on stderr);
+* when a worker dies, its check becomes an ``error`` row: "crashed: SIGSEGV
+  (signal 11)" or "crashed: the worker exited with code 3", the case from the
+  breadcrumb as counterexample, the end of the log in ``details``; a new
+  worker takes the remaining checks;
+* a check still running :data:`~.limits.HARD_LIMIT_MARGIN_S` after its time
+  limit (a call into C code that SIGALRM cannot interrupt) has its worker
+  killed and becomes a ``timeout`` error row;
+* Ctrl-C or SIGTERM in the supervisor kills the workers; the rows done so far
+  are kept. Workers ignore SIGINT, so a Ctrl-C in a terminal reaches them only
+  through the supervisor.
+
+Two ways to start a worker (:func:`choose_isolation`):
+
+* **fork** (POSIX, the default): the worker is a copy of this process, with the
+  framework and the backend already loaded, so it starts in milliseconds and
+  can run an adapter defined only in memory;
+* **spawn**: a fresh interpreter that imports the framework and loads the
+  backend from its ``--backend`` spec. Used for JAX and TensorFlow, whose
+  runtime threads a fork cannot copy (a forked copy may deadlock), and where
+  there is no fork. It costs one framework import per worker (seconds).
+
+With ``--isolation off`` (or an adapter that can be neither forked nor
+imported by a fresh process) the checks run in this process, as a plain loop
+over :func:`~.runner.run_checks`: a crash then ends the run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import multiprocessing
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+from typing import Any
+
+from .backends import Backend
+from .limits import HARD_LIMIT_MARGIN_S
+from .runner import Check, Result, RunSettings, apply_xfail
+from .settings import ISOLATION_MODES
+from .worker import read_crumb, serve
+
+__all__ = [
+    "NO_FORK",
+    "TRACEBACK_LINES",
+    "Isolation",
+    "choose_isolation",
+    "measure_special_values",
+    "run_isolated",
+    "unforkable_framework",
+]
+
+# Frameworks whose runtime threads make a fork unsafe once they have run (the forked copy may deadlock).
+NO_FORK = ("jax", "tensorflow", "keras")
+# How many lines of a dead worker's log (its fatal-signal stack, its stderr) a row keeps.
+TRACEBACK_LINES = 20
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """How a run's checks are isolated: ``mode`` fork, spawn or off, and why (one line for the report)."""
+
+    mode: str
+    reason: str
+
+
+def choose_isolation(requested: str, bk: Backend, spec: str) -> Isolation:
+    """The isolation for ``--isolation requested``; ValueError naming the option when it cannot be had."""
+    if requested not in ISOLATION_MODES:
+        raise ValueError(f"--isolation {requested!r}: expected one of {', '.join(ISOLATION_MODES)}")
+    if requested == "off":
+        return Isolation("off", "asked for: checks run in this process, so a crash ends the run")
+    can_fork = "fork" in multiprocessing.get_all_start_methods()
+    unforkable = unforkable_framework(bk)
+    spawn_problem = _spawn_problem(spec)
+    if requested == "fork":
+        if not can_fork:
+            raise ValueError("--isolation fork: this platform has no fork; expected spawn, auto or off")
+        return Isolation("fork", "asked for: forked workers")
+    if requested == "spawn":
+        if spawn_problem:
+            raise ValueError(f"--isolation spawn: {spawn_problem}; expected fork, auto or off")
+        return Isolation("spawn", "asked for: spawned workers that load the backend themselves")
+    if can_fork and not unforkable:
+        return Isolation("fork", "forked workers (the backend is loaded once; each worker is a copy)")
+    why = f"{unforkable} cannot be forked once its runtime runs" if unforkable else "this platform has no fork"
+    if not spawn_problem:
+        return Isolation("spawn", f"spawned workers that load the backend themselves: {why}")
+    return Isolation("off", f"checks run in this process, so a crash ends the run: {why}, and {spawn_problem}")
+
+
+def unforkable_framework(bk: Backend) -> str | None:
+    """The framework of :data:`NO_FORK` that the adapter uses (its ``framework``, its name, its modules' imports)."""
+    names = {str(getattr(bk.impl, "framework", "")), bk.name}
+    modules = [bk.impl] if isinstance(bk.impl, types.ModuleType) else []
+    for op in bk.supported_ops():
+        module = sys.modules.get(getattr(getattr(bk.impl, op, None), "__module__", None) or "")
+        if module is not None:
+            modules.append(module)
+    for module in modules:
+        names.update(v.__name__.split(".")[0] for v in vars(module).values() if isinstance(v, types.ModuleType))
+    return next((name for name in NO_FORK if name in names), None)
+
+
+def _spawn_problem(spec: str) -> str:
+    """Why a fresh interpreter could not load the backend ``spec`` ("" when it can)."""
+    module = sys.modules.get(spec.split(":", 1)[0]) if ":" in spec else None
+    if module is not None and getattr(module, "__spec__", None) is None:
+        return f"the adapter's module {module.__name__!r} exists only in this process (a fresh one cannot import it)"
+    return ""
+
+
+# --- the supervisor -------------------------------------------------------------------
+
+
+def run_isolated(
+    bk: Backend,
+    checks: Sequence[Check],
+    *,
+    mode: str,
+    spec: str = "",
+    device: str | None = None,
+    jobs: int = 1,
+    settings: RunSettings | None = None,
+    xfail: Mapping[str, str] | None = None,
+) -> Iterator[Result]:
+    """Yield one row per check, in the given order, each check run in a worker process (``mode`` fork or spawn).
+
+    ``jobs`` workers run at once. ``spec`` and ``device`` are how a spawned worker
+    loads the backend (``bk`` is the backend loaded here: forked workers use it).
+    """
+    if mode not in ("fork", "spawn"):
+        raise ValueError(f"run_isolated: mode={mode!r}; expected 'fork' or 'spawn'")
+    settings = settings or RunSettings()
+    xfail = dict(xfail or {})
+    checks = list(checks)
+    hard_limit = settings.timeout_s + HARD_LIMIT_MARGIN_S if settings.timeout_s else None
+    pending = deque(range(len(checks)))
+    done: dict[int, Result] = {}
+    workers: list[_Worker] = []
+    with tempfile.TemporaryDirectory(prefix="dlterms-workers-") as tmp:
+        start = _Starter(bk, checks, mode, spec, device, settings, xfail, Path(tmp))
+        try:
+            yielded = 0
+            while yielded < len(checks):
+                free = sum(1 for w in workers if w.check is None)
+                while pending and len(workers) < jobs and free < len(pending):
+                    workers.append(start())
+                    free += 1
+                for w in workers:
+                    if w.ready and w.check is None and pending:
+                        w.assign(pending.popleft())
+                _wait(workers, hard_limit)
+                for w in list(workers):
+                    for index, row in w.collect(hard_limit):
+                        done[index] = row
+                    if w.failed_to_start:  # the backend cannot be loaded: no worker will do better
+                        for index in pending:
+                            done[index] = apply_xfail(w.unstarted_row(checks[index]), xfail)
+                        pending.clear()
+                    if not w.alive:
+                        workers.remove(w)
+                while yielded in done:
+                    yield done.pop(yielded)
+                    yielded += 1
+            for w in workers:
+                w.stop()
+        finally:
+            for w in workers:
+                w.kill()
+
+
+def _wait(workers: list[_Worker], hard_limit: float | None) -> None:
+    """Block until a worker sends something or dies, a time limit falls due, or a second passes."""
+    timeout = 1.0
+    now = time.monotonic()
+    for w in workers:
+        if w.check is not None and hard_limit is not None:
+            timeout = min(timeout, max(0.0, w.started + hard_limit - now))
+    handles: list[Any] = [w.conn for w in workers] + [w.sentinel for w in workers if w.sentinel is not None]
+    if handles:
+        wait(handles, timeout)
+
+
+class _Starter:
+    """Starts workers of one run (their files go to ``tmp``)."""
+
+    def __init__(
+        self,
+        bk: Backend,
+        checks: list[Check],
+        mode: str,
+        spec: str,
+        device: str | None,
+        settings: RunSettings,
+        xfail: dict[str, str],
+        tmp: Path,
+    ) -> None:
+        self.bk, self.checks, self.mode, self.spec, self.device = bk, checks, mode, spec, device
+        self.settings, self.xfail, self.tmp = settings, xfail, tmp
+        self.count = 0
+
+    def __call__(self) -> _Worker:
+        self.count += 1
+        crumb, log = self.tmp / f"w{self.count}.crumb", self.tmp / f"w{self.count}.log"
+        crumb.write_bytes(b"")
+        log.write_bytes(b"")
+        if self.mode == "fork":
+            ctx = multiprocessing.get_context("fork")
+            conn, child = ctx.Pipe()
+            args = (child, self.bk, self.checks, self.settings, self.xfail, str(crumb), str(log))
+            proc: Any = ctx.Process(target=serve, args=args, daemon=True)
+            proc.start()
+            child.close()
+            return _Worker(self, conn, proc, crumb, log)
+        conn, child = multiprocessing.Pipe()
+        code = "from dlterms.conformance.worker import spawned_worker; spawned_worker()"
+        with open(log, "ab") as err:
+            popen = subprocess.Popen(
+                [sys.executable, "-c", code, str(child.fileno())],
+                pass_fds=(child.fileno(),),
+                stdin=subprocess.DEVNULL,
+                stdout=err,
+                stderr=err,
+            )
+        child.close()
+        conn.send(
+            {
+                "spec": self.spec,
+                "device": self.device,
+                "keys": [c.key for c in self.checks],
+                "dtypes": list(dict.fromkeys(c.dtype for c in self.checks)),
+                "settings": self.settings,
+                "xfail": self.xfail,
+                "path": list(sys.path),
+                "crumb": str(crumb),
+                "log": str(log),
+            }
+        )
+        return _Worker(self, conn, popen, crumb, log)
+
+
+class _Worker:
+    """The supervisor's view of one worker process."""
+
+    def __init__(self, starter: _Starter, conn: Connection, proc: Any, crumb: Path, log: Path) -> None:
+        self.starter, self.conn, self.proc, self.crumb, self.log = starter, conn, proc, crumb, log
+        self.ready = False
+        self.alive = True
+        self.failed_to_start = ""
+        self.check: int | None = None
+        self.started = 0.0
+
+    @property
+    def sentinel(self) -> int | None:
+        return getattr(self.proc, "sentinel", None)  # a forked worker's; a spawned one is watched through its pipe
+
+    def exit_code(self) -> int | None:
+        return self.proc.exitcode if hasattr(self.proc, "exitcode") else self.proc.poll()
+
+    def assign(self, index: int) -> None:
+        self.check, self.started = index, time.monotonic()
+        self.conn.send(index)
+
+    def receive(self) -> tuple[list[tuple[Any, ...]], bool]:
+        """The messages waiting on the pipe (``ready`` and ``failed`` are handled here), and whether it died."""
+        messages = []
+        try:
+            while self.conn.poll():
+                message = self.conn.recv()
+                if message[0] == "ready":
+                    self.ready = True
+                elif message[0] == "failed":
+                    self.failed_to_start = message[1]
+                else:
+                    messages.append(message)
+        except (EOFError, OSError):
+            return messages, True
+        return messages, self.exit_code() is not None
+
+    def collect(self, hard_limit: float | None) -> list[tuple[int, Result]]:
+        """The rows this worker finished, and the row of the check it died on or ran past the limit with."""
+        rows: list[tuple[int, Result]] = []
+        messages, dead = self.receive()
+        for message in messages:
+            if message[0] == "row":
+                rows.append((message[1], _result(message[2])))
+                self.check = None
+        if dead:
+            self.kill()
+            if self.check is not None:
+                rows.append((self.check, apply_xfail(self._crash_row(), self.starter.xfail)))
+            elif not self.ready and not self.failed_to_start:
+                self.failed_to_start = f"the worker process died while loading the backend ({self.how_it_ended()})"
+        elif self.check is not None and hard_limit is not None and time.monotonic() - self.started > hard_limit:
+            self.kill()
+            rows.append((self.check, apply_xfail(self._timeout_row(), self.starter.xfail)))
+        return rows
+
+    def how_it_ended(self) -> str:
+        code = self.exit_code()
+        if code is None:
+            return "it stopped answering"
+        if code < 0:
+            name = _signal_name(-code)
+            oom = "; e.g. the out-of-memory killer" if -code == signal.SIGKILL else ""
+            return f"{name} (signal {-code}{oom})"
+        return f"the worker exited with code {code}"
+
+    def _base_row(self, index: int) -> tuple[Result, dict[str, Any] | None, int]:
+        check = self.starter.checks[index]
+        inv, bk = check.invariant, self.starter.bk
+        row = Result(inv.term, inv.id, check.dtype, "error", inv.statement, inv.kind, backend=bk.name, device=bk.device)
+        row.duration_s = time.monotonic() - self.started
+        crumb = _read_crumb(self.crumb)
+        case, examples = (crumb[2], crumb[1]) if crumb and crumb[0] == index else (None, 0)
+        row.counterexample, row.examples = case, examples
+        return row, case, examples
+
+    def _crash_row(self) -> Result:
+        row, case, _ = self._base_row(self.check)  # type: ignore[arg-type]
+        where = "on the case below" if case is not None else "before its first case"
+        row.message = f"crashed: {self.how_it_ended()} {where}; the run went on in a new worker"
+        code = self.exit_code()
+        row.details = {
+            "crash": {"exit_code": code, "signal": _signal_name(-code) if code and code < 0 else None},
+            "traceback": _tail(self.log),
+        }
+        return row
+
+    def _timeout_row(self) -> Result:
+        row, _, _ = self._base_row(self.check)  # type: ignore[arg-type]
+        limit = self.starter.settings.timeout_s
+        row.message = (
+            f"timeout: ran past its time limit of {limit:g} s and did not stop within {HARD_LIMIT_MARGIN_S:g} s more "
+            "(a call that does not return to Python, e.g. in C code); the worker was killed"
+        )
+        row.details = {"traceback": _tail(self.log)}
+        return row
+
+    def unstarted_row(self, check: Check) -> Result:
+        inv, bk = check.invariant, self.starter.bk
+        row = Result(inv.term, inv.id, check.dtype, "error", inv.statement, inv.kind, backend=bk.name, device=bk.device)
+        row.message = f"not run: {self.failed_to_start}"
+        row.details = {"traceback": _tail(self.log)}
+        return row
+
+    def stop(self) -> None:
+        """Ask the worker to finish and wait a moment for it; kill it if it does not."""
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        deadline = time.monotonic() + 2.0
+        while self.exit_code() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        self.kill()
+
+    def kill(self) -> None:
+        if self.exit_code() is None:
+            self.proc.kill()
+        if hasattr(self.proc, "join"):
+            self.proc.join()
+        else:
+            self.proc.wait()
+        self.conn.close()
+        self.alive = False
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return "a signal"
+
+
+def _result(data: dict[str, Any]) -> Result:
+    return Result(**{k: data[k] for k in Result.__dataclass_fields__ if k in data})
+
+
+def _tail(path: Path) -> str:
+    """What a dead worker's log says: the stack faulthandler wrote at the fatal signal (innermost frame
+    first) after the last lines the framework printed before it, else the log's last lines."""
+    try:
+        lines = path.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
+    except OSError:
+        return ""
+    fatal = [i for i, line in enumerate(lines) if line.startswith("Fatal Python error")]
+    if not fatal:
+        return "\n".join(lines[-TRACEBACK_LINES:])
+    before = lines[max(0, fatal[-1] - 5) : fatal[-1]]
+    stack = [line for line in lines[fatal[-1] :] if not line.startswith("Extension modules:")]
+    return "\n".join(before + stack[: TRACEBACK_LINES - len(before)])
+
+
+def _read_crumb(path: Path) -> tuple[int, int, Any] | None:
+    """(check index, examples so far, the case being tried) as the worker last wrote it; None if unreadable."""
+    try:
+        return read_crumb(path.read_bytes())
+    except OSError:
+        return None
+
+
+# --- special values ----------------------------------------------------------------------
+
+
+def measure_special_values(
+    bk: Backend, *, mode: str, spec: str = "", device: str | None = None, timeout_s: float | None = 5.0
+) -> list[dict[str, Any]]:
+    """The special-value facts of :func:`.special_values.measure`, measured one op at a time in a worker.
+
+    An op whose probe kills the worker gets ``"error: crashed: ..."`` as the value of
+    each of its probes (``matches_canonical`` false), and a new worker measures the
+    next op; a probe still running ``HARD_LIMIT_MARGIN_S`` past ``timeout_s`` per
+    probe has its worker killed the same way.
+    """
+    from .special_values import SPECIAL_VALUES, measure
+
+    records = {r["id"]: r for r in measure(dataclasses.replace(bk, impl=_NoOps(bk.impl)), timeout_s=timeout_s)}
+    pending = deque(dict.fromkeys(sv.op for sv in SPECIAL_VALUES if bk.has(sv.op)))
+    probes = {op: [sv for sv in SPECIAL_VALUES if sv.op == op] for op in pending}
+    with tempfile.TemporaryDirectory(prefix="dlterms-workers-") as tmp:
+        start = _Starter(bk, [], mode, spec, device, RunSettings(), {}, Path(tmp))
+        worker: _Worker | None = None
+        try:
+            while pending:
+                if worker is None:
+                    worker = start()
+                if worker.ready and worker.check is None:
+                    worker.check, worker.started = 0, time.monotonic()
+                    worker.conn.send(("special_values", pending[0], timeout_s))
+                limit = (timeout_s or 0) * len(probes[pending[0]]) + HARD_LIMIT_MARGIN_S if timeout_s else None
+                _wait([worker], limit)
+                messages, dead = worker.receive()
+                for message in messages:
+                    records.update((r["id"], r) for r in message[2])
+                    pending.popleft()
+                    worker.check = None
+                late = worker.check is not None and limit is not None and time.monotonic() - worker.started > limit
+                if dead or late or worker.failed_to_start:
+                    worker.kill()
+                    why = worker.failed_to_start or (
+                        f"crashed: {worker.how_it_ended()}" if dead else "killed: ran past its time limit"
+                    )
+                    for op in list(pending) if worker.failed_to_start else [pending[0]]:
+                        pending.remove(op)
+                        for sv in probes[op]:
+                            records[sv.id].update(value=f"error: {why}", matches_canonical=False)
+                    worker = None
+            if worker is not None:
+                worker.stop()
+        finally:
+            if worker is not None:
+                worker.kill()
+    return [records[sv.id] for sv in SPECIAL_VALUES]
+
+
+class _NoOps:
+    """An adapter's stand-in with no canonical op: measure() then writes every record, unmeasured."""
+
+    def __init__(self, impl: Any) -> None:
+        self._impl = impl
+
+    def __getattr__(self, name: str) -> Any:
+        from .backends import CANONICAL_OPS
+
+        if name in CANONICAL_OPS:
+            raise AttributeError(name)
+        return getattr(self._impl, name)

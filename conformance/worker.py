@@ -1,0 +1,119 @@
+"""The worker side of :mod:`.isolation`: a process that runs checks (and special-value probes) it is sent.
+
+Messages on the worker's pipe, from the supervisor: a check's index (run it),
+``("special_values", op, timeout_s)`` (measure the special values of one op),
+or None (stop). From the worker: ``("ready",)``, ``("failed", message)`` (a
+spawned worker could not load the backend), ``("row", index, row)`` and
+``("special_values", op, records)``.
+
+Before every case the worker writes ``(check index, examples so far, case)``
+to its *breadcrumb* file, so that the supervisor can name the case a crash
+happened on; the worker's stderr and :mod:`faulthandler`'s stack of a fatal
+signal go to its log file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import faulthandler
+import os
+import pickle
+import signal
+import struct
+import sys
+from multiprocessing.connection import Connection
+from typing import Any
+
+from .backends import CANONICAL_OPS, Backend, load_backend
+from .runner import Check, RunSettings, plan, private_hypothesis_home, run_checks
+
+__all__ = ["read_crumb", "serve", "spawned_worker"]
+
+_HEADER = struct.Struct("<Q")
+
+
+def serve(
+    conn: Connection,
+    bk: Backend,
+    checks: list[Check],
+    settings: RunSettings,
+    xfail: dict[str, str],
+    crumb_path: str,
+    log_path: str,
+) -> None:
+    """A worker's loop: do what arrives on ``conn`` and answer, until None arrives."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    log = open(log_path, "ab")  # noqa: SIM115  (open for the worker's lifetime)
+    os.dup2(log.fileno(), 2)  # what the framework prints on stderr before it dies
+    faulthandler.enable(log)
+    crumb = os.open(crumb_path, os.O_WRONLY)
+    state = {"index": -1, "examples": 0}
+
+    def note(check: Check, case: dict[str, Any]) -> None:
+        state["examples"] += 1
+        _write_crumb(crumb, (state["index"], state["examples"], case))
+
+    conn.send(("ready",))
+    with private_hypothesis_home():
+        while (job := conn.recv()) is not None:
+            if isinstance(job, tuple):  # ("special_values", op, timeout_s)
+                conn.send(("special_values", job[1], _special_values(bk, job[1], job[2])))
+                continue
+            state.update(index=job, examples=0)
+            _write_crumb(crumb, (job, 0, None))
+            (row,) = run_checks(bk, [checks[job]], settings, xfail=xfail, on_case=note)
+            conn.send(("row", job, row.as_dict()))
+
+
+def _special_values(bk: Backend, op: str, timeout_s: float | None) -> list[dict[str, Any]]:
+    """The special-value records of ``op`` (measured on a backend that shows no other op)."""
+    from .special_values import measure
+
+    only = dataclasses.replace(bk, impl=_OnlyOp(bk.impl, op))
+    return [r for r in measure(only, timeout_s=timeout_s) if r["op"] == op]
+
+
+class _OnlyOp:
+    """An adapter's stand-in that hides every canonical op but one."""
+
+    def __init__(self, impl: Any, op: str) -> None:
+        self._impl, self._op = impl, op
+
+    def __getattr__(self, name: str) -> Any:
+        if name in CANONICAL_OPS and name != self._op:
+            raise AttributeError(name)
+        return getattr(self._impl, name)
+
+
+def _write_crumb(fd: int, value: tuple[int, int, Any]) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    os.pwrite(fd, _HEADER.pack(len(data)) + data, 0)
+
+
+def read_crumb(data: bytes) -> tuple[int, int, Any] | None:
+    """A breadcrumb's ``(check index, examples so far, case)``; None when ``data`` holds none."""
+    try:
+        (size,) = _HEADER.unpack_from(data)
+        return pickle.loads(data[_HEADER.size : _HEADER.size + size])
+    except Exception:
+        return None
+
+
+def spawned_worker() -> None:
+    """The entry point of a spawned worker: ``python -c '...spawned_worker()' FD`` with its pipe's end as FD.
+
+    The first message is the job: how to load the backend, the checks' keys and
+    settings, the parent's ``sys.path`` and the paths of the breadcrumb and the log.
+    """
+    conn = Connection(int(sys.argv[1]))
+    job = conn.recv()
+    sys.path[:] = job["path"]
+    try:
+        bk = load_backend(job["spec"] or None, device=job["device"])
+    except Exception as exc:
+        conn.send(("failed", f"the worker could not load the backend: {type(exc).__name__}: {exc}"))
+        sys.exit(1)
+    by_key = {c.key: c for c in plan(None, job["dtypes"])}
+    checks = [by_key[k] for k in job["keys"]]
+    serve(conn, bk, checks, job["settings"], job["xfail"], job["crumb"], job["log"])
