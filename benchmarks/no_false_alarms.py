@@ -7,7 +7,11 @@ a tolerance that is too tight or a strategy that generates ill-conditioned
 inputs, to be fixed at the source (filter the inputs, or justify an override
 in conformance/tolerances.py), never by loosening blindly.
 
-Usage: ``python benchmarks/no_false_alarms.py [--seeds 20] [--backends reference,numpy,torch] [--jobs 2]``
+``--terms`` restricts each run to some glossary terms (``dlterms conform --terms``), for the
+slow frameworks: e.g. the terms whose checks changed, over many seeds.
+
+Usage: ``python benchmarks/no_false_alarms.py [--seeds 20] [--backends reference,numpy,torch] [--jobs 2]
+[--terms sigmoid,tanh]``
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ def main() -> None:
     p.add_argument("--seeds", type=int, default=20)
     p.add_argument("--backends", default="reference,numpy,torch")
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--terms", help="comma-separated glossary terms (default: all)")
+    p.add_argument("--first-seed", type=int, default=1, help="the first seed (default 1): seeds first..first+N−1")
     p.add_argument("--out", help="write the summary as JSON to this file")
     args = p.parse_args()
     summary: dict[str, dict[str, object]] = {}
@@ -34,11 +40,12 @@ def main() -> None:
             alarms = []
             checks = 0
             start = time.perf_counter()
-            for seed in range(1, args.seeds + 1):
+            terms = ["--terms", args.terms] if args.terms else []
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
                 out = Path(tmp) / f"{backend}-{seed}.json"
                 subprocess.run(
                     [sys.executable, "-m", "dlterms", "conform", "--backend", backend, "--seed", str(seed), "-q",
-                     "--jobs", str(args.jobs), "--json", str(out)],
+                     "--jobs", str(args.jobs), "--json", str(out), *terms],
                     capture_output=True, text=True,
                 )  # fmt: skip
                 report = json.loads(out.read_text())
@@ -47,7 +54,7 @@ def main() -> None:
                     if row["status"] in ("fail", "error"):
                         alarms.append({"seed": seed, "id": row["id"], "message": row["message"][:300],
                                        "counterexample": row["counterexample"]})  # fmt: skip
-            summary[backend] = {"seeds": args.seeds, "checks": checks, "alarms": alarms,
+            summary[backend] = {"seeds": args.seeds, "terms": args.terms, "checks": checks, "alarms": alarms,
                                 "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
             print(f"{backend}: {args.seeds} seeds, {checks} checks, {len(alarms)} alarms")
             for a in alarms:

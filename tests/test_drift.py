@@ -163,3 +163,20 @@ def test_the_record_signature_names_every_argument(name: str) -> None:
     for arg in op.args:
         if not arg.required:
             assert f"{arg.name}={arg.default!r}" in sig
+
+
+@pytest.mark.parametrize("op", ops.OPS.values(), ids=lambda op: op.name)
+def test_each_relative_accuracy_names_a_sensitivity_that_exists(op: ops.Op) -> None:
+    """A record's relative accuracy model names a function of dlterms.conformance.tolerances.SENSITIVITY."""
+    from dlterms.conformance.tolerances import SENSITIVITY
+
+    if op.accuracy.model == "relative":
+        assert op.accuracy.sensitivity in SENSITIVITY, f"{op.name}: unknown sensitivity {op.accuracy.sensitivity!r}"
+
+
+@pytest.mark.parametrize("op", ops.OPS.values(), ids=lambda op: op.name)
+def test_special_values_is_generated_exactly_for_ops_with_definitions(op: ops.Op) -> None:
+    """<op>.special_values is registered (and listed by the entry) iff the record has a value the definition fixes."""
+    inv_id = f"{op.name}.special_values"
+    assert (inv_id in INVARIANTS) == bool(op.definitions)
+    assert (inv_id in TERMS[op.term].invariants) == bool(op.definitions)
