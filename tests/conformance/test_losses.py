@@ -114,9 +114,17 @@ def test_broken_adapter_fails_naming_the_invariant(conform, broken_backend, op, 
     assert expected in run.out
 
 
+def _bce_unclamped(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean"):
+    # The definition without PyTorch's clamp: 0·log 0 = 0 (xlogy, xlog1py), +inf when confidently wrong.
+    if not bool(((input >= 0) & (input <= 1)).all()):
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1]")
+    per = -(torch.xlogy(target, input) + torch.special.xlog1py(1 - target, -input))
+    return {"none": per, "sum": per.sum(), "mean": per.mean()}[reduction]
+
+
 def test_bce_without_the_clamp_is_a_fact_not_a_failure(conform, broken_backend) -> None:
     """+inf for a confidently wrong prediction (no −100 clamp) passes every check and is reported as a fact."""
-    spec = broken_backend("torch", binary_cross_entropy=_bce_without_clamp)
+    spec = broken_backend("torch", binary_cross_entropy=_bce_unclamped)
     run = conform(spec, "--terms", "cross-entropy", "--max-examples", "25")
     assert run.code == 0, run.out
     facts = {r["id"]: r for r in run.report["special_values"]}
@@ -136,3 +144,13 @@ def test_bce_giving_a_number_for_a_nan_probability_fails(conform, broken_backend
     row = next(r for r in run.rows("fail") if r["invariant"] == "binary_cross_entropy.special_values")
     assert row["details"]["probe"] == "binary_cross_entropy.refuses_nan"
     assert row["details"]["expected"] == "an error or NaN" and row["details"]["got"] == 0.6931471805599453
+
+
+def test_bce_with_nan_for_a_certain_right_prediction_fails(conform, broken_backend) -> None:
+    """0·log 0 computed as NaN (tinygrad's BCE) fails binary_cross_entropy.special_values at p = y ∈ {0, 1}."""
+    spec = broken_backend("torch", binary_cross_entropy=_bce_without_clamp)
+    run = conform(spec, "--terms", "cross-entropy", "--dtype", "float64", "--max-examples", "5")
+    assert run.code == 1, run.out
+    row = next(r for r in run.rows("fail") if r["invariant"] == "binary_cross_entropy.special_values")
+    assert row["details"]["probe"] == "binary_cross_entropy.zero_when_certain_and_right"
+    assert row["details"]["got"] == ["nan", "nan"] and row["details"]["expected"] == [0.0, 0.0]
