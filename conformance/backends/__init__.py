@@ -5,17 +5,23 @@ A backend is any object (a module is fine) with ``name``, ``version``,
 ``vjp(fn, primals, cotangent)``, and any subset of :data:`CANONICAL_OPS`, the
 ops declared in :mod:`dlterms.ops`, with the signatures of their records
 (those of :mod:`dlterms.reference`). ``asarray`` is also called with
-``dtype="int64"`` for tensors of class indices.
+``dtype="int64"`` for tensors of class indices. Optionally it declares
+``op_dtypes`` (op -> the dtypes it has that op in, when fewer than
+``dtypes``: :meth:`Backend.supports`) and ``conventions`` (probes of its
+framework's own defaults: :mod:`dlterms.conformance.conventions`); an op can
+also raise :class:`Unsupported` for a case its framework has no kernel for.
 
 :func:`load_backend` finds one by
 
 1. a built-in name (``reference``, ``numpy``, ``torch``, ``jax``, ``tensorflow``);
 2. an installed entry point in the group ``dlterms.backends``;
-3. ``package.module:attribute`` (or ``package.module`` for a module backend);
+3. an import path: ``package.module:attribute``, or ``package.module`` or a
+   top-level ``module`` for a module that is the backend;
 
-and checks the required attributes up front (and that ``to_numpy(asarray(...))``
-gives the data back, and that each op it has accepts the keyword arguments
-its record declares). An op the backend lacks is not an error here: the
+and checks the required attributes and their types up front (and that
+``to_numpy(asarray(...))`` gives the data back, that each op it has accepts
+the keyword arguments its record declares, and that ``op_dtypes`` and
+``conventions``, when declared, are well formed). An op the backend lacks is not an error here: the
 runner reports it ``unsupported``, and :meth:`Backend.coverage` counts it.
 
 A backend that can compute elsewhere than on the CPU has
@@ -29,12 +35,14 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any
 
 from dlterms import frameworks, ops
+
+from ..checks import Unsupported
 
 __all__ = [
     "BUILTIN",
@@ -43,6 +51,7 @@ __all__ = [
     "Backend",
     "BackendError",
     "OpCall",
+    "Unsupported",
     "load_backend",
 ]
 
@@ -93,16 +102,27 @@ class OpCall:
 
 @dataclass
 class Backend:
-    """A backend checked against the contract, with the facts the report records."""
+    """A backend checked against the contract, with the facts the report records.
+
+    ``op_dtypes`` is the adapter's declaration of ops it has in some of its
+    ``dtypes`` only (op -> those dtypes); an op it does not name is had in all.
+    """
 
     impl: Any
     name: str
     version: str
     dtypes: tuple[str, ...]
     found_by: str
+    op_dtypes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    _facts_device: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def has(self, op: str) -> bool:
         return callable(getattr(self.impl, op, None))
+
+    def supports(self, op: str, dtype: str) -> bool:
+        """Whether ``op`` can be checked in ``dtype``: the backend has the op, claims the dtype, and its
+        ``op_dtypes`` lists the dtype when it names the op."""
+        return self.has(op) and dtype in self.dtypes and dtype in self.op_dtypes.get(op, self.dtypes)
 
     @property
     def has_vjp(self) -> bool:
@@ -110,8 +130,19 @@ class Backend:
 
     @property
     def device(self) -> str:
-        """Where the backend computes (its ``device`` attribute; ``cpu`` when it has none)."""
-        return str(getattr(self.impl, "device", "cpu"))
+        """Where the backend computes: its ``device`` attribute, else the ``device`` its ``facts()`` gives
+        (read once), else ``cpu``."""
+        attribute = getattr(self.impl, "device", None)
+        if attribute is not None:
+            return str(attribute)
+        if self._facts_device is None:
+            extra = getattr(self.impl, "facts", None)
+            try:
+                reported = extra().get("device") if callable(extra) else None
+            except Exception:  # a broken facts() is the report's to show; the device falls back to the CPU
+                reported = None
+            self._facts_device = "cpu" if reported is None else str(reported)
+        return self._facts_device
 
     def supported_ops(self) -> tuple[str, ...]:
         return tuple(op for op in CANONICAL_OPS if self.has(op))
@@ -139,6 +170,7 @@ class Backend:
             "supported_ops": list(self.supported_ops()),
             "unsupported_ops": [op for op in CANONICAL_OPS if not self.has(op)],
             "coverage": round(self.coverage(), 4),
+            **({"op_dtypes": {op: list(d) for op, d in self.op_dtypes.items()}} if self.op_dtypes else {}),
             **(extra() if callable(extra) else {}),
         }
 
@@ -168,11 +200,18 @@ def _resolve(spec: str) -> tuple[Any, str]:
                 raise BackendError(f"backend {spec!r}: entry point {ep.value!r} failed to load: {exc}") from exc
     if ":" in spec or "." in spec:
         return _import(spec, repr(spec)), "import path"
+    try:  # a top-level module that is the backend
+        return importlib.import_module(spec), "import path"
+    except ModuleNotFoundError as exc:
+        if exc.name != spec:  # the module is there but imports something that is not
+            raise BackendError(f"backend {spec!r}: cannot import module {spec!r}: {exc}") from exc
+    except Exception as exc:  # the module itself failed: a usage error naming it, not a crash
+        raise BackendError(f"backend {spec!r}: importing module {spec!r} failed: {type(exc).__name__}: {exc}") from exc
     installed = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
     raise BackendError(
         f"unknown backend {spec!r}; expected a built-in name ({', '.join(BUILTIN)}), an entry point "
-        f"in the group {ENTRY_POINT_GROUP!r} (installed: {', '.join(installed) or 'none'}), or "
-        f"'package.module:attribute'"
+        f"in the group {ENTRY_POINT_GROUP!r} (installed: {', '.join(installed) or 'none'}), "
+        f"'package.module:attribute', or an importable module that is the backend"
     )
 
 
@@ -201,20 +240,55 @@ def _check_contract(impl: Any, spec: str, found_by: str) -> tuple[str, ...]:
             f"{where} does not meet the contract: missing {'; '.join(missing)}. Every backend needs name, "
             f"version, dtypes, asarray and to_numpy; ops and vjp are optional (see 'Write an adapter' in the docs)"
         )
-    if not isinstance(impl.name, str) or not impl.name:
-        raise BackendError(f"{where}: name={impl.name!r}; expected a non-empty str")
+    for attr, example in (("name", "'torch'"), ("version", "'2.5.1'")):
+        value = getattr(impl, attr)
+        if not isinstance(value, str) or not value:
+            raise BackendError(
+                f"{where}: {attr}={value!r} ({type(value).__name__}); expected a non-empty str such as {example}"
+            )
     if hasattr(impl, "vjp") and not callable(impl.vjp):
         raise BackendError(f"{where}: vjp={impl.vjp!r} is not callable; expected vjp(fn, primals, cotangent), or none")
-    try:
-        dtypes = tuple(impl.dtypes)
-    except TypeError:
+    return _dtype_tuple(impl.dtypes, f"{where}: dtypes", DTYPES)
+
+
+def _dtype_tuple(value: Any, what: str, allowed: tuple[str, ...]) -> tuple[str, ...]:
+    """``value`` as a tuple of dtype names, each in ``allowed``; BackendError naming ``what`` otherwise."""
+    expected = f"expected a tuple of str, a non-empty subset of {allowed}"
+    if isinstance(value, str) or not isinstance(value, tuple | list):
+        raise BackendError(f"{what}={value!r} ({type(value).__name__}); {expected}")
+    if wrong := [d for d in value if not isinstance(d, str)]:
+        raise BackendError(f"{what}={value!r} holds {wrong[0]!r} ({type(wrong[0]).__name__}); {expected}")
+    if not value or any(d not in allowed for d in value):
+        raise BackendError(f"{what}={tuple(value)!r}; {expected}")
+    return tuple(value)
+
+
+def _check_op_dtypes(impl: Any, spec: str, dtypes: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """The adapter's optional ``op_dtypes`` (op -> the dtypes it has that op in), checked."""
+    declared = getattr(impl, "op_dtypes", None)
+    if declared is None:
+        return {}
+    where = f"backend {spec!r}: op_dtypes"
+    if not isinstance(declared, Mapping):
         raise BackendError(
-            f"{where}: dtypes={impl.dtypes!r}; expected a tuple, a non-empty subset of {DTYPES}"
-        ) from None
-    unknown = [d for d in dtypes if d not in DTYPES]
-    if unknown or not dtypes:
-        raise BackendError(f"{where}: dtypes={dtypes!r}; expected a non-empty subset of {DTYPES}")
-    return dtypes
+            f"{where}={declared!r} ({type(declared).__name__}); expected a dict such as "
+            f"{{'conv2d': ('float32',)}}: op -> the dtypes it has that op in"
+        )
+    if unknown := [op for op in declared if op not in CANONICAL_OPS]:
+        raise BackendError(f"{where} names {unknown[0]!r}; expected canonical ops ({', '.join(CANONICAL_OPS)})")
+    return {op: _dtype_tuple(d, f"{where}[{op!r}]", dtypes) for op, d in declared.items()}
+
+
+def _check_conventions(impl: Any, spec: str) -> None:
+    """The adapter's optional ``conventions`` (its declared probes) name declared conventions, once each."""
+    if getattr(impl, "conventions", None) is None:
+        return
+    from ..conventions import declared_probes
+
+    try:
+        declared_probes(impl)
+    except ValueError as exc:
+        raise BackendError(f"backend {spec!r}: {exc}") from None
 
 
 def _check_signatures(impl: Any, spec: str) -> None:
@@ -292,5 +366,9 @@ def load_backend(spec: str | None = None, device: str | None = None) -> Backend:
     _check_signatures(impl, spec)
     if device:
         _use_device(impl, spec, device)
+    op_dtypes = _check_op_dtypes(impl, spec, dtypes)
+    _check_conventions(impl, spec)
     _round_trip(impl, spec, dtypes[-1])
-    return Backend(impl=impl, name=str(impl.name), version=str(impl.version), dtypes=dtypes, found_by=found_by)
+    return Backend(
+        impl=impl, name=impl.name, version=impl.version, dtypes=dtypes, found_by=found_by, op_dtypes=op_dtypes
+    )

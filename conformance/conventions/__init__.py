@@ -20,16 +20,35 @@ records are the ``conventions`` section of a conformance report, and
 ``dlterms conventions`` prints them as a matrix (convention × installed
 framework, in the order of :data:`dlterms.frameworks.FRAMEWORKS`).
 
+A backend that is not one of those frameworks (a plug-in) is measured by
+:func:`measure_backend` instead: the conventions about a canonical op itself
+through the adapter's own ops and ``vjp`` (:mod:`.adapter`), and those about
+its framework's API defaults through the probes the adapter declares in its
+``conventions`` attribute (rows of :class:`Probe`, :func:`declared_probes`).
+
 The package mirrors :mod:`dlterms.conformance.backends`: :mod:`.reference`
 declares the conventions with their canonical values, one module per
 framework (:mod:`.numpy`, :mod:`.torch`, :mod:`.jax`, :mod:`.tensorflow`)
 declares its probes as rows (convention id, API measured, named function),
-:mod:`.readings` holds the shared inputs and readers, and :mod:`.registry`
-collects them. Importing the package imports no framework: each probe imports
-its framework when it runs.
+:mod:`.adapter` the probes through any backend's ops, :mod:`.readings` holds
+the shared inputs and readers, and :mod:`.registry` collects them. Importing
+the package imports no framework: each probe imports its framework when it runs.
 """
 
+from .adapter import ADAPTER_PROBES, AdapterProbe
 from .readings import Convention, Probe, Value
-from .registry import CONVENTIONS, PROBES, installed_frameworks, measure
+from .registry import CONVENTIONS, PROBES, declared_probes, installed_frameworks, measure, measure_backend
 
-__all__ = ["CONVENTIONS", "PROBES", "Convention", "Probe", "Value", "installed_frameworks", "measure"]
+__all__ = [
+    "ADAPTER_PROBES",
+    "CONVENTIONS",
+    "PROBES",
+    "AdapterProbe",
+    "Convention",
+    "Probe",
+    "Value",
+    "declared_probes",
+    "installed_frameworks",
+    "measure",
+    "measure_backend",
+]

@@ -1,10 +1,13 @@
 """tinynp: a small, partial dlterms adapter written with NumPy.
 
-The module is the backend. It has what every backend must have (``name``,
-``version``, ``dtypes``, ``asarray``, ``to_numpy``) and five of the canonical
-ops; the others are absent, and ``dlterms conform`` reports their invariants
-``unsupported`` and the coverage as 5/15. It has no ``vjp`` (NumPy has no
-autodiff), so the gradient invariants are ``unsupported`` too.
+The module is the backend (and the whole framework: tinynp is its five ops).
+It has what every backend must have (``name``, ``version``, ``dtypes``,
+``asarray``, ``to_numpy``) and five of the canonical ops; the others are
+absent, and ``dlterms conform`` reports their invariants ``unsupported`` and
+the coverage as 5/15. It has no ``vjp`` (NumPy has no autodiff), so the
+gradient invariants are ``unsupported`` too. Its ``conventions`` declare two
+probes of its own API's defaults, which the report's ``conventions`` section
+shows beside those dlterms measures through the ops.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from dlterms.conformance.conventions import Probe, readings
 
 # --- what every backend has --------------------------------------------------------
 
@@ -49,7 +53,7 @@ def leaky_relu(x: np.ndarray, negative_slope: float = 0.01) -> np.ndarray:
     return np.where(x > 0, x, x * x.dtype.type(negative_slope))
 
 
-def softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+def softmax(x: np.ndarray, axis: int | None = -1) -> np.ndarray:  # axis=None: over every element
     e = np.exp(x - np.max(x, axis=axis, keepdims=True))  # shift by the max: exp never overflows
     return e / np.sum(e, axis=axis, keepdims=True)
 
@@ -61,3 +65,25 @@ def mse_loss(input: np.ndarray, target: np.ndarray, reduction: str = "mean") -> 
     if reduction == "sum":
         return np.sum(squared)
     return np.sum(squared) / squared.size if squared.size else np.full((), np.nan, squared.dtype)
+
+
+# --- conventions: the defaults of the framework's own API (optional) -----------------
+# dlterms measures the conventions about a canonical op through the ops above (the sign
+# of relu(-0.0), a float32 subnormal through sigmoid). Those about the framework's own
+# defaults it cannot reach, since it always passes every argument: the adapter declares
+# a probe for each, calling its API as a user would, on the input and with the reader
+# of dlterms.conformance.conventions.readings that every framework's probe uses.
+
+
+def softmax_default_axis() -> str:
+    return readings.softmax_axis(softmax(readings.X3))  # no axis: tinynp's default, -1
+
+
+def softmax_axis_none() -> str:
+    return readings.softmax_axis(softmax(readings.X3, axis=None))
+
+
+conventions = (
+    Probe("softmax.default_axis", "tinynp.softmax (no axis)", softmax_default_axis),
+    Probe("softmax.axis_none", "tinynp.softmax(axis=None)", softmax_axis_none),
+)

@@ -117,6 +117,42 @@ def test_dlterms_backend_environment_variable(
     assert "backend tinynp 0.1.0" in capsys.readouterr().out
 
 
+def test_module_backend_is_found_by_its_bare_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, conform: Callable[..., Any]
+) -> None:
+    """`--backend mymodule` loads a top-level module that is the backend (no dot, no colon, no entry point)."""
+    (tmp_path / "dlterms_bare_probe.py").write_text(
+        "import numpy as np\nname = 'bare'\nversion = '1'\ndtypes = ('float64',)\n"
+        "asarray = lambda data, dtype='float64': np.asarray(data, dtype=dtype)\nto_numpy = np.asarray\n"
+        "def relu(x):\n    return np.maximum(x, 0.0)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        assert load_backend("dlterms_bare_probe").found_by == "import path"
+        run = conform("dlterms_bare_probe", "--terms", "relu", "--max-examples", "3")
+        assert run.code == 0, run.out + run.err
+        assert run.report["backend"]["name"] == "bare"
+        assert {r["dtype"]: r["status"] for r in run.rows() if r["invariant"] == "relu.matches_reference"} == {
+            "float32": "unsupported",  # not among its dtypes
+            "float64": "pass",
+        }
+    finally:
+        sys.modules.pop("dlterms_bare_probe", None)
+
+
+def test_module_backend_that_fails_to_import_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A bare module name that exists but imports a missing dependency is refused naming both, not 'unknown'."""
+    (tmp_path / "dlterms_needs_probe.py").write_text("import dlterms_no_such_framework\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with pytest.raises(
+            BackendError, match=r"cannot import module 'dlterms_needs_probe'.*dlterms_no_such_framework"
+        ):
+            load_backend("dlterms_needs_probe")
+    finally:
+        sys.modules.pop("dlterms_needs_probe", None)
+
+
 def test_import_path_backend(capsys: pytest.CaptureFixture[str]) -> None:
     """'package.module:attribute' and 'package.module' load an adapter that is not installed as a plug-in."""
     module = types.ModuleType("_dlterms_plugin_probe")
@@ -166,8 +202,20 @@ def test_contract_check_names_everything_missing(
 @pytest.mark.parametrize(
     ("attrs", "complaint"),
     [
-        ({"name": ""}, "name=''; expected a non-empty str"),
-        ({"dtypes": ("float8",)}, "expected a non-empty subset"),
+        ({"name": ""}, "name='' (str); expected a non-empty str"),
+        ({"name": 3}, "name=3 (int); expected a non-empty str"),
+        ({"version": (1, 2)}, "version=(1, 2) (tuple); expected a non-empty str such as '2.5.1'"),
+        ({"dtypes": ("float8",)}, "expected a tuple of str, a non-empty subset"),
+        ({"dtypes": "float64"}, "dtypes='float64' (str); expected a tuple of str"),
+        ({"dtypes": (np.float64,)}, "holds <class 'numpy.float64'> (type); expected a tuple of str"),
+        ({"op_dtypes": [("relu", "float64")]}, "op_dtypes=[('relu', 'float64')] (list); expected a dict"),
+        ({"op_dtypes": {"conv3d": ("float64",)}}, "op_dtypes names 'conv3d'; expected canonical ops"),
+        (
+            {"op_dtypes": {"relu": ("float32",)}},
+            "op_dtypes['relu']=('float32',); expected a tuple of str, a non-empty subset of ('float64',)",
+        ),
+        ({"op_dtypes": {"relu": "float64"}}, "op_dtypes['relu']='float64' (str)"),
+        ({"conventions": {"softmax.default_axis": "all"}}, "conventions={'softmax.default_axis': 'all'} (dict)"),
         ({"vjp": "autograd"}, "vjp='autograd' is not callable"),
         ({"asarray": lambda data, dtype="float64": np.zeros(1)}, "expected the data back"),
         ({"to_numpy": lambda x: 1 / 0}, "raised ZeroDivisionError"),
@@ -192,3 +240,64 @@ def test_non_callable_op_is_unsupported_not_a_crash(contract_probe: Callable[...
     assert run.code == 0
     assert {r["status"] for r in run.rows()} == {"unsupported"}
     assert run.report["backend"]["coverage"] == 0.0
+
+
+def test_supports_reads_the_declared_op_dtypes(contract_probe: Callable[..., str]) -> None:
+    """An op named in op_dtypes is supported in those dtypes only; other ops in every dtype; absent ops in none."""
+    spec = contract_probe(
+        name="probe",
+        version="1",
+        dtypes=("float32", "float64"),
+        asarray=lambda data, dtype="float64": np.asarray(data, dtype=dtype),
+        to_numpy=np.asarray,
+        relu=lambda x: np.maximum(x, 0),
+        sigmoid=lambda x: 1 / (1 + np.exp(-x)),
+        op_dtypes={"relu": ("float32",)},
+    )
+    bk = load_backend(spec)
+    assert bk.supports("relu", "float32") and not bk.supports("relu", "float64")
+    assert bk.supports("sigmoid", "float32") and bk.supports("sigmoid", "float64")
+    assert not bk.supports("sigmoid", "float16")  # not among its dtypes
+    assert not bk.supports("conv2d", "float32")  # not an op it has
+    assert bk.facts()["op_dtypes"] == {"relu": ["float32"]}
+
+
+def test_an_op_raising_unsupported_gives_unsupported_rows(contract_probe: Callable[..., str], conform: Any) -> None:
+    """An op that raises Unsupported for a dtype it has no kernel for makes those rows 'unsupported', not 'error'."""
+    from dlterms.conformance.backends import Unsupported
+
+    def relu(x: np.ndarray) -> np.ndarray:
+        if x.dtype == np.float64:
+            raise Unsupported("no float64 relu kernel")
+        return np.maximum(x, np.zeros_like(x))
+
+    spec = contract_probe(
+        name="probe",
+        version="1",
+        dtypes=("float32", "float64"),
+        asarray=lambda data, dtype="float64": np.asarray(data, dtype=dtype),
+        to_numpy=np.asarray,
+        relu=relu,
+    )
+    run = conform(spec, "--terms", "relu", "--max-examples", "3")
+    for invariant in ("relu.matches_reference", "relu.equals_max_zero", "relu.idempotent"):
+        rows = {r["dtype"]: r for r in run.rows() if r["invariant"] == invariant}
+        assert {d: r["status"] for d, r in rows.items()} == {"float32": "pass", "float64": "unsupported"}, invariant
+        assert rows["float64"]["message"] == "no float64 relu kernel"
+
+
+def test_device_reported_by_facts_is_kept(contract_probe: Callable[..., str], conform: Any) -> None:
+    """An adapter with no `device` attribute whose facts() names a device is reported on that device, not 'cpu'."""
+    spec = contract_probe(
+        name="probe",
+        version="1",
+        dtypes=("float64",),
+        asarray=np.asarray,
+        to_numpy=np.asarray,
+        relu=lambda x: np.maximum(x, 0.0),
+        facts=lambda: {"device": "tinygpu:0"},
+    )
+    assert load_backend(spec).device == "tinygpu:0"
+    run = conform(spec, "--terms", "relu", "--max-examples", "2")
+    assert run.report["backend"]["device"] == "tinygpu:0"
+    assert {r["device"] for r in run.rows()} == {"tinygpu:0"}
