@@ -72,7 +72,9 @@ def _names(term: Term) -> str:
         rows.append(("seed · 种子文章", f"{wording} ({flag})"))
     rows.append(("cite as · 引用", f"{code(term.stable_id)}, version {term.version} · {term.kind}"))
     table = "\n".join(f"| {k} | {v} |" for k, v in rows)
-    return f'<div class="dl-names" markdown>\n\n| name · 名称 | |\n|---|---|\n{table}\n\n</div>'
+    # Out of the search text (the result snippet starts with the definition): the names are searched
+    # in the index's hidden names field (dlterms/site/searchnames.py).
+    return f'<div class="dl-names" markdown data-search-exclude>\n\n| name · 名称 | |\n|---|---|\n{table}\n\n</div>'
 
 
 def _definitions(term: Term) -> str:

@@ -1,19 +1,34 @@
 """Fixtures of the site tests: one ``mkdocs build --strict`` per session, into a temporary folder.
 
+The browser fixtures serve the built site on 127.0.0.1 and open it in headless Chromium. They need
+Playwright from PyPI (``pip install playwright``) and a system Chromium (Debian: ``apt-get install
+chromium``); ``playwright install`` is not used. Set ``DLTERMS_CHROMIUM`` to use another Chromium
+binary. Without either, the tests that use them are skipped and say which one is missing.
+
 The build is given a small hand-written conformance report (a made-up backend, ``fakeframe``),
 so that the matrix and the conventions page have something known to show.
 """
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
 import os
+import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlparse
 
 import pytest
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -101,3 +116,105 @@ def fake_reports(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def site(tmp_path_factory: pytest.TempPathFactory, fake_reports: Path) -> BuiltSite:
     """The site, built once per test session with the fake report."""
     return build_site(tmp_path_factory.mktemp("site") / "site", fake_reports)
+
+
+# --- Chromium -------------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("DLTERMS_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run"]  # fmt: skip
+
+
+def need_chromium() -> None:
+    """Skip the calling test when Playwright or Chromium is missing, naming which."""
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:  # pragma: no cover - depends on the environment
+        pytest.skip("playwright is not installed (pip install playwright)")
+    if not Path(CHROMIUM).is_file():  # pragma: no cover
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium, or set DLTERMS_CHROMIUM)")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def serve(root: Path) -> Iterator[str]:
+    """Serve ``root`` on 127.0.0.1 in a thread; yield its base URL."""
+    handler = functools.partial(_Quiet, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    thread.join()
+
+
+def launch() -> Iterator[Browser]:
+    """A headless Chromium (the system one), closed afterwards."""
+    need_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+class Visit:
+    """A browser context that refuses, and records, every request to a host other than 127.0.0.1."""
+
+    def __init__(self, browser: Browser, base_url: str, width: int = 1280, height: int = 900) -> None:
+        self.base_url = base_url
+        self.outside: list[str] = []
+        self.context = browser.new_context(viewport={"width": width, "height": height}, service_workers="block")
+        self.context.route("**/*", self._route)
+        self.page: Page = self.context.new_page()
+
+    def _route(self, route: Any) -> None:
+        url = route.request.url
+        if urlparse(url).hostname == "127.0.0.1" or url.startswith(("data:", "blob:")):
+            route.continue_()
+        else:
+            self.outside.append(url)
+            route.abort()
+
+    def goto(self, path: str) -> Page:
+        self.page.goto(self.base_url + path)
+        self.page.wait_for_load_state("networkidle")
+        return self.page
+
+    def search(self, query: str) -> list[str]:
+        """Type ``query`` into Material's search box; the result links, best first (paths only)."""
+        page = self.page
+        box = page.locator("input.md-search__input")
+        box.click()
+        box.fill("")
+        page.wait_for_function("document.querySelector('.md-search-result__meta').textContent.trim() !== ''")
+        box.press_sequentially(query)
+        box.press("End")  # typed CJK text arrives without key events; Material searches on keyup
+        links = page.locator("li.md-search-result__item > a.md-search-result__link")
+        links.first.wait_for(timeout=10_000)
+        page.wait_for_timeout(100)  # let the last keystroke's results replace the earlier ones
+        return [urlparse(h).path for h in links.evaluate_all("els => els.map(e => e.href)")]
+
+
+@pytest.fixture(scope="session")
+def base_url(site: BuiltSite) -> Iterator[str]:
+    """The built site served on 127.0.0.1 by http.server, in a thread."""
+    yield from serve(site.root)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Headless Chromium; skips the test when Playwright or Chromium is missing."""
+    yield from launch()
+
+
+@pytest.fixture
+def visit(browser: Browser, base_url: str) -> Iterator[Visit]:
+    """A fresh 1280 × 900 browser context that records requests to other hosts."""
+    v = Visit(browser, base_url)
+    yield v
+    v.context.close()

@@ -79,3 +79,14 @@ def test_search_names_weight_short_names_and_add_typing_prefix() -> None:
     names = searchnames.search_names(term, separator, lambda text: text).split()
     assert names.count("梯度下降") > names.count("descent") >= 1
     assert "梯度下" in names
+
+
+def test_term_names_rank_the_whole_name_first_and_its_parts_as_other_names() -> None:
+    """A term's own names have rank 0; the parts of "A (B)" and "A / B" names and the aliases rank 1."""
+    terms = load_terms()
+    rnn = dict(searchnames.term_names(terms["recurrent-neural-network"]))
+    assert rnn["recurrent neural network (RNN)"] == rnn["循环神经网络"] == searchnames.NAME
+    assert rnn["RNN"] == rnn["recurrent neural network"] == rnn["递归神经网络"] == searchnames.OTHER_NAME
+    passes = dict(searchnames.term_names(terms["forward-pass"]))
+    assert passes["反向传播"] == searchnames.OTHER_NAME  # backpropagation's name, a part of this one's
+    assert dict(searchnames.term_names(terms["backpropagation"]))["反向传播"] == searchnames.NAME
