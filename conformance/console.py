@@ -76,7 +76,10 @@ def print_table(results: Sequence[Result], out: TextIO, *, verbose: bool = True)
         _plain_table(rows, out)
     for r in results:
         if r.status in FAILING:
-            out.write(f"\n{MARKS[r.status]} {r.key}: {r.statement}\n  {r.message}\n")
+            flag = " (nondeterministic)" if r.nondeterministic else ""
+            out.write(f"\n{MARKS[r.status]}{flag} {r.key}: {r.statement}\n  {r.message}\n")
+            if r.details.get("traceback"):
+                out.write("  " + r.details["traceback"].replace("\n", "\n  ") + "\n")
             if r.counterexample is not None:
                 case = json.dumps(json_safe(r.counterexample), ensure_ascii=False)
                 out.write(f"  counterexample: {case[:2000]}\n")
@@ -85,12 +88,17 @@ def print_table(results: Sequence[Result], out: TextIO, *, verbose: bool = True)
     out.write("\n" + ", ".join(f"{s[k]} {k}" for k in STATUSES if s[k]) + f" ({s['total']} checks)\n")
 
 
+def _mark(r: Result) -> str:
+    """The verdict as written in the table: the status's mark, and the nondeterministic flag."""
+    return MARKS[r.status] + (" (nondeterministic)" if r.nondeterministic else "")
+
+
 def _plain_table(rows: Sequence[Result], out: TextIO) -> None:
     w_term = max(len(r.term) for r in rows)
     w_inv = max(len(r.invariant) for r in rows)
     out.write(f"{'term':<{w_term}}  {'invariant':<{w_inv}}  {'dtype':<8}  verdict\n")
     for r in rows:
-        out.write(f"{r.term:<{w_term}}  {r.invariant:<{w_inv}}  {r.dtype:<8}  {MARKS[r.status]}")
+        out.write(f"{r.term:<{w_term}}  {r.invariant:<{w_inv}}  {r.dtype:<8}  {_mark(r)}")
         out.write(f"  ({r.message})\n" if r.status in _WITH_REASON else "\n")
 
 
@@ -105,6 +113,6 @@ def _rich_table(rows: Sequence[Result], out: TextIO) -> None:
     for name in ("term", "invariant", "dtype", "verdict", *(["why"] if any(reasons) else [])):
         table.add_column(name, overflow="fold")
     for r, reason in zip(rows, reasons, strict=True):
-        cells = [r.term, r.invariant, r.dtype, Text(MARKS[r.status], style=_STYLES[r.status])]
+        cells = [r.term, r.invariant, r.dtype, Text(_mark(r), style=_STYLES[r.status])]
         table.add_row(*cells, *([reason] if any(reasons) else []))
     Console(file=out, highlight=False).print(table)

@@ -8,14 +8,15 @@ dlterms installed::
 collects one test per check, named by its ID (``test_invariant[softmax.sums_to_one[float32]]``).
 A failing check fails its test with the message, the counterexample and a
 reproducer; an unsupported one is skipped. The plugin only adds options until
-``dlterms.conformance`` is collected, so it costs nothing elsewhere.
+``dlterms.conformance`` is collected, so it costs nothing elsewhere. The checks
+run in the pytest process itself: a backend that crashes ends the pytest run
+(``dlterms conform`` runs them in worker processes instead; the pytest-forked
+plugin's ``--forked`` runs each test in a forked process).
 """
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -51,8 +52,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_TIMEOUT_S,
         help=f"seconds per check, 0 for no limit (default: {DEFAULT_TIMEOUT_S:g})",
     )
-    group.addoption("--dlterms-results", help="internal: a folder where each check writes its report row")
-    group.addoption("--dlterms-checks", help="internal: a file listing the check ids to run, one per line")
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -66,10 +65,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
     opt = metafunc.config.getoption
     checks = plan(_csv(opt("dlterms_terms")), _csv(opt("dlterms_dtype")) or ())
-    if opt("dlterms_checks"):
-        wanted = Path(opt("dlterms_checks")).read_text(encoding="utf-8").split()
-        by_key = {c.key: c for c in checks}
-        checks = [by_key[k] for k in wanted if k in by_key]
     metafunc.parametrize("dlterms_check", checks, ids=[c.key for c in checks])
 
 
@@ -88,10 +83,8 @@ def dlterms_backend(pytestconfig: pytest.Config) -> Any:
 
 @pytest.fixture
 def dlterms_result(pytestconfig: pytest.Config) -> Any:
-    """Run one check through the run loop and return its row; the row is also written to --dlterms-results."""
+    """Run one check through the run loop, in this process, and return its row."""
     from dlterms.conformance.runner import run_checks
-
-    from dlterms.files import atomic_write_text
 
     opt = pytestconfig.getoption
     settings = RunSettings(
@@ -100,10 +93,6 @@ def dlterms_result(pytestconfig: pytest.Config) -> Any:
 
     def _run(bk: Any, check: Any) -> Any:
         (row,) = run_checks(bk, [check], settings)
-        folder = opt("dlterms_results")
-        if folder:
-            name = check.key.replace("[", "__").replace("]", "")
-            atomic_write_text(Path(folder) / f"{name}.json", json.dumps(row.as_dict(), allow_nan=False))
         return row
 
     return _run

@@ -117,27 +117,52 @@ def repro_snippet(backend_spec: str, row: dict[str, Any], settings: dict[str, An
 
     It needs only dlterms and the framework (no Hypothesis run, no test runner):
     it loads the backend, calls the invariant's check on the shrunk case and
-    exits 1 while the failure persists.
+    exits 1 while the failure persists. An exception is printed with its
+    traceback; a crash prints the Python stack (:mod:`faulthandler`). For a row
+    flagged nondeterministic the check runs twice more with every op output
+    recorded (:func:`.nondeterminism.rerun`) and both results are printed.
     """
     case = row["counterexample"]
     case_src = repr(_restore_floats(case))
-    return (
-        f"# Reproduces dlterms {row['invariant']} [{row['dtype']}] on backend {backend_spec!r}.\n"
+    label = f"{row['invariant']} [{row['dtype']}]"
+    check = f"INVARIANTS[{row['invariant']!r}].check"
+    head = (
+        f"# Reproduces dlterms {label} on backend {backend_spec!r}.\n"
         f"# {row['statement']}\n"
-        f"# Exit status 1 while the failure persists, 0 once it is fixed.\n"
+        "# Exit status 1 while the failure persists, 0 once it is fixed.\n"
+        "import faulthandler\n"
         "import sys\n"
+        "import traceback\n"
         "from math import inf, nan  # noqa: F401  (the case may hold them)\n\n"
         "import dlterms.conformance.runner  # noqa: F401  (registers the invariants)\n"
         "from dlterms.conformance import load_backend\n"
-        "from dlterms.conformance.registry import INVARIANTS\n\n"
+        + ("from dlterms.conformance.nondeterminism import rerun\n" if row.get("nondeterministic") else "")
+        + "from dlterms.conformance.registry import INVARIANTS\n\n"
+        "faulthandler.enable(sys.__stderr__)  # a crash prints the Python stack\n"
         f"backend = load_backend({backend_spec!r}"
         + (f", device={settings['device']!r}" if settings.get("device") else "")
         + ")\n"
         f"case = {case_src}\n"
+    )
+    if row.get("nondeterministic"):
+        return head + (
+            f"found = rerun(backend, {check}, {row['dtype']!r}, case)\n"
+            "if found is not None:\n"
+            f"    print('FAIL {label}:', found.describe())\n"
+            "    for i, outcome in enumerate(found.outcomes, 1):\n"
+            "        print(f'  run {i}: {outcome}')\n"
+            "    sys.exit(1)\n"
+            "print('two runs on the same input agree now')\n"
+        )
+    return head + (
         "try:\n"
-        f"    INVARIANTS[{row['invariant']!r}].check(backend, {row['dtype']!r}, **case)\n"
-        "except Exception as exc:\n"
-        f"    print('FAIL {row['invariant']} [{row['dtype']}]:', exc)\n"
+        f"    {check}(backend, {row['dtype']!r}, **case)\n"
+        "except AssertionError as exc:  # the invariant does not hold\n"
+        f"    print('FAIL {label}:', exc)\n"
+        "    sys.exit(1)\n"
+        "except Exception:  # the backend raised\n"
+        "    traceback.print_exc()\n"
+        f"    print('ERROR {label}: the backend raised (traceback above)')\n"
         "    sys.exit(1)\n"
         "print('passes: the failure no longer reproduces')\n"
     )
@@ -209,7 +234,8 @@ def write_junit(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
         )
         status = r["status"]
         if status in ("fail", "xpass"):
-            el = ET.SubElement(case, "failure", message=r["message"][:500], type=r["invariant"])
+            kind = "nondeterministic" if r.get("nondeterministic") else r["invariant"]
+            el = ET.SubElement(case, "failure", message=r["message"][:500], type=kind)
             el.text = _failure_text(r)
         elif status == "error":
             el = ET.SubElement(case, "error", message=r["message"][:500], type=r["invariant"])
@@ -222,6 +248,8 @@ def write_junit(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
 
 def _failure_text(r: dict[str, Any]) -> str:
     parts = [r["statement"], r["message"]]
+    if r.get("details", {}).get("traceback"):
+        parts.append("traceback:\n" + r["details"]["traceback"])
     if r.get("counterexample") is not None:
         parts.append("counterexample: " + json.dumps(r["counterexample"], ensure_ascii=False))
     if r.get("repro"):
@@ -240,6 +268,11 @@ _COLOURS = {
 }
 
 
+def _status(r: dict[str, Any]) -> str:
+    """The row's status as shown, with the nondeterministic flag."""
+    return f"{r['status']} (nondeterministic)" if r.get("nondeterministic") else r["status"]
+
+
 def _num(v: float | str | None) -> str:
     return v if isinstance(v, str) else "" if v is None else f"{v:.3g}"
 
@@ -256,15 +289,20 @@ def write_html(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
         rows.append(
             f"<tr class='{e(r['status'])}'><td>{e(r['term'])}</td>"
             f"<td title='{e(r['statement'])}'>{e(r['invariant'])}</td>"
-            f"<td>{e(r['dtype'])}</td><td>{e(r['device'])}</td><td class='st'>{e(r['status'])}</td>"
+            f"<td>{e(r['dtype'])}</td><td>{e(r['device'])}</td><td class='st'>{e(_status(r))}</td>"
             f"<td>{r['examples']}</td><td>{e(err)}</td><td>{e(tol)}</td><td>{r['duration_s']:.3f}</td></tr>"
         )
     failures = []
     for r in report["results"]:
         if r["status"] in ("fail", "error", "xpass"):
             failures.append(
-                f"<section><h3 id='{e(r['id'])}'>{e(r['id'])}: {e(r['status'])}</h3><p>{e(r['statement'])}</p>"
+                f"<section><h3 id='{e(r['id'])}'>{e(r['id'])}: {e(_status(r))}</h3><p>{e(r['statement'])}</p>"
                 f"<pre>{e(r['message'])}</pre>"
+                + (
+                    f"<p>Traceback</p><pre>{e(r['details']['traceback'])}</pre>"
+                    if r.get("details", {}).get("traceback")
+                    else ""
+                )
                 + (
                     f"<p>Counterexample</p><pre>{e(json.dumps(r['counterexample'], ensure_ascii=False))}</pre>"
                     if r["counterexample"] is not None

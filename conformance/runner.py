@@ -320,7 +320,8 @@ def trimmed_traceback(exc: BaseException, limit: int = 20) -> str:
 
     skip = (os.path.dirname(hypothesis.__file__) + os.sep, os.path.abspath(__file__))
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(skip)]
-    lines = "".join(traceback.format_list(frames) + traceback.format_exception_only(exc)).rstrip().splitlines()
+    last = f"{type(exc).__name__}: {exc}"  # without the notes Hypothesis adds (the case is in the row already)
+    lines = ("".join(traceback.format_list(frames)) + last).splitlines()
     return "\n".join(lines[-limit:])
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -130,16 +131,34 @@ def test_reproducer_loads_the_backend_on_the_same_device() -> None:
     assert "load_backend('torch')" in repro_snippet("torch", row, {})
 
 
-def test_parallel_workers_get_the_device(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    """With --jobs, the workers (which load the backend themselves) see --device as $DLTERMS_DEVICE, only then."""
-    import os
+DEVICE_MODULE = """
+from types import SimpleNamespace
 
-    from dlterms.conformance import parallel
+from dlterms.conformance.backends import reference as base
 
-    seen: list[str | None] = []
+backend = SimpleNamespace(**{k: getattr(base, k) for k in dir(base) if not k.startswith("_")})
+backend.name = "devmod"
+backend.device = "cpu"
+
+
+def use_device(device):
+    backend.device = device
+
+
+backend.use_device = use_device
+"""
+
+
+def test_spawned_workers_load_the_backend_on_the_device(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A spawned worker (jax, tensorflow) loads the backend itself, on the run's --device."""
+    from dlterms.conformance.isolation import run_isolated
+    from dlterms.conformance.runner import RunSettings, plan
+
+    (tmp_path / "devmod.py").write_text(DEVICE_MODULE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("DLTERMS_DEVICE", raising=False)
-    monkeypatch.setattr(parallel, "run_parallel", lambda *a, **k: seen.append(os.environ.get("DLTERMS_DEVICE")) or [])
-    main(["conform", "--backend", "torch", "--device", "cpu", "--jobs", "2", "--terms", "sigmoid"])
-    capsys.readouterr()
-    assert seen == ["cpu"]
-    assert "DLTERMS_DEVICE" not in os.environ
+    bk = load_backend("devmod:backend")
+    checks = plan(["relu"], ["float64"])[:1]
+    rows = list(run_isolated(bk, checks, mode="spawn", spec="devmod:backend", device="gpu:7",
+                             settings=RunSettings(max_examples=2)))  # fmt: skip
+    assert bk.device == "cpu" and [r.device for r in rows] == ["gpu:7"]

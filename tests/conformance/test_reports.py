@@ -262,25 +262,25 @@ def test_pytest_plugin_runs_one_test_per_check(tmp_path: Path) -> None:
 
 
 def test_jobs_give_the_verdicts_of_a_sequential_run(tmp_path: Path) -> None:
-    """`--jobs 2` (pytest-xdist) yields the same rows, in the same order, as `--jobs 1`."""
+    """`--jobs 2` (two forked workers) yields the same rows, in the same order, as `--jobs 1`."""
     args = ("--backend", "reference", "--terms", "sigmoid,relu", "--max-examples", "5")
     one = _conform(tmp_path, *args)[1]
     two = _conform(tmp_path, *args, "--jobs", "2")[1]
     assert _verdicts(two) == _verdicts(one)
 
 
-def test_xdist_workers_give_the_verdicts_of_a_sequential_run() -> None:
-    """The pytest-xdist path of --jobs (used for JAX and TensorFlow) yields the sequential rows too."""
+def test_spawned_workers_give_the_verdicts_of_a_sequential_run() -> None:
+    """Spawned workers (the isolation used for JAX and TensorFlow), two at once, yield the in-process rows."""
     from dlterms.conformance import load_backend
-    from dlterms.conformance.parallel import run_parallel
+    from dlterms.conformance.isolation import run_isolated
     from dlterms.conformance.runner import RunSettings, plan, run_checks
 
     checks = plan(["relu"], ["float64"])
     bk = load_backend("reference")
     settings = RunSettings(max_examples=5)
     sequential = [r.as_dict() for r in run_checks(bk, checks, settings)]
-    parallel = [r.as_dict() for r in run_parallel("reference", checks, jobs=2, settings=settings)]
-    assert [(r["id"], r["status"], r["examples"]) for r in parallel] == [
+    spawned = [r.as_dict() for r in run_isolated(bk, checks, mode="spawn", spec="reference", jobs=2, settings=settings)]
+    assert [(r["id"], r["status"], r["examples"]) for r in spawned] == [
         (r["id"], r["status"], r["examples"]) for r in sequential
     ]
 

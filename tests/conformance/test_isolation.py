@@ -1,0 +1,157 @@
+"""A crash, an exit, an abort or a hang in C code becomes an error row naming it and the case; the run goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from dlterms.conformance import load_backend
+from dlterms.conformance.isolation import choose_isolation, run_isolated
+from dlterms.conformance.report import load_schema
+from dlterms.conformance.runner import RunSettings, plan
+
+from dlterms.cli import main
+
+CRASH_MODULE = '''
+"""A torch adapter whose tanh segfaults, relu exits and sigmoid aborts."""
+import ctypes
+import os
+from types import SimpleNamespace
+
+from dlterms.conformance.backends import torch as base
+
+ops = {k: getattr(base, k) for k in dir(base) if not k.startswith("_")}
+
+
+def tanh(x):
+    return ctypes.string_at(0)  # reads address 0: SIGSEGV
+
+
+def relu(x):
+    os._exit(3)
+
+
+def sigmoid(x):
+    os.abort()
+
+
+backend = SimpleNamespace(**{**ops, "name": "crashmod", "tanh": tanh, "relu": relu, "sigmoid": sigmoid})
+'''
+
+
+@pytest.fixture
+def crashmod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The crashing adapter as a module file on sys.path (a spawned worker can import it too)."""
+    (tmp_path / "crashmod.py").write_text(CRASH_MODULE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("crashmod", None)
+    return "crashmod:backend"
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_crashing_ops_give_error_rows_naming_the_signal_and_the_case(crashmod: str, tmp_path: Path, jobs: str) -> None:
+    """Segfault, os._exit(3) and abort each become error rows with the signal or exit code and the case."""
+    out = tmp_path / f"r{jobs}.json"
+    code = main(["conform", "--backend", crashmod, "--terms", "tanh,relu,sigmoid,softmax", "--dtype", "float64",
+                 "--max-examples", "3", "--jobs", jobs, "--json", str(out)])  # fmt: skip
+    assert code == 1
+    report = json.loads(out.read_text(encoding="utf-8"))
+    jsonschema.validate(report, load_schema())
+    rows = {r["invariant"]: r for r in report["results"]}
+    expected = {"tanh.odd": "crashed: SIGSEGV", "relu.idempotent": "crashed: the worker exited with code 3",
+                "sigmoid.symmetry": "crashed: SIGABRT"}  # fmt: skip
+    for invariant, message in expected.items():
+        row = rows[invariant]
+        assert row["status"] == "error" and row["message"].startswith(message), row
+        assert row["counterexample"] is not None and "x" in row["counterexample"]
+        assert row["repro"]
+    assert rows["tanh.odd"]["details"]["crash"] == {"exit_code": -signal.SIGSEGV, "signal": "SIGSEGV"}
+    assert "in tanh" in rows["tanh.odd"]["details"]["traceback"]  # faulthandler's stack names the adapter's frame
+    assert rows["relu.idempotent"]["details"]["crash"] == {"exit_code": 3, "signal": None}
+    softmax = [r for r in report["results"] if r["term"] == "softmax"]
+    assert softmax and {r["status"] for r in softmax} == {"pass"}
+    assert [r["id"] for r in report["results"]] == [c.key for c in plan(["tanh", "relu", "sigmoid", "softmax"],
+                                                                          ["float64"])]  # fmt: skip
+    facts = {r["id"]: r for r in report["special_values"]}
+    assert facts["tanh.nan_propagates"]["value"].startswith("error: crashed: SIGSEGV")
+    assert facts["softmax.nan_poisons_its_row"]["matches_canonical"] is True  # measured although tanh crashed
+
+
+def _hang(x: Any, negative_slope: float = 0.01) -> Any:
+    """A leaky_relu stuck where SIGALRM cannot reach it, as a call in C code would be."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    time.sleep(3600)
+
+
+def test_hang_in_c_code_is_cut_by_the_supervisor(broken_backend: Callable[..., str]) -> None:
+    """A call that blocks SIGALRM and sleeps is killed after the time limit plus the margin: a timeout error row."""
+    checks = plan(["leaky-relu", "softmax"], ["float64"])
+    hung, passing = checks[0], next(c for c in checks if c.invariant.term == "softmax")
+    started = time.monotonic()
+    bk = load_backend(broken_backend("torch", leaky_relu=_hang))
+    rows = list(run_isolated(bk, [hung, passing], mode="fork", settings=RunSettings(max_examples=2, timeout_s=0.5)))
+    assert time.monotonic() - started < 30
+    assert rows[0].status == "error" and rows[0].message.startswith("timeout: ran past its time limit of 0.5 s")
+    assert "the worker was killed" in rows[0].message and rows[0].counterexample is not None
+    assert rows[1].status == "pass"
+
+
+def test_spawned_workers_survive_a_crash(crashmod: str) -> None:
+    """Spawned workers (the mode for jax and tensorflow) load the backend themselves and report a crash as well."""
+    checks = [
+        c for c in plan(["tanh", "softmax"], ["float64"]) if c.invariant.id in ("tanh.odd", "softmax.sums_to_one")
+    ]
+    rows = list(run_isolated(load_backend(crashmod), checks, mode="spawn", spec=crashmod,
+                             settings=RunSettings(max_examples=2)))  # fmt: skip
+    assert [r.key for r in rows] == [c.key for c in checks]
+    assert rows[0].status == "error" and rows[0].message.startswith("crashed: SIGSEGV")
+    assert rows[1].status == "pass"
+
+
+def test_jax_and_tensorflow_adapters_are_spawned_not_forked(broken_backend: Callable[..., str]) -> None:
+    """auto isolation forks torch, spawns JAX, and runs in-process an in-memory JAX adapter that neither can reach."""
+    assert choose_isolation("auto", load_backend("torch"), "torch").mode == "fork"
+    assert choose_isolation("auto", load_backend("jax"), "jax").mode == "spawn"
+    spec = broken_backend("jax")
+    isolation = choose_isolation("auto", load_backend(spec), spec)
+    assert isolation.mode == "off" and "jax cannot be forked" in isolation.reason
+    with pytest.raises(ValueError, match=r"--isolation spawn: the adapter's module .* exists only in this process"):
+        choose_isolation("spawn", load_backend(spec), spec)
+
+
+@pytest.mark.parametrize("isolation", ["auto", "off"])
+def test_conform_leaves_no_hypothesis_folder(tmp_path: Path, isolation: str) -> None:
+    """`dlterms conform` run in a fresh directory leaves no .hypothesis folder there, in workers or in-process."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "dlterms", "conform", "--backend", "reference", "--terms", "relu", "--max-examples", "3",
+         "--isolation", isolation],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "HYPOTHESIS_STORAGE_DIRECTORY": ""},
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert not (tmp_path / ".hypothesis").exists()
+
+
+def test_error_row_carries_the_trimmed_traceback(
+    conform: Callable[..., Any], broken_backend: Callable[..., str]
+) -> None:
+    """An op that raises gives an error row whose details hold the traceback down to the op, without Hypothesis."""
+
+    def tanh(x: Any) -> Any:
+        raise RuntimeError("tanh kernel not implemented for this layout")
+
+    run = conform(broken_backend("numpy", tanh=tanh), "--terms", "tanh", "--dtype", "float64", "--max-examples", "3")
+    row = next(r for r in run.rows() if r["invariant"] == "tanh.odd")
+    trace = row["details"]["traceback"]
+    assert ", in tanh\n" in trace and trace.endswith("RuntimeError: tanh kernel not implemented for this layout")
+    assert "hypothesis" not in trace and len(trace.splitlines()) <= 20
+    assert "raise RuntimeError" in run.out  # the terminal shows it too
