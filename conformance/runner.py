@@ -8,7 +8,8 @@ Each (invariant, dtype) pair is one *check* and becomes one row with a status:
   :class:`~dlterms.conformance.checks.Violation`;
 * ``error``: the backend raised (the row's ``details`` hold the trimmed traceback), the
   check ran past its time limit, or its worker process crashed (see :mod:`.isolation`);
-* ``unsupported``: the backend lacks an op, the dtype, or ``vjp``;
+* ``unsupported``: the backend lacks an op, the dtype, ``vjp``, or the op in this dtype
+  (its ``op_dtypes``);
 * ``skip``: Hypothesis could not generate a valid case;
 * ``xfail`` / ``xpass``: a check listed as an expected failure that failed / passed.
 
@@ -180,6 +181,9 @@ def _unsupported_reason(bk: Backend, inv: Invariant, dtype: str) -> str | None:
         return "backend has no vjp (no autodiff)"
     if dtype not in bk.dtypes:
         return f"backend does not support {dtype}"
+    partial = [op for op in inv.ops if not bk.supports(op, dtype)]
+    if partial:
+        return f"backend has {', '.join(partial)} in {', '.join(bk.op_dtypes[partial[0]])} only, not {dtype}"
     return None
 
 

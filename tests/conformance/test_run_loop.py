@@ -85,3 +85,13 @@ def test_conform_how_to_states_the_declared_defaults() -> None:
     assert f"Hypothesis seed (default {DEFAULT_SEED})" in page
     assert f"time limit per check (default {DEFAULT_TIMEOUT_S:g})" in page
     assert f"(default: `{','.join(DEFAULT_DTYPES)}`" in page
+
+
+def test_an_op_declared_in_some_dtypes_only_is_unsupported_in_the_others(conform: Any, broken_backend: Any) -> None:
+    """An adapter whose op_dtypes gives relu in float32 only gets unsupported, not error, relu rows in float64."""
+    run = conform(broken_backend("numpy", op_dtypes={"relu": ("float32",)}), "--terms", "relu", "--max-examples", "3")
+    relu64 = [r for r in run.rows() if r["dtype"] == "float64" and "relu" in r["invariant"]]
+    assert relu64 and {r["status"] for r in relu64} == {"unsupported"}
+    assert relu64[0]["message"] == "backend has relu in float32 only, not float64"
+    relu32 = [r for r in run.rows() if r["dtype"] == "float32"]
+    assert "pass" in {r["status"] for r in relu32} and not any("only" in r["message"] for r in relu32)
