@@ -45,7 +45,8 @@ def test_the_guide_builds_one_adapter_from_its_blocks() -> None:
 
 
 def test_the_guides_adapter_loads_and_passes(guide_adapter: Path) -> None:
-    """`dlterms conform --backend my_adapter` (the bare module name) on four terms: no row fails or errors."""
+    """`dlterms conform --backend my_adapter` (its bare module name) on four terms: no row fails or errors, and
+    max_pool2d, declared float32-only, is unsupported in float64."""
     report = guide_adapter / "report.json"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(guide_adapter), os.environ.get("PYTHONPATH", "")])}
     args = ["--backend", "my_adapter", "--terms", TERMS, "--max-examples", "5", "--json", str(report)]
@@ -67,6 +68,8 @@ def test_the_guides_adapter_loads_and_passes(guide_adapter: Path) -> None:
     for invariant in ("relu.matches_reference", "relu.vjp_matches_reference", "softmax.sums_to_one"):
         assert invariant in passed, invariant
     assert {r["status"] for r in rows if r["invariant"].startswith("avg_pool2d.")} == {"unsupported"}
+    pool64 = [r for r in rows if r["invariant"].startswith("max_pool2d.") and r["dtype"] == "float64"]
+    assert pool64 and {r["message"] for r in pool64} == {"backend has max_pool2d in float32 only, not float64"}
 
 
 def test_the_guides_adapter_reports_its_conventions(guide_adapter: Path, monkeypatch: pytest.MonkeyPatch) -> None:

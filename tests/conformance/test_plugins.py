@@ -301,3 +301,19 @@ def test_device_reported_by_facts_is_kept(contract_probe: Callable[..., str], co
     run = conform(spec, "--terms", "relu", "--max-examples", "2")
     assert run.report["backend"]["device"] == "tinygpu:0"
     assert {r["device"] for r in run.rows()} == {"tinygpu:0"}
+
+
+def test_ops_declared_for_some_dtypes_are_unsupported_in_the_others(
+    broken_backend: Callable[..., str], conform: Any
+) -> None:
+    """An adapter declaring conv2d float32-only gets 'unsupported' float64 conv2d rows, not 'error'."""
+    pytest.importorskip("torch")
+    spec = broken_backend("torch")
+    sys.modules[spec.partition(":")[0]].backend.op_dtypes = {"conv2d": ("float32",)}
+    run = conform(spec, "--terms", "convolution", "--max-examples", "3")
+    rows = [r for r in run.rows() if r["invariant"].startswith("conv2d.")]
+    float64 = [r for r in rows if r["dtype"] == "float64"]
+    assert float64 and {r["status"] for r in float64} == {"unsupported"}
+    assert {r["message"] for r in float64} == {"backend has conv2d in float32 only, not float64"}
+    assert {r["status"] for r in rows if r["dtype"] == "float32"} == {"pass"}
+    assert run.report["backend"]["op_dtypes"] == {"conv2d": ["float32"]}
