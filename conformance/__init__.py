@@ -29,6 +29,7 @@ _HOMES = {
     "run": "runner",
     "DEFAULT_DTYPES": "settings",
     "DEFAULT_MAX_EXAMPLES": "settings",
+    "Unsupported": "checks",
 }
 
 __all__ = sorted(_HOMES)
