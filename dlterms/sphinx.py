@@ -3,20 +3,23 @@
 Add ``"dlterms.sphinx"`` to ``extensions`` in ``conf.py``, then write:
 
 * ``:dlterm:`softmax``` -> the term's name, linked to its page
-  (``https://dlterms.example.org/terms/softmax/``), with its definition as the
-  link's tooltip (``title`` attribute); ``:dlterm:`the softmax <softmax>``` sets
-  the text. An unknown ID is an error naming the closest IDs.
+  (``<dlterms_base_url>terms/softmax/``), with its definition as the link's
+  tooltip (``title`` attribute); ``:dlterm:`the softmax <softmax>``` sets the
+  text. With no site address set, the name is not a link but an ``<abbr>``
+  with the same tooltip. An unknown ID is an error naming the closest IDs.
 * ``.. dlterm-citation:: softmax`` -> the term's citation with its original
   papers, as APA text (default) or, with ``:format: bibtex``, a BibTeX block;
   ``:accessed: 2025-01-31`` fixes the access date.
 
-Settings: ``dlterms_base_url`` (default :data:`dlterms.citing.SITE_URL`),
+Settings: ``dlterms_base_url`` (where the dlterms site is served; default: the
+environment variable ``DLTERMS_SITE_URL``, :func:`dlterms.citing.site_url`; the
+links and the citations' URLs use it, and with neither there is no URL),
 ``dlterms_language`` (``"en"`` or ``"zh"``: the language of the name and the
 tooltip), ``dlterms_accessed`` (``"YYYY-MM-DD"``; default: the build date, or
 ``SOURCE_DATE_EPOCH``).
 
 The site also publishes ``objects.inv``: with ``sphinx.ext.intersphinx`` and
-``intersphinx_mapping = {"dlterms": ("https://dlterms.example.org/", None)}``,
+``intersphinx_mapping = {"dlterms": ("<the site's address>", None)}``,
 ``:term:`softmax``` and ``:py:func:`dlterms.reference.softmax``` resolve too.
 """
 
@@ -31,7 +34,9 @@ from sphinx.application import Sphinx
 from sphinx.util.docutils import ReferenceRole, SphinxDirective
 
 from dlterms import __version__
-from dlterms.citing import SITE_URL, cite, term_url
+from dlterms.citing import site_url, term_url
+from dlterms.citing.formats import apa, bibtex
+from dlterms.citing.terms import citation_of
 from dlterms.glossary import Term, get_term
 
 _URL = re.compile(r"https?://\S+")
@@ -54,13 +59,11 @@ class DltermRole(ReferenceRole):
             return [self.inliner.problematic(self.rawtext, self.rawtext, msg)], [msg]
         names = term.zh if self.config.dlterms_language == "zh" else term.en
         text = self.title if self.has_explicit_title else names.name
-        ref = nodes.reference(
-            self.rawtext,
-            text,
-            refuri=term_url(term.id, self.config.dlterms_base_url),
-            reftitle=" ".join(names.definition.split()),
-            classes=["dlterm"],
-        )
+        tooltip = " ".join(names.definition.split())
+        page = term_url(term.id, self.config.dlterms_base_url or None)
+        if page is None:
+            return [nodes.abbreviation(self.rawtext, text, explanation=tooltip, classes=["dlterm"])], []
+        ref = nodes.reference(self.rawtext, text, refuri=page, reftitle=tooltip, classes=["dlterm"])
         return [ref], []
 
 
@@ -92,7 +95,8 @@ class DltermCitationDirective(SphinxDirective):
         accessed = self.options.get("accessed") or self.config.dlterms_accessed or None
         fmt = self.options.get("format", "apa")
         try:
-            text = cite(term, format=fmt, accessed=accessed)
+            citation = citation_of(term, accessed, base_url=self.config.dlterms_base_url or None)
+            text = {"apa": apa, "bibtex": bibtex}[fmt](citation)
         except ValueError as exc:
             raise self.error(f"dlterm-citation: {exc}") from None
         if fmt == "bibtex":
@@ -108,7 +112,7 @@ class DltermCitationDirective(SphinxDirective):
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
-    app.add_config_value("dlterms_base_url", SITE_URL, "env", str)
+    app.add_config_value("dlterms_base_url", site_url() or "", "env", str)
     app.add_config_value("dlterms_language", "en", "env", str)
     app.add_config_value("dlterms_accessed", "", "env", str)
     app.add_role("dlterm", DltermRole())

@@ -3,8 +3,9 @@
 Identity and versions
 ---------------------
 Every term has a stable ID, ``dlterms:<id>`` (``dlterms:softmax``), and one
-page, :func:`term_url` (``https://dlterms.example.org/terms/softmax/``); IDs
-are never renamed or removed. A citation names three things:
+page, :func:`term_url` (``<site>/terms/softmax/``, where ``<site>`` is the
+deployer's ``DLTERMS_SITE_URL``; no URL when it is unset); IDs are never
+renamed or removed. A citation names three things:
 
 * the **package version** (``dlterms 0.1.0``), the release you read;
 * the **term version**, the ``version`` of ``glossary/terms/<id>.toml``, a
@@ -81,13 +82,13 @@ from dlterms.citing.bibliography import (
 from dlterms.citing.formats import FORMATS, apa_markdown, apa_text, cite, cite_all
 from dlterms.citing.inventory import inventory_entries, objects_inv
 from dlterms.citing.record import UsedCitation, disable, enable, is_recording, record, reset, used_citations
-from dlterms.citing.terms import AUTHOR, SITE_URL, SUBTITLE, TITLE, term_of, term_url
+from dlterms.citing.terms import AUTHOR, SITE_URL_VARIABLE, SUBTITLE, TITLE, site_url, term_of, term_url
 
 __all__ = [
     "AUTHOR",
     "CITATIONS_PATH",
     "FORMATS",
-    "SITE_URL",
+    "SITE_URL_VARIABLE",
     "SUBTITLE",
     "TITLE",
     "BibEntry",
@@ -108,6 +109,7 @@ __all__ = [
     "read_citations",
     "record",
     "reset",
+    "site_url",
     "term_of",
     "term_url",
     "used_citations",

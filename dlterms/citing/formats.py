@@ -14,7 +14,7 @@ from typing import Any
 
 from dlterms import __version__
 from dlterms.citing.bibliography import BibEntry, Person, authors, read_citations, url
-from dlterms.citing.terms import AUTHOR, SITE_URL, SUBTITLE, TITLE, Citation, accessed_date, citation_of
+from dlterms.citing.terms import AUTHOR, SUBTITLE, TITLE, Citation, accessed_date, citation_of, site_url
 from dlterms.glossary import Term, load_terms
 
 __all__ = ["FORMATS", "apa", "apa_markdown", "apa_text", "bibtex", "cff", "cff_data", "cite", "cite_all", "json_data"]
@@ -109,12 +109,17 @@ def apa_markdown(entry: BibEntry) -> str:
 
 
 def apa(c: Citation) -> str:
-    """APA 7 text of a term, as a dictionary entry ("(n.d.) ... Retrieved <date>, from <url>"), then its papers."""
+    """APA 7 text of a term, as a dictionary entry ("(n.d.) ... Retrieved <date>, from <url>"), then its papers.
+
+    Without a site address (:func:`~dlterms.citing.terms.site_url`) the entry ends at the package
+    version: APA gives a retrieval date only with the address it was retrieved from.
+    """
     t, d = c.term, c.accessed
     when = f"{_MONTHS[d.month - 1]} {d.day}, {d.year}"
+    retrieved = f" Retrieved {when}, from {c.url}" if c.url else ""
     lines = [
         f"{AUTHOR}. (n.d.). {t.en.name} ({t.stable_id}, version {t.version}). In {TITLE}: "
-        f"{SUBTITLE[0].upper()}{SUBTITLE[1:]} (Version {__version__}). Retrieved {when}, from {c.url}"
+        f"{SUBTITLE[0].upper()}{SUBTITLE[1:]} (Version {__version__}).{retrieved}"
     ]
     if c.papers:
         lines += ["", "Original paper:" if len(c.papers) == 1 else "Original papers:"]
@@ -141,8 +146,7 @@ def _bibtex_term(c: Citation) -> str:
         ("howpublished", f"{TITLE} {__version__}: {SUBTITLE}"),
         ("year", str(c.accessed.year)),
         ("version", t.version),
-        ("url", c.url),
-        ("urldate", c.accessed.isoformat()),
+        *([("url", c.url), ("urldate", c.accessed.isoformat())] if c.url else []),
         ("note", f"Glossary entry {t.stable_id}, version {t.version}, in {TITLE} {__version__}"),
     ]
     if papers:
@@ -183,7 +187,7 @@ def json_data(c: Citation) -> dict[str, Any]:
         "url": c.url,
         "accessed": c.accessed.isoformat(),
         "authors": [{"name": AUTHOR}],
-        "package": {"name": TITLE, "version": __version__, "url": SITE_URL},
+        "package": {"name": TITLE, "version": __version__, "url": site_url()},
         "papers": [_json_paper(p) for p in c.papers],
     }
 
@@ -235,19 +239,19 @@ def cff_data(c: Citation) -> dict[str, Any]:
         "title": TITLE,
         "type": "software",
         "version": __version__,
-        "url": SITE_URL,
+        **({"url": package_url} if (package_url := site_url()) else {}),
         "authors": people,
         "preferred-citation": {
             "type": "dictionary",
             "title": f"{TITLE}: {SUBTITLE}",
             "term": t.en.name,
             "version": t.version,
-            "url": c.url,
+            **({"url": c.url} if c.url else {}),
             "date-accessed": c.accessed.isoformat(),
             "authors": people,
             "identifiers": [
                 {"type": "other", "value": t.stable_id, "description": "stable dlterms term ID"},
-                {"type": "url", "value": c.url, "description": "the term's page"},
+                *([{"type": "url", "value": c.url, "description": "the term's page"}] if c.url else []),
             ],
             "notes": f"Glossary entry {t.stable_id}, version {t.version}, in {TITLE} {__version__}.",
         },
@@ -314,8 +318,7 @@ def cite_all(*, accessed: date | str | None = None) -> str:
             ("title", f"{{{TITLE}}}: {SUBTITLE}"),
             ("year", str(d.year)),
             ("version", __version__),
-            ("url", SITE_URL),
-            ("urldate", d.isoformat()),
+            *([("url", package_url), ("urldate", d.isoformat())] if (package_url := site_url()) else []),
             ("note", f"Software and glossary, version {__version__}"),
         ],
     )

@@ -50,7 +50,8 @@ def _forward_to_duecredit(function: str) -> None:
     for t in terms_of(function):
         description = f"{t.en.name} ({t.stable_id}, version {t.version})"
         path = f"dlterms.reference.{function}"
-        due.cite(Url(term_url(t.id)), description=description, path=path, tags=["reference-implementation"])
+        if page := term_url(t.id):  # None when no site address is set (DLTERMS_SITE_URL)
+            due.cite(Url(page), description=description, path=path, tags=["reference-implementation"])
         for key in t.papers:
             e = bib[key]
             doi, link = e.plain("doi"), url(e)

@@ -1,5 +1,10 @@
 """What a citation names: the package and its site, the term (by ID or by reference function), the date.
 
+The site's address is the deployer's setting, never written here: the environment variable
+``DLTERMS_SITE_URL`` (mkdocs.yml's ``site_url`` reads the same variable), or a ``base_url``
+given to :func:`citation_of`. With neither, a citation names the package, its version and the
+term's stable ID, and no URL (:func:`site_url` is None).
+
 :func:`citation_of` gathers the facts every format states (:class:`Citation`); the formats
 themselves are in :mod:`dlterms.citing.formats`.
 """
@@ -17,26 +22,45 @@ from dlterms.glossary import Term, get_term, load_terms
 
 __all__ = [
     "AUTHOR",
-    "SITE_URL",
+    "SITE_URL_VARIABLE",
     "SUBTITLE",
     "TITLE",
     "Citation",
     "accessed_date",
     "citation_of",
+    "site_url",
     "term_of",
     "term_url",
     "terms_of",
 ]
 
-SITE_URL = "https://dlterms.example.org/"  # the one place the site's address is written
+SITE_URL_VARIABLE = "DLTERMS_SITE_URL"  # the deployer's setting: where the site is served
+_URL = re.compile(r"https?://[^\s/?#]+(/[^\s?#]*)?")
 TITLE = "dlterms"
 SUBTITLE = "a bilingual glossary of deep-learning terms you can run"
 AUTHOR = "The dlterms developers"
 
 
-def term_url(term_id: str, base_url: str = SITE_URL) -> str:
-    """The term's page: ``https://dlterms.example.org/terms/<id>/``."""
-    return f"{base_url.rstrip('/')}/terms/{term_id.removeprefix('dlterms:')}/"
+def site_url() -> str | None:
+    """The site's address from ``DLTERMS_SITE_URL``, ending in ``/``; None when it is unset or empty.
+
+    Raises :class:`ValueError` naming the variable when its value is not an http(s) URL.
+    """
+    value = os.environ.get(SITE_URL_VARIABLE, "").strip()
+    if not value:
+        return None
+    if not _URL.fullmatch(value):
+        raise ValueError(
+            f"{SITE_URL_VARIABLE}={value!r}; expected the http(s) address the site is served at, "
+            "such as 'https://dlterms.readthedocs.io/'"
+        )
+    return value.rstrip("/") + "/"
+
+
+def term_url(term_id: str, base_url: str | None = None) -> str | None:
+    """The term's page, ``<base_url>terms/<id>/`` (``base_url`` defaults to :func:`site_url`); None without a site."""
+    base = base_url or site_url()
+    return f"{base.rstrip('/')}/terms/{term_id.removeprefix('dlterms:')}/" if base else None
 
 
 def accessed_date(value: date | str | None) -> date:
@@ -92,12 +116,12 @@ class Citation:
     """The facts of one term's citation, which every format states: the term, its page, the date, its papers."""
 
     term: Term
-    url: str
+    url: str | None  # None when no site address is set: the citation then names no URL
     accessed: date
     papers: tuple[BibEntry, ...]
 
 
-def citation_of(term: str | Term, accessed: date | str | None = None, base_url: str = SITE_URL) -> Citation:
+def citation_of(term: str | Term, accessed: date | str | None = None, base_url: str | None = None) -> Citation:
     """The :class:`Citation` of a term (a :class:`Term`, or a name :func:`term_of` accepts).
 
     Raises :class:`LookupError` when the term names a paper that ``glossary/citations.bib`` lacks.

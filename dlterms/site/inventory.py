@@ -1,7 +1,7 @@
 """The site's ``objects.inv`` (Sphinx inventory v2), for intersphinx.
 
 Sphinx projects can then write ``:term:`softmax``` and ``:py:func:`dlterms.reference.softmax```
-with ``intersphinx_mapping = {"dlterms": ("https://dlterms.example.org/", None)}``. The entries
+with ``intersphinx_mapping = {"dlterms": ("<the site's address>", None)}``. The entries
 (``std:term`` for every English and Chinese name, alias and variant of a term -> ``terms/<id>/#<id>``;
 ``py:function`` for every public reference function -> ``api/reference/#dlterms.reference.<name>``)
 come from :func:`dlterms.citing.objects_inv`; this module only writes the file.

@@ -18,6 +18,14 @@ from dlterms import citing
 from dlterms.citing.bibliography import url
 
 DAY = "2025-01-31"
+
+
+@pytest.fixture(autouse=True)
+def site_address(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A deployer's site address (DLTERMS_SITE_URL), so that the term pages' URLs are checked too."""
+    monkeypatch.setenv(citing.SITE_URL_VARIABLE, "https://dlterms.test/docs/")
+
+
 BIB = citing.read_citations()
 TERMS = list(load_terms())
 # RFC 3986: unreserved and reserved characters, and percent-encoded octets; nothing else.
@@ -91,7 +99,8 @@ def urls_of_json(text: str) -> list[str]:
     data = json.loads(text)
     papers = data["papers"]
     doi = ["https://doi.org/" + p["doi"] for p in papers if "doi" in p]
-    return [data["url"], data["package"]["url"], *(p[k] for p in papers for k in ("url", "link") if p.get(k)), *doi]
+    ours = [u for u in (data["url"], data["package"]["url"]) if u is not None]  # null without a site address
+    return [*ours, *(p[k] for p in papers for k in ("url", "link") if p.get(k)), *doi]
 
 
 def urls_of_apa(text: str) -> list[str]:

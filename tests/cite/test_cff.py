@@ -42,5 +42,5 @@ def test_citation_cff_names_the_software_and_the_version_of_pyproject() -> None:
     assert cff["title"] == PYPROJECT["name"] == citing.TITLE
     assert cff["version"] == PYPROJECT["version"] == dlterms.__version__
     assert cff["license"] == PYPROJECT["license"]
-    assert cff["url"] == PYPROJECT["urls"]["Documentation"] == citing.SITE_URL
+    assert cff.get("url") == PYPROJECT.get("urls", {}).get("Documentation")  # the package's one address, if any
     assert cff["authors"] == [{"name": citing.AUTHOR}] == [{"name": a["name"]} for a in PYPROJECT["authors"]]

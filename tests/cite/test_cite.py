@@ -8,7 +8,6 @@ import json
 import re
 import shutil
 import subprocess
-import tomllib
 from dataclasses import replace
 from datetime import date, datetime
 from pathlib import Path
@@ -31,6 +30,21 @@ ROOT = Path(__file__).resolve().parents[2]
 CFF_SCHEMA = json.loads((Path(__file__).parent / "data" / "cff-1.2.0.schema.json").read_text(encoding="utf-8"))
 DAY = "2025-01-31"
 TERMS = list(load_terms())
+SITE = "https://dlterms.test/docs/"  # a deployer's address, for the tests that set DLTERMS_SITE_URL
+
+
+@pytest.fixture
+def no_site(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DLTERMS_SITE_URL unset: citations name no URL."""
+    monkeypatch.delenv(citing.SITE_URL_VARIABLE, raising=False)
+
+
+@pytest.fixture
+def at_site(monkeypatch: pytest.MonkeyPatch) -> str:
+    """DLTERMS_SITE_URL set to :data:`SITE`."""
+    monkeypatch.setenv(citing.SITE_URL_VARIABLE, SITE)
+    return SITE
+
 
 # Cited works with no DOI, URL, arXiv id or ISBN, each with the reason none exists.
 NO_STABLE_LINK = {
@@ -75,8 +89,8 @@ def facts_from_bibtex(text: str, term_id: str) -> dict[str, Any]:
         "title": plain(f["title"]),
         "version": f["version"],
         "package_version": re.fullmatch(r"dlterms (\S+): .*", f["howpublished"])[1],
-        "url": f["url"],
-        "accessed": f["urldate"],
+        "url": f.get("url"),
+        "accessed": f.get("urldate"),  # given with the URL only
         "paper_keys": papers,
         "papers": [(plain(bib.entries[k].fields["title"]), bib_link(bib.entries[k].fields)) for k in papers],
     }
@@ -96,7 +110,7 @@ def facts_from_cff(text: str) -> dict[str, Any]:
         "title": pc["term"],
         "version": pc["version"],
         "package_version": data["version"],
-        "url": pc["url"],
+        "url": pc.get("url"),
         "accessed": pc["date-accessed"],
         "paper_keys": [next(i["value"] for i in r["identifiers"] if i["type"] == "other") for r in refs],
         "papers": [(r["title"], link(r)) for r in refs],
@@ -120,8 +134,8 @@ def facts_from_json(text: str) -> dict[str, Any]:
 
 APA_FIRST = re.compile(
     r"The dlterms developers\. \(n\.d\.\)\. (?P<title>.+) \((?P<id>dlterms:[a-z0-9-]+), version (?P<version>\S+)\)\. "
-    r"In dlterms: A bilingual glossary of deep-learning terms you can run \(Version (?P<package>[^)]+)\)\. "
-    r"Retrieved (?P<accessed>[A-Z][a-z]+ \d{1,2}, \d{4}), from (?P<url>\S+)"
+    r"In dlterms: A bilingual glossary of deep-learning terms you can run \(Version (?P<package>[^)]+)\)\."
+    r"(?: Retrieved (?P<accessed>[A-Z][a-z]+ \d{1,2}, \d{4}), from (?P<url>\S+))?"
 )
 
 
@@ -142,14 +156,25 @@ def facts_from_apa(text: str, expected_papers: list[tuple[str, str]]) -> dict[st
         "version": m["version"],
         "package_version": m["package"],
         "url": m["url"],
-        "accessed": datetime.strptime(m["accessed"], "%B %d, %Y").date().isoformat(),
+        "accessed": datetime.strptime(m["accessed"], "%B %d, %Y").date().isoformat() if m["accessed"] else None,
         "papers": papers,
     }
 
 
+@pytest.mark.parametrize("site", [SITE, None], ids=["site-set", "no-site"])
 @pytest.mark.parametrize("term_id", TERMS)
-def test_the_four_formats_round_trip_the_same_facts(term_id: str) -> None:
-    """BibTeX, CFF, APA and JSON state the same title, ID, versions, URL, date and papers (keys, links)."""
+def test_the_four_formats_round_trip_the_same_facts(
+    term_id: str, site: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """BibTeX, CFF, APA and JSON state the same title, ID, versions, URL, date and papers (keys, links).
+
+    Without a site address (DLTERMS_SITE_URL unset) none of them has a URL; BibTeX and APA then
+    give no access date either (it is the date of the URL), CFF and JSON still do.
+    """
+    if site:
+        monkeypatch.setenv(citing.SITE_URL_VARIABLE, site)
+    else:
+        monkeypatch.delenv(citing.SITE_URL_VARIABLE, raising=False)
     term = load_terms()[term_id]
     out = {fmt: dlterms.cite(term_id, format=fmt, accessed=DAY) for fmt in citing.FORMATS}
     bib = facts_from_bibtex(out["bibtex"], term_id)
@@ -158,19 +183,38 @@ def test_the_four_formats_round_trip_the_same_facts(term_id: str) -> None:
         "title": term.en.name,
         "version": term.version,
         "package_version": dlterms.__version__,
-        "url": f"https://dlterms.example.org/terms/{term_id}/",
-        "accessed": DAY,
+        "url": f"{site}terms/{term_id}/" if site else None,
+        "accessed": DAY if site else None,
         "paper_keys": list(term.papers),
     }
     assert {k: bib[k] for k in expected} == expected
-    assert facts_from_cff(out["cff"]) == bib
-    assert facts_from_json(out["json"]) == bib
+    dated = {**bib, "accessed": DAY}  # CFF and JSON always carry the access date
+    assert facts_from_cff(out["cff"]) == dated
+    assert facts_from_json(out["json"]) == dated
     apa = facts_from_apa(out["apa"], bib["papers"])
     assert apa == {k: v for k, v in bib.items() if k != "paper_keys"}
 
 
+def test_without_a_site_address_no_format_names_a_url_of_ours(no_site: None) -> None:
+    """With DLTERMS_SITE_URL unset, no citation format and no package entry holds a URL of the site."""
+    outs = [dlterms.cite("softmax", format=fmt, accessed=DAY) for fmt in citing.FORMATS]
+    outs.append(citing.cite_all(accessed=DAY))
+    for text in outs:
+        assert "/terms/softmax/" not in text and "example.org" not in text, text
+    bib = parse_string(citing.cite_all(accessed=DAY), "bibtex")
+    assert "url" not in bib.entries["dlterms"].fields and "url" not in bib.entries["dlterms:softmax"].fields
+    assert "dlterms:softmax" in outs[0] and dlterms.__version__ in outs[0]  # the ID and the package version
+
+
+def test_a_bad_site_address_is_refused_naming_the_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    """DLTERMS_SITE_URL that is not an http(s) URL is a ValueError naming the variable and its value."""
+    monkeypatch.setenv(citing.SITE_URL_VARIABLE, "dlterms.test/docs")
+    with pytest.raises(ValueError, match=r"DLTERMS_SITE_URL='dlterms.test/docs'; expected .*http"):
+        dlterms.cite("softmax", accessed=DAY)
+
+
 def test_cite_softmax_bibtex_from_the_cli_parses_and_includes_the_original_paper(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], at_site: str
 ) -> None:
     """`dlterms cite softmax --format bibtex` prints entries pybtex accepts, with Bridle (1990) and its DOI."""
     code, out, err = run_cli(capsys, "softmax", "--format", "bibtex", "--accessed", DAY)
@@ -178,7 +222,7 @@ def test_cite_softmax_bibtex_from_the_cli_parses_and_includes_the_original_paper
     bib = parse_string(out, "bibtex")
     assert list(bib.entries) == ["dlterms:softmax", "bridle1990probabilistic"]
     term = bib.entries["dlterms:softmax"]
-    assert term.type == "misc" and term.fields["url"] == "https://dlterms.example.org/terms/softmax/"
+    assert term.type == "misc" and term.fields["url"] == at_site + "terms/softmax/"
     assert [str(p) for p in term.persons.get("author", [])] == ["{The dlterms developers}"]
     paper = bib.entries["bridle1990probabilistic"]
     assert paper.fields["doi"] == "10.1007/978-3-642-76153-9_28"
@@ -344,15 +388,17 @@ def test_the_package_exports_cite_with_the_signature_the_site_calls() -> None:
     assert params["format"].default == "bibtex" and params["accessed"].kind is inspect.Parameter.KEYWORD_ONLY
 
 
-def test_the_site_url_is_written_once_and_agrees_with_pyproject_and_mkdocs() -> None:
-    """citing.SITE_URL is pyproject's Documentation URL and mkdocs.yml's site_url."""
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert pyproject["project"]["urls"]["Documentation"] == citing.SITE_URL
+def test_the_site_address_is_the_deployers_one_setting(at_site: str) -> None:
+    """Citations and mkdocs.yml's site_url both read DLTERMS_SITE_URL; no address is written in the package."""
     mkdocs = ROOT / "mkdocs.yml"
     if mkdocs.exists():
-        site_url = re.search(r"^site_url:\s*(\S+)\s*$", mkdocs.read_text(encoding="utf-8"), re.M)
-        assert site_url and site_url[1] == citing.SITE_URL
-    assert citing.term_url("dlterms:softmax") == citing.SITE_URL + "terms/softmax/"
+        assert re.search(r"^site_url: !ENV DLTERMS_SITE_URL\s*$", mkdocs.read_text(encoding="utf-8"), re.M)
+    assert citing.SITE_URL_VARIABLE == "DLTERMS_SITE_URL"
+    assert citing.site_url() == at_site
+    assert citing.term_url("dlterms:softmax") == at_site + "terms/softmax/"
+    assert citing.term_url("softmax", "https://elsewhere.test") == "https://elsewhere.test/terms/softmax/"
+    sources = [ROOT / "dlterms" / "citing" / name for name in ("terms.py", "formats.py", "__init__.py")]
+    assert not [p for p in sources if "example.org" in p.read_text(encoding="utf-8")]
 
 
 def test_the_bibtex_reader_handles_comments_quotes_concatenation_and_parentheses() -> None:

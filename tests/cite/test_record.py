@@ -93,8 +93,16 @@ def test_calls_between_reference_functions_are_recorded() -> None:
     assert functions == ["dlterms.reference.cross_entropy", "dlterms.reference.log_softmax"]
 
 
-def test_duecredit_receives_each_paper_with_the_function_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With duecredit importable, the term's page and its papers' DOIs go to due.cite(path=dlterms.reference.<fn>)."""
+@pytest.mark.parametrize("site", ["https://dlterms.test/", None], ids=["site-set", "no-site"])
+def test_duecredit_receives_each_paper_with_the_function_path(
+    monkeypatch: pytest.MonkeyPatch, site: str | None
+) -> None:
+    """With duecredit importable, the term's page (when DLTERMS_SITE_URL is set) and its papers' DOIs go to
+    due.cite(path=dlterms.reference.<fn>)."""
+    if site:
+        monkeypatch.setenv(citing.SITE_URL_VARIABLE, site)
+    else:
+        monkeypatch.delenv(citing.SITE_URL_VARIABLE, raising=False)
     cited: list[tuple[str, str, dict[str, Any]]] = []
 
     class Entry:
@@ -117,12 +125,10 @@ def test_duecredit_receives_each_paper_with_the_function_path(monkeypatch: pytes
     with citing.record():
         reference.softmax([1.0])
         reference.softmax([2.0])  # forwarded once per function
-    assert [(kind, value) for kind, value, _ in cited] == [
-        ("Url", "https://dlterms.example.org/terms/softmax/"),
-        ("Doi", "10.1007/978-3-642-76153-9_28"),
-    ]
+    page = [("Url", f"{site}terms/softmax/")] if site else []
+    assert [(kind, value) for kind, value, _ in cited] == [*page, ("Doi", "10.1007/978-3-642-76153-9_28")]
     assert {kw["path"] for _, _, kw in cited} == {"dlterms.reference.softmax"}
-    assert "dlterms:softmax" in cited[1][2]["description"]
+    assert "dlterms:softmax" in cited[-1][2]["description"]
 
 
 def test_no_import_switches_recording_on() -> None:

@@ -20,7 +20,7 @@ from sphinx.util.inventory import InventoryFile
 from dlterms import citing
 
 ROOT = Path(__file__).resolve().parents[2]
-BASE = "https://dlterms.example.org/"
+BASE = "https://dlterms.test/"  # the site's address, as a Sphinx project sets it (dlterms_base_url)
 DAY = "2025-01-31"
 
 
@@ -83,6 +83,7 @@ def build(tmp_path: Path, inventory: Path, body: str) -> subprocess.CompletedPro
             intersphinx_mapping = {{"dlterms": ({BASE!r}, {str(inventory)!r})}}
             intersphinx_cache_limit = 0
             dlterms_accessed = {DAY!r}
+            dlterms_base_url = {BASE!r}
             html_theme = "basic"
         """),
         encoding="utf-8",
@@ -103,7 +104,7 @@ def built(tmp_path_factory: pytest.TempPathFactory, site: Path) -> list[dict[str
         """
         The :dlterm:`softmax` turns logits into probabilities; :dlterm:`the logistic curve <sigmoid>` too.
 
-        Intersphinx: :term:`softmax`, :term:`softmax函数`, :term:`log-softmax` and
+        Intersphinx: :term:`softmax`, :term:`softmax函数`, :term:`softmax function` and
         :py:func:`dlterms.reference.softmax`.
 
         .. dlterm-citation:: softmax
