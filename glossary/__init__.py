@@ -23,13 +23,17 @@ Schema of an entry (every key is required unless marked optional)::
 
     [en]
     name = "sigmoid (logistic) function"
-    aliases = ["logistic function"]  # search aliases
+    aliases = ["logistic function"]  # other names of the same concept (searchable)
+    related_names = ["logit"]        # optional: names of related concepts the page explains but that
+                                     # are not this concept (searchable, shown as "related", never as
+                                     # another name): log-softmax under softmax, BPTT under RNN
     definition = "..."
 
     [zh]
     name = "sigmoid函数"
     name_source = "d2l-zh 2.0, TERMINOLOGY.md"   # where the standard Chinese name comes from
     variants = ["S型函数"]             # other names used by other authorities (searchable)
+    related_names = ["对数几率"]       # optional, as in [en]
     definition = "..."
 
     [seed]                           # optional: how the seed article words it
@@ -119,6 +123,7 @@ class Names:
     aliases: tuple[str, ...] = ()
     name_source: str = ""
     variants: tuple[str, ...] = ()
+    related_names: tuple[str, ...] = ()  # names of related concepts, not of this one
 
 
 @dataclass(frozen=True)
@@ -172,6 +177,10 @@ class Term:
         if self.seed and self.seed.wording:
             words.append(self.seed.wording)
         return tuple(dict.fromkeys(w for w in words if w))
+
+    def related_words(self) -> tuple[str, ...]:
+        """Names of related concepts that this term's page explains (searchable; not names of this term)."""
+        return tuple(dict.fromkeys(w for w in (*self.en.related_names, *self.zh.related_names) if w))
 
 
 class _Fields:
@@ -294,8 +303,8 @@ def parse_term(path: Path, sections: set[str]) -> Term:
         raise f.fail("reference", "at least one dlterms.reference function for kind='function'")
     en, zh = f.table("en"), f.table("zh")
     assert en is not None and zh is not None
-    en.unknown({"name", "aliases", "definition"})
-    zh.unknown({"name", "name_source", "variants", "aliases", "definition"})
+    en.unknown({"name", "aliases", "related_names", "definition"})
+    zh.unknown({"name", "name_source", "variants", "aliases", "related_names", "definition"})
     seed = None
     if (s := f.table("seed", optional=True)) is not None:
         s.unknown({"wording", "mistranslation", "correction_en", "correction_zh"})
@@ -306,6 +315,10 @@ def parse_term(path: Path, sections: set[str]) -> Term:
             correction_en=s.text("correction_en", optional=not wrong),
             correction_zh=s.text("correction_zh", optional=not wrong),
         )
+    for table, names in ((en, ("name", "aliases")), (zh, ("name", "variants", "aliases"))):
+        own = {n.casefold() for key in names for n in ([table.text(key)] if key == "name" else table.strings(key))}
+        if clash := [r for r in table.strings("related_names") if r.casefold() in own]:
+            raise table.fail("related_names", f"names of other concepts only, not of this one (such as {clash[0]!r})")
     formula = derivative = ""
     if (m := f.table("math", optional=True)) is not None:
         m.unknown({"formula", "derivative"})
@@ -317,13 +330,19 @@ def parse_term(path: Path, sections: set[str]) -> Term:
         kind=kind,
         section=section,
         order=f.integer("order"),
-        en=Names(name=en.text("name"), definition=en.text("definition"), aliases=en.strings("aliases")),
+        en=Names(
+            name=en.text("name"),
+            definition=en.text("definition"),
+            aliases=en.strings("aliases"),
+            related_names=en.strings("related_names"),
+        ),
         zh=Names(
             name=zh.text("name"),
             definition=zh.text("definition"),
             aliases=zh.strings("aliases"),
             name_source=zh.text("name_source"),
             variants=zh.strings("variants"),
+            related_names=zh.strings("related_names"),
         ),
         reference=reference,
         invariants=generated + listed,

@@ -39,28 +39,35 @@ def overview_page(ctx: Context) -> str:
 
 
 def _initial(text: str) -> str:
-    c = next((ch for ch in text if ch.isalnum()), "#")
-    return c.upper() if c.isascii() and c.isalpha() else "#"
+    """The A–Z heading of an entry: its first letter, or "0–9" for one that starts with a digit or a symbol
+    (a heading "#" would read as Markdown's closing hashes, an empty heading)."""
+    c = next((ch for ch in text if ch.isalnum()), "")
+    return c.upper() if c.isascii() and c.isalpha() else "0–9"
 
 
 def english_index(ctx: Context) -> str:
     """terms/index-en.md: every English name and alias, A–Z (an alias points at its term)."""
-    entries = []
+    entries: list[tuple[str, Term, str | None]] = []  # (word, term, None for the name, "" an alias, "see")
     for t in ctx.terms.values():
-        entries.append((t.en.name, t, False))
-        entries += [(a, t, True) for a in t.en.aliases if a.casefold() != t.en.name.casefold()]
+        entries.append((t.en.name, t, None))
+        entries += [(a, t, "") for a in t.en.aliases if a.casefold() != t.en.name.casefold()]
+        entries += [(r, t, "see") for r in t.en.related_names]
     entries.sort(key=lambda e: (e[0].lstrip("“\"'(").casefold(), e[1].id))
     out = [front_matter({"title": "English A–Z", "search": {"exclude": True}}), "# English A–Z", ""]
-    out.append("Every English name and alias; an alias points at the term's page.")
+    out.append(
+        "Every English name and alias; an alias points at the term's page, and a related concept "
+        "(*see*) at the page that explains it."
+    )
     letter = None
     for word, t, alias in entries:
         if _initial(word) != letter:
             letter = _initial(word)
             out += ["", f"## {letter}", ""]
         target = f"[{md_cell(t.en.name)}]({t.id}.md)"
-        out.append(
-            f"- *{md_cell(word)}* → {target}" if alias else f"- [{md_cell(word)}]({t.id}.md) · {md_cell(t.zh.name)}"
-        )
+        if alias is None:
+            out.append(f"- [{md_cell(word)}]({t.id}.md) · {md_cell(t.zh.name)}")
+        else:
+            out.append(f"- *{md_cell(word)}*{' (see)' if alias else ''} → {target}")
     return "\n".join(out) + "\n"
 
 
@@ -84,6 +91,7 @@ def chinese_index(ctx: Context) -> str:
     for t in ctx.terms.values():
         entries.append((t.zh.name, t, ""))
         entries += [(v, t, "其他译名") for v in (*t.zh.variants, *t.zh.aliases) if v != t.zh.name]
+        entries += [(r, t, "相关概念") for r in t.zh.related_names]
         if t.seed and t.seed.wording not in (t.zh.name, *t.zh.variants):
             entries.append((t.seed.wording, t, "种子文章误译" if t.seed.mistranslation else "种子文章译法"))
     entries = list({(w, t.id): (w, t, n) for w, t, n in entries}.values())
@@ -138,7 +146,7 @@ def jieba_words(terms: dict[str, Term]) -> list[str]:
     """
     words: dict[str, None] = {}
     for t in terms.values():
-        texts = [*t.search_words(), *t.zh.aliases]
+        texts = [*t.search_words(), *t.related_words()]
         for text in texts:
             for run in HAN.findall(text):
                 if len(run) > 1:

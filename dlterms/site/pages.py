@@ -62,10 +62,18 @@ def _names(term: Term) -> str:
     rows = [("English", md_cell(term.en.name))]
     if term.en.aliases:
         rows.append(("also called", ", ".join(md_cell(a) for a in term.en.aliases)))
-    rows.append(("中文", f"{md_cell(term.zh.name)}<br><small>source · 来源: {md_cell(term.zh.name_source)}</small>"))
+    rows.append(
+        (
+            "中文",
+            f'<span lang="zh-Hans">{md_cell(term.zh.name)}</span><br>'
+            f"<small>source · 来源: {md_cell(term.zh.name_source)}</small>",
+        )
+    )
     others = [*term.zh.variants, *term.zh.aliases]
     if others:
-        rows.append(("其他译名 · variants", "、".join(md_cell(v) for v in others)))
+        rows.append(("其他译名 · variants", f'<span lang="zh-Hans">{"、".join(md_cell(v) for v in others)}</span>'))
+    if term.related_words():
+        rows.append(("related · 相关概念", "、".join(md_cell(r) for r in term.related_words())))
     if term.seed:
         flag = "mistranslation · 误译" if term.seed.mistranslation else "as in the seed · 原文译法"
         wording = f"<s>{md_cell(term.seed.wording)}</s>" if term.seed.mistranslation else md_cell(term.seed.wording)
@@ -86,9 +94,19 @@ def _definitions(term: Term) -> str:
         zh += f'\n\n!!! warning "种子文章译作“{term.seed.wording}”：误译"\n\n' + indent(
             md_text(term.seed.correction_zh)
         )
+    elif term.seed and (term.seed.correction_en or term.seed.correction_zh):
+        # The name is right, but the glossary records what the seed gets wrong (or right) around it.
+        en += f'\n\n!!! note "The seed article writes “{term.seed.wording}”: the name is right"\n\n' + indent(
+            md_text(term.seed.correction_en or term.seed.correction_zh)
+        )
+        zh += f'\n\n!!! note "种子文章译作“{term.seed.wording}”：译名正确"\n\n' + indent(
+            md_text(term.seed.correction_zh or term.seed.correction_en)
+        )
     elif term.seed:
         en += f"\n\nThe seed article writes “{md_text(term.seed.wording)}”, which is correct."
         zh += f"\n\n种子文章译作“{md_text(term.seed.wording)}”，译法正确。"
+    # lang="zh-Hans": screen readers read it as Chinese, and the browser picks a CJK font for it.
+    zh = f'<div lang="zh-Hans" markdown>\n\n{zh}\n\n</div>'
     return f'=== "English"\n\n{indent(en)}\n\n=== "中文"\n\n{indent(zh)}'
 
 
@@ -112,7 +130,8 @@ def _figures(pictures: list[tuple[Picture, str]]) -> str:
         alt = pic.alt or pic.caption_en
         out.append(
             f'<figure class="dl-plot" markdown>\n\n![{md_cell(alt)}]({src}){{ loading=lazy }}\n\n'
-            f"<figcaption>{md_text(pic.caption_en)}<br>{md_text(pic.caption_zh)}</figcaption>\n\n</figure>"
+            f'<figcaption>{md_text(pic.caption_en)}<br><span lang="zh-Hans">{md_text(pic.caption_zh)}</span>'
+            "</figcaption>\n\n</figure>"
         )
     return "\n\n".join(out)
 

@@ -19,12 +19,12 @@ The field is searched but never shown. Chinese text is segmented with the search
 jieba segmentation, so names and page text are cut the same way.
 
 Each term page's entry also gets ``term_names`` (:func:`term_names`): every name of the term with
-its rank, read by the site's search worker (docs/javascripts/search-worker.js), which puts the
-pages whose names a query matches (exactly, as a prefix, or one edit away) before lunr's results;
-lunr cannot match a typo, a symbol that its trimmer drops (σ, η), or a whole name against a
-longer one. And pages outside the glossary whose text repeats every function name (the API
-reference) get a lower document boost (:data:`PAGE_BOOSTS`), so that a term's name finds the
-term's page before them.
+its rank (0 its name, 1 another name, 2 a related concept's name), read by the site's search
+worker (docs/javascripts/search-worker.js), which puts the pages whose names a query matches
+(exactly, as a prefix, or one edit away) before lunr's results; lunr cannot match a typo, a
+symbol that its trimmer drops (σ, η), or a whole name against a longer one. And pages outside
+the glossary whose text repeats every function name (the API reference) get a lower document
+boost (:data:`PAGE_BOOSTS`), so that a term's name finds the term's page before them.
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def term_names(term: Term) -> list[tuple[str, int]]:
         put(name, OTHER_NAME)
     for name in term.search_words():
         put(name, OTHER_NAME)
-    for name in getattr(term, "related_names", ()):
+    for name in term.related_words():
         put(name, RELATED_NAME)
     return list(out.items())
 

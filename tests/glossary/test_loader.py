@@ -125,3 +125,23 @@ def test_bad_picture_is_refused_naming_the_field(tmp_path: Path, table: str, fie
     with pytest.raises(GlossaryError) as info:
         load_terms.__wrapped__(directory)
     assert "sigmoid.toml" in str(info.value) and field in str(info.value)
+
+
+def test_related_names_are_never_names_of_the_term_itself(tmp_path: Path) -> None:
+    """A related_names entry that is also the term's name or alias is refused, naming the field and the name."""
+    aliases = next(line for line in GOOD.splitlines() if line.startswith("aliases = ["))
+    bad = GOOD.replace(aliases, aliases + '\nrelated_names = ["logit", "Logistic Function"]', 1)
+    assert bad != GOOD
+    with pytest.raises(GlossaryError, match=r"field 'en\.related_names'.*'Logistic Function'"):
+        load_terms(_glossary_with(tmp_path, bad))
+
+
+def test_variants_hold_no_related_concept() -> None:
+    """Names the issue found among variants (log-softmax, BPTT, 卷积层, 全局最小值, 凸函数, 鞍点) are related names."""
+    terms = load_terms()
+    moved = {"softmax": "对数softmax", "recurrent-neural-network": "BPTT", "convolution": "卷积层",
+             "local-minimum": "全局最小值"}  # fmt: skip
+    for term_id, name in moved.items():
+        t = terms[term_id]
+        assert name in t.related_words() and name not in t.search_words(), term_id
+    assert {"凸函数", "鞍点"} <= set(terms["local-minimum"].zh.related_names)

@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -94,6 +94,7 @@ def build_site(out: Path, reports: Path) -> BuiltSite:
     import time
 
     env = {**os.environ, "DLTERMS_REPORTS": str(reports), "NO_MKDOCS_2_WARNING": "1"}
+    env.pop("DLTERMS_SITE_URL", None)  # the site as built with no address set (citations name no URL)
     cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(REPO / "mkdocs.yml"), "-d", str(out)]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
@@ -165,10 +166,14 @@ def launch() -> Iterator[Browser]:
 class Visit:
     """A browser context that refuses, and records, every request to a host other than 127.0.0.1."""
 
-    def __init__(self, browser: Browser, base_url: str, width: int = 1280, height: int = 900) -> None:
+    def __init__(
+        self, browser: Browser, base_url: str, width: int = 1280, height: int = 900, color_scheme: str = "light"
+    ) -> None:
         self.base_url = base_url
         self.outside: list[str] = []
-        self.context = browser.new_context(viewport={"width": width, "height": height}, service_workers="block")
+        self.context = browser.new_context(
+            viewport={"width": width, "height": height}, service_workers="block", color_scheme=color_scheme
+        )
         self.context.route("**/*", self._route)
         self.page: Page = self.context.new_page()
 
@@ -218,3 +223,17 @@ def visit(browser: Browser, base_url: str) -> Iterator[Visit]:
     v = Visit(browser, base_url)
     yield v
     v.context.close()
+
+
+@pytest.fixture
+def visit_at(browser: Browser, base_url: str) -> Iterator[Callable[..., Visit]]:
+    """Make browser contexts of a given viewport width (height, colour scheme); all closed after the test."""
+    made: list[Visit] = []
+
+    def make(width: int, height: int = 844, color_scheme: str = "light") -> Visit:
+        made.append(Visit(browser, base_url, width, height, color_scheme))
+        return made[-1]
+
+    yield make
+    for v in made:
+        v.context.close()

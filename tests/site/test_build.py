@@ -19,11 +19,10 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 TERMS = load_terms()
-SITE_HOST = "dlterms.example.org"  # site_url: links to our own pages may carry it (canonical, sitemap)
 
 
 class Tags(HTMLParser):
-    """Every start tag with its attributes, and the text outside <pre>."""
+    """Every start tag with its attributes, and the text outside <pre> and MathML's TeX <annotation>."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -33,10 +32,10 @@ class Tags(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append((tag, {k: v or "" for k, v in attrs}))
-        self._pre += tag == "pre"
+        self._pre += tag in ("pre", "annotation")  # a formula's TeX annotation is not shown
 
     def handle_endtag(self, tag: str) -> None:
-        self._pre -= tag == "pre"
+        self._pre -= tag in ("pre", "annotation")
 
     def handle_data(self, data: str) -> None:
         if not self._pre:
@@ -98,9 +97,17 @@ def test_no_outside_url_in_script_link_or_img(site: BuiltSite) -> None:
         for tag, attrs in parse(path.read_text(encoding="utf-8")).tags:
             for key in ("src", "href") if tag in ("script", "link", "img", "iframe", "source") else ():
                 url = urlparse(attrs.get(key, ""))
-                if url.scheme in ("http", "https", "") and url.netloc and url.netloc != SITE_HOST:
+                if url.scheme in ("http", "https", "") and url.netloc:
                     offenders.append(f"{path.relative_to(site.root)}: <{tag} {key}={attrs[key]}>")
     assert not offenders, offenders[:10]
+
+
+def test_without_a_site_address_no_page_names_one(site: BuiltSite) -> None:
+    """Built with DLTERMS_SITE_URL unset: no canonical link, an empty sitemap, no placeholder host anywhere."""
+    assert 'rel="canonical"' not in site.html("terms/softmax/")
+    assert "<loc>" not in (site.root / "sitemap.xml").read_text(encoding="utf-8")
+    texts = [p for p in site.root.rglob("*") if p.suffix in (".html", ".json", ".xml", ".js", ".txt")]
+    assert not [p for p in texts if "example.org" in p.read_text(encoding="utf-8", errors="replace")]
 
 
 def test_no_web_font_and_no_cdn_in_stylesheets(site: BuiltSite) -> None:
@@ -193,6 +200,28 @@ def test_indexes_list_every_name(site: BuiltSite) -> None:
         assert all(w in zh for w in (t.zh.name, *t.zh.variants)), t.id
 
 
+def test_indexes_mark_related_concepts_and_head_every_entry(site: BuiltSite) -> None:
+    """A related name is marked "see" / "相关概念", never "其他译名"; "2-d convolution" sits under a heading."""
+    en_html, zh_html = site.html("terms/index-en/"), site.html("terms/index-zh/")
+    assert re.search(r"<em>global minimum</em> \(see\) → <a", en_html)
+    assert re.search(r"全局最小值 <small>\(相关概念\)</small>", zh_html)
+    assert "全局最小值 <small>(其他译名)</small>" not in zh_html
+    body = en_html[en_html.index('id="english-az"') :]
+    headings = [(m.start(), m[1]) for m in re.finditer(r"<h2[^>]*>([^<]*)", body)]
+    where = body.index("<em>2-d convolution</em>")
+    assert headings and headings[0][0] < where, "2-d convolution comes before the first heading"
+    assert [h for pos, h in headings if pos < where][-1].strip() == "0–9"
+
+
+def test_a_term_page_lists_related_names_apart_from_other_names(site: BuiltSite) -> None:
+    """Softmax's names table shows log-softmax as a related concept, not among its other names (variants)."""
+    page = site.html("terms/softmax/")
+    variants = re.search(r"其他译名 · variants</td>\s*<td>(.*?)</td>", page, re.S)
+    related = re.search(r"related · 相关概念</td>\s*<td>(.*?)</td>", page, re.S)
+    assert variants and "log-softmax" not in variants[1] and "对数softmax" not in variants[1]
+    assert related and "log-softmax" in related[1] and "对数softmax" in related[1]
+
+
 def test_home_lists_every_term(site: BuiltSite) -> None:
     """The home page's section list links every term page."""
     html = site.html("")
@@ -217,3 +246,12 @@ def test_page_weight(site: BuiltSite) -> None:
         images = {a["src"] for t, a in parse(page.read_text(encoding="utf-8")).tags if t == "img"}
         weight = page.stat().st_size + own_css + sum((page.parent / Path(s)).stat().st_size for s in images)
         assert weight <= 300_000, (term_id, weight)
+
+
+@pytest.mark.parametrize("term_id", ["softmax", "local-minimum"])
+def test_chinese_text_is_marked_zh_hans(site: BuiltSite, term_id: str) -> None:
+    """The Chinese definition and the Chinese name sit in elements with lang="zh-Hans" (screen readers, CJK fonts)."""
+    page, term = site.html(f"terms/{term_id}/"), TERMS[term_id]
+    start = " ".join(term.zh.definition.split())[:10]
+    assert re.search(r'<div lang="zh-Hans"[^>]*>\s*<p>' + re.escape(start), page), start
+    assert f'<span lang="zh-Hans">{term.zh.name}</span>' in page

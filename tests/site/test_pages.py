@@ -1,9 +1,12 @@
-"""What a built term page shows from the op records: the framework tabs and the special values."""
+"""What a built term page shows: the framework tabs and special values (op records), the seed's corrections."""
 
 from __future__ import annotations
 
+import html
+import re
 from typing import TYPE_CHECKING
 
+import pytest
 from dlterms.glossary import load_terms
 
 from dlterms import ops
@@ -47,3 +50,16 @@ def test_special_values_show_each_reports_measured_value(site: BuiltSite) -> Non
     assert "fakeframe 9.9.9" in section
     assert section.count("differs</span>") == 1 and "[nan, nan, nan]" in section
     assert "not in these reports" in section  # probes the report did not measure
+
+
+CORRECTED = [t.id for t in TERMS.values() if t.seed and (t.seed.correction_en or t.seed.correction_zh)]
+
+
+@pytest.mark.parametrize("term_id", CORRECTED)
+def test_every_seed_correction_is_on_its_page(site: BuiltSite, term_id: str) -> None:
+    """A term whose entry corrects the seed shows both corrections, whether or not the seed's name is wrong."""
+    seed = TERMS[term_id].seed
+    assert seed is not None
+    text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", site.html(f"terms/{term_id}/"))).split())
+    for correction in (seed.correction_en, seed.correction_zh):
+        assert " ".join(correction.split())[:40] in text, correction[:40]

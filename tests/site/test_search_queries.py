@@ -102,10 +102,11 @@ def test_the_queries_need_the_names_layer(visit: Visit) -> None:
 
 
 def test_the_api_page_is_not_in_the_top_three_for_a_function_name(visit: Visit) -> None:
-    """For "sigmoid" and "softmax", the first three results are glossary pages, not the API reference."""
+    """For "sigmoid" and "softmax", the term's page is first and the API reference is not in the first three."""
     got = ask(visit, ["sigmoid", "softmax"])
     for q, r in got["results"].items():
-        assert all(loc.startswith("terms/") for loc in r["first"][:3]), (q, r["first"])
+        assert page_of(r["first"][0]) == q, (q, r["first"])
+        assert not [loc for loc in r["first"][:3] if loc.startswith("api/")], (q, r["first"])
 
 
 def test_a_term_result_starts_with_the_definition(site: BuiltSite) -> None:

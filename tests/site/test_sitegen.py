@@ -24,14 +24,22 @@ def test_every_cited_paper_is_in_the_bib() -> None:
 @pytest.mark.parametrize(
     ("tex", "expected"),
     [
-        (r"\sigma^{\prime}(x)", "<mi>&#x003C3;</mi><mo>&#x02032;</mo>"),
-        (r"f'(x)", "<mi>f</mi><mo>&#x02032;</mo>"),
-        (r"\operatorname{softmax}(x)", "<mi>softmax</mi>"),
+        (r"\sigma^{\prime}(x)", "<mi>σ</mi><mo>′</mo>"),
+        (r"f'(x)", "<mi>f</mi><mo>′</mo>"),
+        (r"\operatorname{softmax}(x)", "<mi>softmax</mi><mo stretchy"),
         (r"\frac{1}{2}", "<mfrac>"),
+        (
+            r"y \log p",
+            '<mi>y</mi><mspace width="0.1667em"></mspace><mi>log</mi><mspace width="0.1667em"></mspace><mi>p</mi>',
+        ),
+        (r"\log(x)", '<mi>log</mi><mo stretchy="false">('),
+        (r"\max_j x_j", '</msub><mspace width="0.1667em"></mspace><msub><mi>x</mi>'),
+        (r"\boldsymbol{\delta} \mathbf{h}", "<mi>\U0001d739</mi></mrow><mi>\U0001d421</mi>"),
+        (r"a_i * b", '<annotation encoding="application/x-tex">a&#95;i &#42; b</annotation>'),
     ],
 )
 def test_mathml(tex: str, expected: str) -> None:
-    """TeX becomes MathML; a superscript prime becomes a prime after its base; operator names are <mi>."""
+    """TeX becomes MathML: primes after their base, operator names as spaced <mi>, bold letters, the TeX kept."""
     out = tex_to_mathml(tex, display=True)
     assert out.startswith("<math") and 'display="block"' in out and "\n" not in out
     assert expected in out
