@@ -5,6 +5,8 @@ Measures, as medians of ``--repeat`` runs (default 5) on this machine:
 * the full default run (every term, float32 and float64, 25 examples) against
   each backend given (default: torch and numpy), as ``dlterms conform`` runs it;
 * ``--jobs 2`` against ``--jobs 1`` for the first backend (the speed-up);
+* the default run against ``--isolation off`` for the first backend (the cost of running the
+  checks in worker processes that may crash);
 * the share of a sequential run spent inside ``dlterms.reference`` (the oracle),
   measured by timing the outermost call of every public reference function.
 
@@ -102,6 +104,13 @@ def main() -> None:
     print(
         f"{first}: --jobs 1 {statistics.median(jobs1):.1f} s, --jobs 2 {statistics.median(jobs2):.1f} s, "
         f"speed-up {results['jobs2_speedup']:.2f}x"
+    )
+    off = [wall([*exe, "--backend", first, "--isolation", "off"]) for _ in range(args.repeat)]
+    results["isolation_off_s"] = statistics.median(off)
+    results["isolation_ratio"] = results[f"{first}_full_run_s"] / statistics.median(off)
+    print(
+        f"{first}: --isolation off {statistics.median(off):.1f} s against {results[f'{first}_full_run_s']:.1f} s "
+        f"with worker processes {off}"
     )
     share = reference_share(first)
     results["reference_share"] = share
