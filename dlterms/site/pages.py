@@ -210,7 +210,8 @@ def _invariants(ctx: Context, term: Term) -> str:
         "What the conformance suite checks, for the reference and for every framework, "
         "on inputs that Hypothesis generates."
     )
-    return f"## Guarantees · 不变量\n\n{intro}\n\n{table}"
+    # dl-guarantees: on a phone each row is stacked (docs/stylesheets/dlterms.css), not three squeezed columns.
+    return f'## Guarantees · 不变量\n\n{intro}\n\n<div class="dl-guarantees" markdown>\n\n{table}\n\n</div>'
 
 
 def _conformance(ctx: Context, term: Term) -> str:
@@ -276,8 +277,8 @@ def term_page(ctx: Context, term: Term, pictures: list[tuple[Picture, str]]) -> 
     head = f"# {term.en.name} / {term.zh.name} {{#{term.id}}}"
     blocks = [
         head,
+        _definitions(term),  # first: on a phone the definition is in the first screen, the names after it
         _names(term),
-        _definitions(term),
         _formula(term),
         _figures(pictures),
         _reference(ctx, term),

@@ -136,3 +136,24 @@ def test_verdicts_have_a_contrast_of_4_5_to_1(visit_at: Callable[..., Visit], sc
     assert {"dl-status dl-pass", "dl-status dl-fail"} <= kinds, kinds
     low = [(cls, text, round(ratio, 2)) for cls, text, ratio in found if ratio < 4.5]
     assert not low, low
+
+
+def test_on_a_phone_the_definition_is_in_the_first_screen(visit_at: Callable[..., Visit]) -> None:
+    """At 390 × 844 px the English definition of every term starts within the first screen."""
+    v = visit_at(390, 844)
+    late = {}
+    for term_id, term in TERMS.items():
+        page = v.goto(f"terms/{term_id}/")
+        start = " ".join(term.en.definition.split())[:20]
+        top = page.get_by_text(start).first.evaluate("el => el.getBoundingClientRect().top")
+        if top > 844:
+            late[term_id] = top
+    assert not late, late
+
+
+def test_on_a_phone_guarantee_statements_are_readable(visit_at: Callable[..., Visit]) -> None:
+    """At 390 px each statement of softmax's guarantees is at least 250 px wide (not one or two words a line)."""
+    page = visit_at(390).goto("terms/softmax/")
+    cells = page.locator(".dl-guarantees td:nth-child(2)")
+    widths = cells.evaluate_all("tds => tds.map(td => td.getBoundingClientRect().width)")
+    assert widths and min(widths) >= 250, widths
