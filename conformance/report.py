@@ -21,7 +21,6 @@ from xml.etree import ElementTree as ET
 
 import dlterms
 from dlterms.files import atomic_write_text
-from dlterms.frameworks import FRAMEWORKS
 
 from .backends import Backend
 from .runner import STATUSES, Result, summary
@@ -85,16 +84,14 @@ def build_report(
 
 
 def measured_conventions(bk: Backend) -> list[dict[str, Any]]:
-    """The conventions of the backend's framework, measured now (see :mod:`.conventions`).
+    """The backend's conventions, measured now (see :func:`.conventions.measure_backend`).
 
-    The framework is the adapter's ``framework`` attribute, else its name;
-    one that has no probes (a plug-in) gets an empty list.
+    Built-in frameworks: their own probes; any other backend: probes through its
+    ops plus the ``conventions`` rows it declares.
     """
-    from .conventions import measure
+    from .conventions import measure_backend
 
-    framework = getattr(bk.impl, "framework", bk.name)
-    known = {fw.name for fw in FRAMEWORKS} | {"reference"}
-    return measure(framework) if framework in known else []
+    return measure_backend(bk)
 
 
 def probe_time_limit(timeout_s: float | None) -> float:

@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("conform", help="check a framework against the invariants of every term")
     c.add_argument(
         "--backend",
-        help="reference, numpy, torch, jax, tensorflow, an entry point name, "
+        help="reference, numpy, torch, jax, tensorflow, an entry point name, a module, "
         "or package.module:attribute (default: $DLTERMS_BACKEND)",
     )
     c.add_argument(
@@ -119,7 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=cmd_report_merge)
 
     cv = sub.add_parser("conventions", help="measure each framework's defaults (conventions) against the reference")
-    cv.add_argument("--frameworks", help="comma-separated: numpy,torch,jax,tensorflow (default: those installed)")
+    cv.add_argument("--frameworks", help="comma-separated: torch,numpy,jax,tensorflow (default: those installed)")
+    cv.add_argument(
+        "--backend",
+        metavar="SPEC",
+        help="measure one backend (built-in, entry point, module, package.module:attribute), not the frameworks",
+    )
     cv.add_argument("--json", action="store_true", help="print JSON")
     cv.set_defaults(func=cmd_conventions)
 

@@ -96,16 +96,27 @@ def cmd_conventions(args: argparse.Namespace) -> int:
 
     names = [fw.name for fw in FRAMEWORKS]
     chosen = csv(args.frameworks)
+    if chosen and args.backend:
+        raise UsageError("--frameworks and --backend: give one of them")
     for name in chosen or ():
         if name not in names:
             raise UsageError(f"--frameworks {name!r}: expected one or more of {', '.join(names)}")
     with needs_extra("conformance"):
-        from dlterms.conformance.conventions import installed_frameworks, measure
+        from dlterms.conformance.backends import BackendError, load_backend
+        from dlterms.conformance.conventions import installed_frameworks, measure, measure_backend
 
-    frameworks = chosen or list(installed_frameworks())
-    if not frameworks:
-        raise UsageError(f"no framework installed; install one of {', '.join(names)}")
-    table = {fw: measure(fw) for fw in frameworks}
+    if args.backend:  # one backend, a plug-in included: through its ops and its declared probes
+        try:
+            bk = load_backend(args.backend)
+        except BackendError as exc:
+            raise UsageError(str(exc)) from None
+        table, labels = {bk.name: measure_backend(bk)}, {bk.name: bk.name}
+    else:
+        frameworks = chosen or list(installed_frameworks())
+        if not frameworks:
+            raise UsageError(f"no framework installed; install one of {', '.join(names)}")
+        table = {fw: measure(fw) for fw in frameworks}
+        labels = {fw: by_name(fw).label for fw in frameworks}
     if args.json:
         print(json.dumps({"frameworks": table}, ensure_ascii=False, indent=2))
         return EXIT_OK
@@ -117,16 +128,17 @@ def cmd_conventions(args: argparse.Namespace) -> int:
         mark = {True: "", False: " *", None: ""}[rec["matches_canonical"]]
         return f"{rec['value']}{mark}"
 
-    header = ["convention", "canonical", *(by_name(fw).label for fw in frameworks)]
+    header = ["convention", "canonical", *labels.values()]
     rows = [
-        [c["id"], "-" if c["value"] is None else str(c["value"]), *(cell(table[fw][i]) for fw in frameworks)]
+        [c["id"], "-" if c["value"] is None else str(c["value"]), *(cell(table[fw][i]) for fw in table)]
         for i, c in enumerate(canonical)
     ]
     widths = [max(len(r[k]) for r in [header, *rows]) for k in range(len(header))]
     for r in [header, ["-" * w for w in widths], *rows]:
         print("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
     print("\n* differs from the canonical value (dlterms.reference); - not offered. Values are measured by")
-    print("  calling each framework's own API with its defaults; --json gives the descriptions and the APIs.")
+    print("  calling each framework's own API with its defaults (a plug-in's: through its ops and the probes")
+    print("  it declares); --json gives the descriptions and the APIs.")
     return EXIT_OK
 
 

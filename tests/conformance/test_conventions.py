@@ -188,3 +188,13 @@ def test_report_carries_the_conventions_section(conform: Callable[..., Any]) -> 
     assert [r["id"] for r in records] == list(cv.CONVENTIONS)
     assert all(set(r) == KEYS for r in records)
     assert _by_id(records)["variance.default_correction"]["value"] == "biased (divides by n)"
+
+
+def test_conventions_command_measures_one_backend(capsys: pytest.CaptureFixture[str]) -> None:
+    """`dlterms conventions --backend SPEC` prints one column for that backend, a plug-in's through its ops."""
+    assert main(["conventions", "--backend", "numpy", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["frameworks"]["numpy"] == cv.measure("numpy")
+    assert main(["conventions", "--backend", "nothing_here"]) == 2
+    assert "unknown backend 'nothing_here'" in capsys.readouterr().err
+    assert main(["conventions", "--backend", "numpy", "--frameworks", "numpy"]) == 2
