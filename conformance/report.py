@@ -84,14 +84,20 @@ def build_report(
 
 
 def measured_conventions(bk: Backend) -> list[dict[str, Any]]:
-    """The backend's conventions, measured now (see :func:`.conventions.measure_backend`).
+    """The conventions of the backend's framework, measured now (see :mod:`.conventions`).
 
-    Built-in frameworks: their own probes; any other backend: probes through its
-    ops plus the ``conventions`` rows it declares.
+    The framework is the adapter's ``framework`` attribute, else its name. A
+    plug-in's conventions (through its ops and its declared probes) are measured by
+    ``dlterms conventions --backend SPEC``, not in the run's report: probing its
+    ops here would run them outside the crash isolation of the checks.
     """
-    from .conventions import measure_backend
+    from dlterms.frameworks import FRAMEWORKS
 
-    return measure_backend(bk)
+    from .conventions import measure
+
+    framework = getattr(bk.impl, "framework", bk.name)
+    known = {fw.name for fw in FRAMEWORKS} | {"reference"}
+    return measure(framework) if framework in known else []
 
 
 def probe_time_limit(timeout_s: float | None) -> float:

@@ -317,15 +317,3 @@ def test_ops_declared_for_some_dtypes_are_unsupported_in_the_others(
     assert {r["message"] for r in float64} == {"backend has conv2d in float32 only, not float64"}
     assert {r["status"] for r in rows if r["dtype"] == "float32"} == {"pass"}
     assert run.report["backend"]["op_dtypes"] == {"conv2d": ["float32"]}
-
-
-def test_plugin_report_has_conventions(tinynp_run: Any) -> None:
-    """tinynp's report lists its declared probes and the conventions measured through its ops."""
-    _proc, report = tinynp_run
-    got = {r["id"]: r for r in report["conventions"]}
-    assert got["softmax.default_axis"]["value"] == "axis -1"
-    assert got["softmax.axis_none"]["value"] == "all elements"
-    assert got["softmax.axis_none"]["api"] == "tinynp.softmax(axis=None)"
-    assert got["relu.sign_of_negative_zero"]["api"] == "tinynp adapter: relu (float64)"
-    assert got["sigmoid.subnormal_result"]["value"] == "kept"
-    assert got["relu.derivative_at_zero"]["value"] is None  # no vjp
