@@ -51,6 +51,7 @@ from .settings import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_SEED,
     DEFAULT_TIMEOUT_S,
+    MAX_SHRINK_STEPS,
     RunSettings,
 )
 
@@ -187,6 +188,23 @@ def _unsupported_reason(bk: Backend, inv: Invariant, dtype: str) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def bounded_shrinking(steps: int = MAX_SHRINK_STEPS) -> Iterator[None]:
+    """Stop Hypothesis' shrinker after ``steps`` successful shrinks (its own default is 500).
+
+    Hypothesis has no public setting for this; its engine reads the module constant
+    ``MAX_SHRINKS``, set here for the duration of one check and restored after. A count
+    of steps, unlike a time limit, keeps a check's counterexample the same on every run.
+    """
+    from hypothesis.internal.conjecture import engine
+
+    previous, engine.MAX_SHRINKS = engine.MAX_SHRINKS, steps
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKS = previous
+
+
 def run_one(
     bk: Backend,
     inv: Invariant,
@@ -235,7 +253,7 @@ def run_one(
     errors = measure_errors()
     start = time.perf_counter()
     try:
-        with TimeLimit(timeout_s):
+        with TimeLimit(timeout_s), bounded_shrinking():
             test()
     except Violation as exc:
         # Hypothesis replays the shrunk example last, so state holds it.

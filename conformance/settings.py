@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_SEED",
     "DEFAULT_TIMEOUT_S",
     "ISOLATION_MODES",
+    "MAX_SHRINK_STEPS",
     "RunSettings",
 ]
 
@@ -26,6 +27,10 @@ DEFAULT_MAX_EXAMPLES = 25
 DEEP_MAX_EXAMPLES = 500  # a nightly run: ``dlterms conform --deep``
 DEFAULT_SEED = 0  # every run is seeded: the same seed gives the same cases and verdicts
 DEFAULT_TIMEOUT_S = 60.0
+# Successful shrinking steps per failing check (Hypothesis' own default is 500): a failure whose
+# case shrinks badly (a large array where one element matters) costs seconds, not minutes, and a
+# count of steps keeps the counterexample the same on every run, unlike a time limit.
+MAX_SHRINK_STEPS = 50
 # Where checks run (see conformance/isolation.py): "auto" picks forked workers, or spawned ones for
 # frameworks that cannot be forked; "off" runs them in the calling process, where a crash ends the run.
 ISOLATION_MODES: tuple[str, ...] = ("auto", "fork", "spawn", "off")

@@ -95,3 +95,15 @@ def test_an_op_declared_in_some_dtypes_only_is_unsupported_in_the_others(conform
     assert relu64[0]["message"] == "backend has relu in float32 only, not float64"
     relu32 = [r for r in run.rows() if r["dtype"] == "float32"]
     assert "pass" in {r["status"] for r in relu32} and not any("only" in r["message"] for r in relu32)
+
+
+def test_shrinking_is_bounded_for_one_check_and_restored_after() -> None:
+    """bounded_shrinking sets Hypothesis' shrink-step limit to MAX_SHRINK_STEPS and puts the old one back."""
+    from dlterms.conformance.runner import bounded_shrinking
+    from dlterms.conformance.settings import MAX_SHRINK_STEPS
+    from hypothesis.internal.conjecture import engine
+
+    before = engine.MAX_SHRINKS
+    with bounded_shrinking():
+        assert engine.MAX_SHRINKS == MAX_SHRINK_STEPS == 50
+    assert before == engine.MAX_SHRINKS

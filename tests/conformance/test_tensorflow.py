@@ -189,21 +189,28 @@ def test_tensorflow_covers_every_canonical_op(tensorflow_run: Any) -> None:
     assert [r["id"] for r in report["results"] if r["status"] == "unsupported"] == []
 
 
+# A defect of TensorFlow found by the relative accuracy model, documented on the trust page
+# (docs/reference-accuracy.md): tf.nn.leaky_relu keeps its alpha attribute in float32, so a float64
+# slope such as 0.3 is rounded before it multiplies (−0.30000001192092896 for x = −1).
+KNOWN_TENSORFLOW_DEFECTS = ["leaky_relu.matches_reference[float64]"]
+
+
 def test_tensorflow_translations_agree_with_the_reference(tensorflow_run: Any) -> None:
-    """Every op, forward and gradient, agrees with the reference (the translations hold), and nothing errors."""
+    """Every op, forward and gradient, agrees with the reference (the translations hold) but for the documented
+    TensorFlow defect, and nothing errors."""
     _, report = tensorflow_run
     assert [r["id"] for r in report["results"] if r["status"] == "error"] == []
     generic = [r for r in report["results"] if r["kind"] in ("reference", "gradient")]
     assert {r["invariant"].split(".")[0] for r in generic} >= set(CANONICAL_OPS)
-    assert [r["id"] for r in generic if r["status"] != "pass"] == []
+    assert [r["id"] for r in generic if r["status"] != "pass"] == KNOWN_TENSORFLOW_DEFECTS
 
 
-def test_tensorflow_passes_every_invariant(tensorflow_run: Any) -> None:
-    """`dlterms conform --backend tensorflow` exits 0: no invariant fails (flush-to-zero and float32 tanh
-    saturation are conventions the invariants leave out, and `dlterms conventions` reports them)."""
+def test_tensorflow_passes_every_invariant_but_its_documented_defect(tensorflow_run: Any) -> None:
+    """`dlterms conform --backend tensorflow` fails only the documented leaky_relu defect (flush-to-zero and
+    float32 tanh saturation are conventions the invariants leave out, and `dlterms conventions` reports them)."""
     code, report = tensorflow_run
-    assert [r["id"] for r in report["results"] if r["status"] == "fail"] == []
-    assert code == 0
+    assert [r["id"] for r in report["results"] if r["status"] == "fail"] == KNOWN_TENSORFLOW_DEFECTS
+    assert code == 1
     ftz = next(c for c in report["conventions"] if c["id"] == "float32.subnormal_arithmetic")
     assert ftz["value"] == "zero"
 
