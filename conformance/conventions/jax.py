@@ -7,6 +7,14 @@ from typing import Any
 import numpy as np
 
 from .readings import (
+    ACCUMULATION_X,
+    F16_EXP_X,
+    F16_LINEAR_OVERFLOW_X,
+    F16_MAX,
+    F16_MAX_STEPS,
+    F16_PARTIAL_SUM_X,
+    F16_SOFTMAX_CLOSE,
+    F16_SOFTMAX_PLUS_MINUS,
     SUBNORMAL_X,
     TINY32,
     X3,
@@ -16,9 +24,11 @@ from .readings import (
     Value,
     extra_cell_side,
     flip,
+    largest_finite,
     num,
     sign_of_zero,
     softmax_axis,
+    softmax_pair,
     subnormal,
     tie_rule,
     variance,
@@ -94,6 +104,57 @@ def conv2d_flips_kernel() -> Value:
     return flip(jax.lax.conv_general_dilated(x, w, (1, 1), "VALID"))
 
 
+def _half(x: Any, dtype: str = "float16") -> Any:
+    jnp = _jax().numpy
+    return jnp.asarray(x, dtype=getattr(jnp, dtype))
+
+
+def float16_exp_overflow() -> Value:
+    return num(_jax().numpy.exp(_half(F16_EXP_X)))
+
+
+def float16_largest_finite() -> Value:
+    return largest_finite(_half([F16_MAX] * 2) + _half(list(F16_MAX_STEPS)))
+
+
+def float16_softmax_of_logits_plus_minus_1e4() -> Value:
+    return softmax_pair(_jax().nn.softmax(_half(F16_SOFTMAX_PLUS_MINUS)))
+
+
+def float16_softmax_of_logits_1e4_and_9992() -> Value:
+    return softmax_pair(_jax().nn.softmax(_half(F16_SOFTMAX_CLOSE)))
+
+
+def _matmul_of_ones(x: list[list[float]], dtype: str = "float16") -> Value:
+    """``jax.numpy.matmul(x, ones)`` in ``dtype`` (default precision and preferred_element_type)."""
+    a = _half(x, dtype)
+    return num(_jax().numpy.matmul(a, _half([[1.0]] * a.shape[1], dtype))[0, 0].astype("float32"))
+
+
+def float16_linear_overflow() -> Value:
+    return _matmul_of_ones(F16_LINEAR_OVERFLOW_X)
+
+
+def float16_linear_partial_sum_overflow() -> Value:
+    return _matmul_of_ones(F16_PARTIAL_SUM_X)
+
+
+def float16_sum_accumulation() -> Value:
+    return num(_jax().numpy.sum(_half(ACCUMULATION_X["float16"])))
+
+
+def float16_linear_accumulation() -> Value:
+    return _matmul_of_ones([ACCUMULATION_X["float16"]])
+
+
+def bfloat16_sum_accumulation() -> Value:
+    return num(_jax().numpy.sum(_half(ACCUMULATION_X["bfloat16"], "bfloat16")).astype("float32"))
+
+
+def bfloat16_linear_accumulation() -> Value:
+    return _matmul_of_ones([ACCUMULATION_X["bfloat16"]], "bfloat16")
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "jax.nn.leaky_relu", leaky_relu_default_negative_slope),
     Probe("relu.derivative_at_zero", "jax.grad(jax.nn.relu)", relu_derivative_at_zero),
@@ -111,4 +172,30 @@ PROBES: tuple[Probe, ...] = (
         float32_subnormal_arithmetic,
     ),
     Probe("conv2d.flips_kernel", "jax.lax.conv_general_dilated", conv2d_flips_kernel),
+    Probe("float16.exp_overflow", "jax.numpy.exp (float16, default device)", float16_exp_overflow),
+    Probe("float16.largest_finite", "jax.numpy.add (float16, default device)", float16_largest_finite),
+    Probe(
+        "float16.softmax_of_logits_plus_minus_1e4",
+        "jax.nn.softmax (float16, default device)",
+        float16_softmax_of_logits_plus_minus_1e4,
+    ),
+    Probe(
+        "float16.softmax_of_logits_1e4_and_9992",
+        "jax.nn.softmax (float16, default device)",
+        float16_softmax_of_logits_1e4_and_9992,
+    ),
+    Probe("float16.linear_overflow", "jax.numpy.matmul (float16, default device)", float16_linear_overflow),
+    Probe(
+        "float16.linear_partial_sum_overflow",
+        "jax.numpy.matmul (float16, default device)",
+        float16_linear_partial_sum_overflow,
+    ),
+    Probe("float16.sum_accumulation", "jax.numpy.sum (float16, default device)", float16_sum_accumulation),
+    Probe("float16.linear_accumulation", "jax.numpy.matmul (float16, default device)", float16_linear_accumulation),
+    Probe("bfloat16.sum_accumulation", "jax.numpy.sum (bfloat16, default device)", bfloat16_sum_accumulation),
+    Probe(
+        "bfloat16.linear_accumulation",
+        "jax.numpy.matmul (bfloat16, default device)",
+        bfloat16_linear_accumulation,
+    ),
 )

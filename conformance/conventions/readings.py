@@ -5,6 +5,11 @@ Every framework module and :mod:`.reference` feed the same inputs (:data:`X3`,
 reader (:func:`softmax_axis`, :func:`ce_input`, ...), so a value means the same
 thing in every column of the matrix. Readers accept anything
 ``numpy.asarray`` takes (a framework tensor, a NumPy array, a float).
+
+The half-precision inputs (:data:`F16_EXP_X` ... :data:`ACCUMULATION_X`) are
+exact float16 (and, for :data:`ACCUMULATION_X`, exact in their dtype): each
+framework gets the same numbers, and the canonical value is the exact result
+(the float64 reference on those inputs) rounded once to the dtype.
 """
 
 from __future__ import annotations
@@ -17,9 +22,17 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "ACCUMULATION_X",
     "CE2_LOGITS",
     "CE2_TARGET",
     "CE_LOGITS",
+    "F16_EXP_X",
+    "F16_LINEAR_OVERFLOW_X",
+    "F16_MAX",
+    "F16_MAX_STEPS",
+    "F16_PARTIAL_SUM_X",
+    "F16_SOFTMAX_CLOSE",
+    "F16_SOFTMAX_PLUS_MINUS",
     "SUBNORMAL_X",
     "TINY32",
     "X3",
@@ -31,11 +44,13 @@ __all__ = [
     "ce_input",
     "extra_cell_side",
     "flip",
+    "largest_finite",
     "num",
     "pad_counted",
     "reduction",
     "sign_of_zero",
     "softmax_axis",
+    "softmax_pair",
     "subnormal",
     "tie_rule",
     "variance",
@@ -166,3 +181,47 @@ def flip(y: Any) -> str:
     """Whether a convolution of :data:`XCORR_X` by :data:`XCORR_W` flipped the kernel (output[0] is 2) or not (1)."""
     first = float(np.asarray(y, dtype=np.float64).reshape(-1)[0])
     return "cross-correlation" if first == 1.0 else "convolution (kernel flipped)" if first == 2.0 else "other"
+
+
+# Half precision. float16: 11-bit significand, largest finite 65504 = (2 − 2^−10)·2^15; a result at or
+# above 65520 (halfway to 2^16) rounds to inf under round-to-nearest-even. bfloat16: 8-bit significand.
+F16_MAX = 65504.0
+F16_EXP_X = 11.1  # float16 11.1015625; e^11.1015625 ≈ 66 275 > 65 520: exp overflows to inf
+F16_MAX_STEPS = (15.0, 16.0)  # 65504 + 15 = 65519 rounds down to 65504; 65504 + 16 = 65520 rounds up to inf
+
+
+def largest_finite(y: Any) -> Value:
+    """65504 + [15, 16] in float16: the largest finite result kept (65504) when the second is inf."""
+    kept, over = (float(v) for v in np.asarray(y, dtype=np.float64).reshape(-1))
+    if math.isfinite(kept) and over == math.inf:
+        return num(kept)
+    return f"other ({kept:g}, {over:g})"
+
+
+# Logits ±1e4 (exact in float16): a stable softmax (x − max) gives [1, 0]; exp(1e4) overflows, so a
+# naive exp(x)/Σexp gives inf/inf = NaN. 1e4 − 1 is not a float16 (the spacing at 1e4 is 8): the
+# nearest logit below 1e4 is 9992, and softmax([1e4, 9992]) = [1/(1 + e^−8), e^−8/(1 + e^−8)].
+F16_SOFTMAX_PLUS_MINUS = [1e4, -1e4]
+F16_SOFTMAX_CLOSE = [1e4, 9992.0]
+
+
+def softmax_pair(y: Any) -> str:
+    """A two-element softmax to 3 significant digits (float16 carries about 3.3): ``[1, 0.000335]``, ``[nan, 0]``."""
+    return "[" + ", ".join(f"{float(v):.3g}" for v in np.asarray(y, dtype=np.float64).reshape(-1)) + "]"
+
+
+# A float16 layer of logits ±1e4: linear(x, weight=ones) with x = 7 × 1e4 is 7e4 > 65504 (inf in
+# float16); x = [6e4, 6e4, −6e4] gives 6e4, but its partial sum 6e4 + 6e4 = 1.2e5 overflows if the
+# dot product is accumulated in float16 from the left (a float32 accumulator keeps it).
+F16_LINEAR_OVERFLOW_X = [[1e4] * 7]
+F16_PARTIAL_SUM_X = [[6e4, 6e4, -6e4]]
+
+# Accumulation: one large value then halves, exact in the dtype. float16: 1024 + 2046 × 0.5 = 2047
+# (spacing 1 in [1024, 2048)); accumulated one by one in float16, 1024 + 0.5 = 1024.5 ties and rounds
+# to the even 1024, so the sum stays 1024; a float32 accumulator gives 2047; a float16 sum in another
+# order (tree, blocks) loses some halves: a value in between. bfloat16 (spacing 1 in [128, 256)):
+# 128 + 254 × 0.5 = 255, one by one 128. A sum of ones cannot tell: any tree of ones is exact.
+ACCUMULATION_X: dict[str, list[float]] = {
+    "float16": [1024.0] + [0.5] * 2046,
+    "bfloat16": [128.0] + [0.5] * 254,
+}

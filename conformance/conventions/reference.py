@@ -4,20 +4,35 @@
 row's ``canonical`` function (named after its id) calls the reference the way
 the framework probes call their own API. It returns ``None`` where the
 reference offers no such choice.
+
+The half-precision rows (``float16.*``, ``bfloat16.*``) are facts about a
+framework's reduced-precision arithmetic: their canonical value is the exact
+result (the float64 reference, or ``math.exp``, on the same exact float16
+inputs) rounded once to float16, as IEEE 754 arithmetic with a wide enough
+accumulator gives it.
 """
 
 from __future__ import annotations
 
 import inspect
+import math
 
 import numpy as np
 
 from dlterms import reference
 
 from .readings import (
+    ACCUMULATION_X,
     CE2_LOGITS,
     CE2_TARGET,
     CE_LOGITS,
+    F16_EXP_X,
+    F16_LINEAR_OVERFLOW_X,
+    F16_MAX,
+    F16_MAX_STEPS,
+    F16_PARTIAL_SUM_X,
+    F16_SOFTMAX_CLOSE,
+    F16_SOFTMAX_PLUS_MINUS,
     SUBNORMAL_X,
     TINY32,
     X3,
@@ -27,11 +42,13 @@ from .readings import (
     Value,
     ce_input,
     flip,
+    largest_finite,
     num,
     pad_counted,
     reduction,
     sign_of_zero,
     softmax_axis,
+    softmax_pair,
     subnormal,
     tie_rule,
 )
@@ -105,6 +122,61 @@ def conv2d_flips_kernel() -> Value:
 
 def rnn_bias_vectors() -> Value:
     return sum(1 for p in inspect.signature(reference.rnn).parameters if p.startswith("b_"))
+
+
+def _f16(v: object) -> np.ndarray:
+    """``v`` rounded once to float16 (overflow to inf is the point, not a warning)."""
+    with np.errstate(over="ignore"):
+        return np.asarray(v, dtype=np.float64).astype(np.float16)
+
+
+def float16_exp_overflow() -> Value:
+    return num(_f16(math.exp(float(_f16(F16_EXP_X)))))
+
+
+def float16_largest_finite() -> Value:
+    return largest_finite(_f16([F16_MAX + step for step in F16_MAX_STEPS]))
+
+
+def float16_softmax_of_logits_plus_minus_1e4() -> Value:
+    return softmax_pair(_f16(reference.softmax(F16_SOFTMAX_PLUS_MINUS)))
+
+
+def float16_softmax_of_logits_1e4_and_9992() -> Value:
+    return softmax_pair(_f16(reference.softmax(F16_SOFTMAX_CLOSE)))
+
+
+def _linear_of_ones(x: list[list[float]]) -> float:
+    return reference.linear(x, [[1.0] * len(x[0])])[0][0]
+
+
+def float16_linear_overflow() -> Value:
+    return num(_f16(_linear_of_ones(F16_LINEAR_OVERFLOW_X)))
+
+
+def float16_linear_partial_sum_overflow() -> Value:
+    return num(_f16(_linear_of_ones(F16_PARTIAL_SUM_X)))
+
+
+def _exact_accumulation(dtype: str) -> Value:
+    """The exact sum of :data:`ACCUMULATION_X` in ``dtype`` (2047, 255): a float of the dtype, so no rounding."""
+    return num(_linear_of_ones([ACCUMULATION_X[dtype]]))
+
+
+def float16_sum_accumulation() -> Value:
+    return _exact_accumulation("float16")
+
+
+def float16_linear_accumulation() -> Value:
+    return _exact_accumulation("float16")
+
+
+def bfloat16_sum_accumulation() -> Value:
+    return _exact_accumulation("bfloat16")
+
+
+def bfloat16_linear_accumulation() -> Value:
+    return _exact_accumulation("bfloat16")
 
 
 CONVENTIONS: tuple[Convention, ...] = (
@@ -200,5 +272,63 @@ CONVENTIONS: tuple[Convention, ...] = (
         "rnn.bias_vectors",
         "Bias vectors of the default one-layer Elman (tanh) RNN: two (b_ih, b_hh) or one.",
         rnn_bias_vectors,
+    ),
+    Convention(
+        "float16.exp_overflow",
+        "exp(11.1) in float16, whose exact value 66 275 is past the largest finite float16 65 504: inf "
+        "under IEEE rounding.",
+        float16_exp_overflow,
+    ),
+    Convention(
+        "float16.largest_finite",
+        "65504 + 15 and 65504 + 16 in float16: the largest finite result kept (65504) when 65520 rounds to "
+        "inf, as IEEE round-to-nearest does.",
+        float16_largest_finite,
+    ),
+    Convention(
+        "float16.softmax_of_logits_plus_minus_1e4",
+        "softmax([1e4, −1e4]) in float16: [1, 0] when computed stably (x − max), [nan, 0] when exp(1e4) overflows.",
+        float16_softmax_of_logits_plus_minus_1e4,
+    ),
+    Convention(
+        "float16.softmax_of_logits_1e4_and_9992",
+        "softmax([1e4, 9992]) in float16 (1e4 − 1 is not a float16): [1, 0.000335] computed stably, "
+        "[nan, nan] when exp overflows.",
+        float16_softmax_of_logits_1e4_and_9992,
+    ),
+    Convention(
+        "float16.linear_overflow",
+        "A float16 linear layer whose logit is 7 × 1e4 = 7e4, past 65 504: inf.",
+        float16_linear_overflow,
+    ),
+    Convention(
+        "float16.linear_partial_sum_overflow",
+        "A float16 linear layer of [6e4, 6e4, −6e4] · ones: 6e4 with a float32 accumulator, inf when the "
+        "partial sum 1.2e5 is kept in float16.",
+        float16_linear_partial_sum_overflow,
+    ),
+    Convention(
+        "float16.sum_accumulation",
+        "Sum of 1024 and 2046 halves in float16: 2047 with a float32 accumulator, 1024 accumulated one by "
+        "one in float16 (1024 + 0.5 rounds to 1024), in between for float16 partial sums in another order.",
+        float16_sum_accumulation,
+    ),
+    Convention(
+        "float16.linear_accumulation",
+        "The same 2047 as a float16 linear layer ([1024, 0.5, ...] · ones): 2047 with a float32 "
+        "accumulator, 1024 one by one in float16.",
+        float16_linear_accumulation,
+    ),
+    Convention(
+        "bfloat16.sum_accumulation",
+        "Sum of 128 and 254 halves in bfloat16: 255 with a float32 accumulator, 128 accumulated one by one "
+        "in bfloat16.",
+        bfloat16_sum_accumulation,
+    ),
+    Convention(
+        "bfloat16.linear_accumulation",
+        "The same 255 as a bfloat16 linear layer ([128, 0.5, ...] · ones): 255 with a float32 accumulator, "
+        "128 one by one in bfloat16.",
+        bfloat16_linear_accumulation,
     ),
 )

@@ -8,9 +8,17 @@ from typing import Any
 import numpy as np
 
 from .readings import (
+    ACCUMULATION_X,
     CE2_LOGITS,
     CE2_TARGET,
     CE_LOGITS,
+    F16_EXP_X,
+    F16_LINEAR_OVERFLOW_X,
+    F16_MAX,
+    F16_MAX_STEPS,
+    F16_PARTIAL_SUM_X,
+    F16_SOFTMAX_CLOSE,
+    F16_SOFTMAX_PLUS_MINUS,
     SUBNORMAL_X,
     TINY32,
     X3,
@@ -21,11 +29,13 @@ from .readings import (
     ce_input,
     extra_cell_side,
     flip,
+    largest_finite,
     num,
     pad_counted,
     reduction,
     sign_of_zero,
     softmax_axis,
+    softmax_pair,
     subnormal,
     tie_rule,
     variance,
@@ -144,6 +154,59 @@ def rnn_bias_vectors() -> Value:
     return sum(1 for v in layer.trainable_variables if "bias" in v.path)
 
 
+def _half(x: Any, dtype: str = "float16") -> Any:
+    tf = _tf()
+    return tf.constant(x, dtype=getattr(tf, dtype))
+
+
+def float16_exp_overflow() -> Value:
+    return num(_tf().math.exp(_half(F16_EXP_X)))
+
+
+def float16_largest_finite() -> Value:
+    return largest_finite(_tf().math.add(_half([F16_MAX] * 2), _half(list(F16_MAX_STEPS))))
+
+
+def float16_softmax_of_logits_plus_minus_1e4() -> Value:
+    return softmax_pair(_tf().nn.softmax(_half(F16_SOFTMAX_PLUS_MINUS)))
+
+
+def float16_softmax_of_logits_1e4_and_9992() -> Value:
+    return softmax_pair(_tf().nn.softmax(_half(F16_SOFTMAX_CLOSE)))
+
+
+def _matmul_of_ones(x: list[list[float]], dtype: str = "float16") -> Value:
+    """``tf.linalg.matmul(x, ones)`` in ``dtype``: the dot product x · ones, as a Dense layer computes it."""
+    tf = _tf()
+    a = _half(x, dtype)
+    return num(tf.cast(tf.linalg.matmul(a, _half([[1.0]] * a.shape[1], dtype))[0, 0], tf.float32))
+
+
+def float16_linear_overflow() -> Value:
+    return _matmul_of_ones(F16_LINEAR_OVERFLOW_X)
+
+
+def float16_linear_partial_sum_overflow() -> Value:
+    return _matmul_of_ones(F16_PARTIAL_SUM_X)
+
+
+def float16_sum_accumulation() -> Value:
+    return num(_tf().math.reduce_sum(_half(ACCUMULATION_X["float16"])))
+
+
+def float16_linear_accumulation() -> Value:
+    return _matmul_of_ones([ACCUMULATION_X["float16"]])
+
+
+def bfloat16_sum_accumulation() -> Value:
+    tf = _tf()
+    return num(tf.cast(tf.math.reduce_sum(_half(ACCUMULATION_X["bfloat16"], "bfloat16")), tf.float32))
+
+
+def bfloat16_linear_accumulation() -> Value:
+    return _matmul_of_ones([ACCUMULATION_X["bfloat16"]], "bfloat16")
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "tf.nn.leaky_relu", leaky_relu_default_negative_slope),
     Probe(
@@ -183,4 +246,34 @@ PROBES: tuple[Probe, ...] = (
     ),
     Probe("conv2d.flips_kernel", "tf.nn.conv2d", conv2d_flips_kernel),
     Probe("rnn.bias_vectors", "keras.layers.SimpleRNN", rnn_bias_vectors),
+    Probe("float16.exp_overflow", "tf.math.exp (float16, default device)", float16_exp_overflow),
+    Probe("float16.largest_finite", "tf.math.add (float16, default device)", float16_largest_finite),
+    Probe(
+        "float16.softmax_of_logits_plus_minus_1e4",
+        "tf.nn.softmax (float16, default device)",
+        float16_softmax_of_logits_plus_minus_1e4,
+    ),
+    Probe(
+        "float16.softmax_of_logits_1e4_and_9992",
+        "tf.nn.softmax (float16, default device)",
+        float16_softmax_of_logits_1e4_and_9992,
+    ),
+    Probe("float16.linear_overflow", "tf.linalg.matmul (float16, default device)", float16_linear_overflow),
+    Probe(
+        "float16.linear_partial_sum_overflow",
+        "tf.linalg.matmul (float16, default device)",
+        float16_linear_partial_sum_overflow,
+    ),
+    Probe("float16.sum_accumulation", "tf.math.reduce_sum (float16, default device)", float16_sum_accumulation),
+    Probe(
+        "float16.linear_accumulation",
+        "tf.linalg.matmul (float16, default device)",
+        float16_linear_accumulation,
+    ),
+    Probe("bfloat16.sum_accumulation", "tf.math.reduce_sum (bfloat16, default device)", bfloat16_sum_accumulation),
+    Probe(
+        "bfloat16.linear_accumulation",
+        "tf.linalg.matmul (bfloat16, default device)",
+        bfloat16_linear_accumulation,
+    ),
 )

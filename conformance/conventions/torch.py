@@ -1,4 +1,8 @@
-"""PyTorch's conventions, measured through ``torch`` itself; torch is imported by the first probe that runs."""
+"""PyTorch's conventions, measured through ``torch`` itself; torch is imported by the first probe that runs.
+
+Every probe runs on the CPU (torch's default device): the conventions are
+measured per framework, with no device argument.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,17 @@ from collections.abc import Callable
 from typing import Any
 
 from .readings import (
+    ACCUMULATION_X,
     CE2_LOGITS,
     CE2_TARGET,
     CE_LOGITS,
+    F16_EXP_X,
+    F16_LINEAR_OVERFLOW_X,
+    F16_MAX,
+    F16_MAX_STEPS,
+    F16_PARTIAL_SUM_X,
+    F16_SOFTMAX_CLOSE,
+    F16_SOFTMAX_PLUS_MINUS,
     SUBNORMAL_X,
     TINY32,
     X3,
@@ -20,11 +32,13 @@ from .readings import (
     ce_input,
     extra_cell_side,
     flip,
+    largest_finite,
     num,
     pad_counted,
     reduction,
     sign_of_zero,
     softmax_axis,
+    softmax_pair,
     subnormal,
     tie_rule,
     variance,
@@ -141,6 +155,56 @@ def rnn_bias_vectors() -> Value:
     return sum(1 for n, _ in _torch().nn.RNN(1, 1).named_parameters() if n.startswith("bias"))
 
 
+def _half(x: Any, dtype: str = "float16") -> Any:
+    torch = _torch()
+    return torch.tensor(x, dtype=getattr(torch, dtype))
+
+
+def float16_exp_overflow() -> Value:
+    return num(_torch().exp(_half(F16_EXP_X)))
+
+
+def float16_largest_finite() -> Value:
+    return largest_finite(_half([F16_MAX] * 2) + _half(list(F16_MAX_STEPS)))
+
+
+def float16_softmax_of_logits_plus_minus_1e4() -> Value:
+    return softmax_pair(_torch().nn.functional.softmax(_half(F16_SOFTMAX_PLUS_MINUS), dim=-1))
+
+
+def float16_softmax_of_logits_1e4_and_9992() -> Value:
+    return softmax_pair(_torch().nn.functional.softmax(_half(F16_SOFTMAX_CLOSE), dim=-1))
+
+
+def _linear_of_ones(x: list[list[float]], dtype: str = "float16") -> Any:
+    """``torch.nn.functional.linear(x, weight=ones)`` in ``dtype``: one logit, the dot product x · ones."""
+    return _torch().nn.functional.linear(_half(x, dtype), _half([[1.0] * len(x[0])], dtype))[0, 0]
+
+
+def float16_linear_overflow() -> Value:
+    return num(_linear_of_ones(F16_LINEAR_OVERFLOW_X))
+
+
+def float16_linear_partial_sum_overflow() -> Value:
+    return num(_linear_of_ones(F16_PARTIAL_SUM_X))
+
+
+def float16_sum_accumulation() -> Value:
+    return num(_torch().sum(_half(ACCUMULATION_X["float16"])))
+
+
+def float16_linear_accumulation() -> Value:
+    return num(_linear_of_ones([ACCUMULATION_X["float16"]]))
+
+
+def bfloat16_sum_accumulation() -> Value:
+    return num(_torch().sum(_half(ACCUMULATION_X["bfloat16"], "bfloat16")).float())
+
+
+def bfloat16_linear_accumulation() -> Value:
+    return num(_linear_of_ones([ACCUMULATION_X["bfloat16"]], "bfloat16").float())
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "torch.nn.functional.leaky_relu", leaky_relu_default_negative_slope),
     Probe("leaky_relu.layer_default_negative_slope", "torch.nn.LeakyReLU()", leaky_relu_layer_default_negative_slope),
@@ -164,4 +228,30 @@ PROBES: tuple[Probe, ...] = (
     Probe("float32.subnormal_arithmetic", "torch.Tensor * (float32, cpu)", float32_subnormal_arithmetic),
     Probe("conv2d.flips_kernel", "torch.nn.functional.conv2d", conv2d_flips_kernel),
     Probe("rnn.bias_vectors", "torch.nn.RNN", rnn_bias_vectors),
+    Probe("float16.exp_overflow", "torch.exp (float16, cpu)", float16_exp_overflow),
+    Probe("float16.largest_finite", "torch.Tensor + (float16, cpu)", float16_largest_finite),
+    Probe(
+        "float16.softmax_of_logits_plus_minus_1e4",
+        "torch.nn.functional.softmax (float16, cpu)",
+        float16_softmax_of_logits_plus_minus_1e4,
+    ),
+    Probe(
+        "float16.softmax_of_logits_1e4_and_9992",
+        "torch.nn.functional.softmax (float16, cpu)",
+        float16_softmax_of_logits_1e4_and_9992,
+    ),
+    Probe("float16.linear_overflow", "torch.nn.functional.linear (float16, cpu)", float16_linear_overflow),
+    Probe(
+        "float16.linear_partial_sum_overflow",
+        "torch.nn.functional.linear (float16, cpu)",
+        float16_linear_partial_sum_overflow,
+    ),
+    Probe("float16.sum_accumulation", "torch.sum (float16, cpu)", float16_sum_accumulation),
+    Probe("float16.linear_accumulation", "torch.nn.functional.linear (float16, cpu)", float16_linear_accumulation),
+    Probe("bfloat16.sum_accumulation", "torch.sum (bfloat16, cpu)", bfloat16_sum_accumulation),
+    Probe(
+        "bfloat16.linear_accumulation",
+        "torch.nn.functional.linear (bfloat16, cpu)",
+        bfloat16_linear_accumulation,
+    ),
 )
