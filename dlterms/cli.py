@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dlterms import __version__
 from dlterms.commands import EXIT_USAGE, UsageError
 from dlterms.commands.conform import cmd_conform, cmd_conventions, cmd_report_merge, cmd_site_generate
+from dlterms.commands.diff import cmd_report_diff
 from dlterms.commands.glossary import cmd_cite, cmd_eval, cmd_show, cmd_terms
 from dlterms.conformance import settings as run_defaults
 
@@ -62,6 +63,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="where the framework computes: cpu, cuda, cuda:1, ... (torch, jax, tensorflow; "
         "default: $DLTERMS_DEVICE, else the CPU)",
     )
+    c.add_argument(
+        "--compare-device",
+        metavar="DEVICE",
+        help="also run the same checks (seed, terms, dtypes) on DEVICE, e.g. cpu, and print what differs "
+        "(as 'dlterms report diff' does, with that run as A and --device as B)",
+    )
+    c.add_argument("--compare-json", metavar="FILE", help="with --compare-device: write that run's report to FILE")
     c.add_argument("--terms", help="comma-separated term ids (default: all)")
     c.add_argument("--dtype", help=f"comma-separated dtypes (default: {','.join(d.DEFAULT_DTYPES)})")
     c.add_argument(
@@ -117,6 +125,25 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--junit", metavar="FILE", help="also write JUnit XML")
     m.add_argument("--html", metavar="FILE", help="also write HTML")
     m.set_defaults(func=cmd_report_merge)
+    df = rsub.add_parser(
+        "diff",
+        help="compare two JSON reports: changed statuses, grown errors, special values and conventions",
+        description="What changed from run A to run B (devices, framework versions or frameworks). "
+        "Exit status 0 when no row got worse in B, 1 when one did (a status that now fails the run: "
+        "fail, error or xpass, or an error past its tolerance), 2 when a file is not a report.",
+    )
+    df.add_argument("a", metavar="A", help="the JSON report of the baseline run")
+    df.add_argument("b", metavar="B", help="the JSON report of the run compared with it")
+    df.add_argument("--json", metavar="FILE", help="also write the diff as JSON (schema dlterms.diff/1)")
+    df.add_argument("--html", metavar="FILE", help="also write the diff as a self-contained HTML page")
+    df.add_argument(
+        "--min-growth",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="list an error only when it grew more than FACTOR times (default: 1, any growth)",
+    )
+    df.set_defaults(func=cmd_report_diff)
 
     cv = sub.add_parser("conventions", help="measure each framework's defaults (conventions) against the reference")
     cv.add_argument("--frameworks", help="comma-separated: torch,numpy,jax,tensorflow (default: those installed)")

@@ -8,7 +8,9 @@ extra to install; the work itself is done by :mod:`dlterms.conformance.session`.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -27,9 +29,15 @@ def _command_line() -> str | None:
 
 def cmd_conform(args: argparse.Namespace) -> int:
     with needs_extra("conformance"):
+        from dlterms.conformance.backends import DEVICE_ENV_VAR
         from dlterms.conformance.console import print_table, progress
         from dlterms.conformance.session import Request, RunError, prepare, write_reports
 
+    if args.compare_json and not args.compare_device:
+        raise UsageError(f"--compare-json {args.compare_json}: needs --compare-device DEVICE (the run it records)")
+    device = args.device or os.environ.get(DEVICE_ENV_VAR) or "cpu"
+    if args.compare_device and args.compare_device.lower() == device.lower():
+        raise UsageError(f"--compare-device {args.compare_device!r}: the run's own device; expected another device")
     request = Request(
         backend=args.backend,
         device=args.device,
@@ -46,8 +54,11 @@ def cmd_conform(args: argparse.Namespace) -> int:
         command=_command_line(),
         isolation=args.isolation,
     )
+    compare = dataclasses.replace(request, device=args.compare_device) if args.compare_device else None
     try:
-        session = prepare(request)
+        if compare:  # a device that is not there is a usage error before anything runs
+            prepare(compare)
+        session = prepare(request)  # last: an adapter may keep its device in a module (torch's does)
     except RunError as exc:
         raise UsageError(str(exc)) from None
     for warning in session.warnings():
@@ -67,7 +78,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
     print_table(outcome.results, sys.stdout, verbose=not args.quiet)
     implemented, canonical = session.coverage()
     print(f"coverage: {implemented}/{canonical} canonical ops ({implemented / canonical:.0%})")
-    _print_special_values(report.get("special_values", []))
+    _print_special_values(report.get("special_values", []), report["results"])
     if args.repro:
         for row in report["results"]:
             if row.get("repro"):
@@ -76,19 +87,78 @@ def cmd_conform(args: argparse.Namespace) -> int:
         print(f"report written to {path}")
     if outcome.interrupted:
         return EXIT_INTERRUPTED
+    if compare and not _compare_run(compare, report, args.compare_json):
+        return EXIT_INTERRUPTED
     return EXIT_FAIL if outcome.failed else EXIT_OK
 
 
-def _print_special_values(records: list[dict]) -> None:
-    """One line: how many special values (NaN, ±inf, ...) the backend returns as the reference defines them."""
+def _compare_run(request: Any, main_report: dict[str, Any], json_path: str | None) -> bool:
+    """``--compare-device``: run ``request`` and print what differs from ``main_report``; False if interrupted.
+
+    The compare run is A (the baseline) and the main run B, so "worse" reads as
+    worse on ``--device``. The exit status stays the main run's.
+    """
+    from dlterms.conformance.console import progress
+    from dlterms.conformance.diff import diff_reports, render_text
+    from dlterms.conformance.runner import summary
+    from dlterms.conformance.session import prepare, write_reports
+
+    session = prepare(request)  # checked before the main run; this moves the backend to the device
+    print(f"\ncompare: the same {len(session.checks)} checks on {session.backend.device}")
+    with progress(len(session.checks)) as on_row:
+        outcome = session.execute(on_row)
+    if outcome.interrupted:
+        print(f"\ninterrupted: {len(outcome.results)} of {len(session.checks)} compare checks done", file=sys.stderr)
+    report = session.report(outcome)
+    counts = summary(report["results"])
+    print(f"compare run: {', '.join(f'{n} {k}' for k, n in counts.items() if n and k != 'total')}")
+    for path in write_reports(report, json_path=json_path):
+        print(f"compare report written to {path}")
+    names = (f"--compare-device {request.device}", "--device " + str(main_report["backend"]["device"]))
+    print("\n" + render_text(diff_reports(report, main_report), names), end="")
+    return not outcome.interrupted
+
+
+def _print_special_values(records: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:
+    """Two lines: the special values the definitions fix (checked: their failing rows named) and the choices (facts).
+
+    A record's kind is its ``kind`` field, else its op record's (:class:`dlterms.ops.Special`).
+    """
+    from dlterms.conformance.diff import special_kind
+    from dlterms.conformance.runner import FAILING
+
     measured = [r for r in records if r["matches_canonical"] is not None]
     if not measured:
         return
-    differs = [r["id"] for r in measured if not r["matches_canonical"]]
-    print(
-        f"special values (facts, not failures): {len(measured) - len(differs)}/{len(measured)} as the reference "
-        "defines them" + (f"; differs: {', '.join(differs)}" if differs else "")
-    )
+    kinds = {r["id"]: r.get("kind") or special_kind(r["id"]) for r in measured}
+    definitions = [r for r in measured if kinds[r["id"]] == "definition"]
+    choices = [r for r in measured if kinds[r["id"]] != "definition"]
+    if definitions:
+        differs = [r["id"] for r in definitions if not r["matches_canonical"]]
+        checked: dict[str, list[dict[str, Any]]] = {}  # op -> its <op>.special_values rows in this run
+        for row in rows:
+            if row["invariant"].endswith(".special_values"):
+                checked.setdefault(row["invariant"].split(".", 1)[0], []).append(row)
+        failing = [
+            row["id"] for d in differs for row in checked.get(d.split(".", 1)[0], ()) if row["status"] in FAILING
+        ]
+        unchecked = [d for d in differs if d.split(".", 1)[0] not in checked]
+        met = [
+            d for d in differs if d not in unchecked and d.split(".", 1)[0] not in {f.split(".", 1)[0] for f in failing}
+        ]
+        print(
+            "special values the definitions fix (checked by the <op>.special_values rows): "
+            f"{len(definitions) - len(differs)}/{len(definitions)} as the reference gives them"
+            + (f"; failing: {', '.join(dict.fromkeys(failing))}" if failing else "")
+            + (f"; differ but meet the definition (an error or NaN for a refusal): {', '.join(met)}" if met else "")
+            + (f"; differ, not checked in this run: {', '.join(unchecked)}" if unchecked else "")
+        )
+    if choices:
+        differs = [r["id"] for r in choices if not r["matches_canonical"]]
+        print(
+            f"special values left to a choice (facts, not failures): {len(choices) - len(differs)}/{len(choices)} "
+            "as the reference chooses" + (f"; differs: {', '.join(differs)}" if differs else "")
+        )
 
 
 def cmd_conventions(args: argparse.Namespace) -> int:
