@@ -8,6 +8,7 @@ import json
 import math
 import subprocess
 import sys
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -198,3 +199,118 @@ def test_conventions_command_measures_one_backend(capsys: pytest.CaptureFixture[
     assert main(["conventions", "--backend", "nothing_here"]) == 2
     assert "unknown backend 'nothing_here'" in capsys.readouterr().err
     assert main(["conventions", "--backend", "numpy", "--frameworks", "numpy"]) == 2
+
+
+# The half-precision rows, by hand: e^11.1015625 ≈ 66 275 ≥ 65 520 → inf; 65504 + 15 → 65504 and
+# 65504 + 16 = 65520 → inf (ties to the even 2^16); stable softmax [1, 0] and [1/(1 + e^−8), e^−8/(1 + e^−8)]
+# = [0.99966 → 0.9995 in float16, 0.000335]; 7 × 1e4 = 7e4 → inf; 6e4 + 6e4 − 6e4 = 6e4;
+# 1024 + 2046 × 0.5 = 2047 and 128 + 254 × 0.5 = 255, integers below 2^11 and 2^8, exact in their dtype.
+EXACT_HALF = {
+    "float16.exp_overflow": "inf",
+    "float16.largest_finite": 65504.0,
+    "float16.softmax_of_logits_plus_minus_1e4": "[1, 0]",
+    "float16.softmax_of_logits_1e4_and_9992": "[1, 0.000335]",
+    "float16.linear_overflow": "inf",
+    "float16.linear_partial_sum_overflow": 60000.0,
+    "float16.sum_accumulation": 2047.0,
+    "float16.linear_accumulation": 2047.0,
+    "bfloat16.sum_accumulation": 255.0,
+    "bfloat16.linear_accumulation": 255.0,
+}
+
+
+def _half_rows(records: list[dict[str, Any]]) -> dict[str, Any]:
+    return {r["id"]: r["value"] for r in records if r["id"].startswith(("float16.", "bfloat16."))}
+
+
+def test_half_precision_canonical_values_are_the_exact_results_rounded_to_the_dtype() -> None:
+    """The reference's column of the half-precision rows is IEEE float16/bfloat16 with a wide accumulator."""
+    assert _half_rows(cv.measure("reference")) == EXACT_HALF
+
+
+def test_half_precision_readers_tell_the_behaviours_apart() -> None:
+    """The readers name what a wrong half-precision result looks like: saturation, NaN from exp(1e4)."""
+    from dlterms.conformance.conventions import readings
+
+    assert readings.largest_finite([65504.0, math.inf]) == 65504.0
+    assert readings.largest_finite([65504.0, 65504.0]) == "other (65504, 65504)"  # saturating arithmetic
+    assert readings.softmax_pair([math.nan, 0.0]) == "[nan, 0]"  # exp(1e4)/Σexp = inf/inf
+    assert readings.softmax_pair([0.9995117, 0.00033545]) == "[1, 0.000335]"
+
+
+def test_torch_half_precision_facts_on_the_cpu() -> None:
+    """PyTorch on the CPU: IEEE overflow, a stable float16 softmax, float32 accumulation in sum and linear."""
+    pytest.importorskip("torch")
+    got = cv.measure("torch")
+    assert _half_rows(got) == EXACT_HALF
+    assert _by_id(got)["float16.sum_accumulation"]["api"] == "torch.sum (float16, cpu)"
+
+
+def test_numpy_half_precision_facts() -> None:
+    """NumPy: float16 sum (pairwise) and matmul accumulate in float32; it has no softmax and no bfloat16."""
+    got = _half_rows(cv.measure("numpy"))
+    none = {"float16.softmax_of_logits_plus_minus_1e4", "float16.softmax_of_logits_1e4_and_9992"}
+    none |= {"bfloat16.sum_accumulation", "bfloat16.linear_accumulation"}
+    assert got == {k: None if k in none else v for k, v in EXACT_HALF.items()}
+
+
+def test_jax_half_precision_facts() -> None:
+    """JAX: jnp.sum upcasts float16/bfloat16 to accumulate, and so does its dot on the CPU."""
+    pytest.importorskip("jax")
+    assert _half_rows(cv.measure("jax")) == EXACT_HALF
+
+
+def test_tensorflow_float16_sum_accumulates_in_float16() -> None:
+    """TensorFlow: tf.math.reduce_sum keeps float16 partial sums (2032 here, not 2047), bfloat16 in float32."""
+    pytest.importorskip("tensorflow")
+    got = _by_id(cv.measure("tensorflow"))
+    f16_sum = got["float16.sum_accumulation"]
+    assert 1024.0 < f16_sum["value"] < 2047.0  # float16 partial sums in a tree order (2032 on this CPU)
+    assert f16_sum["matches_canonical"] is False
+    rest = {k: v for k, v in _half_rows(list(got.values())).items() if k != "float16.sum_accumulation"}
+    assert rest == {k: v for k, v in EXACT_HALF.items() if k != "float16.sum_accumulation"}
+
+
+class _HalfAccumulatingTorch:
+    """torch with sum, softmax and linear computed the naive way: exp without max, float16 partial sums."""
+
+    def __init__(self, torch: Any) -> None:
+        self._t = torch
+        functional = types.SimpleNamespace(softmax=self._softmax, linear=self._linear)
+        self.nn = types.SimpleNamespace(functional=functional)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._t, name)
+
+    def sum(self, x: Any) -> Any:
+        acc = x[0]
+        for v in x[1:]:  # one add at a time, each rounded to x's dtype
+            acc = acc + v
+        return acc
+
+    def _softmax(self, x: Any, dim: int = -1) -> Any:
+        e = self._t.exp(x)
+        return e / self.sum(e)
+
+    def _linear(self, x: Any, weight: Any) -> Any:
+        return self._t.stack([self._t.stack([self.sum(row * w) for w in weight]) for row in x])
+
+
+def test_a_torch_accumulating_in_float16_changes_the_readings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fake torch whose sum and linear keep float16 partial sums and whose softmax skips the max is caught."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setitem(sys.modules, "torch", _HalfAccumulatingTorch(torch))  # what the probes' `import torch` gets
+    got = _by_id(cv.measure("torch"))
+    values = {cid: got[cid]["value"] for cid in EXACT_HALF}
+    assert values == {
+        **EXACT_HALF,
+        "float16.softmax_of_logits_plus_minus_1e4": "[nan, 0]",  # exp(1e4) = inf: inf/inf
+        "float16.softmax_of_logits_1e4_and_9992": "[nan, nan]",
+        "float16.linear_partial_sum_overflow": "inf",  # 6e4 + 6e4 = 1.2e5 → inf, inf − 6e4 = inf
+        "float16.sum_accumulation": 1024.0,  # 1024 + 0.5 = 1024.5 ties to 1024, every time
+        "float16.linear_accumulation": 1024.0,
+        "bfloat16.sum_accumulation": 128.0,
+        "bfloat16.linear_accumulation": 128.0,
+    }
+    changed = {cid for cid in EXACT_HALF if values[cid] != EXACT_HALF[cid]}
+    assert all(got[cid]["matches_canonical"] is False for cid in changed)
