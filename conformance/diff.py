@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 SCHEMA = "dlterms.diff/1"
-_RUN_KEYS = ("name", "version", "device")  # what a comparison is between
+_RUN_KEYS = {"backend": "name", "version": "version", "device": "device"}  # what a comparison is between
 # What makes the rows comparable, and what a difference means.
 _SETTING_MEANS = {
     "seed": "the runs did not check the same examples",
@@ -129,7 +129,7 @@ def diff_reports(a: dict[str, Any], b: dict[str, Any], *, min_growth: float = 1.
         "schema": SCHEMA,
         "a": _run(a),
         "b": _run(b),
-        "between": [k for k in _RUN_KEYS if a["backend"].get(k) != b["backend"].get(k)],
+        "between": [what for what, k in _RUN_KEYS.items() if a["backend"].get(k) != b["backend"].get(k)],
         "settings": [
             {"key": k, "a": a["settings"].get(k), "b": b["settings"].get(k)}
             for k in _SETTING_MEANS
@@ -364,8 +364,7 @@ def _sections(diff: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]
 def _intro(diff: dict[str, Any], names: tuple[str, str]) -> list[str]:
     a, b = diff["a"], diff["b"]
     lines = [f"A: {_run_label(a)} ({names[0]})", f"B: {_run_label(b)} ({names[1]})"]
-    key = {"name": "backend", "version": "version", "device": "device"}
-    between = [f"{k} {a[key[k]]} → {b[key[k]]}" for k in diff["between"]]
+    between = [f"{what} {a[what]} → {b[what]}" for what in diff["between"]]
     lines.append("compared: " + (", ".join(between) or "the same backend, version and device"))
     lines += [f"settings differ: {s['key']} {s['a']} → {s['b']} ({_SETTING_MEANS[s['key']]})" for s in diff["settings"]]
     return lines
