@@ -314,3 +314,22 @@ def test_a_torch_accumulating_in_float16_changes_the_readings(monkeypatch: pytes
     }
     changed = {cid for cid in EXACT_HALF if values[cid] != EXACT_HALF[cid]}
     assert all(got[cid]["matches_canonical"] is False for cid in changed)
+
+
+def test_the_conventions_page_states_the_half_precision_canonical_values() -> None:
+    """docs/conventions.md's half-precision table names every such row with the canonical value measured."""
+    import re
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs" / "conventions.md").read_text(encoding="utf-8")
+    canonical = _half_rows(cv.measure("reference"))
+    seen = set()
+    for line in page.splitlines():
+        cells = line.split("|")
+        ids = re.findall(r"`(b?float16\.[a-z0-9_]+)`", cells[1]) if len(cells) > 4 else []
+        for cid in ids:
+            value = canonical[cid]
+            shown = f"{value:g}" if isinstance(value, float) else value
+            assert f"`{shown}`" in cells[3], (cid, shown, cells[3])
+            seen.add(cid)
+    assert seen == set(canonical)
