@@ -20,6 +20,10 @@ supervises them from the process that writes the report:
   are kept. Workers ignore SIGINT, so a Ctrl-C in a terminal reaches them only
   through the supervisor.
 
+The report's probes (special values, conventions) run in workers as well, one
+job at a time (:func:`run_jobs`): a probe that crashes or hangs costs only its
+own record (see :func:`.session.measure_facts`).
+
 Two ways to start a worker (:func:`choose_isolation`):
 
 * **fork** (POSIX, the default): the worker is a copy of this process, with the
@@ -38,7 +42,6 @@ over :func:`~.runner.run_checks`: a crash then ends the run.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import multiprocessing
 import signal
 import subprocess
@@ -64,8 +67,8 @@ __all__ = [
     "TRACEBACK_LINES",
     "Isolation",
     "choose_isolation",
-    "measure_special_values",
     "run_isolated",
+    "run_jobs",
     "unforkable_framework",
 ]
 
@@ -418,69 +421,63 @@ def _read_crumb(path: Path) -> tuple[int, int, Any] | None:
         return None
 
 
-# --- special values ----------------------------------------------------------------------
+# --- probes: the special values and conventions of a report --------------------------------------------------
 
 
-def measure_special_values(
-    bk: Backend, *, mode: str, spec: str = "", device: str | None = None, timeout_s: float | None = 5.0
-) -> list[dict[str, Any]]:
-    """The special-value facts of :func:`.special_values.measure`, measured one op at a time in a worker.
+def run_jobs(
+    bk: Backend,
+    jobs: Sequence[tuple[Any, ...]],
+    limits: Sequence[float],
+    *,
+    mode: str,
+    spec: str = "",
+    device: str | None = None,
+) -> list[tuple[Any, str]]:
+    """Send each job (a message of :mod:`.worker`) to a worker, one at a time; per job ``(answer, "")``, or
+    ``(None, why)`` when the worker gave none.
 
-    An op whose probe kills the worker gets ``"error: crashed: ..."`` as the value of
-    each of its probes (``matches_canonical`` false), and a new worker measures the
-    next op; a probe still running ``HARD_LIMIT_MARGIN_S`` past ``timeout_s`` per
-    probe has its worker killed the same way.
+    ``why`` is ``"crashed: SIGSEGV (signal 11)"`` (or ``"crashed: the worker exited
+    with code 3"``) when the job killed its worker, ``"killed: ran past its time
+    limit of T s"`` when it ran :data:`~.limits.HARD_LIMIT_MARGIN_S` past
+    ``limits[i]`` (0: no limit) and its worker was killed, or why a spawned worker
+    could not load the backend (then for every job left). A new worker takes the
+    job after one that killed its worker. ``mode`` fork or spawn, ``spec`` and
+    ``device`` as for :func:`run_isolated`.
     """
-    from .special_values import SPECIAL_VALUES, measure
-
-    records = {r["id"]: r for r in measure(dataclasses.replace(bk, impl=_NoOps(bk.impl)), timeout_s=timeout_s)}
-    pending = deque(dict.fromkeys(sv.op for sv in SPECIAL_VALUES if bk.has(sv.op)))
-    probes = {op: [sv for sv in SPECIAL_VALUES if sv.op == op] for op in pending}
+    answers: list[tuple[Any, str]] = []
     with tempfile.TemporaryDirectory(prefix="dlterms-workers-") as tmp:
         start = _Starter(bk, [], mode, spec, device, RunSettings(), {}, Path(tmp))
         worker: _Worker | None = None
         try:
-            while pending:
+            while len(answers) < len(jobs):
+                job, limit = jobs[len(answers)], limits[len(answers)]
+                hard_limit = limit + HARD_LIMIT_MARGIN_S if limit else None
                 if worker is None:
                     worker = start()
                 if worker.ready and worker.check is None:
                     worker.check, worker.started = 0, time.monotonic()
-                    worker.conn.send(("special_values", pending[0], timeout_s))
-                limit = (timeout_s or 0) * len(probes[pending[0]]) + HARD_LIMIT_MARGIN_S if timeout_s else None
-                _wait([worker], limit)
+                    worker.conn.send(job)
+                _wait([worker], hard_limit)
                 messages, dead = worker.receive()
                 for message in messages:
-                    records.update((r["id"], r) for r in message[2])
-                    pending.popleft()
+                    answers.append((message[2], ""))
                     worker.check = None
-                late = worker.check is not None and limit is not None and time.monotonic() - worker.started > limit
-                if dead or late or worker.failed_to_start:
-                    worker.kill()
-                    why = worker.failed_to_start or (
-                        f"crashed: {worker.how_it_ended()}" if dead else "killed: ran past its time limit"
-                    )
-                    for op in list(pending) if worker.failed_to_start else [pending[0]]:
-                        pending.remove(op)
-                        for sv in probes[op]:
-                            records[sv.id].update(value=f"error: {why}", matches_canonical=False)
-                    worker = None
+                late = worker.check is not None and hard_limit and time.monotonic() - worker.started > hard_limit
+                if not (dead or late or worker.failed_to_start):
+                    continue
+                worker.kill()  # first: once it is reaped, its exit code says how it ended
+                if dead and not worker.ready and not worker.failed_to_start:
+                    worker.failed_to_start = f"the worker died while loading the backend ({worker.how_it_ended()})"
+                if worker.failed_to_start:
+                    answers += [(None, worker.failed_to_start)] * (len(jobs) - len(answers))
+                elif late:
+                    answers.append((None, f"killed: ran past its time limit of {limit:g} s"))
+                elif worker.check is not None:
+                    answers.append((None, f"crashed: {worker.how_it_ended()}"))
+                worker = None
             if worker is not None:
                 worker.stop()
         finally:
             if worker is not None:
                 worker.kill()
-    return [records[sv.id] for sv in SPECIAL_VALUES]
-
-
-class _NoOps:
-    """An adapter's stand-in with no canonical op: measure() then writes every record, unmeasured."""
-
-    def __init__(self, impl: Any) -> None:
-        self._impl = impl
-
-    def __getattr__(self, name: str) -> Any:
-        from .backends import CANONICAL_OPS
-
-        if name in CANONICAL_OPS:
-            raise AttributeError(name)
-        return getattr(self._impl, name)
+    return answers

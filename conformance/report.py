@@ -54,11 +54,15 @@ def build_report(
     interrupted: bool = False,
     extra: dict[str, Any] | None = None,
     special_values: list[dict[str, Any]] | None = None,
+    conventions: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The JSON-ready report: versions, backend facts, settings, one row per check, summary.
+    """The JSON-ready report: versions, backend facts, settings, one row per check, summary, conventions
+    and special values.
 
-    ``special_values`` are the measured facts when measured elsewhere (in a worker
-    process, see :func:`.isolation.measure_special_values`); None measures them here.
+    ``special_values`` and ``conventions`` are the measured facts when measured
+    elsewhere (in a worker process, see :func:`.session.measure_facts`); None
+    measures them here, each probe within :func:`probe_time_limit` of the
+    settings' ``timeout_s``.
     """
     rows = [r.as_dict() for r in results]
     for row in rows:
@@ -75,7 +79,7 @@ def build_report(
         "interrupted": interrupted,
         "results": rows,
         "summary": summary(rows),
-        "conventions": measured_conventions(bk),
+        "conventions": conventions if conventions is not None else measured_conventions(bk, settings.get("timeout_s")),
         "special_values": special_values
         if special_values is not None
         else measured_special_values(bk, settings.get("timeout_s")),
@@ -83,25 +87,26 @@ def build_report(
     }
 
 
-def measured_conventions(bk: Backend) -> list[dict[str, Any]]:
-    """The conventions of the backend's framework, measured now (see :mod:`.conventions`).
+def measured_conventions(bk: Backend, timeout_s: float | None = None) -> list[dict[str, Any]]:
+    """The backend's conventions (one record per convention, see :mod:`.conventions`), measured in this process.
 
-    The framework is the adapter's ``framework`` attribute, else its name. A
-    plug-in's conventions (through its ops and its declared probes) are measured by
-    ``dlterms conventions --backend SPEC``, not in the run's report: probing its
-    ops here would run them outside the crash isolation of the checks.
+    A built-in framework's column is measured through its own API; a plug-in's
+    through its ops and ``vjp`` and through the probes it declares (the probe of
+    each convention is :func:`.worker.convention_probes`'s; the records are those
+    of :func:`.conventions.measure_backend`). Each probe has
+    :func:`probe_time_limit` of ``timeout_s``; one that runs past it reads
+    ``"error: CheckTimeout: ..."``. A probe that crashes ends this process: a
+    conform run measures them in a worker instead (:func:`.session.measure_facts`)
+    unless its isolation is off.
     """
-    from dlterms.frameworks import FRAMEWORKS
+    from .conventions import CONVENTIONS
+    from .worker import measure_convention
 
-    from .conventions import measure
-
-    framework = getattr(bk.impl, "framework", bk.name)
-    known = {fw.name for fw in FRAMEWORKS} | {"reference"}
-    return measure(framework) if framework in known else []
+    return [measure_convention(bk, cid, probe_time_limit(timeout_s)) for cid in CONVENTIONS]
 
 
 def probe_time_limit(timeout_s: float | None) -> float:
-    """Each special-value probe has at most 5 s, or the run's per-check time limit if shorter."""
+    """Each special-value and convention probe has at most 5 s, or the run's per-check time limit if shorter."""
     return min(5.0, timeout_s) if timeout_s else 5.0
 
 
@@ -280,8 +285,17 @@ def _num(v: float | str | None) -> str:
     return v if isinstance(v, str) else "" if v is None else f"{v:.3g}"
 
 
+def _fact(v: Any) -> str:
+    """A measured fact as the HTML report shows it: ``-`` for none, else as written in the JSON."""
+    return "-" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, bool) else str(v)
+
+
 def write_html(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
-    """One self-contained HTML file: inline CSS, no script, no outside URL."""
+    """One self-contained HTML file: inline CSS, no script, no outside URL.
+
+    The rows, then each failure with its details, then the conventions (one row per convention: value,
+    canonical value, whether they agree, and the API or adapter op that was measured).
+    """
     e = html.escape
     b = report["backend"]
     s = report["summary"]
@@ -314,6 +328,17 @@ def write_html(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
                 + (f"<p>Reproduce</p><pre>{e(r['repro'])}</pre>" if r.get("repro") else "")
                 + "</section>"
             )
+    conventions = "".join(
+        f"<tr><td title='{e(c['description'])}'>{e(c['id'])}</td><td>{e(_fact(c['value']))}</td>"
+        f"<td>{e(_fact(c['canonical']))}</td><td>{e(_fact(c['matches_canonical']))}</td><td>{e(_fact(c['api']))}</td></tr>"
+        for c in report.get("conventions") or ()
+    )
+    if conventions:
+        conventions = (
+            "<h2>Conventions</h2><p>Facts, not failures: what the backend chose where a definition leaves room.</p>"
+            "<table><thead><tr><th>convention</th><th>value</th><th>canonical</th><th>same as canonical</th>"
+            f"<th>measured through</th></tr></thead><tbody>{conventions}</tbody></table>"
+        )
     css = "".join(f"tr.{k} td.st{{color:{c};font-weight:600}}" for k, c in _COLOURS.items())
     counts = ", ".join(f"{s[k]} {k}" for k in STATUSES if s[k])
     page = f"""<!doctype html>
@@ -334,6 +359,7 @@ dlterms {e(report["dlterms_version"])}; Python {e(report["python"])}; seed {e(st
 {"".join(rows)}
 </tbody></table>
 {"".join(failures)}
+{conventions}
 </body></html>
 """
     atomic_write_text(path, page)

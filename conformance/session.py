@@ -12,6 +12,7 @@ for. The CLI only parses arguments and prints. A wrong option value raises
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import tomllib
@@ -20,7 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .backends import CANONICAL_OPS, DEVICE_ENV_VAR, DTYPES, ENV_VAR, Backend, BackendError, load_backend
-from .isolation import Isolation, choose_isolation, measure_special_values, run_isolated
+from .conventions import CONVENTIONS
+from .isolation import Isolation, choose_isolation, run_isolated, run_jobs
 from .registry import INVARIANTS
 from .report import build_report, merge_reports, probe_time_limit, read_report, write_html, write_json, write_junit
 from .runner import FAILING, Check, Result, RunSettings, plan, run_checks
@@ -32,12 +34,16 @@ from .settings import (
     DEFAULT_SEED,
     DEFAULT_TIMEOUT_S,
 )
+from .special_values import SPECIAL_VALUES
+from .special_values import measure as measure_special_values
+from .worker import convention_probes, convention_record
 
 __all__ = [
     "Outcome",
     "Request",
     "RunError",
     "Session",
+    "measure_facts",
     "merge_report_files",
     "prepare",
     "read_xfail",
@@ -144,11 +150,12 @@ class Session:
     def report(self, outcome: Outcome) -> dict[str, Any]:
         """The JSON report (schema ``dlterms.report/1``) of ``outcome``.
 
-        The special-value facts are measured in a worker process too, unless the isolation is off.
+        The special values and the conventions are measured in a worker process too
+        (:func:`measure_facts`), unless the isolation is off: then here, by :func:`.report.build_report`.
         """
-        special = None
+        special = conventions = None
         if self.isolation.mode != "off":
-            special = measure_special_values(
+            special, conventions = measure_facts(
                 self.backend,
                 mode=self.isolation.mode,
                 spec=self.backend_spec,
@@ -163,6 +170,7 @@ class Session:
             interrupted=outcome.interrupted,
             extra={"xfail_stale": self.stale_xfail} if self.stale_xfail else None,
             special_values=special,
+            conventions=conventions,
         )
 
 
@@ -283,6 +291,62 @@ def merge_report_files(paths: Sequence[str]) -> dict[str, Any]:
         return merge_reports(reports, order=order)
     except ValueError as exc:
         raise RunError(str(exc)) from None
+
+
+def measure_facts(
+    bk: Backend, *, mode: str, spec: str = "", device: str | None = None, timeout_s: float | None = 5.0
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The report's special values (:func:`.special_values.measure`) and conventions, measured in a worker.
+
+    One worker (``mode`` fork or spawn, :func:`.isolation.run_jobs`) measures the
+    special values one op at a time, then the conventions one at a time
+    (:func:`.worker.measure_convention`: the probe that
+    :func:`.worker.convention_probes` picks, through the adapter's ops, a probe it
+    declares or its framework's API), each probe within ``timeout_s``.
+    When a job kills the worker, a new worker takes the next one, and the job's
+    records say so in their ``value`` (``matches_canonical`` false for a special
+    value, None for a convention, as for any probe that errs):
+
+    * ``"error: crashed: SIGSEGV (signal 11)"`` (or ``"... the worker exited with
+      code 3"``) for each special value of the op, or for the one convention,
+      whose probe crashed; a convention's record keeps its ``api``, which says
+      what the probe called;
+    * ``"error: killed: ran past its time limit of T s"`` for a job still running
+      :data:`~.limits.HARD_LIMIT_MARGIN_S` past its limit (a hang in C code; T is
+      ``timeout_s`` for a convention, ``timeout_s`` times its number of probes for an op);
+    * ``"error: <why>"`` for every job left when a spawned worker cannot load the backend.
+    """
+    unmeasured = dataclasses.replace(bk, impl=_NoOps(bk.impl))
+    special = {r["id"]: r for r in measure_special_values(unmeasured, timeout_s=timeout_s)}
+    ops = list(dict.fromkeys(sv.op for sv in SPECIAL_VALUES if bk.has(sv.op)))
+    probes = convention_probes(bk)
+    conventions = {cid: convention_record(bk, cid, None) for cid in CONVENTIONS if cid not in probes}
+    per_op = {op: [sv.id for sv in SPECIAL_VALUES if sv.op == op] for op in ops}
+    jobs = [("special_values", op, timeout_s) for op in ops] + [("conventions", cid, timeout_s) for cid in probes]
+    limits = [len(per_op[op]) * (timeout_s or 0) for op in ops] + [timeout_s or 0] * len(probes)
+    answers = run_jobs(bk, jobs, limits, mode=mode, spec=spec, device=device)
+    for (kind, what, _), (answer, why) in zip(jobs, answers, strict=True):
+        if kind == "conventions":
+            lost = {**convention_record(bk, what, None), "api": probes[what].api, "value": f"error: {why}"}
+            conventions[what] = lost if why else answer
+        elif why:
+            for i in per_op[what]:
+                special[i] = {**special[i], "value": f"error: {why}", "matches_canonical": False}
+        else:
+            special.update((r["id"], r) for r in answer)
+    return [special[sv.id] for sv in SPECIAL_VALUES], [conventions[cid] for cid in CONVENTIONS]
+
+
+class _NoOps:
+    """An adapter's stand-in with no canonical op: measure() then writes every record, unmeasured."""
+
+    def __init__(self, impl: Any) -> None:
+        self._impl = impl
+
+    def __getattr__(self, name: str) -> Any:
+        if name in CANONICAL_OPS:
+            raise AttributeError(name)
+        return getattr(self._impl, name)
 
 
 def _raise_interrupt(signum: int, frame: object) -> None:

@@ -1,10 +1,12 @@
-"""The worker side of :mod:`.isolation`: a process that runs checks (and special-value probes) it is sent.
+"""The worker side of :mod:`.isolation`: a process that runs the checks and probes it is sent.
 
 Messages on the worker's pipe, from the supervisor: a check's index (run it),
 ``("special_values", op, timeout_s)`` (measure the special values of one op),
-or None (stop). From the worker: ``("ready",)``, ``("failed", message)`` (a
-spawned worker could not load the backend), ``("row", index, row)`` and
-``("special_values", op, records)``.
+``("conventions", convention, timeout_s)`` (measure one convention, see
+:func:`measure_convention`), or None (stop). From the worker: ``("ready",)``,
+``("failed", message)`` (a spawned worker could not load the backend),
+``("row", index, row)``, ``("special_values", op, records)`` and
+``("conventions", convention, record)``.
 
 Before every case the worker writes ``(check index, examples so far, case)``
 to its *breadcrumb* file, so that the supervisor can name the case a crash
@@ -21,13 +23,17 @@ import pickle
 import signal
 import struct
 import sys
+import types
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
 from .backends import CANONICAL_OPS, Backend, load_backend
+from .conventions import ADAPTER_PROBES, CONVENTIONS, PROBES, Probe, Value, declared_probes, measure_backend
+from .limits import TimeLimit
 from .runner import Check, RunSettings, plan, private_hypothesis_home, run_checks
 
-__all__ = ["read_crumb", "serve", "spawned_worker"]
+__all__ = ["convention_probes", "convention_record", "measure_convention", "read_crumb", "serve", "spawned_worker"]
 
 _HEADER = struct.Struct("<Q")
 
@@ -57,8 +63,10 @@ def serve(
     conn.send(("ready",))
     with private_hypothesis_home():
         while (job := conn.recv()) is not None:
-            if isinstance(job, tuple):  # ("special_values", op, timeout_s)
-                conn.send(("special_values", job[1], _special_values(bk, job[1], job[2])))
+            if isinstance(job, tuple):  # ("special_values", op, timeout_s) or ("conventions", id, timeout_s)
+                kind, what, timeout_s = job
+                measure = _special_values if kind == "special_values" else measure_convention
+                conn.send((kind, what, measure(bk, what, timeout_s)))
                 continue
             state.update(index=job, examples=0)
             _write_crumb(crumb, (job, 0, None))
@@ -84,6 +92,67 @@ class _OnlyOp:
         if name in CANONICAL_OPS and name != self._op:
             raise AttributeError(name)
         return getattr(self._impl, name)
+
+
+def convention_probes(bk: Backend) -> dict[str, Probe]:
+    """The probe that :func:`.conventions.measure_backend` runs for each convention of ``bk``, by convention id.
+
+    The adapter's declared probes; else, for a framework dlterms ships probes for
+    (the adapter's ``framework``, else its name), that framework's; for
+    ``reference``, the canonical value itself; for any other (a plug-in), the
+    probes through its ops that apply (:data:`.conventions.ADAPTER_PROBES`). A
+    convention missing here has no probe on ``bk`` (its value is None). The same
+    choice as ``measure_backend`` makes, tied to it by
+    tests/conformance/test_plugin_conventions.py. Calls no op.
+    """
+    framework = getattr(bk.impl, "framework", bk.name)
+    probes: dict[str, Probe]
+    if framework == "reference":
+        probes = {c.id: Probe(c.id, "dlterms.reference", c.canonical) for c in CONVENTIONS.values()}
+    elif framework in PROBES:
+        probes = dict(PROBES[framework])
+    else:
+        probes = {}
+        for p in ADAPTER_PROBES:
+            dtype = p.dtype_on(bk)
+            if dtype is not None:
+                probes[p.convention] = Probe(p.convention, p.api(bk, dtype), _bound(p.measure, bk, dtype))
+    return {**probes, **declared_probes(bk.impl)}
+
+
+def measure_convention(bk: Backend, convention: str, timeout_s: float | None) -> dict[str, Any]:
+    """The record of ``convention`` on ``bk``, as :func:`.conventions.measure_backend` writes it; only its probe
+    (:func:`convention_probes`) runs, within ``timeout_s`` (None: the registry's own limit); past it the value
+    is ``"error: CheckTimeout: ..."``."""
+    probe = convention_probes(bk).get(convention)
+    limited = None if probe is None else Probe(convention, probe.api, _time_limited(probe.measure, timeout_s))
+    return convention_record(bk, convention, limited)
+
+
+def convention_record(bk: Backend, convention: str, probe: Probe | None) -> dict[str, Any]:
+    """The record :func:`.conventions.measure_backend` writes for ``convention`` when ``probe`` is its only probe.
+
+    ``probe`` is handed to ``measure_backend`` as the one declared probe of a
+    stand-in adapter with no op and no framework, so the record (canonical value,
+    ``matches_canonical``, ``"error: ..."`` for a probe that raises) is made by the
+    same code as every other column's; ``probe`` None gives the unmeasured record
+    (value and api None). No op of ``bk`` is called but through ``probe``.
+    """
+    stand_in = types.SimpleNamespace(framework="", conventions=() if probe is None else (probe,))
+    records = measure_backend(dataclasses.replace(bk, impl=stand_in))
+    return next(r for r in records if r["id"] == convention)
+
+
+def _bound(measure: Callable[[Backend, str], Value], bk: Backend, dtype: str) -> Callable[[], Value]:
+    return lambda: measure(bk, dtype)
+
+
+def _time_limited(measure: Callable[[], Value], timeout_s: float | None) -> Callable[[], Value]:
+    def limited() -> Value:
+        with TimeLimit(timeout_s):
+            return measure()
+
+    return limited
 
 
 def _write_crumb(fd: int, value: tuple[int, int, Any]) -> None:

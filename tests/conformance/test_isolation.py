@@ -84,6 +84,11 @@ def test_crashing_ops_give_error_rows_naming_the_signal_and_the_case(crashmod: s
     facts = {r["id"]: r for r in report["special_values"]}
     assert facts["tanh.nan_propagates"]["value"].startswith("error: crashed: SIGSEGV")
     assert facts["softmax.nan_poisons_its_row"]["matches_canonical"] is True  # measured although tanh crashed
+    conventions = {c["id"]: c for c in report["conventions"]}  # through the plug-in's ops, in workers too
+    assert conventions["relu.sign_of_negative_zero"]["value"] == "error: crashed: the worker exited with code 3"
+    assert conventions["relu.derivative_at_zero"]["api"] == "crashmod adapter: relu + vjp (float64)"
+    assert conventions["sigmoid.subnormal_result"]["value"] == "error: crashed: SIGABRT (signal 6)"
+    assert conventions["max_pool2d.gradient_on_ties"]["value"] == "first"  # torch's max_pool2d, after the crashes
 
 
 def _hang(x: Any, negative_slope: float = 0.01) -> Any:
@@ -155,3 +160,82 @@ def test_error_row_carries_the_trimmed_traceback(
     assert ", in tanh\n" in trace and trace.endswith("RuntimeError: tanh kernel not implemented for this layout")
     assert "hypothesis" not in trace and len(trace.splitlines()) <= 20
     assert "raise RuntimeError" in run.out  # the terminal shows it too
+
+
+CONVENTION_CRASH_MODULE = '''
+"""A numpy adapter whose declared convention probes segfault, exit, hang in C code and overrun in Python."""
+import os
+import signal
+import time
+from types import SimpleNamespace
+
+from dlterms.conformance.backends import numpy as base
+from dlterms.conformance.conventions import Probe
+
+ops = {k: getattr(base, k) for k in dir(base) if not k.startswith("_")}
+
+
+def segfaults():
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def exits():
+    os._exit(4)
+
+
+def hangs_in_c():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})  # as a call in C code: SIGALRM cannot reach it
+    time.sleep(3600)
+
+
+def overruns():
+    time.sleep(3600)
+
+
+conventions = (
+    Probe("softmax.default_axis", "probemod.softmax (no axis)", segfaults),
+    Probe("softmax.axis_none", "probemod.softmax(axis=None)", exits),
+    Probe("cross_entropy.default_reduction", "probemod.cross_entropy", hangs_in_c),
+    Probe("leaky_relu.default_negative_slope", "probemod.leaky_relu", overruns),
+)
+backend = SimpleNamespace(**{**ops, "name": "probemod", "conventions": conventions})
+'''
+
+
+@pytest.fixture
+def probemod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The adapter with crashing convention probes, as a module file on sys.path (spawned workers import it)."""
+    (tmp_path / "probemod.py").write_text(CONVENTION_CRASH_MODULE, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("probemod", None)
+    return "probemod:backend"
+
+
+@pytest.mark.parametrize("isolation", ["fork", "spawn"])
+def test_crashing_convention_probes_are_recorded_and_the_run_goes_on(
+    probemod: str, tmp_path: Path, isolation: str
+) -> None:
+    """Convention probes that segfault, exit or hang read 'error: ...' with their api; every check row is there."""
+    out, page = tmp_path / "r.json", tmp_path / "r.html"
+    started = time.monotonic()
+    code = main(["conform", "--backend", probemod, "--terms", "relu,softmax", "--dtype", "float64",
+                 "--max-examples", "3", "--timeout", "1", "--isolation", isolation, "--json", str(out),
+                 "--html", str(page)])  # fmt: skip
+    assert time.monotonic() - started < 120
+    assert code == 0  # conventions are facts: a crashing probe fails no check
+    report = json.loads(out.read_text(encoding="utf-8"))
+    jsonschema.validate(report, load_schema())
+    assert [r["id"] for r in report["results"]] == [c.key for c in plan(["relu", "softmax"], ["float64"])]
+    assert {r["status"] for r in report["results"]} == {"pass", "unsupported"}  # NumPy has no vjp
+    got = {c["id"]: c for c in report["conventions"]}
+    assert got["softmax.default_axis"]["value"] == "error: crashed: SIGSEGV (signal 11)"
+    assert got["softmax.default_axis"]["api"] == "probemod.softmax (no axis)"
+    assert got["softmax.axis_none"]["value"] == "error: crashed: the worker exited with code 4"
+    # blocked SIGALRM: killed by the supervisor HARD_LIMIT_MARGIN_S after the 1 s limit of --timeout 1
+    assert got["cross_entropy.default_reduction"]["value"] == "error: killed: ran past its time limit of 1 s"
+    assert got["leaky_relu.default_negative_slope"]["value"] == "error: CheckTimeout: ran past its time limit of 1 s"
+    for cid in ("softmax.default_axis", "softmax.axis_none", "cross_entropy.default_reduction"):
+        assert got[cid]["matches_canonical"] is None, cid
+    assert got["relu.sign_of_negative_zero"]["value"] == "+0.0"  # measured through the op after the crashes
+    assert got["relu.sign_of_negative_zero"]["api"] == "probemod adapter: relu (float64)"
+    assert "error: crashed: SIGSEGV (signal 11)" in page.read_text(encoding="utf-8")

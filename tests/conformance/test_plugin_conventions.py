@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -182,3 +183,82 @@ def test_probes_through_the_adapter_agree_with_the_framework_probes(framework: s
         assert probe.measure(bk, dtype) == own[probe.convention]["value"], probe.convention
         compared += 1
     assert compared == len(cv.ADAPTER_PROBES)
+
+
+@pytest.fixture
+def handmade_plugin(broken_backend: Callable[..., str]) -> str:
+    """A torch-based plug-in whose relu, leaky_relu and max_pool2d are written so their conventions are known by hand,
+    with one declared probe (softmax with no axis normalises every element)."""
+    pytest.importorskip("torch")
+    import torch
+
+    def relu(x: Any) -> Any:  # relu(−0.0) takes the zeros_like branch: +0.0; its gradient at 0 goes there too: 0
+        return torch.where(x > 0, x, torch.zeros_like(x))
+
+    def leaky_relu(x: Any, negative_slope: float = 0.01) -> Any:  # x >= 0 takes the identity at 0: derivative 1
+        return torch.where(x >= 0, x, x * negative_slope)
+
+    def max_pool2d(x: Any, kernel_size: Any, stride: Any = None, padding: Any = 0) -> Any:
+        # torch.amax splits the gradient evenly among equal values (the probe's one case: a 2×2 window, no padding)
+        n, c, h, w = x.shape
+        return torch.amax(x.reshape(n, c, h // kernel_size, kernel_size, w // kernel_size, kernel_size), dim=(3, 5))
+
+    spec = broken_backend("torch", relu=relu, leaky_relu=leaky_relu, max_pool2d=max_pool2d)
+    load_backend(spec).impl.conventions = (
+        cv.Probe("softmax.default_axis", "plug.softmax (no axis)", lambda: softmax_axis(np.exp(X3) / np.exp(X3).sum())),
+    )
+    return spec
+
+
+@pytest.mark.parametrize("isolation", ["auto", "off"])
+def test_conform_report_of_a_plugin_has_its_conventions(
+    conform: Callable[..., Any], handmade_plugin: str, isolation: str
+) -> None:
+    """A plug-in's conform report measures its conventions through its ops and declared probes, in a worker or not."""
+    run = conform(handmade_plugin, "--terms", "softmax", "--dtype", "float64", "--max-examples", "3",
+                  "--isolation", isolation)  # fmt: skip
+    assert run.code == 0, run.out
+    assert run.report["settings"]["isolation"] == ("fork" if isolation == "auto" else "off")
+    got = _by_id(run.report["conventions"])
+    assert list(got) == list(cv.CONVENTIONS)
+    assert (got["relu.derivative_at_zero"]["value"], got["relu.sign_of_negative_zero"]["value"]) == (0.0, "+0.0")
+    assert got["relu.derivative_at_zero"]["api"] == "broken-torch adapter: relu + vjp (float64)"
+    leaky = got["leaky_relu.derivative_at_zero"]
+    assert (leaky["value"], leaky["matches_canonical"]) == (1.0, False)
+    assert got["max_pool2d.gradient_on_ties"]["value"] == "split evenly"
+    assert got["softmax.default_axis"]["value"] == "all elements"
+    assert got["softmax.default_axis"]["api"] == "plug.softmax (no axis)"
+    assert got["cross_entropy.default_reduction"] == {**got["cross_entropy.default_reduction"], "value": None,
+                                                      "api": None, "matches_canonical": None}  # fmt: skip
+    for record in got.values():  # the record shape of a built-in framework's
+        assert set(record) == {"id", "description", "value", "canonical", "matches_canonical", "api"}
+
+
+def test_the_example_adapters_report_has_its_conventions(
+    conform: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """examples/adapter's tinynp: its two declared probes and relu through its op are in its conform report."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parents[2] / "examples" / "adapter"))
+    run = conform("dlterms_tinynp", "--terms", "relu", "--dtype", "float64", "--max-examples", "3")
+    assert run.code == 0, run.out
+    got = _by_id(run.report["conventions"])
+    assert got["softmax.default_axis"]["value"] == "axis -1"  # tinynp.softmax's default axis is -1
+    assert got["softmax.axis_none"]["value"] == "all elements"
+    assert got["softmax.axis_none"]["api"] == "tinynp.softmax(axis=None)"
+    assert got["relu.sign_of_negative_zero"]["api"] == "tinynp adapter: relu (float64)"
+    assert got["relu.derivative_at_zero"]["value"] is None  # no vjp
+
+
+@pytest.mark.parametrize("spec", ["reference", "numpy", "torch", "plugin"])
+def test_one_convention_at_a_time_gives_the_records_of_measure_backend(
+    spec: str, handmade_plugin: str, broken_backend: Callable[..., str]
+) -> None:
+    """The report's probes, run one convention at a time (as a worker runs them), give measure_backend's records."""
+    from dlterms.conformance.report import measured_conventions
+
+    bk = load_backend(handmade_plugin if spec == "plugin" else spec)
+    if spec == "numpy":  # a built-in framework's column with a declared probe replacing one of its own
+        bk = load_backend(broken_backend("numpy"))
+        bk.impl.framework = "numpy"
+        bk.impl.conventions = (cv.Probe("relu.sign_of_negative_zero", "mine.relu", lambda: "-0.0"),)
+    assert measured_conventions(bk, 60.0) == cv.measure_backend(bk)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -303,3 +304,31 @@ def test_read_report_names_the_file_and_what_is_wrong(tmp_path: Path) -> None:
         read_report(broken)
     with pytest.raises(ValueError, match=r"missing\.json: cannot read the report"):
         read_report(tmp_path / "missing.json")
+
+
+def test_a_plugins_conventions_are_in_its_html_report_and_survive_a_merge(
+    tmp_path: Path, broken_backend: Callable[..., str]
+) -> None:
+    """A plug-in's conventions (a declared probe, relu through its op) show in the HTML and in merged shards."""
+    from dlterms.conformance import load_backend
+    from dlterms.conformance.conventions import Probe
+
+    spec = broken_backend("numpy")
+    load_backend(spec).impl.conventions = (
+        Probe("softmax.axis_none", "plugin.softmax(axis=None)", lambda: "all elements"),
+    )
+    args = ("--backend", spec, "--terms", "relu,sigmoid", "--dtype", "float64", "--max-examples", "3")
+    a, b, page, merged_path = tmp_path / "a.json", tmp_path / "b.json", tmp_path / "a.html", tmp_path / "m.json"
+    assert main(["conform", *args, "--shard", "1/2", "--json", str(a), "--html", str(page)]) == 0
+    assert main(["conform", *args, "--shard", "2/2", "--json", str(b)]) == 0
+    conventions = {c["id"]: c for c in json.loads(a.read_text())["conventions"]}
+    assert conventions["softmax.axis_none"]["value"] == "all elements"
+    assert conventions["relu.sign_of_negative_zero"]["api"] == "broken-numpy adapter: relu (float64)"
+    text = page.read_text()
+    assert "<h2>Conventions</h2>" in text
+    assert "<td>all elements</td>" in text and "plugin.softmax(axis=None)" in text
+    assert "broken-numpy adapter: relu (float64)" in text
+    assert main(["report", "merge", str(a), str(b), "-o", str(merged_path)]) == 0
+    merged = json.loads(merged_path.read_text())
+    jsonschema.validate(merged, load_schema())
+    assert merged["conventions"] == json.loads(a.read_text())["conventions"]
