@@ -48,6 +48,7 @@ __all__ = [
     "html_section",
     "render_html",
     "render_text",
+    "same_fact",
     "same_value",
     "special_kind",
     "write_html",
@@ -244,6 +245,13 @@ def same_value(x: Any, y: Any, *, finite: bool = True) -> bool:
     return bool(x == y)
 
 
+def same_fact(fa: dict[str, Any], fb: dict[str, Any]) -> bool:
+    """Whether two measurements of one fact (a special value or a convention) agree: the same
+    ``matches_canonical`` and the same value (:func:`same_value`; rounding ignored where both are canonical)."""
+    matches = fa.get("matches_canonical"), fb.get("matches_canonical")
+    return matches[0] == matches[1] and same_value(fa.get("value"), fb.get("value"), finite=matches != (True, True))
+
+
 def _is_number(v: Any) -> bool:
     return isinstance(v, float | int) and not isinstance(v, bool)
 
@@ -259,9 +267,7 @@ def _facts(
         fa, fb = by_a.get(fid), by_b.get(fid)
         if fa is None or fb is None:
             continue  # measured in one run only (e.g. an older dlterms): nothing to compare
-        matches = fa.get("matches_canonical"), fb.get("matches_canonical")
-        both_canonical = matches == (True, True)
-        if matches[0] == matches[1] and same_value(fa.get("value"), fb.get("value"), finite=not both_canonical):
+        if same_fact(fa, fb):
             continue
         first = fb
         entry: dict[str, Any] = {

@@ -5,7 +5,9 @@ A report follows the schema ``dlterms.report/1`` (see ``conformance/report.py``)
 ``conventions[]`` with ``id``, ``description``, ``value``, ``canonical`` (and, when given,
 ``matches_canonical`` and ``api``, the framework call that was measured), and optionally
 ``special_values[]`` with ``id`` (``<op>.<name>``), ``value`` and ``matches_canonical``. Reports of
-the same backend and version are merged into one column.
+the same backend, version and device (``backend.device``, ``cpu`` when absent) are merged into one
+column; a report on another device is a column of its own, labelled with the device unless it is a CPU,
+next to the framework's other columns (the CPU's first).
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ _LABEL = {
 
 @dataclass
 class Column:
-    """One backend (name and version) and every row the reports give for it."""
+    """One backend (name, version and device) and every row the reports give for it."""
 
     name: str
     version: str
+    device: str = "cpu"
     files: list[str] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     dtypes: set[str] = field(default_factory=set)
@@ -47,8 +50,14 @@ class Column:
     special_values: dict[str, dict[str, Any]] = field(default_factory=dict)  # probe id -> record
 
     @property
+    def on_cpu(self) -> bool:
+        """Whether the device is a CPU (``cpu``, ``cpu:0``, ``/CPU:0``, ...)."""
+        return "cpu" in self.device.lower()
+
+    @property
     def label(self) -> str:
-        return f"{self.name} {self.version}".strip()
+        """``name version``, and the device when it is not a CPU: ``torch 2.11.0 · cuda``."""
+        return f"{self.name} {self.version}".strip() + ("" if self.on_cpu else f" · {self.device}")
 
     def cell(self, invariant: str) -> tuple[str | None, str]:
         """The worst status of ``invariant`` over the dtypes run, and a per-dtype tooltip."""
@@ -79,7 +88,7 @@ def load_reports(folder: Path) -> Reports:
     """Read every report in ``folder``; a file that is not a report is skipped with a warning."""
     from dlterms.conformance.report import read_report  # the suite's reader: one schema check
 
-    columns: dict[tuple[str, str], Column] = {}
+    columns: dict[tuple[str, str, str], Column] = {}
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             data = read_report(path)
@@ -87,7 +96,7 @@ def load_reports(folder: Path) -> Reports:
             log.warning("dlterms: %s; skipped", exc)
             continue
         backend = data.get("backend") or {}
-        key = (str(backend.get("name", "?")), str(backend.get("version", "")))
+        key = (str(backend.get("name", "?")), str(backend.get("version", "")), str(backend.get("device") or "cpu"))
         col = columns.setdefault(key, Column(*key))
         col.files.append(path.name)
         if data.get("created"):
@@ -99,7 +108,12 @@ def load_reports(folder: Path) -> Reports:
         col.special_values.update(
             (str(r["id"]), r) for r in data.get("special_values", []) or [] if isinstance(r, dict) and "id" in r
         )
-    return Reports(folder=folder, columns=list(columns.values()))
+    # A framework's columns side by side, its CPU first; frameworks in the order of their first file.
+    first: dict[str, int] = {}
+    for col in columns.values():
+        first.setdefault(col.name, len(first))
+    ordered = sorted(columns.values(), key=lambda c: (first[c.name], not c.on_cpu, c.device))
+    return Reports(folder=folder, columns=ordered)
 
 
 def _cell(status: str | None, tip: str) -> str:
