@@ -84,28 +84,42 @@ def assert_shape(actual: Any, expected: tuple[int, ...], what: str) -> None:
         raise Violation(f"{what}: shape {shape}, expected {tuple(expected)}", {"shape": list(shape)})
 
 
-def assert_close(actual: Any, expected: Any, tol: Tolerance | Relative, what: str, scale: Any = None) -> None:
-    """``|actual − expected| ≤ tol.allowed(expected, scale)`` elementwise, NaN and inf matching in place.
+def assert_close(
+    actual: Any, expected: Any, tol: Tolerance | Relative, what: str, scale: Any = None, extra: Any = None
+) -> None:
+    """``|actual − expected| ≤ tol.allowed(expected, scale, extra)`` elementwise, NaN and inf matching in place.
 
-    With a :class:`~dlterms.conformance.tolerances.Tolerance`, ``atol + rtol·|expected|``; with a
-    :class:`~dlterms.conformance.tolerances.Relative` bound, ``k·u·(|expected| + scale) + λ``
-    (``scale``: the op's sensitivity, broadcast to the shape). Compared in float64; the arrays
-    must have the same shape.
+    With a :class:`~dlterms.conformance.tolerances.Tolerance`, ``atol + rtol·|expected| + extra``; with a
+    :class:`~dlterms.conformance.tolerances.Relative` bound, ``k·u·(|expected| + scale) + extra + λ``
+    (``scale``: the op's sensitivity, ``extra``: what its sums may add, each broadcast to the
+    shape). Compared in float64; the arrays must have the same shape.
     """
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
     assert_shape(a, e.shape, what)
     s = None if scale is None else np.broadcast_to(np.asarray(scale, dtype=np.float64), e.shape)
+    x = None if extra is None else np.broadcast_to(np.asarray(extra, dtype=np.float64), e.shape)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN, inf and 0/0 handled below
-        _compare(a, e, tol, what, s)
+        _compare(a, e, tol, what, s, x)
 
 
-def _compare(a: np.ndarray, e: np.ndarray, tol: Tolerance | Relative, what: str, scale: np.ndarray | None) -> None:
+def _compare(
+    a: np.ndarray,
+    e: np.ndarray,
+    tol: Tolerance | Relative,
+    what: str,
+    scale: np.ndarray | None,
+    extra: np.ndarray | None,
+) -> None:
     finite = np.isfinite(a) & np.isfinite(e)
     # Where either side is NaN or ±inf, both must be the same special value.
     special_mismatch = ~finite & ~((a == e) | (np.isnan(a) & np.isnan(e)))
     err = np.where(finite, np.abs(a - e), 0.0)
-    allowed = tol.allowed(np.where(finite, e, 0.0), None if scale is None else np.where(finite, scale, 0.0))
+    allowed = tol.allowed(
+        np.where(finite, e, 0.0),
+        None if scale is None else np.where(finite, scale, 0.0),
+        None if extra is None else np.where(finite, extra, 0.0),
+    )
     bad = special_mismatch | (finite & (err > allowed))
     rel = np.where(finite & (e != 0), err / np.where(e != 0, np.abs(e), 1.0), np.where(err > 0, np.inf, 0.0))
     _record(err, np.where(finite & (e != 0), rel, 0.0), allowed, tol)

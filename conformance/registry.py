@@ -156,14 +156,23 @@ class OpSpec:
 
     def forward_tolerance(
         self, dtype: str, case: dict[str, Any], expected: list[np.ndarray]
-    ) -> tuple[tolerances.Tolerance | tolerances.Relative, list[np.ndarray | None]]:
-        """The bound of ``matches_reference`` in ``dtype``, and the sensitivity of each output (None: absolute)."""
+    ) -> tuple[tolerances.Tolerance | tolerances.Relative, list[np.ndarray | None], list[np.ndarray | None]]:
+        """The bound of ``matches_reference`` in ``dtype``, and per output its sensitivity and accumulation term.
+
+        Both are None for the absolute model.
+        """
         accuracy = self.record.accuracy
         if accuracy.model == "relative":
-            return tolerances.relative(dtype, accuracy.sensitivity), list(
-                tolerances.sensitivity(accuracy.sensitivity, case, expected)
+            return (
+                tolerances.relative(dtype, accuracy.sensitivity),
+                list(tolerances.sensitivity(accuracy.sensitivity, case, expected)),
+                list(tolerances.accumulation(accuracy.accumulation, case, expected, dtype)),
             )
-        return tolerances.forward(dtype, f"{self.name}.matches_reference"), [None] * len(expected)
+        return (
+            tolerances.forward(dtype, f"{self.name}.matches_reference"),
+            [None] * len(expected),
+            [None] * len(expected),
+        )
 
     def cases(self, dtype: str) -> st.SearchStrategy[dict[str, Any]]:
         return strategy(self.record.cases)(dtype)
@@ -243,9 +252,9 @@ def register_op(record: Op) -> OpSpec:
     def matches_reference(bk: Backend, dtype: str, **case: Any) -> None:
         got = as_arrays(bk, getattr(bk, op)(**native_args(bk, spec, case, dtype)))
         expected = _reference_outputs(spec, case)
-        tol, scales = spec.forward_tolerance(dtype, case, expected)
-        for i, (g, e, s) in enumerate(zip(got, expected, scales, strict=True)):
-            assert_close(g, e, tol, f"{op} output {i}" if len(got) > 1 else op, scale=s)
+        tol, scales, extras = spec.forward_tolerance(dtype, case, expected)
+        for i, (g, e, s, a) in enumerate(zip(got, expected, scales, extras, strict=True)):
+            assert_close(g, e, tol, f"{op} output {i}" if len(got) > 1 else op, scale=s, extra=a)
 
     @invariant(
         f"{op}.vjp_matches_reference",

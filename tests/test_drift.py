@@ -174,6 +174,14 @@ def test_each_relative_accuracy_names_a_sensitivity_that_exists(op: ops.Op) -> N
         assert op.accuracy.sensitivity in SENSITIVITY, f"{op.name}: unknown sensitivity {op.accuracy.sensitivity!r}"
 
 
+@pytest.mark.parametrize("op", [op for op in ops.OPS.values() if op.accuracy.accumulation], ids=lambda op: op.name)
+def test_each_accumulation_names_a_function_that_exists(op: ops.Op) -> None:
+    """A record's accumulation term names a function of dlterms.conformance.tolerances.ACCUMULATION."""
+    from dlterms.conformance.tolerances import ACCUMULATION
+
+    assert op.accuracy.accumulation in ACCUMULATION, f"{op.name}: unknown accumulation {op.accuracy.accumulation!r}"
+
+
 @pytest.mark.parametrize("op", ops.OPS.values(), ids=lambda op: op.name)
 def test_special_values_is_generated_exactly_for_ops_with_definitions(op: ops.Op) -> None:
     """<op>.special_values is registered (and listed by the entry) iff the record has a value the definition fixes."""

@@ -311,7 +311,16 @@ def avg_pool2d(
 
 @functools.lru_cache(maxsize=64)
 def _simple_rnn(n_in: int, hidden: int, dtype: str) -> keras.layers.SimpleRNN:
-    layer = keras.layers.SimpleRNN(hidden, return_sequences=True, return_state=True, dtype=dtype)
+    # Zero initialisers: the weights are replaced at each call, and Keras' default orthogonal
+    # initialiser runs a QR decomposition, which TensorFlow has no bfloat16 kernel for.
+    layer = keras.layers.SimpleRNN(
+        hidden,
+        return_sequences=True,
+        return_state=True,
+        dtype=dtype,
+        kernel_initializer="zeros",
+        recurrent_initializer="zeros",
+    )
     layer.build((None, None, n_in))
     return layer
 

@@ -170,7 +170,9 @@ OPS = (
         cases=_SPREAD_LOGITS,
         grad_cases=_LOGITS,
         accuracy=relative(
-            "softmax", "e^(x − max x)/Σ: the rounding of x − max x perturbs each logit by ≤ u·2‖x‖∞ (normwise)"
+            "softmax",
+            "e^(x − max x)/Σ: the rounding of x − max x perturbs each logit by ≤ u·2‖x‖∞ (normwise)",
+            accumulation="softmax",
         ),
         special_values=(
             Special(
@@ -228,7 +230,9 @@ OPS = (
         cases=_SPREAD_LOGITS,
         grad_cases=_LOGITS,
         accuracy=relative(
-            "log_softmax", "x − max x − log Σ: the shift as for softmax, and log Σ of a sum ≥ 1 adds a few u absolute"
+            "log_softmax",
+            "x − max x − log Σ: the shift as for softmax, and log Σ of a sum ≥ 1 adds a few u absolute",
+            accumulation="log_softmax",
         ),
         special_values=(
             Special(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .record import ABSOLUTE, Cases, Op, tensor
+from .record import Cases, Op, relative, tensor
 
 OPS = (
     Op(
@@ -10,7 +10,15 @@ OPS = (
         term="dense-layer",
         summary="x Wᵀ + b; weight (out, in) as in torch.nn.Linear",
         args=(tensor("x"), tensor("weight"), tensor("bias", None, annotation="tensor | None")),
-        cases=Cases("invariants.layers.linear_cases"),
-        accuracy=ABSOLUTE,
+        cases=Cases("invariants.layers.linear_cases", {"bias": None}),
+        grad_cases=Cases(
+            "invariants.layers.linear_cases", why="a bias always: the VJP differentiates x, weight and bias"
+        ),
+        accuracy=relative(
+            "rounded",
+            "a dot product of exact inputs: the result rounded, plus what the sum of its products may add "
+            "(γ_n·Σ|x_i·w_i| in the accumulator's precision); it can cancel, so nothing relative to y beyond that",
+            accumulation="dot_product",
+        ),
     ),
 )

@@ -16,6 +16,7 @@ OPS = (
         accuracy=relative(
             "sum_of_terms",
             "each term (a − b)² is two roundings of exact inputs, and a sum of non-negative terms does not cancel",
+            accumulation="sum_of_terms",
         ),
         special_values=(
             Special(
@@ -57,6 +58,7 @@ OPS = (
             "sum_of_terms",
             "each term is a weighted sum of two non-positive logs of exact inputs (log1p for 1 − p), "
             "and a sum of non-negative terms does not cancel",
+            accumulation="sum_of_terms",
         ),
         grad_cases=Cases(
             "invariants.losses.bce_grad_cases",
@@ -110,6 +112,7 @@ OPS = (
         accuracy=relative(
             "cross_entropy",
             "each term is −log_softmax at the target, and a sum of non-negative terms does not cancel",
+            accumulation="cross_entropy",
         ),
         special_values=(
             Special(

@@ -133,10 +133,12 @@ class Cases:
 class Accuracy:
     """How close ``<op>.matches_reference`` requires a backend's result to be to the reference.
 
-    ``"relative"``: ``|ŷ − y| ≤ k·u·(|y| + s(x)) + λ`` elementwise, where u is
-    the unit roundoff of the dtype, λ its smallest normal number, and ``s``
-    the op's *sensitivity* (``κ(x)·|y|``, κ the condition number), named by
-    ``sensitivity`` and defined in :mod:`dlterms.conformance.tolerances`.
+    ``"relative"``: ``|ŷ − y| ≤ k·u·(|y| + s(x)) + a(x) + λ`` elementwise, where u
+    is the unit roundoff of the dtype, λ its smallest normal number, ``s`` the
+    op's *sensitivity* (``κ(x)·|y|``, κ the condition number), named by
+    ``sensitivity``, and ``a`` what its sums may add (``γ_n·Σ|terms|`` in the
+    accumulator's precision), named by ``accumulation`` ("" for an op without
+    sums); both are defined in :mod:`dlterms.conformance.tolerances`.
     ``"absolute"``: the dtype's ``atol + rtol·|y|`` (for ops whose result can
     cancel, such as dot products, where no bound relative to the value holds).
     ``why`` says why the model fits the op. The model and its sources are on
@@ -146,6 +148,7 @@ class Accuracy:
     model: Model
     sensitivity: str = ""
     why: str = ""
+    accumulation: str = ""
 
     def __post_init__(self) -> None:
         if self.model not in ("relative", "absolute"):
@@ -157,11 +160,16 @@ class Accuracy:
             )
         if not self.why:
             raise ValueError(f"Accuracy({self.model!r}, {self.sensitivity!r}): why is empty; expected the reason")
+        if self.accumulation and self.model != "relative":
+            raise ValueError(
+                f"Accuracy: accumulation={self.accumulation!r} with model={self.model!r}; "
+                "expected an accumulation only for the relative model"
+            )
 
 
-def relative(sensitivity: str, why: str) -> Accuracy:
-    """The relative accuracy model with the named sensitivity function."""
-    return Accuracy("relative", sensitivity, why)
+def relative(sensitivity: str, why: str, accumulation: str = "") -> Accuracy:
+    """The relative accuracy model with the named sensitivity and accumulation functions."""
+    return Accuracy("relative", sensitivity, why, accumulation)
 
 
 ABSOLUTE = Accuracy(

@@ -1,0 +1,127 @@
+"""float16 and bfloat16: the accumulation bound, the math modes, and the broken low-precision adapters they catch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from dlterms.conformance import runner
+from dlterms.conformance.backends import load_backend
+from dlterms.conformance.tolerances import (
+    ACCUMULATOR,
+    FORWARD,
+    GRADIENT,
+    JUDGING,
+    MATH_MODES,
+    UNIT_ROUNDOFF,
+    accumulation,
+    forward,
+    gamma,
+    gradient,
+    judged_under,
+    judging_mode,
+)
+
+from dlterms import ops
+
+torch = pytest.importorskip("torch")
+
+
+def _rows(spec: str, terms: list[str], dtypes: list[str], **kw: Any) -> dict[str, runner.Result]:
+    bk = load_backend(spec)
+    return {r.key: r for r in runner.run(bk, terms=terms, dtypes=dtypes, **kw)}
+
+
+def test_gamma_is_n_u_over_one_minus_n_u() -> None:
+    """γ_n = n·u/(1 − n·u), 0 for no terms, and refused where n·u reaches 1."""
+    assert gamma(3, 2.0**-24) == pytest.approx(3 * 2.0**-24 / (1 - 3 * 2.0**-24), rel=1e-15)
+    assert gamma(0, 0.5) == 0.0
+    with pytest.raises(ValueError, match=r"n·u = 2048·0.000488281 >= 1"):
+        gamma(2048, 2.0**-11)
+
+
+def test_half_precision_sums_are_bounded_in_float32() -> None:
+    """float16 and bfloat16 accumulate in float32 (mixed precision's convention); float32, float64 in themselves."""
+    assert ACCUMULATOR == {"float16": "float32", "bfloat16": "float32", "float32": "float32", "float64": "float64"}
+
+
+def test_dot_product_accumulation_is_gamma_n_times_the_absolute_products() -> None:
+    """linear without bias: γ_n(u_float32)·|x|·|W|ᵀ, here n = 2 and |x|·|W|ᵀ = 1·3 + 2·4 = 11, written by hand."""
+    case = {"x": [1.0, 2.0], "weight": [[3.0, -4.0]], "bias": None}
+    (a,) = accumulation("dot_product", case, [np.array([-5.0])], "float16")
+    assert a.tolist() == [pytest.approx(11 * 2 * 2.0**-24 / (1 - 2 * 2.0**-24), rel=1e-12)]
+
+
+def test_a_bias_adds_one_rounding_of_the_product_to_the_output_dtype() -> None:
+    """With a bias, n = 3 terms (11 + |b| = 12) and one rounding of |x|·|W|ᵀ = 11 to float16 (u = 2⁻¹¹)."""
+    case = {"x": [1.0, 2.0], "weight": [[3.0, -4.0]], "bias": [1.0]}
+    (a,) = accumulation("dot_product", case, [np.array([-4.0])], "float16")
+    expected = 12 * 3 * 2.0**-24 / (1 - 3 * 2.0**-24) + 11 * 2.0**-11
+    assert a.tolist() == [pytest.approx(expected, rel=1e-12)]
+
+
+def test_tf32_judges_float32_by_float16s_rows_and_rounds_the_products_inputs() -> None:
+    """Under TF32, float32 is judged by float16's rows, and 2·2⁻¹¹·Σ|x·w| joins a dot product's bound."""
+    case = {"x": [1.0, 2.0], "weight": [[3.0, -4.0]], "bias": None}
+    strict = accumulation("dot_product", case, [np.array([-5.0])], "float32")[0][0]
+    assert judging_mode() is None
+    with judged_under("tf32"):
+        assert judging_mode() is MATH_MODES["tf32"]
+        assert forward("float32") == FORWARD["float16"] and gradient("float32") == GRADIENT["float16"]
+        assert forward("float64") == FORWARD["float64"]  # the mode changes float32 kernels only
+        tf32 = accumulation("dot_product", case, [np.array([-5.0])], "float32")[0][0]
+    assert tf32 - strict == pytest.approx(2 * 2.0**-11 * 11, rel=1e-12)
+    assert forward("float32") == FORWARD["float32"]  # restored after the block
+
+
+def test_tf32_has_float16s_significand_and_names_real_ops() -> None:
+    """TF32's unit roundoff is 2⁻¹¹ (10-bit significand), like float16's, and its ops are canonical ops."""
+    mode = MATH_MODES["tf32"]
+    assert mode.unit_roundoff == UNIT_ROUNDOFF[mode.like] == 2.0**-11
+    assert set(mode.ops) <= set(ops.OPS)
+    assert JUDGING == ("strict", "tf32")
+
+
+def test_an_unknown_math_mode_is_refused() -> None:
+    """judged_under names the modes it knows."""
+    with pytest.raises(ValueError, match=r"math mode 'fp8': expected one of strict, tf32"), judged_under("fp8"):
+        pass
+
+
+def _half_accumulated_linear(x: Any, weight: Any, bias: Any = None) -> Any:
+    """A broken linear: each product and each partial sum rounded to the dtype (no float32 accumulator)."""
+    terms = x.unsqueeze(-2) * weight  # (..., out, in), each product rounded to the dtype
+    acc = terms[..., 0]
+    for i in range(1, terms.shape[-1]):
+        acc = acc + terms[..., i]  # rounded to the dtype at each step
+    return acc if bias is None else acc + bias
+
+
+def test_a_linear_accumulated_in_float16_is_caught(broken_backend: Callable[..., str]) -> None:
+    """Summing a dot product in float16 instead of float32 fails linear.matches_reference[float16]; torch's passes."""
+    broken = _rows(broken_backend("torch", linear=_half_accumulated_linear), ["dense-layer"], ["float16"])
+    assert broken["linear.matches_reference[float16]"].status == "fail"
+    assert "error" in broken["linear.matches_reference[float16]"].message
+    correct = _rows("torch", ["dense-layer"], ["float16"])
+    assert correct["linear.matches_reference[float16]"].status == "pass"
+
+
+def _half_softmax_without_shift(x: Any, axis: int = -1) -> Any:
+    """A broken float16 softmax: e^x / Σ e^x, without subtracting the maximum first."""
+    e = torch.exp(x)
+    return e / e.sum(dim=axis, keepdim=True)
+
+
+def test_a_float16_softmax_that_overflows_is_caught(broken_backend: Callable[..., str]) -> None:
+    """Without the max shift, e^x overflows float16 past x ≈ 11.1: softmax.matches_reference[float16] fails."""
+    rows = _rows(broken_backend("torch", softmax=_half_softmax_without_shift), ["softmax"], ["float16"])
+    assert rows["softmax.matches_reference[float16]"].status == "fail"
+
+
+def test_reduced_precision_rows_of_torch_pass() -> None:
+    """torch passes the float16 and bfloat16 rows of softmax (log_softmax included), dense layer and losses."""
+    rows = _rows("torch", ["softmax", "dense-layer", "cross-entropy"], ["float16", "bfloat16"])
+    assert rows and all(r.status == "pass" for r in rows.values()), {k: r.message for k, r in rows.items()}
+    assert "log_softmax.equals_log_of_softmax[float16]" in rows
