@@ -48,12 +48,14 @@ from .registry import INVARIANTS, Invariant
 from .settings import (
     DEEP_MAX_EXAMPLES,
     DEFAULT_DTYPES,
+    DEFAULT_MATH_MODE,
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_SEED,
     DEFAULT_TIMEOUT_S,
     MAX_SHRINK_STEPS,
     RunSettings,
 )
+from .tolerances import MATH_MODES, judged_under
 
 __all__ = [
     "DEEP_MAX_EXAMPLES",
@@ -63,7 +65,9 @@ __all__ = [
     "Check",
     "Result",
     "RunSettings",
+    "affected",
     "apply_xfail",
+    "device_math_mode",
     "no_local_constants",
     "plan",
     "private_hypothesis_home",
@@ -230,6 +234,24 @@ def no_local_constants() -> Iterator[None]:
         providers._get_local_constants = previous
 
 
+def device_math_mode(bk: Backend) -> str | None:
+    """The math mode the backend's device computes float32 kernels in ("tf32"), or None.
+
+    Read from the adapter's ``facts()["reduced_precision"]`` (TF32 switches of torch, cuDNN,
+    TensorFlow; JAX's default matmul precision on a GPU): every mode they name is TF32.
+    """
+    try:
+        return "tf32" if bk.facts().get("reduced_precision") else None
+    except Exception:  # facts() is informative; an adapter whose facts() fails runs strict
+        return None
+
+
+def affected(inv: Invariant, dtype: str, mode: str | None) -> bool:
+    """Whether the math ``mode`` changes this check: a float32 check of an op the mode's kernels compute."""
+    spec = MATH_MODES.get(mode or "")
+    return spec is not None and dtype == "float32" and bool(set(inv.ops) & set(spec.ops))
+
+
 def run_one(
     bk: Backend,
     inv: Invariant,
@@ -239,11 +261,19 @@ def run_one(
     seed: int = DEFAULT_SEED,
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
     on_case: Callable[[dict[str, Any]], None] | None = None,
+    math_mode: str = DEFAULT_MATH_MODE,
+    device_mode: str | None = None,
 ) -> Result:
     """Check one invariant in one dtype; never raises for a backend's failure, error or hang.
 
     ``on_case`` is called with each generated case just before the check runs on it
     (the isolation workers record it, so a crash can name the case it died on).
+
+    Math modes: with ``math_mode`` other than "strict", a check the mode affects is judged
+    by the mode's tolerances and its row says so (``details["judged_by"]``). Judged strictly,
+    a failing check that the device's own mode (``device_mode``, see :func:`device_math_mode`)
+    affects is re-judged under that mode on its counterexample, and the row says whether it
+    passes there (``details["math_mode"]``).
     """
     row = Result(inv.term, inv.id, dtype, "pass", inv.statement, inv.kind, backend=bk.name, device=bk.device)
     reason = _unsupported_reason(bk, inv, dtype)
@@ -276,9 +306,10 @@ def run_one(
     )(test)
     test = hypothesis_seed(seed)(test)
     errors = measure_errors()
+    judge = math_mode if affected(inv, dtype, math_mode) else None
     start = time.perf_counter()
     try:
-        with TimeLimit(timeout_s), bounded_shrinking(), no_local_constants():
+        with TimeLimit(timeout_s), bounded_shrinking(), no_local_constants(), judged_under(judge):
             test()
     except Violation as exc:
         # Hypothesis replays the shrunk example last, so state holds it.
@@ -303,6 +334,10 @@ def run_one(
         row.counterexample = state["case"]
     except Exception as exc:  # the backend raised: an error row, and the run goes on
         _error(row, exc, state["case"])
+    if judge is not None:
+        row.details["judged_by"] = judge
+    elif row.status == "fail" and affected(inv, dtype, device_mode) and row.counterexample is not None:
+        _under_device_mode(row, bk, inv, dtype, device_mode or "", _left(timeout_s, start))
     row.duration_s = time.perf_counter() - start
     row.examples = state["examples"]
     if row.status == "pass":
@@ -312,6 +347,29 @@ def run_one(
             errors["tolerance"],
         )
     return row
+
+
+def _under_device_mode(
+    row: Result, bk: Backend, inv: Invariant, dtype: str, mode: str, timeout_s: float | None
+) -> None:
+    """Re-judge a failing row's counterexample under the device's math mode, and say the outcome in the row."""
+    if timeout_s is not None and timeout_s <= 0:
+        return
+    try:
+        with TimeLimit(timeout_s), judged_under(mode):
+            inv.check(bk, dtype, **(row.counterexample or {}))
+        passes = True
+    except Violation:
+        passes = False
+    except Exception:  # an error or a timeout on the re-run: no verdict under the mode
+        return
+    label = MATH_MODES[mode].label
+    row.details["math_mode"] = {"mode": mode, "passes": passes}
+    row.message += (
+        f" [passes under {label}, the device's math mode: --math-mode {mode} judges by it]"
+        if passes
+        else f" [fails under {label} too]"
+    )
 
 
 def _fail(row: Result, exc: Violation, case: dict[str, Any] | None) -> None:
@@ -402,6 +460,7 @@ def run_checks(
     before the check runs on it.
     """
     settings = settings or RunSettings()
+    device_mode = device_math_mode(bk)
     with private_hypothesis_home():
         for check in checks:
             row = run_one(
@@ -412,6 +471,8 @@ def run_checks(
                 seed=settings.seed,
                 timeout_s=settings.timeout_s,
                 on_case=None if on_case is None else lambda case, check=check: on_case(check, case),
+                math_mode=settings.math_mode,
+                device_mode=device_mode,
             )
             yield apply_xfail(row, xfail or {})
 
@@ -454,9 +515,10 @@ def run(
     timeout_s: float | None = DEFAULT_TIMEOUT_S,
     shard: tuple[int, int] | None = None,
     xfail: dict[str, str] | None = None,
+    math_mode: str = DEFAULT_MATH_MODE,
 ) -> Iterator[Result]:
     """Yield one row per check of ``terms`` × ``dtypes``, in plan order (see :func:`run_checks`)."""
-    settings = RunSettings(max_examples=max_examples, seed=seed, timeout_s=timeout_s)
+    settings = RunSettings(max_examples=max_examples, seed=seed, timeout_s=timeout_s, math_mode=math_mode)
     yield from run_checks(bk, plan(terms, dtypes, shard), settings, xfail=xfail)
 
 

@@ -14,10 +14,12 @@ __all__ = [
     "DEEP_MAX_EXAMPLES",
     "DEFAULT_DTYPES",
     "DEFAULT_ISOLATION",
+    "DEFAULT_MATH_MODE",
     "DEFAULT_MAX_EXAMPLES",
     "DEFAULT_SEED",
     "DEFAULT_TIMEOUT_S",
     "ISOLATION_MODES",
+    "MATH_MODE_NAMES",
     "MAX_SHRINK_STEPS",
     "RunSettings",
 ]
@@ -35,21 +37,30 @@ MAX_SHRINK_STEPS = 50
 # frameworks that cannot be forked; "off" runs them in the calling process, where a crash ends the run.
 ISOLATION_MODES: tuple[str, ...] = ("auto", "fork", "spawn", "off")
 DEFAULT_ISOLATION = "auto"
+# How float32 checks of matmul, convolution and RNN kernels are judged (``--math-mode``): "strict"
+# by float32's tolerances, or by a reduced-precision math mode's (conformance/tolerances.py
+# MATH_MODES declares each mode, its precision and its source; a test ties the names).
+MATH_MODE_NAMES: tuple[str, ...] = ("strict", "tf32")
+DEFAULT_MATH_MODE = "strict"
 
 
 @dataclass(frozen=True)
 class RunSettings:
-    """How each check is run: Hypothesis examples per check, its seed, and the time limit per check.
+    """How each check is run: Hypothesis examples per check, its seed, the time limit per check, the math mode.
 
-    ``timeout_s`` None (or 0) means no time limit.
+    ``timeout_s`` None (or 0) means no time limit. ``math_mode`` (one of
+    :data:`MATH_MODE_NAMES`) judges the float32 checks of the kernels a mode affects.
     """
 
     max_examples: int = DEFAULT_MAX_EXAMPLES
     seed: int = DEFAULT_SEED
     timeout_s: float | None = DEFAULT_TIMEOUT_S
+    math_mode: str = DEFAULT_MATH_MODE
 
     def __post_init__(self) -> None:
         if not isinstance(self.max_examples, int) or self.max_examples < 1:
             raise ValueError(f"RunSettings: max_examples={self.max_examples!r}; expected a positive integer")
         if self.timeout_s is not None and self.timeout_s < 0:
             raise ValueError(f"RunSettings: timeout_s={self.timeout_s!r}; expected seconds >= 0, or None")
+        if self.math_mode not in MATH_MODE_NAMES:
+            raise ValueError(f"RunSettings: math_mode={self.math_mode!r}; expected one of {', '.join(MATH_MODE_NAMES)}")

@@ -501,7 +501,7 @@ MATH_MODES: dict[str, MathMode] = {
 }
 
 # How a run judges float32 checks of the ops a math mode affects: "strict" by float32's
-# tolerance (the default), or by the named mode's.
+# tolerance (the default), or by the named mode's (the names: settings.MATH_MODE_NAMES).
 JUDGING: tuple[str, ...] = ("strict", *MATH_MODES)
 
 _MODE: ContextVar[MathMode | None] = ContextVar("dlterms_math_mode", default=None)

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from dlterms.conformance import runner
 from dlterms.conformance.backends import load_backend
+from dlterms.conformance.settings import MATH_MODE_NAMES
 from dlterms.conformance.tolerances import (
     ACCUMULATOR,
     FORWARD,
@@ -81,7 +82,7 @@ def test_tf32_has_float16s_significand_and_names_real_ops() -> None:
     mode = MATH_MODES["tf32"]
     assert mode.unit_roundoff == UNIT_ROUNDOFF[mode.like] == 2.0**-11
     assert set(mode.ops) <= set(ops.OPS)
-    assert JUDGING == ("strict", "tf32")
+    assert JUDGING == ("strict", "tf32") == MATH_MODE_NAMES  # the CLI's choices, declared without numpy
 
 
 def test_an_unknown_math_mode_is_refused() -> None:
@@ -125,3 +126,67 @@ def test_reduced_precision_rows_of_torch_pass() -> None:
     rows = _rows("torch", ["softmax", "dense-layer", "cross-entropy"], ["float16", "bfloat16"])
     assert rows and all(r.status == "pass" for r in rows.values()), {k: r.message for k, r in rows.items()}
     assert "log_softmax.equals_log_of_softmax[float16]" in rows
+
+
+def _round_significand(t: Any, bits: int) -> Any:
+    """float32 ``t`` rounded to nearest (ties away) to ``bits`` explicit significand bits, as a tensor core reads it."""
+    drop = 23 - bits
+    i = t.contiguous().view(torch.int32)
+    return ((i + (1 << (drop - 1))) & ~((1 << drop) - 1)).view(torch.float32)
+
+
+def _linear_with_inputs_rounded(bits: int) -> Callable[..., Any]:
+    def linear(x: Any, weight: Any, bias: Any = None) -> Any:
+        y = _round_significand(x, bits) @ _round_significand(weight, bits).T
+        return y if bias is None else y + bias
+
+    return linear
+
+
+def _tf32_device(broken_backend: Callable[..., str], linear_bits: int) -> str:
+    from dlterms.conformance.backends import torch as torch_adapter
+
+    def facts() -> dict[str, Any]:
+        return {**torch_adapter.facts(), "reduced_precision": ["a fake device's TF32 matmuls"]}
+
+    return broken_backend("torch", linear=_linear_with_inputs_rounded(linear_bits), facts=facts)
+
+
+def test_a_tf32_failure_says_it_passes_under_tf32(broken_backend: Callable[..., str]) -> None:
+    """Judged strictly, a TF32 device's float32 linear fails, and its row says it passes under TF32."""
+    rows = _rows(_tf32_device(broken_backend, 10), ["dense-layer"], ["float32"])
+    row = rows["linear.matches_reference[float32]"]
+    assert row.status == "fail"
+    assert row.details["math_mode"] == {"mode": "tf32", "passes": True}
+    assert "passes under TF32" in row.message and "--math-mode tf32" in row.message
+    assert "judged_by" not in row.details
+
+
+def test_math_mode_tf32_judges_by_tf32s_tolerance(broken_backend: Callable[..., str]) -> None:
+    """With --math-mode tf32 the TF32 device's float32 linear passes, and the row records what judged it."""
+    rows = _rows(_tf32_device(broken_backend, 10), ["dense-layer"], ["float32", "float64"], math_mode="tf32")
+    row = rows["linear.matches_reference[float32]"]
+    assert row.status == "pass" and row.details["judged_by"] == "tf32"
+    assert "judged_by" not in rows["linear.matches_reference[float64]"].details  # the mode is float32's only
+
+
+def test_math_mode_tf32_still_catches_a_kernel_worse_than_tf32(broken_backend: Callable[..., str]) -> None:
+    """A matmul that rounds its inputs to bfloat16's 7 bits fails even when judged under TF32."""
+    rows = _rows(_tf32_device(broken_backend, 7), ["dense-layer"], ["float32"], math_mode="tf32")
+    row = rows["linear.matches_reference[float32]"]
+    assert row.status == "fail" and row.details["judged_by"] == "tf32"
+
+
+def test_a_strict_failure_on_a_device_without_a_math_mode_is_not_annotated(broken_backend: Callable[..., str]) -> None:
+    """Where the device reports no math mode, a failing float32 row carries no math-mode verdict."""
+    spec = broken_backend("torch", linear=_linear_with_inputs_rounded(10))
+    row = _rows(spec, ["dense-layer"], ["float32"])["linear.matches_reference[float32]"]
+    assert row.status == "fail" and "math_mode" not in row.details
+
+
+def test_an_unknown_math_mode_setting_is_refused() -> None:
+    """RunSettings names the math modes it accepts."""
+    from dlterms.conformance.settings import RunSettings
+
+    with pytest.raises(ValueError, match=r"math_mode='fast'; expected one of strict, tf32"):
+        RunSettings(math_mode="fast")
