@@ -232,12 +232,21 @@ def test_conform_line_separates_checked_definitions_from_choices(
 
 
 def test_compare_device_cuda_against_cpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """On a machine with CUDA, torch on cuda compared with the CPU prints the diff of two real device runs."""
+    """On a machine with CUDA, torch on cuda against the CPU: two real device runs, no error row, the diff printed.
+
+    Spawned workers: a worker forked from a process that has initialised CUDA cannot use it.
+    """
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
         pytest.skip("needs a CUDA device (torch.cuda.is_available() is False); the fake device covers this path")
+    main_json, other_json = tmp_path / "cuda.json", tmp_path / "cpu.json"
     code = main(["conform", "--backend", "torch", "--device", "cuda", "--compare-device", "cpu",
-                 "--terms", "pooling", "--max-examples", "5", "-q"])  # fmt: skip
+                 "--terms", "pooling", "--max-examples", "5", "--isolation", "spawn", "-q",
+                 "--json", str(main_json), "--compare-json", str(other_json)])  # fmt: skip
     out = capsys.readouterr().out
     assert code in (0, 1)
     assert "on cpu (--compare-device cpu)" in out and "(--device cuda" in out and "worse in B:" in out
+    for path, device in ((main_json, "cuda"), (other_json, "cpu")):
+        report = _read(path)
+        assert report["backend"]["device"].startswith(device)
+        assert [r["id"] for r in report["results"] if r["status"] == "error"] == []
