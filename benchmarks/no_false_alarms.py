@@ -10,8 +10,10 @@ in conformance/tolerances.py), never by loosening blindly.
 ``--terms`` restricts each run to some glossary terms (``dlterms conform --terms``), for the
 slow frameworks: e.g. the terms whose checks changed, over many seeds.
 
+``--dtype`` chooses the dtypes (``dlterms conform --dtype``; e.g. ``float16,bfloat16``).
+
 Usage: ``python benchmarks/no_false_alarms.py [--seeds 20] [--backends reference,numpy,torch] [--jobs 2]
-[--terms sigmoid,tanh]``
+[--terms sigmoid,tanh] [--dtype float16,bfloat16]``
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ def main() -> None:
     p.add_argument("--backends", default="reference,numpy,torch")
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--terms", help="comma-separated glossary terms (default: all)")
+    p.add_argument("--dtype", help="comma-separated dtypes (default: dlterms conform's)")
     p.add_argument("--first-seed", type=int, default=1, help="the first seed (default 1): seeds first..first+N−1")
     p.add_argument("--out", help="write the summary as JSON to this file")
     args = p.parse_args()
@@ -41,6 +44,7 @@ def main() -> None:
             checks = 0
             start = time.perf_counter()
             terms = ["--terms", args.terms] if args.terms else []
+            terms += ["--dtype", args.dtype] if args.dtype else []
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 out = Path(tmp) / f"{backend}-{seed}.json"
                 subprocess.run(
@@ -54,8 +58,8 @@ def main() -> None:
                     if row["status"] in ("fail", "error"):
                         alarms.append({"seed": seed, "id": row["id"], "message": row["message"][:300],
                                        "counterexample": row["counterexample"]})  # fmt: skip
-            summary[backend] = {"seeds": args.seeds, "terms": args.terms, "checks": checks, "alarms": alarms,
-                                "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
+            summary[backend] = {"seeds": args.seeds, "terms": args.terms, "dtype": args.dtype, "checks": checks,
+                                "alarms": alarms, "seconds": round(time.perf_counter() - start, 1)}  # fmt: skip
             print(f"{backend}: {args.seeds} seeds, {checks} checks, {len(alarms)} alarms")
             for a in alarms:
                 print(f"  seed {a['seed']}: {a['id']}: {a['message']}")
