@@ -51,9 +51,10 @@ def measure_errors() -> dict[str, Any]:
     """Start recording the largest absolute and relative errors of every :func:`assert_close`.
 
     Returns the dict that the following comparisons update in place: ``max_abs_err``,
-    ``max_rel_err`` and the ``tolerance`` of the comparison that came closest to failing.
+    ``max_rel_err``, ``error_ratio`` (the largest error over the error allowed there, −1 before
+    any comparison) and the ``tolerance`` of the comparison that came closest to failing.
     """
-    acc: dict[str, Any] = {"max_abs_err": 0.0, "max_rel_err": 0.0, "tolerance": None, "_closest": -1.0}
+    acc: dict[str, Any] = {"max_abs_err": 0.0, "max_rel_err": 0.0, "tolerance": None, "error_ratio": -1.0}
     _ERRORS.set(acc)
     return acc
 
@@ -65,8 +66,8 @@ def _record(err: np.ndarray, rel: np.ndarray, allowed: np.ndarray, tol: Toleranc
     acc["max_abs_err"] = max(acc["max_abs_err"], float(err.max()))
     acc["max_rel_err"] = max(acc["max_rel_err"], float(rel.max()))
     closeness = float(np.max(err / allowed)) if np.all(allowed > 0) else float(err.max() > 0)
-    if closeness > acc["_closest"]:
-        acc["_closest"], acc["tolerance"] = closeness, tol.as_dict()
+    if closeness > acc["error_ratio"]:
+        acc["error_ratio"], acc["tolerance"] = closeness, tol.as_dict()
 
 
 def _float(x: Any) -> float | str:

@@ -112,6 +112,9 @@ class Result:
     max_abs_err: float | None = None
     max_rel_err: float | None = None
     tolerance: dict[str, float] | None = None
+    error_ratio: float | None = (
+        None  # the largest error over the error allowed there, over all examples (> 1: violated)
+    )
     details: dict[str, Any] = field(default_factory=dict)
     nondeterministic: dict[str, Any] | None = None
 
@@ -136,6 +139,7 @@ class Result:
                 "max_abs_err": self.max_abs_err,
                 "max_rel_err": self.max_rel_err,
                 "tolerance": self.tolerance,
+                "error_ratio": None if self.error_ratio is None else round(self.error_ratio, 4),
                 "message": self.message,
                 "counterexample": self.counterexample,
                 "details": self.details,
@@ -346,6 +350,8 @@ def run_one(
             errors["max_rel_err"],
             errors["tolerance"],
         )
+    if row.status in ("pass", "fail") and errors["error_ratio"] >= 0:
+        row.error_ratio = errors["error_ratio"]
     return row
 
 

@@ -190,3 +190,18 @@ def test_an_unknown_math_mode_setting_is_refused() -> None:
 
     with pytest.raises(ValueError, match=r"math_mode='fast'; expected one of strict, tf32"):
         RunSettings(math_mode="fast")
+
+
+def test_a_row_carries_its_error_ratio() -> None:
+    """A passing row's error_ratio is its largest error over the error allowed (≤ 1); a failing row's exceeds 1."""
+    ok = _rows("torch", ["dense-layer"], ["float32"])["linear.matches_reference[float32]"]
+    assert ok.status == "pass" and 0 <= ok.error_ratio <= 1
+    assert ok.as_dict()["error_ratio"] == round(ok.error_ratio, 4)
+
+
+def test_a_failing_row_error_ratio_exceeds_one(broken_backend: Callable[..., str]) -> None:
+    """The float16-accumulated linear's failing row has an error ratio above 1."""
+    row = _rows(broken_backend("torch", linear=_half_accumulated_linear), ["dense-layer"], ["float16"])[
+        "linear.matches_reference[float16]"
+    ]
+    assert row.status == "fail" and row.error_ratio > 1
