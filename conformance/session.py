@@ -314,7 +314,9 @@ def measure_facts(
     * ``"error: killed: ran past its time limit of T s"`` for a job still running
       :data:`~.limits.HARD_LIMIT_MARGIN_S` past its limit (a hang in C code; T is
       ``timeout_s`` for a convention, ``timeout_s`` times its number of probes for an op);
-    * ``"error: <why>"`` for every job left when a spawned worker cannot load the backend.
+    * ``"error: <why>"`` for every job left when a spawned worker cannot load the backend;
+    * ``"error: OpTimedOut: ..."`` for a convention probed through an op whose special
+      values ran past their time limit in the same worker (not called again).
     """
     unmeasured = dataclasses.replace(bk, impl=_NoOps(bk.impl))
     special = {r["id"]: r for r in measure_special_values(unmeasured, timeout_s=timeout_s)}

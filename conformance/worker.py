@@ -3,7 +3,9 @@
 Messages on the worker's pipe, from the supervisor: a check's index (run it),
 ``("special_values", op, timeout_s)`` (measure the special values of one op),
 ``("conventions", convention, timeout_s)`` (measure one convention, see
-:func:`measure_convention`), or None (stop). From the worker: ``("ready",)``,
+:func:`measure_convention`; a probe through an op that ran past its time limit on
+a special value in this worker reads ``"error: OpTimedOut: ..."`` instead of
+waiting for its limit again), or None (stop). From the worker: ``("ready",)``,
 ``("failed", message)`` (a spawned worker could not load the backend),
 ``("row", index, row)``, ``("special_values", op, records)`` and
 ``("conventions", convention, record)``.
@@ -33,7 +35,15 @@ from .conventions import ADAPTER_PROBES, CONVENTIONS, PROBES, Probe, Value, decl
 from .limits import TimeLimit
 from .runner import Check, RunSettings, plan, private_hypothesis_home, run_checks
 
-__all__ = ["convention_probes", "convention_record", "measure_convention", "read_crumb", "serve", "spawned_worker"]
+__all__ = [
+    "OpTimedOut",
+    "convention_probes",
+    "convention_record",
+    "measure_convention",
+    "read_crumb",
+    "serve",
+    "spawned_worker",
+]
 
 _HEADER = struct.Struct("<Q")
 
@@ -55,6 +65,7 @@ def serve(
     faulthandler.enable(log)
     crumb = os.open(crumb_path, os.O_WRONLY)
     state = {"index": -1, "examples": 0}
+    hung: set[str] = set()  # ops that ran past their time limit on a special value: no convention probe calls them
 
     def note(check: Check, case: dict[str, Any]) -> None:
         state["examples"] += 1
@@ -63,10 +74,15 @@ def serve(
     conn.send(("ready",))
     with private_hypothesis_home():
         while (job := conn.recv()) is not None:
-            if isinstance(job, tuple):  # ("special_values", op, timeout_s) or ("conventions", id, timeout_s)
-                kind, what, timeout_s = job
-                measure = _special_values if kind == "special_values" else measure_convention
-                conn.send((kind, what, measure(bk, what, timeout_s)))
+            if isinstance(job, tuple) and job[0] == "special_values":  # ("special_values", op, timeout_s)
+                records = _special_values(bk, job[1], job[2])
+                if any(str(r["value"]).startswith(("error: CheckTimeout", "error: skipped")) for r in records):
+                    hung.add(job[1])
+                conn.send(("special_values", job[1], records))
+                continue
+            if isinstance(job, tuple):  # ("conventions", convention, timeout_s)
+                view = dataclasses.replace(bk, impl=_NotCalledAgain(bk.impl, hung)) if hung else bk
+                conn.send(("conventions", job[1], measure_convention(view, job[1], job[2])))
                 continue
             state.update(index=job, examples=0)
             _write_crumb(crumb, (job, 0, None))
@@ -80,6 +96,29 @@ def _special_values(bk: Backend, op: str, timeout_s: float | None) -> list[dict[
 
     only = dataclasses.replace(bk, impl=_OnlyOp(bk.impl, op))
     return [r for r in measure(only, timeout_s=timeout_s) if r["op"] == op]
+
+
+class OpTimedOut(Exception):
+    """Raised instead of calling an op that ran past its time limit on a special value in this worker."""
+
+
+class _NotCalledAgain:
+    """An adapter's stand-in whose ``hung`` ops raise :class:`OpTimedOut` instead of running."""
+
+    def __init__(self, impl: Any, hung: set[str]) -> None:
+        self._impl, self._hung = impl, hung
+
+    def __getattr__(self, name: str) -> Any:
+        if name in self._hung:
+            return self._refuse(name)
+        return getattr(self._impl, name)
+
+    @staticmethod
+    def _refuse(op: str) -> Callable[..., Any]:
+        def refused(*args: Any, **kwargs: Any) -> Any:
+            raise OpTimedOut(f"{op} ran past its time limit on a special value; not called again")
+
+        return refused
 
 
 class _OnlyOp:

@@ -95,6 +95,10 @@ def test_raising_and_hanging_ops_give_error_rows_and_the_run_completes(tmp_path:
     assert rows["tanh.odd"]["status"] == "error" and "RuntimeError" in rows["tanh.odd"]["message"]
     assert rows["relu.idempotent"]["status"] == "error" and "timeout" in rows["relu.idempotent"]["message"]
     assert rows["sigmoid.symmetry"]["status"] == "pass"
+    conventions = {c["id"]: c for c in report["conventions"]}  # the hung relu is not probed again for them
+    assert conventions["relu.sign_of_negative_zero"]["value"] == (
+        "error: OpTimedOut: relu ran past its time limit on a special value; not called again"
+    )
     assert time.monotonic() - started < 120
 
 
