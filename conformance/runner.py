@@ -25,9 +25,7 @@ run (:func:`private_hypothesis_home`), so a run leaves no ``.hypothesis/`` behin
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -42,7 +40,9 @@ from hypothesis.errors import Flaky, Unsatisfiable
 from . import invariants as _invariants  # noqa: F401  (registers every invariant)
 from .backends import Backend
 from .checks import Unsupported, Violation, json_safe, measure_errors
+from .generation import bounded_shrinking, no_local_constants, private_hypothesis_home
 from .limits import CheckTimeout, TimeLimit
+from .math_modes import MATH_MODES, affected, device_math_mode, judged_under
 from .nondeterminism import Nondeterminism, rerun
 from .registry import INVARIANTS, Invariant
 from .settings import (
@@ -52,10 +52,8 @@ from .settings import (
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_SEED,
     DEFAULT_TIMEOUT_S,
-    MAX_SHRINK_STEPS,
     RunSettings,
 )
-from .tolerances import MATH_MODES, judged_under
 
 __all__ = [
     "DEEP_MAX_EXAMPLES",
@@ -195,65 +193,6 @@ def _unsupported_reason(bk: Backend, inv: Invariant, dtype: str) -> str | None:
     if partial:
         return f"backend has {', '.join(partial)} in {', '.join(bk.op_dtypes[partial[0]])} only, not {dtype}"
     return None
-
-
-@contextlib.contextmanager
-def bounded_shrinking(steps: int = MAX_SHRINK_STEPS) -> Iterator[None]:
-    """Stop Hypothesis' shrinker after ``steps`` successful shrinks (its own default is 500).
-
-    Hypothesis has no public setting for this; its engine reads the module constant
-    ``MAX_SHRINKS``, set here for the duration of one check and restored after. A count
-    of steps, unlike a time limit, keeps a check's counterexample the same on every run.
-    """
-    from hypothesis.internal.conjecture import engine
-
-    previous, engine.MAX_SHRINKS = engine.MAX_SHRINKS, steps
-    try:
-        yield
-    finally:
-        engine.MAX_SHRINKS = previous
-
-
-@contextlib.contextmanager
-def no_local_constants() -> Iterator[None]:
-    """Keep the constants of the source files Hypothesis finds "local" out of the generated data.
-
-    Hypothesis (6.131 and later) mixes numbers it reads from the source of every imported module
-    it considers local (not in site-packages: an editable install of dlterms, a plug-in adapter in
-    the user's folder) into the values it draws. The cases of a seed would then depend on how
-    dlterms was installed, on which modules happened to be imported, and on every edit of any
-    local file: measured here, one seed gave different ``conv2d`` cases before and after an
-    unrelated constant was added to ``tolerances.py``. Hypothesis has no public setting for this;
-    its provider calls the module function ``_get_local_constants``, replaced by an empty set
-    for the block and restored after.
-    """
-    from hypothesis.internal.conjecture import providers
-    from hypothesis.internal.constants_ast import Constants
-
-    previous = providers._get_local_constants
-    providers._get_local_constants = Constants
-    try:
-        yield
-    finally:
-        providers._get_local_constants = previous
-
-
-def device_math_mode(bk: Backend) -> str | None:
-    """The math mode the backend's device computes float32 kernels in ("tf32"), or None.
-
-    Read from the adapter's ``facts()["reduced_precision"]`` (TF32 switches of torch, cuDNN,
-    TensorFlow; JAX's default matmul precision on a GPU): every mode they name is TF32.
-    """
-    try:
-        return "tf32" if bk.facts().get("reduced_precision") else None
-    except Exception:  # facts() is informative; an adapter whose facts() fails runs strict
-        return None
-
-
-def affected(inv: Invariant, dtype: str, mode: str | None) -> bool:
-    """Whether the math ``mode`` changes this check: a float32 check of an op the mode's kernels compute."""
-    spec = MATH_MODES.get(mode or "")
-    return spec is not None and dtype == "float32" and bool(set(inv.ops) & set(spec.ops))
 
 
 def run_one(
@@ -481,34 +420,6 @@ def run_checks(
                 device_mode=device_mode,
             )
             yield apply_xfail(row, xfail or {})
-
-
-_HOME = {"active": False}
-
-
-@contextlib.contextmanager
-def private_hypothesis_home() -> Iterator[None]:
-    """Point Hypothesis' storage folder at a temporary folder for the block, then back.
-
-    Hypothesis writes a cache there (the constants it collects from local source
-    files) even with ``database=None``, by default in ``./.hypothesis``: a run
-    must not leave that folder in the user's directory. Nested blocks share the
-    outer block's folder.
-    """
-    if _HOME["active"]:
-        yield
-        return
-    from hypothesis.configuration import set_hypothesis_home_dir, storage_directory
-
-    previous = storage_directory(intent_to_write=False).home_directory
-    with tempfile.TemporaryDirectory(prefix="dlterms-hypothesis-") as folder:
-        set_hypothesis_home_dir(folder)
-        _HOME["active"] = True
-        try:
-            yield
-        finally:
-            _HOME["active"] = False
-            set_hypothesis_home_dir(previous)
 
 
 def run(

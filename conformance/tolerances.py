@@ -32,13 +32,13 @@ the float32 comparisons of a check are judged by the mode's tolerance (see
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from .math_modes import judging_mode
 
 __all__ = [
     "ACCUMULATION",
@@ -46,22 +46,17 @@ __all__ = [
     "FD_EPS",
     "FORWARD",
     "GRADIENT",
-    "JUDGING",
-    "MATH_MODES",
     "OVERRIDES",
     "SENSITIVITY",
     "SMALLEST_NORMAL",
     "UNIT_ROUNDOFF",
     "K",
-    "MathMode",
     "Relative",
     "Tolerance",
     "accumulation",
     "forward",
     "gamma",
     "gradient",
-    "judged_under",
-    "judging_mode",
     "relative",
     "sensitivity",
 ]
@@ -463,67 +458,6 @@ def gradient(dtype: str, invariant: str = "") -> Tolerance:
     return OVERRIDES.get(invariant, {}).get(dtype) or GRADIENT[dtype]
 
 
-# --- math modes ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MathMode:
-    """A reduced-precision mode of float32 matmul and convolution kernels, and how a check is judged under it.
-
-    The mode rounds the *inputs* of the kernels of ``ops`` to a significand of unit roundoff
-    ``unit_roundoff`` and accumulates in float32. Judged under it, a float32 comparison gets
-    the tolerances of ``like``, the dtype with the same significand: the absolute
-    :data:`FORWARD` and :data:`GRADIENT` rows of ``like``; the dot-product accumulation term
-    (:data:`ACCUMULATION`) adds ``2·unit_roundoff·Σ|x_i·w_i|``, the rounding of both factors
-    of each product.
-    """
-
-    name: str
-    label: str
-    unit_roundoff: float
-    like: str
-    ops: tuple[str, ...]
-    source: str
-
-
-MATH_MODES: dict[str, MathMode] = {
-    "tf32": MathMode(
-        "tf32",
-        "TF32",
-        2.0**-11,
-        "float16",
-        ("linear", "conv2d", "rnn"),
-        "TF32 keeps float32's 8-bit exponent and float16's 10-bit significand, products accumulated in float32 "
-        "(NVIDIA A100 Tensor Core GPU Architecture whitepaper, 2020, 'TF32'); PyTorch's CUDA semantics notes "
-        "('TensorFloat-32 (TF32) on Ampere (and later) devices'): matmuls and cuDNN convolutions; float16's "
-        "rows of FORWARD and GRADIENT (torch.testing and jax.test_util defaults for a 10-bit significand)",
-    ),
-}
-
-# How a run judges float32 checks of the ops a math mode affects: "strict" by float32's
-# tolerance (the default), or by the named mode's (the names: settings.MATH_MODE_NAMES).
-JUDGING: tuple[str, ...] = ("strict", *MATH_MODES)
-
-_MODE: ContextVar[MathMode | None] = ContextVar("dlterms_math_mode", default=None)
-
-
-@contextmanager
-def judged_under(mode: str | None) -> Iterator[None]:
-    """Judge the float32 comparisons of the block by ``mode``'s tolerances (None or "strict": float32's)."""
-    if mode not in (None, *JUDGING):
-        raise ValueError(f"math mode {mode!r}: expected one of {', '.join(JUDGING)}")
-    token = _MODE.set(MATH_MODES.get(mode or "strict"))
-    try:
-        yield
-    finally:
-        _MODE.reset(token)
-
-
-def judging_mode() -> MathMode | None:
-    """The math mode the current block is judged under (see :func:`judged_under`), or None."""
-    return _MODE.get()
-
-
 def _judged_as(dtype: str) -> str:
-    mode = _MODE.get()
+    mode = judging_mode()
     return mode.like if mode is not None and dtype == "float32" else dtype

@@ -10,19 +10,16 @@ import pytest
 from dlterms.conformance import runner
 from dlterms.conformance.backends import load_backend
 from dlterms.conformance.settings import MATH_MODE_NAMES
+from dlterms.conformance.math_modes import JUDGING, MATH_MODES, judged_under, judging_mode
 from dlterms.conformance.tolerances import (
     ACCUMULATOR,
     FORWARD,
     GRADIENT,
-    JUDGING,
-    MATH_MODES,
     UNIT_ROUNDOFF,
     accumulation,
     forward,
     gamma,
     gradient,
-    judged_under,
-    judging_mode,
 )
 
 from dlterms import ops
