@@ -28,9 +28,9 @@ class MathMode:
     The mode rounds the *inputs* of the kernels of ``ops`` to a significand of unit roundoff
     ``unit_roundoff`` and accumulates in float32. Judged under it, a float32 comparison gets
     the tolerances of ``like``, the dtype with the same significand: the absolute
-    :data:`~.tolerances.FORWARD` and :data:`~.tolerances.GRADIENT` rows of ``like``; the dot-product
-    accumulation term (:data:`~.tolerances.ACCUMULATION`) adds ``2·unit_roundoff·Σ|x_i·w_i|``, the rounding of both factors
-    of each product.
+    :data:`~.tolerances.FORWARD` and :data:`~.tolerances.GRADIENT` rows of ``like``; the
+    dot-product accumulation term (:data:`~.tolerances.ACCUMULATION`) adds
+    ``2·unit_roundoff·Σ|x_i·w_i|``, the rounding of both factors of each product.
     """
 
     name: str

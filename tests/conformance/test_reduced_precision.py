@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from dlterms.conformance import runner
 from dlterms.conformance.backends import load_backend
-from dlterms.conformance.settings import MATH_MODE_NAMES
 from dlterms.conformance.math_modes import JUDGING, MATH_MODES, judged_under, judging_mode
+from dlterms.conformance.settings import MATH_MODE_NAMES
 from dlterms.conformance.tolerances import (
     ACCUMULATOR,
     FORWARD,
