@@ -67,6 +67,7 @@ __all__ = [
     "TRACEBACK_LINES",
     "Isolation",
     "choose_isolation",
+    "on_accelerator",
     "run_isolated",
     "run_jobs",
     "unforkable_framework",
@@ -95,20 +96,36 @@ def choose_isolation(requested: str, bk: Backend, spec: str) -> Isolation:
     can_fork = "fork" in multiprocessing.get_all_start_methods()
     unforkable = unforkable_framework(bk)
     spawn_problem = _spawn_problem(spec)
+    accelerator = on_accelerator(bk)
     if requested == "fork":
         if not can_fork:
             raise ValueError("--isolation fork: this platform has no fork; expected spawn, auto or off")
+        if accelerator:
+            raise ValueError(f"--isolation fork: {accelerator}; expected spawn, auto or off")
         return Isolation("fork", "asked for: forked workers")
     if requested == "spawn":
         if spawn_problem:
             raise ValueError(f"--isolation spawn: {spawn_problem}; expected fork, auto or off")
         return Isolation("spawn", "asked for: spawned workers that load the backend themselves")
-    if can_fork and not unforkable:
+    if can_fork and not unforkable and not accelerator:
         return Isolation("fork", "forked workers (the backend is loaded once; each worker is a copy)")
-    why = f"{unforkable} cannot be forked once its runtime runs" if unforkable else "this platform has no fork"
+    why = accelerator or (f"{unforkable} cannot be forked once its runtime runs" if unforkable else "no fork here")
     if not spawn_problem:
         return Isolation("spawn", f"spawned workers that load the backend themselves: {why}")
     return Isolation("off", f"checks run in this process, so a crash ends the run: {why}, and {spawn_problem}")
+
+
+# Accelerators whose runtime a forked child cannot use once the parent has initialised it (torch
+# on an H200: "Cannot re-initialize CUDA in forked subprocess", 219 error rows in a forked run).
+ACCELERATOR_DEVICES: tuple[str, ...] = ("cuda", "gpu", "rocm", "hip", "xpu", "mps", "tpu")
+
+
+def on_accelerator(bk: Backend) -> str:
+    """Why the backend's device cannot be used from a forked worker ("" for the CPU)."""
+    device = str(bk.device).lower()
+    if any(name in device for name in ACCELERATOR_DEVICES):
+        return f"a process that has initialised {bk.device} cannot use it in a forked child"
+    return ""
 
 
 def unforkable_framework(bk: Backend) -> str | None:

@@ -71,7 +71,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--compare-json", metavar="FILE", help="with --compare-device: write that run's report to FILE")
     c.add_argument("--terms", help="comma-separated term ids (default: all)")
-    c.add_argument("--dtype", help=f"comma-separated dtypes (default: {','.join(d.DEFAULT_DTYPES)})")
+    c.add_argument(
+        "--dtype",
+        help=f"comma-separated dtypes, or all ({','.join(d.ALL_DTYPES)}) (default: {','.join(d.DEFAULT_DTYPES)})",
+    )
+    c.add_argument(
+        "--math-mode",
+        choices=d.MATH_MODE_NAMES,
+        default=d.DEFAULT_MATH_MODE,
+        help="judge float32 checks of matmul, convolution and RNN kernels by float32's tolerance (strict), or by "
+        "TF32's (tf32: what GPUs compute by default); a strict failure on a TF32 device says whether it "
+        f"passes under TF32 (default: {d.DEFAULT_MATH_MODE})",
+    )
     c.add_argument(
         "--max-examples",
         type=_positive,

@@ -53,6 +53,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
         repro=args.repro,
         command=_command_line(),
         isolation=args.isolation,
+        math_mode=args.math_mode,
     )
     compare = dataclasses.replace(request, device=args.compare_device) if args.compare_device else None
     try:

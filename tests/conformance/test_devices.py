@@ -162,3 +162,35 @@ def test_spawned_workers_load_the_backend_on_the_device(tmp_path: Path, monkeypa
     rows = list(run_isolated(bk, checks, mode="spawn", spec="devmod:backend", device="gpu:7",
                              settings=RunSettings(max_examples=2)))  # fmt: skip
     assert bk.device == "cpu" and [r.device for r in rows] == ["gpu:7"]
+
+
+def test_a_gpu_device_gets_spawned_workers_and_refuses_fork() -> None:
+    """On a CUDA device auto isolation spawns workers (a forked child cannot use CUDA); --isolation fork is refused."""
+    import types
+
+    from dlterms.conformance.isolation import choose_isolation, on_accelerator
+
+    bk = load_backend("torch")
+    gpu = types.SimpleNamespace(device="cuda:0", impl=bk.impl, name=bk.name, supported_ops=bk.supported_ops)
+    assert on_accelerator(gpu) == "a process that has initialised cuda:0 cannot use it in a forked child"
+    assert on_accelerator(bk) == ""
+    chosen = choose_isolation("auto", gpu, "torch")  # type: ignore[arg-type]
+    assert chosen.mode == "spawn" and "cuda:0" in chosen.reason
+    with pytest.raises(ValueError, match=r"--isolation fork: a process that has initialised cuda:0"):
+        choose_isolation("fork", gpu, "torch")  # type: ignore[arg-type]
+    assert choose_isolation("auto", bk, "torch").mode == "fork"
+
+
+def test_dtype_all_and_the_math_mode_are_recorded(conform: Callable[..., Any]) -> None:
+    """--dtype all runs the four dtypes; --math-mode tf32 is recorded in the report's settings."""
+    run = conform("torch", "--terms", "relu", "--dtype", "all", "--math-mode", "tf32", "--max-examples", "2")
+    assert run.code == 0, run.out + run.err
+    assert run.report["settings"]["dtypes"] == ["float16", "bfloat16", "float32", "float64"]
+    assert run.report["settings"]["math_mode"] == "tf32"
+    assert {r["dtype"] for r in run.report["results"]} == {"float16", "bfloat16", "float32", "float64"}
+
+
+def test_an_unknown_dtype_names_all_among_the_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    """--dtype float8 exits 2 naming the dtypes and 'all'."""
+    assert main(["conform", "--backend", "numpy", "--dtype", "float8", "--terms", "relu"]) == 2
+    assert "--dtype 'float8': expected one or more of" in capsys.readouterr().err
