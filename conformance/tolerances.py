@@ -275,6 +275,33 @@ def _cross_entropy_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> 
     return [np.asarray(per_row * (n_rows if reduction == "sum" else 1) + _summed(reduction, y, n_rows, u.acc))]
 
 
+def _recurrence(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # rnn: h_t = tanh(a_t), a_t = x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh, a sum of n = in + H + 2
+    # terms A_t = |x_t|·|W_ih|ᵀ + |h_{t−1}|·|W_hh|ᵀ + |b_ih| + |b_hh| (h_{t−1} the reference's
+    # state). Per step: γ_n·A_t in the accumulator's precision, two partial sums rounded to the
+    # dtype (the input projection and the recurrent one, each a separate kernel: 2u_out·A_t),
+    # a math mode's rounding of both factors of each product (2u_in·Σ|products|), and tanh's own
+    # error with the state's rounding (k·u_out·|h_t|). tanh' ≤ 1 passes a pre-activation's error
+    # on unamplified, and the error e_{t−1} of the state enters the next step through
+    # |W_hh|: e_t = c_t + e_{t−1}·|W_hh|ᵀ, first order (Higham §1.6).
+    outputs, _ = ys
+    x, h0 = np.abs(np.asarray(case["x"], dtype=np.float64)), np.abs(np.asarray(case["h0"], dtype=np.float64))
+    w_ih, w_hh = (np.abs(np.asarray(case[k], dtype=np.float64)) for k in ("w_ih", "w_hh"))
+    bias = np.abs(np.asarray(case["b_ih"], dtype=np.float64)) + np.abs(np.asarray(case["b_hh"], dtype=np.float64))
+    n = w_ih.shape[1] + w_hh.shape[1] + 2
+    states = np.abs(np.asarray(outputs, dtype=np.float64))
+    e, bounds = np.zeros_like(h0), []
+    for t in range(x.shape[1]):
+        previous = h0 if t == 0 else states[:, t - 1]
+        products = x[:, t] @ w_ih.T + previous @ w_hh.T
+        terms = products + bias
+        step = (gamma(n, u.acc) + 2 * u.out) * terms + 2 * u.inputs * products + K * u.out * states[:, t]
+        e = step + e @ w_hh.T
+        bounds.append(e)
+    per_step = np.stack(bounds, axis=1) if bounds else np.zeros_like(states)
+    return [per_step, per_step[:, -1] if bounds else np.zeros_like(h0)]
+
+
 # The accumulation functions an op record may name (dlterms.ops.Accuracy.accumulation).
 ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list[np.ndarray]]] = {
     "dot_product": _dot_product,
@@ -282,6 +309,7 @@ ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list
     "softmax": _softmax_acc,
     "log_softmax": _log_softmax_acc,
     "cross_entropy": _cross_entropy_acc,
+    "recurrence": _recurrence,
 }
 
 

@@ -106,12 +106,13 @@ def test_a_special_value_must_say_its_kind_and_why() -> None:
 
 
 def test_every_op_declares_its_accuracy_model_with_a_reason() -> None:
-    """Activations, losses and linear (with its dot product's accumulation) are relative; conv2d and rnn absolute."""
+    """Activations, losses, linear (a dot product) and rnn (a recurrence) are relative; conv2d absolute."""
     models = {op.name: op.accuracy.model for op in ops.OPS.values()}
     for name in ("sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax", "mse_loss", "cross_entropy"):
         assert models[name] == "relative", name
     assert models["linear"] == "relative" and ops.OPS["linear"].accuracy.accumulation == "dot_product"
-    for name in ("conv2d", "rnn"):
+    assert models["rnn"] == "relative" and ops.OPS["rnn"].accuracy.accumulation == "recurrence"
+    for name in ("conv2d",):
         assert models[name] == "absolute", name
     assert all(op.accuracy.why for op in ops.OPS.values())
 

@@ -126,10 +126,14 @@ def test_reduced_precision_rows_of_torch_pass() -> None:
 
 
 def _round_significand(t: Any, bits: int) -> Any:
-    """float32 ``t`` rounded to nearest (ties away) to ``bits`` explicit significand bits, as a tensor core reads it."""
+    """float32 ``t`` rounded to nearest (ties away) to ``bits`` significand bits, as a tensor core reads it.
+
+    The gradient passes straight through the rounding, as a TF32 kernel's backward pass sees its inputs.
+    """
     drop = 23 - bits
-    i = t.contiguous().view(torch.int32)
-    return ((i + (1 << (drop - 1))) & ~((1 << drop) - 1)).view(torch.float32)
+    i = t.detach().contiguous().view(torch.int32)
+    rounded = ((i + (1 << (drop - 1))) & ~((1 << drop) - 1)).view(torch.float32)
+    return t + (rounded - t).detach()
 
 
 def _linear_with_inputs_rounded(bits: int) -> Callable[..., Any]:
@@ -202,3 +206,42 @@ def test_a_failing_row_error_ratio_exceeds_one(broken_backend: Callable[..., str
         "linear.matches_reference[float16]"
     ]
     assert row.status == "fail" and row.error_ratio > 1
+
+
+def _rnn_with_inputs_rounded(bits: int) -> Callable[..., Any]:
+    """An Elman RNN whose matmuls read their inputs rounded to ``bits`` significand bits (cuDNN under TF32: 10)."""
+
+    def rnn(x: Any, h0: Any, w_ih: Any, w_hh: Any, b_ih: Any, b_hh: Any) -> tuple[Any, Any]:
+        r = lambda t: _round_significand(t, bits)  # noqa: E731
+        h, states = h0, []
+        for t in range(x.shape[1]):
+            h = torch.tanh(r(x[:, t]) @ r(w_ih).T + b_ih + r(h) @ r(w_hh).T + b_hh)
+            states.append(h)
+        return torch.stack(states, dim=1), h
+
+    return rnn
+
+
+_RNN_TERMS = ["recurrent-neural-network", "rnn-one-to-one", "rnn-one-to-many", "rnn-many-to-one", "rnn-many-to-many"]
+
+
+def test_a_tf32_rnn_fails_strictly_and_passes_under_tf32(broken_backend: Callable[..., str]) -> None:
+    """An RNN under TF32 fails float32's bound (each row saying it passes under TF32) and passes --math-mode tf32."""
+    from dlterms.conformance.backends import torch as torch_adapter
+
+    def facts() -> dict[str, Any]:
+        return {**torch_adapter.facts(), "reduced_precision": ["a fake device's cuDNN TF32"]}
+
+    spec = broken_backend("torch", rnn=_rnn_with_inputs_rounded(10), facts=facts)
+    strict = _rows(spec, _RNN_TERMS, ["float32"])
+    failed = [r for r in strict.values() if r.status == "fail"]
+    assert "rnn.matches_reference[float32]" in {r.key for r in failed}
+    assert all(r.details["math_mode"] == {"mode": "tf32", "passes": True} for r in failed), [r.key for r in failed]
+    tf32 = _rows(spec, _RNN_TERMS, ["float32"], math_mode="tf32")
+    assert [r.key for r in tf32.values() if r.status != "pass"] == []
+
+
+def test_an_rnn_worse_than_tf32_fails_under_tf32(broken_backend: Callable[..., str]) -> None:
+    """An RNN whose matmuls read bfloat16's 7 bits fails rnn.matches_reference[float32] even under TF32."""
+    rows = _rows(broken_backend("torch", rnn=_rnn_with_inputs_rounded(7)), _RNN_TERMS, ["float32"], math_mode="tf32")
+    assert rows["rnn.matches_reference[float32]"].status == "fail"
