@@ -257,7 +257,7 @@ def run_one(
     except Violation as exc:
         # Hypothesis replays the shrunk example last, so state holds it.
         _fail(row, exc, state["case"])
-        _flag(row, _recheck(bk, inv, dtype, state["case"], f"fail: {exc}", _left(timeout_s, start)))
+        _flag(row, _recheck(bk, inv, dtype, state["case"], f"fail: {exc}", _left(timeout_s, start), judge))
     except Flaky as exc:
         # The same case failed and then passed while Hypothesis replayed it.
         violation = next((e for e in getattr(exc, "exceptions", ()) if isinstance(e, Violation)), None)
@@ -266,7 +266,7 @@ def run_one(
         else:
             _fail(row, violation, state["case"])
         first = f"fail: {violation}" if violation is not None else f"error: {exc}"
-        found = _recheck(bk, inv, dtype, state["case"], first, _left(timeout_s, start))
+        found = _recheck(bk, inv, dtype, state["case"], first, _left(timeout_s, start), judge)
         _flag(row, found or Nondeterminism(outcomes=(first, "pass")))
     except Unsupported as exc:
         row.status, row.message = "unsupported", str(exc)
@@ -342,13 +342,22 @@ def _left(timeout_s: float | None, start: float) -> float | None:
 
 
 def _recheck(
-    bk: Backend, inv: Invariant, dtype: str, case: dict[str, Any], first: str, timeout_s: float | None
+    bk: Backend,
+    inv: Invariant,
+    dtype: str,
+    case: dict[str, Any],
+    first: str,
+    timeout_s: float | None,
+    judge: str | None = None,
 ) -> Nondeterminism | None:
-    """Re-run the failing ``case`` within ``timeout_s`` (None: no limit); no verdict when the time runs out."""
+    """Re-run the failing ``case`` within ``timeout_s`` (None: no limit), judged as the check was (``judge``).
+
+    No verdict when the time runs out.
+    """
     if timeout_s is not None and timeout_s <= 0:
         return None
     try:
-        with TimeLimit(timeout_s):
+        with TimeLimit(timeout_s), judged_under(judge):
             return rerun(bk, inv.check, dtype, case, first_outcome=first)
     except CheckTimeout:
         return None

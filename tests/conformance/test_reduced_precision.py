@@ -244,4 +244,9 @@ def test_a_tf32_rnn_fails_strictly_and_passes_under_tf32(broken_backend: Callabl
 def test_an_rnn_worse_than_tf32_fails_under_tf32(broken_backend: Callable[..., str]) -> None:
     """An RNN whose matmuls read bfloat16's 7 bits fails rnn.matches_reference[float32] even under TF32."""
     rows = _rows(broken_backend("torch", rnn=_rnn_with_inputs_rounded(7)), _RNN_TERMS, ["float32"], math_mode="tf32")
-    assert rows["rnn.matches_reference[float32]"].status == "fail"
+    row = rows["rnn.matches_reference[float32]"]
+    assert row.status == "fail"
+    # Re-run on its case under the same mode (as the check was judged), the failure is the same:
+    # not flagged nondeterministic (measured on an H200 before this was fixed: the re-runs were
+    # judged strictly, so their messages differed and every TF32-judged failure was flagged).
+    assert row.nondeterministic is None
