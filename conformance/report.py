@@ -290,11 +290,12 @@ def _fact(v: Any) -> str:
     return "-" if v is None else json.dumps(v, ensure_ascii=False) if isinstance(v, bool) else str(v)
 
 
-def write_html(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
+def write_html(path: str | os.PathLike[str], report: dict[str, Any], sections: Sequence[str] = ()) -> None:
     """One self-contained HTML file: inline CSS, no script, no outside URL.
 
     The rows, then each failure with its details, then the conventions (one row per convention: value,
-    canonical value, whether they agree, and the API or adapter op that was measured).
+    canonical value, whether they agree, and the API or adapter op that was measured), then
+    ``sections``: HTML fragments appended as they are (``conform --compare-device``'s diff).
     """
     e = html.escape
     b = report["backend"]
@@ -360,6 +361,7 @@ dlterms {e(report["dlterms_version"])}; Python {e(report["python"])}; seed {e(st
 </tbody></table>
 {"".join(failures)}
 {conventions}
+{"".join(sections)}
 </body></html>
 """
     atomic_write_text(path, page)

@@ -88,19 +88,28 @@ def cmd_conform(args: argparse.Namespace) -> int:
         print(f"report written to {path}")
     if outcome.interrupted:
         return EXIT_INTERRUPTED
-    if compare and not _compare_run(compare, report, args.compare_json):
-        return EXIT_INTERRUPTED
+    if compare:
+        finished, section = _compare_run(compare, report, args.compare_json)
+        if args.html:  # the main run's HTML again, now with the diff as its last section
+            from dlterms.conformance.report import write_html
+
+            write_html(args.html, report, sections=[section])
+            print(f"report written to {args.html} (with the diff)")
+        if not finished:
+            return EXIT_INTERRUPTED
     return EXIT_FAIL if outcome.failed else EXIT_OK
 
 
-def _compare_run(request: Any, main_report: dict[str, Any], json_path: str | None) -> bool:
-    """``--compare-device``: run ``request`` and print what differs from ``main_report``; False if interrupted.
+def _compare_run(request: Any, main_report: dict[str, Any], json_path: str | None) -> tuple[bool, str]:
+    """``--compare-device``: run ``request`` and print what differs from ``main_report``.
+
+    Returns whether the compare run finished (not interrupted) and the diff as an HTML section.
 
     The compare run is A (the baseline) and the main run B, so "worse" reads as
     worse on ``--device``. The exit status stays the main run's.
     """
     from dlterms.conformance.console import progress
-    from dlterms.conformance.diff import diff_reports, render_text
+    from dlterms.conformance.diff import diff_reports, html_section, render_text
     from dlterms.conformance.runner import summary
     from dlterms.conformance.session import prepare, write_reports
 
@@ -116,8 +125,9 @@ def _compare_run(request: Any, main_report: dict[str, Any], json_path: str | Non
     for path in write_reports(report, json_path=json_path):
         print(f"compare report written to {path}")
     names = (f"--compare-device {request.device}", "--device " + str(main_report["backend"]["device"]))
-    print("\n" + render_text(diff_reports(report, main_report), names), end="")
-    return not outcome.interrupted
+    diff = diff_reports(report, main_report)
+    print("\n" + render_text(diff, names), end="")
+    return not outcome.interrupted, html_section(diff, names)
 
 
 def _print_special_values(records: list[dict[str, Any]], rows: list[dict[str, Any]]) -> None:

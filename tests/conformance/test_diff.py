@@ -204,6 +204,21 @@ def test_compare_device_runs_both_and_prints_the_diff(
     assert "max_pool2d.nan_in_window" in out.split("special values that differ")[1]
 
 
+def test_compare_device_puts_the_diff_in_the_html_report(
+    fake_on_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --html, the main run's HTML report ends with the diff against the compare device."""
+    page = tmp_path / "fake.html"
+    args = ["--terms", "pooling", "--max-examples", "5", "--isolation", "off", "-q", "--html", str(page)]
+    code = main(["conform", "--backend", fake_on_path, "--device", "fake", "--compare-device", "cpu", *args])
+    assert code == 1
+    text = page.read_text()
+    assert "<section class='dlterms-diff'><h2>Compared with another run</h2>" in text
+    assert text.index("dlterms-diff") > text.index("<h1>dlterms conformance report</h1>")
+    assert "max_pool2d.nan_in_window" in text.split("dlterms-diff")[1]
+    assert "(with the diff)" in capsys.readouterr().out
+
+
 def test_compare_device_usage_errors(fake_on_path: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """The run's own device, a device that is not there, or --compare-json alone: exit 2 before anything runs."""
     report = tmp_path / "r.json"
