@@ -241,11 +241,16 @@ def test_tensorflow_bfloat16_matmul_rounds_toward_zero() -> None:
 
 
 def test_tensorflow_reduced_precision_fails_only_its_documented_defect() -> None:
-    """The float16 and bfloat16 rows of the dense layer and the losses pass but the bfloat16 matmul's truncation."""
+    """The float16 and bfloat16 rows of the dense layer and the losses pass, but for the bfloat16 matmul's truncation.
+
+    Whether the default seed meets the truncation depends on the cases Hypothesis draws (its
+    version changes them), so the defect may or may not show here; nothing else may fail.
+    test_tensorflow_bfloat16_matmul_rounds_toward_zero shows the defect itself.
+    """
     from dlterms.conformance import runner
     from dlterms.conformance.backends import load_backend
 
     rows = list(
         runner.run(load_backend("tensorflow"), terms=["dense-layer", "cross-entropy"], dtypes=["float16", "bfloat16"])
     )
-    assert rows and [r.key for r in rows if r.status != "pass"] == KNOWN_TENSORFLOW_REDUCED_PRECISION_DEFECTS
+    assert rows and {r.key for r in rows if r.status != "pass"} <= set(KNOWN_TENSORFLOW_REDUCED_PRECISION_DEFECTS)
