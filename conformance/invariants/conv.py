@@ -86,13 +86,7 @@ def conv_linear_in_input(
     hyper = _hyper(case)
     mixed = conv(bk, dtype, a * np.asarray(x) + b * np.asarray(x2), weight, **hyper)
     first, second = conv(bk, dtype, x, weight, **hyper), conv(bk, dtype, x2, weight, **hyper)
-    assert_close(
-        mixed,
-        a * first + b * second,
-        tolerances.forward(dtype),
-        f"conv({a}·x + {b}·x′) vs {a}·conv(x) + {b}·conv(x′)",
-        extra=_roundings(dtype, mixed, a * first, b * second),
-    )
+    _assert_combination(dtype, mixed, a * first, b * second, f"conv({a}·x + {b}·x′) vs {a}·conv(x) + {b}·conv(x′)")
 
 
 @invariant(
@@ -110,23 +104,19 @@ def conv_linear_in_weight(
     hyper = _hyper(case)
     mixed = conv(bk, dtype, x, a * np.asarray(weight) + b * np.asarray(weight2), **hyper)
     first, second = conv(bk, dtype, x, weight, **hyper), conv(bk, dtype, x, weight2, **hyper)
-    assert_close(
-        mixed,
-        a * first + b * second,
-        tolerances.forward(dtype),
-        f"conv(x, {a}·w + {b}·w′) vs {a}·conv(x, w) + {b}·conv(x, w′)",
-        extra=_roundings(dtype, mixed, a * first, b * second),
-    )
+    what = f"conv(x, {a}·w + {b}·w′) vs {a}·conv(x, w) + {b}·conv(x, w′)"
+    _assert_combination(dtype, mixed, a * first, b * second, what)
 
 
-def _roundings(dtype: str, *outputs: np.ndarray) -> np.ndarray:
-    """What rounding each of the compared outputs to the dtype adds: 1 ulp ≤ 2u of each (round to nearest or not).
+def _assert_combination(dtype: str, mixed: np.ndarray, first: np.ndarray, second: np.ndarray, what: str) -> None:
+    """``mixed`` = ``first + second`` within the forward tolerance plus each output's rounding to the dtype.
 
-    The grid's sums are exact in float16 and wider, so this is 0 there but for the final
-    rounding; bfloat16's 8 bits cannot hold them, and a linear combination of separately
-    rounded outputs cancels.
+    Each compared output may be off by 1 ulp ≤ 2u of itself (rounded to nearest or not). The
+    grid's sums are exact in float16 and wider, so only the final rounding counts there;
+    bfloat16's 8 bits cannot hold them, and a sum of separately rounded outputs cancels.
     """
-    return 2 * tolerances.UNIT_ROUNDOFF[dtype] * sum(np.abs(o) for o in outputs)
+    roundings = 2 * tolerances.UNIT_ROUNDOFF[dtype] * (np.abs(mixed) + np.abs(first) + np.abs(second))
+    assert_close(mixed, first + second, tolerances.forward(dtype), what, extra=roundings)
 
 
 def _shift_cases(dtype: str) -> st.SearchStrategy[Case]:
