@@ -48,13 +48,18 @@ backend = SimpleNamespace(**{**ops, "name": "crashmod", "tanh": tanh, "relu": re
 '''
 
 
+def _module_on_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, source: str) -> str:
+    """``source`` as the module file ``name.py`` on sys.path (a spawned worker can import it too); its backend spec."""
+    (tmp_path / f"{name}.py").write_text(source, encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop(name, None)
+    return f"{name}:backend"
+
+
 @pytest.fixture
 def crashmod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The crashing adapter as a module file on sys.path (a spawned worker can import it too)."""
-    (tmp_path / "crashmod.py").write_text(CRASH_MODULE, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    sys.modules.pop("crashmod", None)
-    return "crashmod:backend"
+    return _module_on_path(tmp_path, monkeypatch, "crashmod", CRASH_MODULE)
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])
@@ -205,10 +210,7 @@ backend = SimpleNamespace(**{**ops, "name": "probemod", "conventions": conventio
 @pytest.fixture
 def probemod(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """The adapter with crashing convention probes, as a module file on sys.path (spawned workers import it)."""
-    (tmp_path / "probemod.py").write_text(CONVENTION_CRASH_MODULE, encoding="utf-8")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    sys.modules.pop("probemod", None)
-    return "probemod:backend"
+    return _module_on_path(tmp_path, monkeypatch, "probemod", CONVENTION_CRASH_MODULE)
 
 
 @pytest.mark.parametrize("isolation", ["fork", "spawn"])
