@@ -8,6 +8,7 @@ absolute and relative error and the tolerance used.
 
 from __future__ import annotations
 
+import math
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -86,14 +87,23 @@ def assert_shape(actual: Any, expected: tuple[int, ...], what: str) -> None:
 
 
 def assert_close(
-    actual: Any, expected: Any, tol: Tolerance | Relative, what: str, scale: Any = None, extra: Any = None
+    actual: Any,
+    expected: Any,
+    tol: Tolerance | Relative,
+    what: str,
+    scale: Any = None,
+    extra: Any = None,
+    largest: float = math.inf,
 ) -> None:
     """``|actual − expected| ≤ tol.allowed(expected, scale, extra)`` elementwise, NaN and inf matching in place.
 
     With a :class:`~dlterms.conformance.tolerances.Tolerance`, ``atol + rtol·|expected| + extra``; with a
     :class:`~dlterms.conformance.tolerances.Relative` bound, ``k·u·(|expected| + scale) + extra + λ``
     (``scale``: the op's sensitivity, ``extra``: what its sums may add, each broadcast to the
-    shape). Compared in float64; the arrays must have the same shape.
+    shape). Compared in float64; the arrays must have the same shape. ``largest``: the dtype's
+    largest finite value, when ``expected`` is exact (the float64 reference) and may lie beyond
+    it: where ``|expected|`` plus the allowed error reaches it, ±inf of the same sign is the
+    result rounded to the dtype, and is accepted.
     """
     a = np.asarray(actual, dtype=np.float64)
     e = np.asarray(expected, dtype=np.float64)
@@ -101,7 +111,7 @@ def assert_close(
     s = None if scale is None else np.broadcast_to(np.asarray(scale, dtype=np.float64), e.shape)
     x = None if extra is None else np.broadcast_to(np.asarray(extra, dtype=np.float64), e.shape)
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):  # NaN, inf and 0/0 handled below
-        _compare(a, e, tol, what, s, x)
+        _compare(a, e, tol, what, s, x, largest)
 
 
 def _compare(
@@ -111,16 +121,19 @@ def _compare(
     what: str,
     scale: np.ndarray | None,
     extra: np.ndarray | None,
+    largest: float,
 ) -> None:
     finite = np.isfinite(a) & np.isfinite(e)
-    # Where either side is NaN or ±inf, both must be the same special value.
-    special_mismatch = ~finite & ~((a == e) | (np.isnan(a) & np.isnan(e)))
+    exact = np.isfinite(e)
     err = np.where(finite, np.abs(a - e), 0.0)
     allowed = tol.allowed(
-        np.where(finite, e, 0.0),
-        None if scale is None else np.where(finite, scale, 0.0),
-        None if extra is None else np.where(finite, extra, 0.0),
+        np.where(exact, e, 0.0),
+        None if scale is None else np.where(exact, scale, 0.0),
+        None if extra is None else np.where(exact, extra, 0.0),
     )
+    overflowed = np.isinf(a) & exact & (np.sign(a) == np.sign(e)) & (np.abs(e) + allowed >= largest)
+    # Where either side is NaN or ±inf, both must be the same special value (or a rounded overflow).
+    special_mismatch = ~finite & ~((a == e) | (np.isnan(a) & np.isnan(e)) | overflowed)
     bad = special_mismatch | (finite & (err > allowed))
     rel = np.where(finite & (e != 0), err / np.where(e != 0, np.abs(e), 1.0), np.where(err > 0, np.inf, 0.0))
     _record(err, np.where(finite & (e != 0), rel, 0.0), allowed, tol)

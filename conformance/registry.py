@@ -20,11 +20,15 @@ generated invariants:
   central finite differences of its own forward pass (float64);
 * ``<op>.special_values``, for an op with special values its definition fixes:
   the backend returns them (NaN in gives NaN out, the limits at ±∞, ...), in
-  every dtype, on a fixed list of inputs (:mod:`dlterms.conformance.special_values`).
+  every dtype, on a fixed list of inputs (:mod:`dlterms.conformance.special_values`);
+* ``<op>.matches_reference_at_sizes``, for an op that declares sizes: the same
+  comparison on realistic shapes (:mod:`dlterms.conformance.sizes`), in the size
+  tier only (``dlterms conform --sizes``), one seed per run.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import importlib
@@ -72,6 +76,8 @@ class Invariant:
     dtypes: tuple[str, ...] | None = None  # None: every dtype the run covers
     needs_vjp: bool = False
     kind: str = "math"  # math | reference | gradient | robustness
+    tier: str = "default"  # default | sizes (settings.TIERS: which runs include it)
+    max_examples: int | None = None  # at most this many examples, whatever the run's setting
 
 
 INVARIANTS: dict[str, Invariant] = {}
@@ -93,6 +99,8 @@ def invariant(
     dtypes: tuple[str, ...] | None = None,
     needs_vjp: bool = False,
     kind: str = "math",
+    tier: str = "default",
+    max_examples: int | None = None,
 ) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register ``check(backend, dtype, **case)`` as the invariant ``id``.
 
@@ -112,6 +120,8 @@ def invariant(
                 dtypes=dtypes,
                 needs_vjp=needs_vjp,
                 kind=kind,
+                tier=tier,
+                max_examples=max_examples,
             )
         )
         return check
@@ -179,6 +189,17 @@ class OpSpec:
 
     def grad_cases(self, dtype: str) -> st.SearchStrategy[dict[str, Any]]:
         return strategy(self.record.grad_cases or self.record.cases)(dtype)
+
+    def finite_difference_cases(self, dtype: str) -> st.SearchStrategy[dict[str, Any]]:
+        """The gradient cases without their edges: a central difference needs moderate inputs.
+
+        Its step of :data:`~dlterms.conformance.tolerances.FD_EPS` is lost in the last bits of an
+        input beyond about 2³³ (u·|x|/h ≥ 10⁻⁶), and a function that saturates has no
+        difference to measure; the edges are checked against the reference's VJP instead.
+        """
+        declared = self.record.grad_cases or self.record.cases
+        kwargs = {k: v for k, v in declared.kwargs.items() if k != "edges"}
+        return strategy(dataclasses.replace(declared, kwargs=kwargs))(dtype)
 
 
 def strategy(declared: ops.Cases) -> Cases:
@@ -250,11 +271,7 @@ def register_op(record: Op) -> OpSpec:
         kind="reference",
     )
     def matches_reference(bk: Backend, dtype: str, **case: Any) -> None:
-        got = as_arrays(bk, getattr(bk, op)(**native_args(bk, spec, case, dtype)))
-        expected = _reference_outputs(spec, case)
-        tol, scales, extras = spec.forward_tolerance(dtype, case, expected)
-        for i, (g, e, s, a) in enumerate(zip(got, expected, scales, extras, strict=True)):
-            assert_close(g, e, tol, f"{op} output {i}" if len(got) > 1 else op, scale=s, extra=a)
+        compare_with_reference(bk, spec, dtype, case)
 
     @invariant(
         f"{op}.vjp_matches_reference",
@@ -286,7 +303,7 @@ def register_op(record: Op) -> OpSpec:
         term=spec.term,
         statement=f"The backend's gradient of {op} matches central finite differences "
         f"of its own forward pass (random-direction vᵀJu check, float64).",
-        cases=grad_cases,
+        cases=spec.finite_difference_cases,
         dtypes=("float64",),
         needs_vjp=True,
         kind="gradient",
@@ -300,7 +317,52 @@ def register_op(record: Op) -> OpSpec:
 
     if record.definitions:
         _register_special_values(spec)
+    if record.sizes:
+        _register_at_sizes(spec)
     return spec
+
+
+def compare_with_reference(bk: Backend, spec: OpSpec, dtype: str, case: dict[str, Any], where: str = "") -> None:
+    """``<op>.matches_reference`` on one call: the backend's outputs within the op's bound of the reference's."""
+    op = spec.name
+    got = as_arrays(bk, getattr(bk, op)(**native_args(bk, spec, case, dtype)))
+    expected = _reference_outputs(spec, case)
+    tol, scales, extras = spec.forward_tolerance(dtype, case, expected)
+    for i, (g, e, s, a) in enumerate(zip(got, expected, scales, extras, strict=True)):
+        what = (f"{op} output {i}" if len(got) > 1 else op) + where
+        assert_close(g, e, tol, what, scale=s, extra=a, largest=tolerances.LARGEST[dtype])
+
+
+def _register_at_sizes(spec: OpSpec) -> None:
+    """``<op>.matches_reference_at_sizes``: the size tier's calls (:mod:`.sizes`), each compared as above."""
+    op = spec.name
+    declared = spec.record.sizes
+    assert declared is not None
+
+    @invariant(
+        f"{op}.{ops.AT_SIZES}",
+        term=spec.term,
+        statement=f"{op} agrees with the float64 reference at realistic sizes ({declared.why}).",
+        cases=lambda dtype: st.fixed_dictionaries({"seed": st.integers(0, 2**32 - 1)}),
+        dtypes=spec.dtypes,
+        kind="reference",
+        tier="sizes",
+        max_examples=1,
+    )
+    def matches_reference_at_sizes(bk: Backend, dtype: str, seed: int) -> None:
+        for case in strategy(declared)(dtype, np.random.default_rng(seed)):
+            compare_with_reference(bk, spec, dtype, case, f" at {describe_shapes(spec, case)}")
+
+
+def describe_shapes(spec: OpSpec, case: dict[str, Any]) -> str:
+    """The call's tensor shapes and options, in words: ``x (4, 1025), axis=-1``."""
+    parts = []
+    for k, v in case.items():
+        if k in spec.tensors or k in spec.indices:
+            parts.append(f"{k} {tuple(np.shape(v))}" if v is not None else f"{k}=None")
+        else:
+            parts.append(f"{k}={v!r}")
+    return ", ".join(parts)
 
 
 def _register_special_values(spec: OpSpec) -> None:

@@ -51,7 +51,10 @@ from .settings import (
     DEFAULT_MATH_MODE,
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_SEED,
+    DEFAULT_TIERS,
     DEFAULT_TIMEOUT_S,
+    SIZES_TIMEOUT_S,
+    TIERS,
     RunSettings,
 )
 
@@ -146,8 +149,8 @@ class Result:
         )
 
 
-def select(terms: Iterable[str] | None = None) -> list[Invariant]:
-    """The registered invariants of ``terms`` (all when None), in the seed's reading order.
+def select(terms: Iterable[str] | None = None, tiers: Iterable[str] = TIERS) -> list[Invariant]:
+    """The registered invariants of ``terms`` (all when None) in ``tiers``, in the seed's reading order.
 
     Terms come in glossary order (the seed's sections, then each entry's
     ``order``); a term's invariants in registration order.
@@ -156,7 +159,8 @@ def select(terms: Iterable[str] | None = None) -> list[Invariant]:
 
     rank = {term_id: i for i, term_id in enumerate(load_terms())}
     wanted = set(terms) if terms else None
-    chosen = [inv for inv in INVARIANTS.values() if wanted is None or inv.term in wanted]
+    tiers = set(tiers)
+    chosen = [inv for inv in INVARIANTS.values() if (wanted is None or inv.term in wanted) and inv.tier in tiers]
     position = {inv.id: i for i, inv in enumerate(INVARIANTS.values())}
     return sorted(chosen, key=lambda inv: (rank.get(inv.term, len(rank)), position[inv.id]))
 
@@ -165,15 +169,20 @@ def plan(
     terms: Iterable[str] | None = None,
     dtypes: Iterable[str] = DEFAULT_DTYPES,
     shard: tuple[int, int] | None = None,
+    tiers: Iterable[str] = TIERS,
 ) -> list[Check]:
     """The checks of a run, in a fixed order; ``shard=(i, n)`` keeps every n-th from the i-th (1-based).
 
     Round-robin over the fixed order spreads slow and fast invariants evenly,
-    and the same (i, n) always selects the same checks.
+    and the same (i, n) always selects the same checks. ``tiers``: every tier by
+    default (a worker looks checks up by key); a run names its own.
     """
     dtypes = tuple(dtypes)
     checks = [
-        Check(inv, dtype) for inv in select(terms) for dtype in dtypes if inv.dtypes is None or dtype in inv.dtypes
+        Check(inv, dtype)
+        for inv in select(terms, tiers)
+        for dtype in dtypes
+        if inv.dtypes is None or dtype in inv.dtypes
     ]
     if shard is not None:
         i, n = shard
@@ -233,6 +242,10 @@ def run_one(
             on_case(case)
         inv.check(bk, dtype, **case)
 
+    if inv.max_examples is not None:
+        max_examples = min(max_examples, inv.max_examples)
+    if inv.tier == "sizes" and timeout_s:
+        timeout_s = max(timeout_s, SIZES_TIMEOUT_S)
     test = given(inv.cases(dtype))(prop)
     test = hypothesis_settings(
         # From Hypothesis' defaults, not the loaded profile: a test suite's profile
@@ -244,7 +257,10 @@ def run_one(
         derandomize=False,
         print_blob=False,
         report_multiple_bugs=False,
-        phases=(Phase.explicit, Phase.generate, Phase.shrink),
+        # A size-tier case is a seed: shrinking it would only rerun every shape.
+        phases=(Phase.explicit, Phase.generate)
+        if inv.tier == "sizes"
+        else (Phase.explicit, Phase.generate, Phase.shrink),
         suppress_health_check=list(HealthCheck),
     )(test)
     test = hypothesis_seed(seed)(test)
@@ -442,10 +458,11 @@ def run(
     shard: tuple[int, int] | None = None,
     xfail: dict[str, str] | None = None,
     math_mode: str = DEFAULT_MATH_MODE,
+    tiers: Iterable[str] = DEFAULT_TIERS,
 ) -> Iterator[Result]:
-    """Yield one row per check of ``terms`` × ``dtypes``, in plan order (see :func:`run_checks`)."""
+    """Yield one row per check of ``terms`` × ``dtypes`` in ``tiers``, in plan order (see :func:`run_checks`)."""
     settings = RunSettings(max_examples=max_examples, seed=seed, timeout_s=timeout_s, math_mode=math_mode)
-    yield from run_checks(bk, plan(terms, dtypes, shard), settings, xfail=xfail)
+    yield from run_checks(bk, plan(terms, dtypes, shard, tiers), settings, xfail=xfail)
 
 
 def summary(results: Iterable[Result | dict[str, Any]]) -> dict[str, int]:

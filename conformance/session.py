@@ -33,8 +33,10 @@ from .settings import (
     DEFAULT_MATH_MODE,
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_SEED,
+    DEFAULT_TIERS,
     DEFAULT_TIMEOUT_S,
     MATH_MODE_NAMES,
+    TIERS,
     expand_dtypes,
 )
 from .special_values import SPECIAL_VALUES
@@ -64,7 +66,8 @@ class Request:
     """What a conform run was asked to do, as given (checked by :func:`prepare`).
 
     ``backend`` None reads ``$DLTERMS_BACKEND``, ``device`` None ``$DLTERMS_DEVICE``;
-    ``max_examples`` None means the default, or the ``deep`` one.
+    ``max_examples`` None means the default, or the ``deep`` one. ``sizes`` adds the
+    size tier (:mod:`.sizes`) to the default checks.
     """
 
     backend: str | None = None
@@ -73,6 +76,7 @@ class Request:
     dtypes: Sequence[str] | None = None
     max_examples: int | None = None
     deep: bool = False
+    sizes: bool = False
     seed: int = DEFAULT_SEED
     timeout_s: float | None = DEFAULT_TIMEOUT_S
     shard: tuple[int, int] | None = None
@@ -195,7 +199,8 @@ def prepare(request: Request) -> Session:
         bk = load_backend(spec or None, device=request.device)
     except BackendError as exc:
         raise RunError(str(exc)) from None
-    checks = plan(terms, dtypes, request.shard)
+    tiers = TIERS if request.sizes else DEFAULT_TIERS
+    checks = plan(terms, dtypes, request.shard, tiers)
     if request.repro:
         checks = [c for c in plan(terms, dtypes) if request.repro in (c.key, c.invariant.id)]
         if not checks:
@@ -216,6 +221,7 @@ def prepare(request: Request) -> Session:
         "device": request.device or os.environ.get(DEVICE_ENV_VAR),
         "timeout_s": request.timeout_s,
         "shard": f"{request.shard[0]}/{request.shard[1]}" if request.shard else None,
+        "tiers": list(tiers),
         "xfail": request.xfail_file,
         "jobs": request.jobs,
         "isolation": isolation.mode,
@@ -297,7 +303,7 @@ def merge_report_files(paths: Sequence[str]) -> dict[str, Any]:
         except ValueError as exc:
             raise RunError(f"report merge: {exc}") from None
     first = reports[0]["settings"]
-    order = [c.key for c in plan(first.get("terms"), first.get("dtypes") or ())]
+    order = [c.key for c in plan(first.get("terms"), first.get("dtypes") or (), None, first.get("tiers") or TIERS)]
     try:
         return merge_reports(reports, order=order)
     except ValueError as exc:

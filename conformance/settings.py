@@ -18,10 +18,13 @@ __all__ = [
     "DEFAULT_MATH_MODE",
     "DEFAULT_MAX_EXAMPLES",
     "DEFAULT_SEED",
+    "DEFAULT_TIERS",
     "DEFAULT_TIMEOUT_S",
     "ISOLATION_MODES",
     "MATH_MODE_NAMES",
     "MAX_SHRINK_STEPS",
+    "SIZES_TIMEOUT_S",
+    "TIERS",
     "RunSettings",
     "expand_dtypes",
 ]
@@ -32,6 +35,12 @@ DEFAULT_DTYPES: tuple[str, ...] = ("float32", "float64")
 ALL_DTYPES: tuple[str, ...] = ("float16", "bfloat16", "float32", "float64")
 DEFAULT_MAX_EXAMPLES = 25
 DEEP_MAX_EXAMPLES = 500  # a nightly run: ``dlterms conform --deep``
+# The tiers of checks: "default" in every run, "sizes" (realistic shapes, a nightly run's) with
+# ``--sizes``. A size-tier check covers all its shapes in one example, so it gets a longer time
+# limit: the reference alone takes about 40 s for a mean of 10⁷ squares.
+TIERS: tuple[str, ...] = ("default", "sizes")
+DEFAULT_TIERS: tuple[str, ...] = ("default",)
+SIZES_TIMEOUT_S = 600.0
 DEFAULT_SEED = 0  # every run is seeded: the same seed gives the same cases and verdicts
 DEFAULT_TIMEOUT_S = 60.0
 # Successful shrinking steps per failing check (Hypothesis' own default is 500): a failure whose

@@ -17,6 +17,8 @@ from hypothesis.extra import numpy as hnp
 
 from dlterms.ops import as_pair
 
+from .edges import ARRAY_EDGES, OFFSET_SPREAD, check_names, edge_values, offset
+
 __all__ = [
     "conv_params",
     "distinct_grid_arrays",
@@ -58,6 +60,7 @@ def float_arrays(
     away_from: float | None = None,
     margin: float = 1e-3,
     magnitudes: tuple[float, float] | None = None,
+    edges: tuple[str, ...] = (),
     **shape_kwargs: Any,
 ) -> st.SearchStrategy[Any]:
     """Arrays (as nested lists, a float when 0-d) of finite values in ``[min_value, max_value]``.
@@ -70,6 +73,10 @@ def float_arrays(
     relative accuracy check matters (sigmoid at −80, tanh at 1e−20, logits
     spread by 10⁴). Subnormals are excluded: frameworks may flush them to
     zero, a documented and separately probed convention.
+
+    ``edges`` names edges of the dtype's range (:data:`dlterms.conformance.edges.EDGES`:
+    ``"exp_overflow"``, ``"full_range"``, ``"signed_zeros"``, ...) whose values are mixed in
+    too; ``"large_offsets"`` instead makes some arrays ``c`` plus a small spread.
     """
     elements = st.floats(
         min_value=min_value,
@@ -81,12 +88,26 @@ def float_arrays(
     )
     if magnitudes is not None:
         elements = st.one_of(elements, _magnitudes(dtype, *magnitudes))
+    check_names(edges)
+    if set(edges) - set(ARRAY_EDGES):
+        elements = st.one_of(elements, edge_values(dtype, edges))
     if away_from is not None:
         c = away_from
         elements = elements.filter(lambda v: abs(v - c) >= margin)
     if shape is None:
         shape = shapes(**shape_kwargs)
-    return hnp.arrays(np.float64, shape, elements=elements).map(lambda a: representable(a, dtype).tolist())
+    arrays = hnp.arrays(np.float64, shape, elements=elements).map(lambda a: representable(a, dtype).tolist())
+    if "large_offsets" in edges:
+        arrays = arrays | _offset_arrays(dtype, shape)
+    return arrays
+
+
+def _offset_arrays(dtype: str, shape: tuple[int, ...] | st.SearchStrategy[tuple[int, ...]]) -> st.SearchStrategy[Any]:
+    """Arrays ``c + spread``: one large offset ``c`` for the whole array, the spread in ``[−8, 8]``."""
+    spread = st.floats(-OFFSET_SPREAD, OFFSET_SPREAD, width=_WIDTH[dtype], allow_subnormal=False)
+    return st.tuples(hnp.arrays(np.float64, shape, elements=spread), offset(dtype)).map(
+        lambda t: representable(t[0] + t[1], dtype).tolist()
+    )
 
 
 def _magnitudes(dtype: str, lo: float, hi: float) -> st.SearchStrategy[float]:

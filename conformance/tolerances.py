@@ -32,6 +32,7 @@ the float32 comparisons of a check are judged by the mode's tolerance (see
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -46,9 +47,12 @@ __all__ = [
     "FD_EPS",
     "FORWARD",
     "GRADIENT",
+    "LARGEST",
+    "LONG_SUM",
     "OVERRIDES",
     "SENSITIVITY",
     "SMALLEST_NORMAL",
+    "SMALLEST_SUBNORMAL",
     "UNIT_ROUNDOFF",
     "K",
     "Relative",
@@ -59,6 +63,7 @@ __all__ = [
     "gradient",
     "relative",
     "sensitivity",
+    "summation_depth",
 ]
 
 
@@ -90,12 +95,27 @@ class Tolerance:
 # every basic operation is exact to a factor (1 + δ), |δ| ≤ u (the standard model, Higham §2.2).
 # A result y = f(x) computed in a stable way has a forward error ≲ κ(x)·u·|y| (Higham §1.5-1.6:
 # forward error ≲ condition number × backward error), κ(x) = |x·f'(x)/f(x)| elementwise, or for
-# an op that shifts its inputs by max x (softmax), the normwise κ: Σ_j |∂y_i/∂x_j|·‖x‖∞/|y_i|.
+# an op that shifts its inputs by max x (softmax), the rounding of each shifted input carried
+# through the op: Σ_j |∂y_i/∂d_j|·|d_j|/|y_i|, d = x − max x.
 # Below the smallest normal number λ the result loses relative precision (gradual underflow,
 # Higham §2.1, adds an absolute error term) and frameworks that flush subnormals to zero (XLA
 # and TensorFlow on CPU) return 0: an absolute floor λ, which matters only within a factor 1/u
 # of the underflow threshold.
 
+# The largest finite value and the smallest subnormal value: where results overflow to ±inf and
+# underflow to 0 (IEEE 754-2019 §3.3; bfloat16 has binary32's exponent range and 8 significand bits).
+LARGEST: dict[str, float] = {
+    "float16": 65504.0,
+    "bfloat16": float.fromhex("0x1.fep127"),
+    "float32": float.fromhex("0x1.fffffep127"),
+    "float64": float.fromhex("0x1.fffffffffffffp1023"),
+}
+SMALLEST_SUBNORMAL: dict[str, float] = {
+    "float16": 2.0**-24,
+    "bfloat16": 2.0**-133,
+    "float32": 2.0**-149,
+    "float64": 2.0**-1074,
+}
 UNIT_ROUNDOFF: dict[str, float] = {"float16": 2.0**-11, "bfloat16": 2.0**-8, "float32": 2.0**-24, "float64": 2.0**-53}
 SMALLEST_NORMAL: dict[str, float] = {
     "float16": 2.0**-14,
@@ -246,7 +266,27 @@ def _sum_of_terms_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> l
 def _summed(reduction: str, y: np.ndarray, n: int, u: float) -> np.ndarray:
     if reduction == "none":
         return np.zeros_like(y)
-    return np.asarray(gamma(max(n - 1, 0), u) * np.abs(y))
+    return np.asarray(gamma(summation_depth(n), u) * np.abs(y))
+
+
+# A sum of more than LONG_SUM terms is held to the bound of a blocked sum, not a sequential one.
+# Summing n terms in blocks of b, each block in turn and then the block sums in turn, errs by at
+# most γ_{b + n/b − 1}·Σ|x_i| (every term passes through at most b − 1 + n/b additions; the
+# recursive-summation bound of Higham 2002, §4.2, applied twice), so b = ⌈√n⌉ gives
+# γ_{2⌈√n⌉}; pairwise summation does better, γ_{⌈log₂ n⌉} (Higham §4.2). Every built-in
+# framework sums a long float32 vector in blocks or pairwise (NumPy's pairwise sum, PyTorch's
+# cascade sum, XLA's and Eigen's tree reductions; measured for 10⁷ terms on the Benchmarks
+# page), and a sequential float32 loop over 10⁷ squares errs by about 2·10⁻² relative, 40 times
+# γ_{2√n}. Below LONG_SUM (2²⁰ terms, far beyond every default case), any order is allowed.
+LONG_SUM = 2**20
+
+
+def summation_depth(n: int) -> int:
+    """The ``m`` of the bound ``γ_m·Σ|terms|`` that a sum of ``n`` terms is held to: ``n − 1``, or
+    ``2⌈√n⌉`` (a blocked or pairwise sum) beyond :data:`LONG_SUM` terms."""
+    if n > LONG_SUM:
+        return 2 * math.isqrt(n - 1) + 2
+    return max(n - 1, 0)
 
 
 def _softmax_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
@@ -342,21 +382,29 @@ def _tanh(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
     return [np.abs(x) * (1.0 - y * y)]
 
 
-def _slice_norm(x: np.ndarray, axis: int) -> np.ndarray:
-    return np.max(np.abs(x), axis=axis, keepdims=True) if x.size else np.zeros_like(x)
+def _shift_terms(x: np.ndarray, p: np.ndarray, axis: int) -> np.ndarray:
+    # The max-shift d = x − max x rounds each shifted logit once: an error ≤ u·|d_j| (the
+    # subtraction is exact where x_j is within a factor 2 of the max, Sterbenz). Through
+    # y_i = e^{d_i}/Σ_j e^{d_j} that is a relative error ≤ u·(|d_i| + Σ_j p_j·|d_j|), p the
+    # probabilities (Higham §1.6, first order). The shift, not the logits' size, is what
+    # counts: logits 10⁷ + a few units have d of a few units, and no error of a unit is allowed.
+    if not x.size:
+        return np.zeros_like(x)
+    d = np.abs(x - np.max(x, axis=axis, keepdims=True))
+    return d + np.sum(p * d, axis=axis, keepdims=True)
 
 
 def _softmax(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
-    # Normwise: the max-shift rounds x_j − max x, an error ≤ u·2‖x‖∞ in each logit, and
-    # Σ_j |∂y_i/∂x_j| = 2·y_i·(1 − y_i): s = 2·y·(1 − y)·‖x‖∞ along the axis.
+    # s = y·(|d_i| + Σ_j y_j·|d_j|) along the axis (_shift_terms).
     x, (y,) = np.asarray(case["x"], dtype=np.float64), ys
-    return [2.0 * y * (1.0 - y) * _slice_norm(x, case.get("axis", -1))]
+    return [y * _shift_terms(x, y, case.get("axis", -1))]
 
 
 def _log_softmax_terms(x: np.ndarray, y: np.ndarray, axis: int) -> np.ndarray:
-    # The shift as for softmax (Σ_j |∂y_i/∂x_j| = 2·(1 − e^{y_i})), plus 1: log Σ of a sum ≥ 1 is
-    # computed with log, not log1p, in every framework, an absolute error of a few u.
-    return 2.0 * (1.0 - np.exp(y)) * _slice_norm(x, axis) + 1.0
+    # The shift as for softmax, an absolute error in y = d − log Σ (_shift_terms with p = e^y),
+    # plus 1: log Σ of a sum ≥ 1 is computed with log, not log1p, in every framework, an
+    # absolute error of a few u.
+    return _shift_terms(x, np.exp(y), axis) + 1.0
 
 
 def _log_softmax(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:

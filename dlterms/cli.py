@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     c.add_argument("--deep", action="store_true", help=f"a nightly run: {d.DEEP_MAX_EXAMPLES} examples per check")
     c.add_argument(
+        "--sizes",
+        action="store_true",
+        help="add the size tier: each op at realistic shapes (reductions of 255 to 2,049 terms, 65,537 rows, "
+        "a mean of 10^7 squares, grouped convolutions), one seed per check; a nightly run's",
+    )
+    c.add_argument(
         "--seed",
         type=int,
         default=d.DEFAULT_SEED,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import subprocess
 import sys
 
@@ -45,10 +47,13 @@ def test_generated_invariant_ids_and_special_value_ids() -> None:
         "relu.vjp_matches_reference",
         "relu.grad_matches_finite_difference",
         "relu.special_values",
+        "relu.matches_reference_at_sizes",
     )
     assert relu.special_value_ids == ("relu.at_infinities", "relu.nan_propagates")
     assert "linear.special_values" not in ops.OPS["linear"].invariant_ids  # no special value at all
     assert "max_pool2d.special_values" not in ops.OPS["max_pool2d"].invariant_ids  # its one value is a choice
+    no_sizes = dataclasses.replace(relu, sizes=None)
+    assert "relu.matches_reference_at_sizes" not in no_sizes.invariant_ids  # the size tier's only with sizes
 
 
 def test_by_term_gives_the_ops_of_an_entry_in_record_order() -> None:

@@ -13,6 +13,7 @@ from dlterms import reference
 from .. import tolerances
 from ..backends import Backend, OpCall
 from ..checks import as_float64, assert_close, assert_that
+from ..edges import LIMITS
 from ..registry import OPS, invariant, register_ops
 from ..strategies import float_arrays, logits_with_axis, representable
 
@@ -29,20 +30,23 @@ def _x_away_from_zero(dtype: str) -> st.SearchStrategy[dict[str, Any]]:
     return elementwise_cases(dtype, away_from=0.0)
 
 
-def _slopes(dtype: str) -> st.SearchStrategy[float]:
+def _slopes(dtype: str, lo: float = 0.0, hi: float = 1.0) -> st.SearchStrategy[float]:
     # No subnormal slope: XLA and TensorFlow treat subnormal inputs as zero on CPU (a convention
     # `dlterms conventions` reports), and float_arrays leaves subnormals out for the same reason.
-    tiny = 2.0**-126 if dtype == "bfloat16" else float(np.finfo(np.dtype(dtype)).tiny)
-    return (
-        st.floats(0.0, 1.0, width=64, allow_subnormal=False)
+    # Exactly 0 is drawn on its own too: the slope where a·x is −0.0.
+    tiny = LIMITS[dtype].tiny
+    return st.just(0.0) | (
+        st.floats(lo, hi, width=64, allow_subnormal=False)
         .map(lambda a: float(representable(np.array(a), dtype)))
-        .filter(lambda a: a == 0.0 or a >= tiny)
+        .filter(lambda a: a == 0.0 or abs(a) >= tiny)
     )
 
 
-def leaky_relu_cases(dtype: str, **kw: Any) -> st.SearchStrategy[dict[str, Any]]:
-    """``{"x", "negative_slope"}`` with a slope in [0, 1] representable in the dtype."""
-    return st.fixed_dictionaries({"x": float_arrays(dtype, **kw), "negative_slope": _slopes(dtype)})
+def leaky_relu_cases(
+    dtype: str, *, slopes: tuple[float, float] = (0.0, 1.0), **kw: Any
+) -> st.SearchStrategy[dict[str, Any]]:
+    """``{"x", "negative_slope"}`` with a slope in ``slopes`` (default [0, 1]) representable in the dtype."""
+    return st.fixed_dictionaries({"x": float_arrays(dtype, **kw), "negative_slope": _slopes(dtype, *slopes)})
 
 
 register_ops(op_records.activations.OPS)

@@ -13,8 +13,9 @@ from dlterms import ops as op_records
 from .. import tolerances
 from ..backends import Backend, OpCall
 from ..checks import as_float64, assert_close, assert_shape, assert_that
+from ..edges import offset
 from ..registry import invariant, register_ops
-from ..strategies import float_arrays, shapes
+from ..strategies import float_arrays, representable, shapes
 
 # Values stay within ±4 in half precision so that a sum of up to 125 squared
 # errors (≤ 125·8²) is representable: float16 overflows at 65504.
@@ -29,23 +30,46 @@ def _reductions() -> st.SearchStrategy[str]:
     return st.sampled_from(REDUCTIONS)
 
 
-def _pairs(dtype: str, *, lo: float | None = None, hi: float | None = None, **shape_kw: Any) -> Any:
-    """``{"input", "target", "reduction"}`` with input and target of one shape."""
+def _pairs(
+    dtype: str,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    edges: tuple[str, ...] = (),
+    **shape_kw: Any,
+) -> Any:
+    """``{"input", "target", "reduction"}`` with input and target of one shape.
+
+    ``edges`` (:data:`dlterms.conformance.edges.EDGES`) reach the input's values; with
+    ``"large_offsets"`` input and target sometimes share one large offset ``c`` (both are
+    ``c`` + a moderate value: their difference is exact, their squares are huge).
+    """
     lo = -_SPAN[dtype] if lo is None else lo
     hi = _SPAN[dtype] if hi is None else hi
-    return shapes(**shape_kw).flatmap(
+    element_edges = tuple(e for e in edges if e != "large_offsets")
+    pairs = shapes(**shape_kw).flatmap(
         lambda s: st.fixed_dictionaries(
             {
-                "input": float_arrays(dtype, s, min_value=lo, max_value=hi),
+                "input": float_arrays(dtype, s, min_value=lo, max_value=hi, edges=element_edges),
                 "target": float_arrays(dtype, s, min_value=lo, max_value=hi),
                 "reduction": _reductions(),
             }
         )
     )
+    if "large_offsets" not in edges:
+        return pairs
+    return st.tuples(pairs, st.just(0.0) | offset(dtype)).map(lambda t: _shifted(t[0], t[1], dtype))
 
 
-def mse_cases(dtype: str, **shape_kw: Any) -> Any:
-    return _pairs(dtype, **shape_kw)
+def _shifted(case: dict[str, Any], c: float, dtype: str) -> dict[str, Any]:
+    """The case with ``c`` added to input and target (rounded to the dtype)."""
+    moved = {k: representable(np.asarray(case[k], dtype=np.float64) + c, dtype).tolist() for k in ("input", "target")}
+    return {**case, **moved}
+
+
+def mse_cases(dtype: str, **kw: Any) -> Any:
+    """``{"input", "target", "reduction"}`` of one shape (``kw``: ``edges`` and shape bounds)."""
+    return _pairs(dtype, **kw)
 
 
 # Below e^−100 the reference's log p is clamped at −100 (PyTorch's convention, which the
@@ -66,13 +90,14 @@ def _certain_targets(case: dict[str, Any]) -> dict[str, Any]:
     return {**case, "target": y.tolist()}
 
 
-def bce_cases(dtype: str, **shape_kw: Any) -> Any:
+def bce_cases(dtype: str, **kw: Any) -> Any:
     """``{"input", "target", "reduction"}`` with probabilities in [0, 1], certain predictions right.
 
     Hypothesis' floats in [0, 1] hit the end points 0 and 1 often; there the
-    target equals the prediction (see :func:`_certain_targets`).
+    target equals the prediction (see :func:`_certain_targets`). ``kw``: ``edges`` of the
+    input (``"probability_ends"``: within a few ulp of 0 and 1) and shape bounds.
     """
-    return _pairs(dtype, lo=0.0, hi=1.0, **shape_kw).map(_certain_targets)
+    return _pairs(dtype, lo=0.0, hi=1.0, **kw).map(_certain_targets)
 
 
 def bce_grad_cases(dtype: str) -> Any:
@@ -87,15 +112,17 @@ def bce_grad_cases(dtype: str) -> Any:
     )
 
 
-def ce_cases(dtype: str, *, span: float | None = None, max_n: int = 5, max_c: int = 5) -> Any:
-    """``{"logits": (N, C), "target": N class indices, "reduction"}``."""
+def ce_cases(
+    dtype: str, *, span: float | None = None, max_n: int = 5, max_c: int = 5, edges: tuple[str, ...] = ()
+) -> Any:
+    """``{"logits": (N, C), "target": N class indices, "reduction"}`` (``edges`` reach the logits)."""
     span = _SPAN[dtype] if span is None else span
 
     def build(nc: tuple[int, int]) -> Any:
         n, c = nc
         return st.fixed_dictionaries(
             {
-                "logits": float_arrays(dtype, (n, c), min_value=-span, max_value=span),
+                "logits": float_arrays(dtype, (n, c), min_value=-span, max_value=span, edges=edges),
                 "target": st.lists(st.integers(0, c - 1), min_size=n, max_size=n),
                 "reduction": _reductions(),
             }

@@ -45,6 +45,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
         dtypes=csv(args.dtype),
         max_examples=args.max_examples,
         deep=args.deep,
+        sizes=args.sizes,
         seed=args.seed,
         timeout_s=args.timeout,
         shard=args.shard,

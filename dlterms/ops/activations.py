@@ -4,32 +4,64 @@ from __future__ import annotations
 
 import math
 
-from .record import INF, NAN, Cases, Op, Special, option, relative, tensor
+from .record import INF, MANY_ROWS, NAN, REDUCTION_LENGTHS, VECTOR_LENGTHS, Cases, Op, Special, option, relative, tensor
 
 LOG_2 = math.log(2.0)  # −log_softmax of two equal largest logits
 
-_ELEMENTWISE = Cases("invariants.activations.elementwise_cases")
-_AWAY_FROM_KINK = Cases(
-    "invariants.activations.elementwise_cases", {"away_from": 0.0}, why="not differentiable at 0 (the kink)"
-)
-_LOGITS = Cases("strategies.logits_with_axis")
-
 # The forward comparison reaches the tails and the tiny inputs where relative accuracy matters
-# (dlterms.conformance.tolerances); gradients keep the moderate cases.
+# (dlterms.conformance.tolerances), and the edges of the dtype's range where formulas break
+# (dlterms.conformance.edges: e^x overflowing, e^−x underflowing, saturation, ±0.0, the whole
+# finite range); the gradients reach the same edges, away from a kink.
 _TAILS = "tails and tiny inputs, where only a relative bound sees an inaccurate formula"
-_SIGMOID_CASES = Cases("invariants.activations.elementwise_cases", {"magnitudes": (1e-30, 80.0)}, why=_TAILS)
-_TANH_CASES = Cases("invariants.activations.elementwise_cases", {"magnitudes": (1e-30, 20.0)}, why=_TAILS)
-_SPREAD_LOGITS = Cases("strategies.logits_with_axis", {"magnitudes": (1e-30, 1e4)}, why=_TAILS)
+_EDGES = "the edges of the range where formulas break"
+_EXP_EDGES = ("exp_overflow", "exp_underflow", "saturation", "full_range", "signed_zeros")
+_TANH_EDGES = ("half_exp_overflow", *_EXP_EDGES)
+_RANGE_EDGES = ("full_range", "signed_zeros")
+_LOGIT_EDGES = ("large_offsets", "exp_overflow", "full_range", "signed_zeros")
+# Slopes of leaky ReLU: a negative one, and exactly 0 (then a·x = −0.0 for x < 0, and a backward that
+# tests the output's sign instead of the input's passes every gradient through).
+_SLOPES = (-1.0, 1.0)
+_ELEMENTWISE = Cases("invariants.activations.elementwise_cases", {"edges": _RANGE_EDGES}, why=_EDGES)
+_AWAY_FROM_KINK = Cases(
+    "invariants.activations.elementwise_cases",
+    {"away_from": 0.0, "edges": ("full_range",)},
+    why="not differentiable at 0 (the kink); " + _EDGES,
+)
+_SIGMOID_CASES = Cases(
+    "invariants.activations.elementwise_cases",
+    {"magnitudes": (1e-30, 80.0), "edges": _EXP_EDGES},
+    why=f"{_TAILS}; {_EDGES}",
+)
+_SIGMOID_GRAD_CASES = Cases("invariants.activations.elementwise_cases", {"edges": _EXP_EDGES}, why=_EDGES)
+_TANH_CASES = Cases(
+    "invariants.activations.elementwise_cases",
+    {"magnitudes": (1e-30, 20.0), "edges": _TANH_EDGES},
+    why=f"{_TAILS}; {_EDGES}",
+)
+_TANH_GRAD_CASES = Cases("invariants.activations.elementwise_cases", {"edges": _TANH_EDGES}, why=_EDGES)
+_SPREAD_LOGITS = Cases(
+    "strategies.logits_with_axis", {"magnitudes": (1e-30, 1e4), "edges": _LOGIT_EDGES}, why=f"{_TAILS}; {_EDGES}"
+)
+_LOGITS = Cases("strategies.logits_with_axis", {"edges": ("large_offsets", "signed_zeros")}, why=_EDGES)
+# The size tier (dlterms.conformance.sizes): vectors of every length around the vector widths'
+# multiples, and softmax rows of 255 to 2,049 logits, one shifted by 10³ to 10⁷, and 65,537 rows.
+_VECTORS = "vectors of every length 2^k − 1, 2^k, 2^k + 1, with edge values in the body and the tail"
+_SIZED_LOGITS = Cases(
+    "sizes.logits",
+    {"lengths": REDUCTION_LENGTHS, "rows": MANY_ROWS, "edges": ("large_offsets", "exp_overflow")},
+    why=f"rows of 255 to 2,049 logits along either axis, one far from 0; {MANY_ROWS:,} rows",
+)
 _ELEMENTWISE_WHY = "one elementwise function: an error of a few roundings relative to the value"
 
 OPS = (
     Op(
         "sigmoid",
         term="sigmoid",
+        sizes=Cases("sizes.elementwise", {"lengths": VECTOR_LENGTHS, "edges": _EXP_EDGES}, why=_VECTORS),
         summary="logistic function 1/(1 + e^−x), elementwise",
         args=(tensor("x"),),
         cases=_SIGMOID_CASES,
-        grad_cases=_ELEMENTWISE,
+        grad_cases=_SIGMOID_GRAD_CASES,
         accuracy=relative("sigmoid", _ELEMENTWISE_WHY + "; κ(x) = |x|(1 − σ(x)) is large only in the left tail"),
         special_values=(
             Special(
@@ -55,10 +87,11 @@ OPS = (
     Op(
         "tanh",
         term="tanh",
+        sizes=Cases("sizes.elementwise", {"lengths": VECTOR_LENGTHS, "edges": _TANH_EDGES}, why=_VECTORS),
         summary="hyperbolic tangent, elementwise",
         args=(tensor("x"),),
         cases=_TANH_CASES,
-        grad_cases=_ELEMENTWISE,
+        grad_cases=_TANH_GRAD_CASES,
         accuracy=relative(
             "tanh", _ELEMENTWISE_WHY + "; κ(x) = 2|x|/|sinh 2x| ≤ 1, so tanh is well conditioned everywhere"
         ),
@@ -96,6 +129,7 @@ OPS = (
     Op(
         "relu",
         term="relu",
+        sizes=Cases("sizes.elementwise", {"lengths": VECTOR_LENGTHS, "edges": _RANGE_EDGES}, why=_VECTORS),
         summary="max(0, x), elementwise",
         args=(tensor("x"),),
         cases=_ELEMENTWISE,
@@ -125,12 +159,23 @@ OPS = (
     Op(
         "leaky_relu",
         term="leaky-relu",
+        sizes=Cases(
+            "sizes.elementwise",
+            {"lengths": VECTOR_LENGTHS, "edges": _RANGE_EDGES, "slopes": (0.01, 0.0, -0.5)},
+            why=_VECTORS,
+        ),
         summary="x for x > 0, negative_slope·x otherwise",
         args=(tensor("x"), option("negative_slope", 0.01, "float")),
-        cases=Cases("invariants.activations.leaky_relu_cases"),
+        cases=Cases(
+            "invariants.activations.leaky_relu_cases",
+            {"edges": _RANGE_EDGES, "slopes": _SLOPES},
+            why=f"{_EDGES}; slopes at and below 0",
+        ),
         accuracy=relative("value", "a·x is one rounding"),
         grad_cases=Cases(
-            "invariants.activations.leaky_relu_cases", {"away_from": 0.0}, why="not differentiable at 0 (the kink)"
+            "invariants.activations.leaky_relu_cases",
+            {"away_from": 0.0, "edges": ("full_range",), "slopes": _SLOPES},
+            why="not differentiable at 0 (the kink); slopes at and below 0",
         ),
         special_values=(
             Special(
@@ -165,6 +210,7 @@ OPS = (
     Op(
         "softmax",
         term="softmax",
+        sizes=_SIZED_LOGITS,
         summary="e^x / Σ e^x along an axis",
         args=(tensor("x"), option("axis", -1, "int")),
         cases=_SPREAD_LOGITS,
@@ -225,6 +271,7 @@ OPS = (
     Op(
         "log_softmax",
         term="softmax",
+        sizes=_SIZED_LOGITS,
         summary="x − log Σ e^x along an axis",
         args=(tensor("x"), option("axis", -1, "int")),
         cases=_SPREAD_LOGITS,

@@ -10,6 +10,11 @@ OPS = (
     Op(
         "conv2d",
         term="convolution",
+        sizes=Cases(
+            "sizes.conv",
+            {"layouts": ((16, 16, 16), (16, 32, 8), (32, 32, 16), (8, 16, 1), (3, 16, 1), (48, 48, 3))},
+            why="channels in multiples of 8 and 16, with 1 to 16 channels per group (depthwise too)",
+        ),
         summary="2-d cross-correlation, NCHW; weight (out, in/groups, kh, kw)",
         args=(
             tensor("x"),

@@ -2,17 +2,42 @@
 
 from __future__ import annotations
 
-from .record import INF, NAN, REFUSED, Cases, Op, Special, index, option, relative, tensor
+from .record import (
+    INF,
+    LONG_REDUCTION,
+    MANY_ROWS,
+    NAN,
+    REDUCTION_LENGTHS,
+    REFUSED,
+    Cases,
+    Op,
+    Special,
+    index,
+    option,
+    relative,
+    tensor,
+)
 
 _REDUCTION = option("reduction", "mean", "'mean' | 'sum' | 'none'")
+
+_REDUCTIONS = "reductions of 255 to 2,049 terms"
 
 OPS = (
     Op(
         "mse_loss",
         term="mean-squared-error",
+        sizes=Cases(
+            "sizes.losses",
+            {"loss": "mse", "lengths": REDUCTION_LENGTHS, "long": LONG_REDUCTION, "edges": ("signed_zeros",)},
+            why=f"{_REDUCTIONS}; a mean of {LONG_REDUCTION:,} squares",
+        ),
         summary="mean of (input − target)²",
         args=(tensor("input"), tensor("target"), _REDUCTION),
-        cases=Cases("invariants.losses.mse_cases"),
+        cases=Cases(
+            "invariants.losses.mse_cases",
+            {"edges": ("large_offsets", "signed_zeros")},
+            why="input and target far from 0 but close to each other, where a−b must not be expanded",
+        ),
         accuracy=relative(
             "sum_of_terms",
             "each term (a − b)² is two roundings of exact inputs, and a sum of non-negative terms does not cancel",
@@ -51,9 +76,14 @@ OPS = (
     Op(
         "binary_cross_entropy",
         term="cross-entropy",
+        sizes=Cases("sizes.losses", {"loss": "bce", "lengths": REDUCTION_LENGTHS}, why=_REDUCTIONS),
         summary="−(y log p + (1 − y) log(1 − p)), logs clamped at −100; input holds probabilities",
         args=(tensor("input"), tensor("target", differentiable=False), _REDUCTION),
-        cases=Cases("invariants.losses.bce_cases"),
+        cases=Cases(
+            "invariants.losses.bce_cases",
+            {"edges": ("probability_ends",)},
+            why="probabilities within a few ulp of 0 and 1, where log p and log(1 − p) break",
+        ),
         accuracy=relative(
             "sum_of_terms",
             "each term is a weighted sum of two non-positive logs of exact inputs (log1p for 1 − p), "
@@ -106,9 +136,18 @@ OPS = (
     Op(
         "cross_entropy",
         term="cross-entropy",
+        sizes=Cases(
+            "sizes.losses",
+            {"loss": "cross_entropy", "lengths": REDUCTION_LENGTHS, "rows": MANY_ROWS, "edges": ("exp_overflow",)},
+            why=f"{_REDUCTIONS} classes; {MANY_ROWS:,} rows",
+        ),
         summary="−log softmax(logits)[target]; logits (N, C), target N class indices",
         args=(tensor("logits"), index("target"), _REDUCTION),
-        cases=Cases("invariants.losses.ce_cases"),
+        cases=Cases(
+            "invariants.losses.ce_cases",
+            {"edges": ("large_offsets", "exp_overflow", "full_range", "signed_zeros")},
+            why="logits 10⁷ + a few units, beyond e^x's overflow, over the whole range",
+        ),
         accuracy=relative(
             "cross_entropy",
             "each term is −log_softmax at the target, and a sum of non-negative terms does not cancel",

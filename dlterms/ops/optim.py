@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from .record import ABSOLUTE, INF, NAN, Cases, Op, Special, option, tensor
+from .record import ABSOLUTE, INF, NAN, VECTOR_LENGTHS, Cases, Op, Special, option, tensor
 
 OPS = (
     Op(
         "sgd_step",
         term="gradient-descent",
+        sizes=Cases("sizes.steps", {"lengths": VECTOR_LENGTHS}, why="vectors of every length 2^k − 1, 2^k, 2^k + 1"),
         summary="param − lr·grad (out of place)",
         args=(tensor("param"), tensor("grad"), option("lr", annotation="float ≥ 0")),
         cases=Cases("invariants.optim.step_cases"),

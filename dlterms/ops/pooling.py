@@ -5,6 +5,7 @@ from __future__ import annotations
 from .conv import PAIR
 from .record import ABSOLUTE, INF, NAN, Cases, Op, Special, option, relative, tensor
 
+_PLANES = "2 × 16 planes of sides 15 to 34, odd and even, kernels 2 and 3"
 _WINDOW = (
     tensor("x"),
     option("kernel_size", annotation=PAIR),
@@ -16,6 +17,7 @@ OPS = (
     Op(
         "max_pool2d",
         term="pooling",
+        sizes=Cases("sizes.pooling", {"op": "max", "sides": (15, 16, 33)}, why=_PLANES),
         summary="the maximum of each window, NCHW (padding is −∞)",
         args=_WINDOW,
         cases=Cases("strategies.pool_params", {"op": "max"}),
@@ -41,6 +43,7 @@ OPS = (
     Op(
         "avg_pool2d",
         term="pooling",
+        sizes=Cases("sizes.pooling", {"op": "avg", "sides": (15, 16, 33)}, why=_PLANES),
         summary="the mean of each window, NCHW",
         args=(*_WINDOW, option("count_include_pad", True, "bool")),
         cases=Cases("strategies.pool_params", {"op": "avg"}),

@@ -18,11 +18,16 @@ from typing import Any, Literal
 
 __all__ = [
     "ABSOLUTE",
+    "AT_SIZES",
     "INF",
+    "LONG_REDUCTION",
+    "MANY_ROWS",
     "NAN",
+    "REDUCTION_LENGTHS",
     "REFUSED",
     "REQUIRED",
     "SPECIAL_VALUES",
+    "VECTOR_LENGTHS",
     "Accuracy",
     "Arg",
     "Cases",
@@ -53,6 +58,20 @@ REFUSED = "refused"  # the value of a special input the op must refuse with an e
 GENERATED = ("matches_reference", "vjp_matches_reference", "grad_matches_finite_difference")
 # The fourth, generated for an op with at least one special value that the definition fixes.
 SPECIAL_VALUES = "special_values"
+# The fifth, generated for an op that declares ``sizes``: the forward comparison at realistic shapes.
+AT_SIZES = "matches_reference_at_sizes"
+
+# Lengths of the size tier's reductions and vectors: around the sizes where kernels switch code
+# paths (a vector width's remainder, a block of 256, 512, 768, 1024 or 2048 elements), each with
+# its odd neighbours.
+REDUCTION_LENGTHS: tuple[int, ...] = tuple(n + d for n in (256, 512, 768, 1024, 2048) for d in (-1, 0, 1))
+# Vector lengths 2^k − 1, 2^k and 2^k + 1 up to 4,097: every vector width's multiples and remainders.
+VECTOR_LENGTHS: tuple[int, ...] = tuple(2**k + d for k in range(2, 13) for d in (-1, 0, 1))
+# Rows past 65,535: the largest grid dimension of a CUDA launch other than x (a kernel that maps
+# rows to it breaks beyond).
+MANY_ROWS = 65_537
+# A reduction long enough that a sequential float32 sum loses digits that a pairwise or blocked one keeps.
+LONG_REDUCTION = 10_000_000
 
 
 @dataclass(frozen=True)
@@ -239,6 +258,9 @@ class Op:
     dtypes: tuple[str, ...] | None = None  # where the comparisons with the reference apply; None: all
     special_values: tuple[Special, ...] = ()
     accuracy: Accuracy = ABSOLUTE  # how close matches_reference requires the result to be
+    # The size tier (``dlterms conform --sizes``): realistic shapes, named like ``cases`` but the
+    # function yields concrete calls from a NumPy generator (dlterms.conformance.sizes).
+    sizes: Cases | None = None
 
     def __post_init__(self) -> None:
         names = [a.name for a in self.args]
@@ -285,8 +307,9 @@ class Op:
 
     @property
     def invariant_ids(self) -> tuple[str, ...]:
-        """The IDs of the invariants generated from this record (``special_values`` if it has definitions)."""
-        generated = GENERATED + ((SPECIAL_VALUES,) if self.definitions else ())
+        """The IDs of the invariants generated from this record (``special_values`` if it has definitions,
+        ``matches_reference_at_sizes``, the size tier's, if it declares sizes)."""
+        generated = GENERATED + ((SPECIAL_VALUES,) if self.definitions else ()) + ((AT_SIZES,) if self.sizes else ())
         return tuple(f"{self.name}.{g}" for g in generated)
 
     @property

@@ -8,6 +8,11 @@ OPS = (
     Op(
         "rnn",
         term="recurrent-neural-network",
+        sizes=Cases(
+            "sizes.recurrent",
+            {"shapes": ((3, 17, 33, 64), (2, 65, 16, 32))},
+            why="64 hidden units over 17 steps, and 65 steps",
+        ),
         summary="Elman RNN (tanh, one layer, batch first) over x (N, T, in) from h0 (N, H)",
         args=(tensor("x"), tensor("h0"), tensor("w_ih"), tensor("w_hh"), tensor("b_ih"), tensor("b_hh")),
         cases=Cases("invariants.rnn.rnn_cases"),
