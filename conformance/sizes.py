@@ -106,14 +106,15 @@ def losses(
 ) -> Iterator[Case]:
     """Calls of ``loss`` ("mse", "bce" or "cross_entropy") with each reduction on vectors of each
     length (for cross-entropy: that many classes, 4 rows), ``rows`` rows of 3 classes, and one
-    reduction over ``long`` elements (a mean: the sum that a sequential float32 loop gets wrong)."""
+    mean over ``long`` elements (rows of 3 classes for cross-entropy): the sum that a sequential
+    float32 loop gets wrong."""
     for n in lengths:
         for reduction in ("mean", "sum"):
             yield _loss_case(dtype, rng, loss, n, reduction, edges)
     if rows:
         yield _loss_case(dtype, rng, loss, rows, "mean", edges, classes=3)
     if long:
-        yield _loss_case(dtype, rng, loss, long, "mean", ())
+        yield _loss_case(dtype, rng, loss, long, "mean", (), classes=3 if loss == "cross_entropy" else 0)
 
 
 def _loss_case(
@@ -142,13 +143,15 @@ def _loss_case(
     }
 
 
-def linear(dtype: str, rng: np.random.Generator, *, lengths: tuple[int, ...]) -> Iterator[Case]:
-    """``linear`` with ``in_features`` of each length (3 rows, 5 outputs, with a bias)."""
-    for k in lengths:
+def linear(dtype: str, rng: np.random.Generator, *, lengths: tuple[int, ...], rows: int = 0) -> Iterator[Case]:
+    """``linear`` with ``in_features`` of each length (3 rows, 5 outputs, with a bias), then ``rows``
+    rows of 2 features (a batch beyond a kernel's grid)."""
+    shapes = [(3, k, 5) for k in lengths] + ([(rows, 2, 3)] if rows else [])
+    for n, k, out in shapes:
         yield {
-            "x": values(dtype, rng, (3, k), span=1.0).tolist(),
-            "weight": values(dtype, rng, (5, k), span=1.0).tolist(),
-            "bias": values(dtype, rng, (5,), span=1.0).tolist(),
+            "x": values(dtype, rng, (n, k), span=1.0).tolist(),
+            "weight": values(dtype, rng, (out, k), span=1.0).tolist(),
+            "bias": values(dtype, rng, (out,), span=1.0).tolist(),
         }
 
 

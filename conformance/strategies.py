@@ -203,14 +203,21 @@ def conv_params(
     padding: int | None = None,
     dilation: int | None = None,
     groups: int | None = None,
+    many_channels: bool = False,
 ) -> dict[str, Any]:
     """Keyword arguments of one ``conv2d`` call whose kernel fits the padded input.
 
     ``{"x", "weight", "bias", "stride", "padding", "dilation", "groups"}`` with
-    random hyper-parameters (stride 1-3, padding 0-2, dilation 1-2, groups
-    dividing both channel counts) unless fixed by the keyword arguments;
+    random hyper-parameters (stride 1-3, padding 0-2 on each axis, dilation 1-2,
+    groups dividing both channel counts) unless fixed by the keyword arguments;
     ``bias=None`` sometimes omits the bias. Values are :func:`grid_arrays`.
+    ``many_channels=True`` makes one call in four a layout where kernels switch
+    code paths: 16 or 32 output channels, groups of 1 to 16 with 1 or 2 input
+    channels each (depthwise with a multiplier among them), or 8 or 16 input
+    channels in one group; the images stay small (one, at most 4×4).
     """
+    if many_channels and groups is None and draw(st.integers(0, 3)) == 0:
+        return draw(_many_channels(dtype, bias))
     g = groups if groups is not None else draw(st.sampled_from([1, 1, 2, 3]))
     c_in, c_out = g * draw(st.integers(1, max(1, 3 // g))), g * draw(st.integers(1, max(1, 3 // g)))
     k = [draw(st.integers(1, 3)) for _ in range(2)]
@@ -227,6 +234,26 @@ def conv_params(
         "stride": _compact(draw, *s),
         "padding": _compact(draw, *p),
         "dilation": _compact(draw, *d),
+        "groups": g,
+    }
+
+
+@st.composite
+def _many_channels(draw: Callable[..., Any], dtype: str, bias: bool | None) -> dict[str, Any]:
+    g = draw(st.sampled_from([1, 2, 4, 8, 16]))
+    c_in = draw(st.sampled_from([8, 16])) if g == 1 else g * draw(st.integers(1, 2))
+    c_out = draw(st.sampled_from([16, 32]))
+    k = [draw(st.integers(1, 3)) for _ in range(2)]
+    p = [draw(st.integers(0, 1)) for _ in range(2)]
+    size = [draw(st.integers(max(1, k[a] - 2 * p[a]), 4)) for a in range(2)]
+    with_bias = bias if bias is not None else draw(st.booleans())
+    return {
+        "x": draw(grid_arrays(dtype, (1, c_in, *size))),
+        "weight": draw(grid_arrays(dtype, (c_out, c_in // g, *k))),
+        "bias": draw(grid_arrays(dtype, (c_out,))) if with_bias else None,
+        "stride": [draw(st.integers(1, 2)) for _ in range(2)],
+        "padding": p,
+        "dilation": 1,
         "groups": g,
     }
 

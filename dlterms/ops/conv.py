@@ -6,13 +6,15 @@ from .record import ABSOLUTE, INF, NAN, Cases, Op, Special, option, tensor
 
 PAIR = "int | (h, w)"
 
+_LAYOUTS = "channel counts of 16 and 32 with 1 or 2 channels per group, where kernels switch code paths"
+
 OPS = (
     Op(
         "conv2d",
         term="convolution",
         sizes=Cases(
             "sizes.conv",
-            {"layouts": ((16, 16, 16), (16, 32, 8), (32, 32, 16), (8, 16, 1), (3, 16, 1), (48, 48, 3))},
+            {"layouts": ((16, 16, 16), (16, 32, 16), (16, 32, 8), (32, 32, 16), (8, 16, 1), (3, 16, 1), (48, 48, 3))},
             why="channels in multiples of 8 and 16, with 1 to 16 channels per group (depthwise too)",
         ),
         summary="2-d cross-correlation, NCHW; weight (out, in/groups, kh, kw)",
@@ -25,10 +27,12 @@ OPS = (
             option("dilation", 1, PAIR),
             option("groups", 1, "int"),
         ),
-        cases=Cases("strategies.conv_params"),
+        cases=Cases("strategies.conv_params", {"many_channels": True}, why=_LAYOUTS),
         accuracy=ABSOLUTE,
         grad_cases=Cases(
-            "strategies.conv_params", {"bias": True}, why="the VJP returns a bias gradient only for a bias"
+            "strategies.conv_params",
+            {"bias": True, "many_channels": True},
+            why="the VJP returns a bias gradient only for a bias; " + _LAYOUTS,
         ),
         special_values=(
             Special(

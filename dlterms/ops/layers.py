@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from .record import REDUCTION_LENGTHS, Cases, Op, relative, tensor
+from .record import HUGE_ROWS, REDUCTION_LENGTHS, Cases, Op, relative, tensor
 
 OPS = (
     Op(
         "linear",
         term="dense-layer",
-        sizes=Cases("sizes.linear", {"lengths": REDUCTION_LENGTHS}, why="dot products of 255 to 2,049 terms"),
+        sizes=Cases(
+            "sizes.linear",
+            {"lengths": REDUCTION_LENGTHS, "rows": HUGE_ROWS},
+            why=f"dot products of 255 to 2,049 terms; {HUGE_ROWS:,} rows",
+        ),
         summary="x Wᵀ + b; weight (out, in) as in torch.nn.Linear",
         args=(tensor("x"), tensor("weight"), tensor("bias", None, annotation="tensor | None")),
         cases=Cases("invariants.layers.linear_cases", {"bias": None}),

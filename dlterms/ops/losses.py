@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .record import (
+    HUGE_ROWS,
     INF,
     LONG_REDUCTION,
     MANY_ROWS,
@@ -138,8 +139,14 @@ OPS = (
         term="cross-entropy",
         sizes=Cases(
             "sizes.losses",
-            {"loss": "cross_entropy", "lengths": REDUCTION_LENGTHS, "rows": MANY_ROWS, "edges": ("exp_overflow",)},
-            why=f"{_REDUCTIONS} classes; {MANY_ROWS:,} rows",
+            {
+                "loss": "cross_entropy",
+                "lengths": REDUCTION_LENGTHS,
+                "rows": MANY_ROWS,
+                "long": HUGE_ROWS,
+                "edges": ("exp_overflow",),
+            },
+            why=f"{_REDUCTIONS} classes; {MANY_ROWS:,} rows; a mean over {HUGE_ROWS:,} rows",
         ),
         summary="−log softmax(logits)[target]; logits (N, C), target N class indices",
         args=(tensor("logits"), index("target"), _REDUCTION),

@@ -38,6 +38,16 @@ OPS = (
                 kind="choice",
                 because="IEEE 754-2019's maximum keeps NaN, 754-2008's maxNum (C's fmax) drops it: TensorFlow gives 5",
             ),
+            Special(
+                "all_nan_window",
+                "max_pool2d of a window of NaNs only is NaN",
+                "there is no number to choose",
+                {"x": [[[[NAN, NAN], [NAN, NAN]]]], "kernel_size": 2},
+                value=[[[[NAN]]]],
+                kind="definition",
+                because="both maximum (NaN propagates) and maxNum (NaN dropped while a number remains) give NaN "
+                "when every element is NaN; a reduction's start value (−FLT_MAX, −∞) is never right",
+            ),
         ),
     ),
     Op(

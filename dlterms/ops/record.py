@@ -19,6 +19,7 @@ from typing import Any, Literal
 __all__ = [
     "ABSOLUTE",
     "AT_SIZES",
+    "HUGE_ROWS",
     "INF",
     "LONG_REDUCTION",
     "MANY_ROWS",
@@ -70,6 +71,9 @@ VECTOR_LENGTHS: tuple[int, ...] = tuple(2**k + d for k in range(2, 13) for d in 
 # Rows past 65,535: the largest grid dimension of a CUDA launch other than x (a kernel that maps
 # rows to it breaks beyond).
 MANY_ROWS = 65_537
+# Rows past 2²¹ = 2,097,152: where a matmul kernel's row index outgrew its grid (TensorFlow 1.5-1.8),
+# and a mean over that many rows sums more than LONG_SUM terms.
+HUGE_ROWS = 2**21 + 1
 # A reduction long enough that a sequential float32 sum loses digits that a pairwise or blocked one keeps.
 LONG_REDUCTION = 10_000_000
 
