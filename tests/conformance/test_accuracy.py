@@ -12,7 +12,15 @@ from dlterms.conformance import load_backend
 from dlterms.conformance.checks import Violation, assert_close
 from dlterms.conformance.registry import INVARIANTS, OPS
 from dlterms.conformance.runner import run_one
-from dlterms.conformance.tolerances import FORWARD, SMALLEST_NORMAL, UNIT_ROUNDOFF, relative, sensitivity
+from dlterms.conformance.tolerances import (
+    FORWARD,
+    LARGEST,
+    SMALLEST_NORMAL,
+    SMALLEST_SUBNORMAL,
+    UNIT_ROUNDOFF,
+    relative,
+    sensitivity,
+)
 from hypothesis import find
 
 mpmath.mp.dps = 50
@@ -25,6 +33,16 @@ def test_unit_roundoff_and_smallest_normal_are_the_formats() -> None:
         assert SMALLEST_NORMAL[dtype] == float(np.finfo(dtype).tiny)
     assert UNIT_ROUNDOFF["bfloat16"] == torch.finfo(torch.bfloat16).eps / 2
     assert SMALLEST_NORMAL["bfloat16"] == torch.finfo(torch.bfloat16).tiny
+
+
+def test_largest_and_smallest_subnormal_are_the_formats() -> None:
+    """The overflow and underflow limits are NumPy's finfo (torch's for bfloat16)."""
+    for dtype in ("float16", "float32", "float64"):
+        assert LARGEST[dtype] == float(np.finfo(dtype).max)
+        assert SMALLEST_SUBNORMAL[dtype] == float(np.finfo(dtype).smallest_subnormal)
+    assert LARGEST["bfloat16"] == torch.finfo(torch.bfloat16).max
+    assert SMALLEST_SUBNORMAL["bfloat16"] == float(torch.tensor(2.0**-133, dtype=torch.bfloat16)) > 0
+    assert float(torch.tensor(2.0**-134, dtype=torch.bfloat16)) == 0.0  # below it, bfloat16 rounds to zero
 
 
 def _kappa(f: Any, x: float) -> float:

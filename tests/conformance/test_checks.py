@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 from dlterms.conformance.checks import Violation, assert_close, assert_that, measure_errors
-from dlterms.conformance.tolerances import FORWARD, GRADIENT, Tolerance
+from dlterms.conformance.tolerances import FORWARD, GRADIENT, Tolerance, relative
 
 TOL = Tolerance(1e-6, 1e-9, "test")
 
@@ -32,6 +32,20 @@ def test_assert_close_refuses_mismatches(got: list, expected: list) -> None:
 def test_assert_close_accepts_matching_special_values_and_close_values() -> None:
     """NaN matches NaN, inf matches the same inf, and values within atol + rtol·|e| pass."""
     assert_close([math.nan, math.inf, -math.inf, 1.0 + 5e-7], [math.nan, math.inf, -math.inf, 1.0], TOL, "x")
+
+
+def test_overflow_to_infinity_passes_only_beyond_the_largest_number() -> None:
+    """inf is the float32 rounding of 4e38 (past 3.4e38) and of the largest number within its bound, not of 1e38."""
+    largest = float(np.finfo(np.float32).max)
+    tol = relative("float32", "value")
+    assert_close([math.inf, -math.inf], [4e38, -4e38], tol, "x", scale=[4e38, 4e38], largest=largest)
+    assert_close([math.inf], [largest * (1 - 2**-24)], tol, "x", scale=[largest], largest=largest)
+    with pytest.raises(Violation):  # 1e38 is finite in float32
+        assert_close([math.inf], [1e38], tol, "x", scale=[1e38], largest=largest)
+    with pytest.raises(Violation):  # the wrong sign
+        assert_close([-math.inf], [4e38], tol, "x", scale=[4e38], largest=largest)
+    with pytest.raises(Violation):  # without a largest number, inf is never a finite value's rounding
+        assert_close([math.inf], [4e38], tol, "x", scale=[4e38])
 
 
 def test_violation_names_the_worst_element() -> None:
