@@ -1,9 +1,13 @@
-"""The JAX adapter: 64-bit mode, its compiled paths against plain JAX and NumPy, and one full conformance run."""
+"""The JAX adapter: 64-bit mode, its compiled paths against plain JAX and NumPy, compiling once (per process and
+across processes), and one full conformance run."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import os
+import subprocess
+import sys
 from typing import Any
 
 import numpy as np
@@ -89,6 +93,122 @@ def test_max_pool2d_pads_with_minus_infinity() -> None:
     x = -1.0 - RNG.random((1, 1, 3, 3))
     got = jxb.to_numpy(jxb.max_pool2d(_j(x), 2, 1, 1))
     assert got[0, 0, 0, 0] == x[0, 0, 0, 0] and (got < 0).all()
+
+
+# --- compiling once: one program per op and shape, kept across processes --------------------------------
+
+
+class _Compiles:
+    """Counts the programs JAX lowers and compiles (its "Compiling ..." debug log record), while active."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def __enter__(self) -> _Compiles:
+        import logging
+
+        self.handler = logging.Handler(logging.DEBUG)
+        self.handler.emit = lambda record: self.names.append(record.getMessage().split(" ")[1])  # type: ignore[method-assign]
+        self.handler.addFilter(lambda record: record.getMessage().startswith("Compiling "))
+        self.logger = logging.getLogger("jax._src.interpreters.pxla")
+        self.level = self.logger.level
+        self.logger.setLevel(logging.DEBUG)
+        self.logger.addHandler(self.handler)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.logger.removeHandler(self.handler)
+        self.logger.setLevel(self.level)
+
+
+def test_an_op_compiles_once_however_its_arguments_are_passed() -> None:
+    """relu(x), relu(x=x), softmax(x) and softmax(x, axis=-1) on a new shape compile one program per op."""
+    x = _j(RNG.standard_normal((3, 17, 2)))
+    with _Compiles() as compiles:
+        outputs = [jxb.relu(x), jxb.relu(x=x), jxb.softmax(x), jxb.softmax(x, axis=-1), jxb.softmax(x=x, axis=-1)]
+    assert sorted(compiles.names) == ["jit(relu)", "jit(softmax)"]
+    np.testing.assert_array_equal(jxb.to_numpy(outputs[0]), jxb.to_numpy(outputs[1]))
+    np.testing.assert_array_equal(jxb.to_numpy(outputs[2]), jxb.to_numpy(outputs[4]))
+
+
+def test_a_wrongly_called_op_says_which_argument() -> None:
+    """An argument given twice, or too many positional arguments, is a TypeError naming the problem."""
+    x = _j(np.ones(3))
+    with pytest.raises(TypeError, match="multiple values for argument 'x'"):
+        jxb.relu(x, x=x)
+    with pytest.raises(TypeError, match=r"relu\(\) takes 1 arguments but 2 were given"):
+        jxb.relu(x, x)
+
+
+def test_a_compiled_vjp_is_named_after_its_op() -> None:
+    """The compiled pullback of an OpCall is named vjp_<op> in JAX's logs (what framework_profile counts)."""
+    x = _j(RNG.standard_normal((5, 19)))
+    with _Compiles() as compiles:
+        jxb.vjp(OpCall(jxb, "tanh"), (x,), x)
+    assert compiles.names == ["jit(vjp_tanh)"]
+
+
+@pytest.mark.parametrize(
+    ("setting", "expected"),
+    [("off", None), ("OFF", None), ("", None), ("/some/where", "/some/where"), (None, "XDG/dlterms/jax")],
+)
+def test_compilation_cache_folder_follows_the_environment(
+    monkeypatch: pytest.MonkeyPatch, setting: str | None, expected: str | None
+) -> None:
+    """DLTERMS_JAX_CACHE names the cache folder or turns it off; unset, it is $XDG_CACHE_HOME/dlterms/jax."""
+    monkeypatch.setenv("XDG_CACHE_HOME", "XDG")
+    if setting is None:
+        monkeypatch.delenv(jxb.CACHE_ENV, raising=False)
+    else:
+        monkeypatch.setenv(jxb.CACHE_ENV, setting)
+    got = jxb.compilation_cache_dir()
+    assert got == (None if expected is None else os.path.abspath(expected))
+
+
+def test_a_folder_the_user_gave_jax_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With jax_compilation_cache_dir already set, the adapter neither moves it nor changes JAX's thresholds."""
+    before = jax.config.jax_compilation_cache_dir, jax.config.jax_persistent_cache_min_compile_time_secs
+    monkeypatch.setenv(jxb.CACHE_ENV, "/not/this/one")
+    try:
+        jax.config.update("jax_compilation_cache_dir", "/the/users/own")
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 2.5)
+        assert jxb.use_compilation_cache() == "/the/users/own"
+        assert jax.config.jax_compilation_cache_dir == "/the/users/own"
+        assert jax.config.jax_persistent_cache_min_compile_time_secs == 2.5
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before[0])
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", before[1])
+
+
+_CACHED_RUN = """
+import json, sys
+import numpy as np
+from jax import monitoring
+hits = []
+monitoring.register_event_listener(lambda event, **_: hits.append(event) if event.endswith("cache_hits") else None)
+from dlterms.conformance.backends import OpCall
+from dlterms.conformance.backends import jax as jxb
+x = jxb.asarray(np.linspace(-3, 3, 23).reshape(1, 23), "float32")
+t = jxb.asarray(np.linspace(0, 1, 23).reshape(1, 23), "float32")
+out = [jxb.softmax(x), jxb.binary_cross_entropy(jxb.sigmoid(x), jxb.relu(t)), *jxb.vjp(OpCall(jxb, "tanh"), (x,), x)]
+print(json.dumps({"hits": len(hits), "out": [jxb.to_numpy(o).tobytes().hex() for o in out]}))
+"""
+
+
+def test_a_second_process_reads_compiled_programs_back_and_gets_the_same_numbers(tmp_path: Any) -> None:
+    """With DLTERMS_JAX_CACHE set, a fresh process finds every program the first one compiled, bit for bit alike."""
+    env = {**os.environ, jxb.CACHE_ENV: str(tmp_path / "cache")}
+    env.pop("JAX_COMPILATION_CACHE_DIR", None)
+
+    def run() -> dict[str, Any]:
+        proc = subprocess.run([sys.executable, "-c", _CACHED_RUN], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return json.loads(proc.stdout.splitlines()[-1])
+
+    cold, warm = run(), run()
+    assert cold["hits"] == 0 and warm["hits"] >= 5  # softmax, sigmoid, relu, binary_cross_entropy, vjp_tanh
+    assert any((tmp_path / "cache").iterdir())
+    assert warm["out"] == cold["out"]
 
 
 # --- one full run -------------------------------------------------------------------------------------
