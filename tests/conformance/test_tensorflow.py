@@ -193,6 +193,9 @@ def test_tensorflow_covers_every_canonical_op(tensorflow_run: Any) -> None:
 # (docs/reference-accuracy.md): tf.nn.leaky_relu keeps its alpha attribute in float32, so a float64
 # slope such as 0.3 is rounded before it multiplies (−0.30000001192092896 for x = −1).
 KNOWN_TENSORFLOW_DEFECTS = ["leaky_relu.matches_reference[float64]"]
+# A second, found by the definition of max pooling over NaNs (docs/findings/tensorflow.md):
+# tf.nn.max_pool2d returns −FLT_MAX, its reduction's start value, for a window of NaNs only.
+KNOWN_TENSORFLOW_DEFINITION_DEFECTS = ["max_pool2d.special_values[float32]", "max_pool2d.special_values[float64]"]
 
 
 def test_tensorflow_translations_agree_with_the_reference(tensorflow_run: Any) -> None:
@@ -206,10 +209,12 @@ def test_tensorflow_translations_agree_with_the_reference(tensorflow_run: Any) -
 
 
 def test_tensorflow_passes_every_invariant_but_its_documented_defect(tensorflow_run: Any) -> None:
-    """`dlterms conform --backend tensorflow` fails only the documented leaky_relu defect (flush-to-zero and
-    float32 tanh saturation are conventions the invariants leave out, and `dlterms conventions` reports them)."""
+    """`dlterms conform --backend tensorflow` fails only the documented leaky_relu and max-pooling defects
+    (flush-to-zero and float32 tanh saturation are conventions the invariants leave out, and
+    `dlterms conventions` reports them)."""
     code, report = tensorflow_run
-    assert [r["id"] for r in report["results"] if r["status"] == "fail"] == KNOWN_TENSORFLOW_DEFECTS
+    failed = [r["id"] for r in report["results"] if r["status"] == "fail"]
+    assert sorted(failed) == sorted(KNOWN_TENSORFLOW_DEFECTS + KNOWN_TENSORFLOW_DEFINITION_DEFECTS)
     assert code == 1
     ftz = next(c for c in report["conventions"] if c["id"] == "float32.subnormal_arithmetic")
     assert ftz["value"] == "zero"
