@@ -12,8 +12,11 @@ slow frameworks: e.g. the terms whose checks changed, over many seeds.
 
 ``--dtype`` chooses the dtypes (``dlterms conform --dtype``; e.g. ``float16,bfloat16``).
 
+``--sizes`` adds the size tier (``dlterms conform --sizes``); ``--only-sizes`` keeps only its checks
+(``--terms`` still applies), for measuring the tier over many seeds without rerunning the default one.
+
 Usage: ``python benchmarks/no_false_alarms.py [--seeds 20] [--backends reference,numpy,torch] [--jobs 2]
-[--terms sigmoid,tanh] [--dtype float16,bfloat16]``
+[--terms sigmoid,tanh] [--dtype float16,bfloat16] [--sizes | --only-sizes]``
 """
 
 from __future__ import annotations
@@ -27,6 +30,23 @@ import time
 from pathlib import Path
 
 
+def size_tier_rows(backend: str, seed: int, terms: str | None, dtype: str | None) -> list[dict[str, object]]:
+    """The size tier's rows of one seed, run in this process (``dlterms conform`` has no flag for the tier alone)."""
+    from dlterms.conformance import load_backend
+    from dlterms.conformance.runner import DEFAULT_DTYPES, run
+    from dlterms.conformance.settings import SIZES_TIMEOUT_S
+
+    rows = run(
+        load_backend(backend),
+        terms=terms.split(",") if terms else None,
+        dtypes=dtype.split(",") if dtype else DEFAULT_DTYPES,
+        seed=seed,
+        timeout_s=SIZES_TIMEOUT_S,
+        tiers=("sizes",),
+    )
+    return [r.as_dict() for r in rows]
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=20)
@@ -35,6 +55,8 @@ def main() -> None:
     p.add_argument("--terms", help="comma-separated glossary terms (default: all)")
     p.add_argument("--dtype", help="comma-separated dtypes (default: dlterms conform's)")
     p.add_argument("--first-seed", type=int, default=1, help="the first seed (default 1): seeds first..first+N−1")
+    p.add_argument("--sizes", action="store_true", help="add the size tier (dlterms conform --sizes)")
+    p.add_argument("--only-sizes", action="store_true", help="run the size tier's checks only")
     p.add_argument("--out", help="write the summary as JSON to this file")
     args = p.parse_args()
     summary: dict[str, dict[str, object]] = {}
@@ -45,16 +67,20 @@ def main() -> None:
             start = time.perf_counter()
             terms = ["--terms", args.terms] if args.terms else []
             terms += ["--dtype", args.dtype] if args.dtype else []
+            terms += ["--sizes"] if args.sizes else []
             for seed in range(args.first_seed, args.first_seed + args.seeds):
-                out = Path(tmp) / f"{backend}-{seed}.json"
-                subprocess.run(
-                    [sys.executable, "-m", "dlterms", "conform", "--backend", backend, "--seed", str(seed), "-q",
-                     "--jobs", str(args.jobs), "--json", str(out), *terms],
-                    capture_output=True, text=True,
-                )  # fmt: skip
-                report = json.loads(out.read_text())
-                checks += report["summary"]["total"]
-                for row in report["results"]:
+                if args.only_sizes:
+                    rows = size_tier_rows(backend, seed, args.terms, args.dtype)
+                else:
+                    out = Path(tmp) / f"{backend}-{seed}.json"
+                    subprocess.run(
+                        [sys.executable, "-m", "dlterms", "conform", "--backend", backend, "--seed", str(seed), "-q",
+                         "--jobs", str(args.jobs), "--json", str(out), *terms],
+                        capture_output=True, text=True,
+                    )  # fmt: skip
+                    rows = json.loads(out.read_text())["results"]
+                checks += len(rows)
+                for row in rows:
                     if row["status"] in ("fail", "error"):
                         alarms.append({"seed": seed, "id": row["id"], "message": row["message"][:300],
                                        "counterexample": row["counterexample"]})  # fmt: skip
