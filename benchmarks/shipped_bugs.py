@@ -3,11 +3,12 @@
 For each bug of tests/conformance/shipped_bugs.py (a real framework's wrong-result bug
 replayed as a broken torch op), runs ``dlterms conform`` on the torch adapter with that op
 replaced, restricted to the op's glossary term and the bug's dtype, for seeds 0..N−1
-(``--seeds``, default 3); then, when ``dlterms conform`` has ``--sizes``, the same with
-``--sizes``. A run catches the bug when an invariant of the op (``<op>.…``) fails or errors (a timeout
-is no catch: it is listed apart).
-Prints, per tier, the fraction of that tier's bugs caught on every seed, and per bug which
-invariants caught it.
+(``--seeds``, default 3); then, when ``dlterms conform`` has ``--sizes``, the check the size
+tier adds (``<op>.matches_reference_at_sizes``, alone with ``--repro``): the size tier catches a
+bug that the default run or that check catches. A run catches the bug when an invariant of
+the op (``<op>.…``) fails or errors (a timeout is no catch: it is listed apart). Prints, per
+tier, the fraction of that tier's bugs caught on every seed, and per bug which invariants
+caught it.
 
 Usage: ``python benchmarks/shipped_bugs.py [--seeds 3] [--bugs NAME,NAME] [--json PATH]``
 """
@@ -34,6 +35,7 @@ from dlterms.conformance.backends import torch as torch_backend  # noqa: E402
 
 from dlterms.cli import main as dlterms_main  # noqa: E402
 from dlterms.files import atomic_write_text  # noqa: E402
+from dlterms.ops import AT_SIZES, OPS  # noqa: E402
 
 _counter = itertools.count()
 
@@ -65,6 +67,19 @@ def run(bug: sb.ShippedBug, seed: int, extra: list[str]) -> dict[str, Any]:
     return {"seed": seed, "code": code, "caught_by": caught, "timeouts": timeouts, "seconds": round(seconds, 2)}
 
 
+def _union(default: dict[str, Any], at_sizes: dict[str, Any] | None) -> dict[str, Any]:
+    """The size tier's verdict on one seed: the default run's checks plus the one it adds."""
+    if at_sizes is None:
+        return default
+    return {
+        "seed": default["seed"],
+        "code": max(default["code"], at_sizes["code"]),
+        "caught_by": sorted({*default["caught_by"], *at_sizes["caught_by"]}),
+        "timeouts": sorted({*default["timeouts"], *at_sizes["timeouts"]}),
+        "seconds": round(default["seconds"] + at_sizes["seconds"], 2),
+    }
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seeds", type=int, default=3, help="seeds 0..N−1 (default 3)")
@@ -78,10 +93,16 @@ def main() -> None:
     if unknown:
         p.error(f"--bugs: unknown bug(s) {sorted(unknown)}; expected names from tests/conformance/shipped_bugs.py")
     bugs = [b for b in sb.BUGS if names is None or b.name in names]
-    tiers = {"default": []} | ({"sizes": ["--sizes"]} if sb.sizes_flag_exists() else {})
+    tiers = ["default"] + (["sizes"] if sb.sizes_flag_exists() else [])
     results = []
     for bug in bugs:
-        runs = {tier: [run(bug, seed, extra) for seed in range(args.seeds)] for tier, extra in tiers.items()}
+        runs = {"default": [run(bug, seed, []) for seed in range(args.seeds)]}
+        if "sizes" in tiers:
+            check = f"{bug.op}.{AT_SIZES}[{bug.dtype}]"
+            at_sizes = [
+                run(bug, s, ["--sizes", "--repro", check]) if OPS[bug.op].sizes else None for s in range(args.seeds)
+            ]
+            runs["sizes"] = [_union(d, z) for d, z in zip(runs["default"], at_sizes, strict=True)]
         results.append({"name": bug.name, "framework": bug.framework, "url": bug.url, "op": bug.op,
                         "dtype": bug.dtype, "tier": bug.tier, "runs": runs})  # fmt: skip
         line = "  ".join(
