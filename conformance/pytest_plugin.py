@@ -24,7 +24,9 @@ from dlterms.conformance.settings import (
     DEFAULT_DTYPES,
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_SEED,
+    DEFAULT_TIERS,
     DEFAULT_TIMEOUT_S,
+    TIERS,
     RunSettings,
 )
 
@@ -52,6 +54,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=DEFAULT_TIMEOUT_S,
         help=f"seconds per check, 0 for no limit (default: {DEFAULT_TIMEOUT_S:g})",
     )
+    group.addoption(
+        "--dlterms-sizes",
+        action="store_true",
+        help="add the size tier: each op at realistic shapes (as dlterms conform --sizes)",
+    )
 
 
 def _csv(text: str | None) -> list[str] | None:
@@ -64,7 +71,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     from dlterms.conformance.runner import plan
 
     opt = metafunc.config.getoption
-    checks = plan(_csv(opt("dlterms_terms")), _csv(opt("dlterms_dtype")) or ())
+    tiers = TIERS if opt("dlterms_sizes") else DEFAULT_TIERS
+    checks = plan(_csv(opt("dlterms_terms")), _csv(opt("dlterms_dtype")) or (), tiers=tiers)
     metafunc.parametrize("dlterms_check", checks, ids=[c.key for c in checks])
 
 

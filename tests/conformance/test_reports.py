@@ -265,6 +265,19 @@ def test_pytest_plugin_runs_one_test_per_check(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "test_invariant[relu.equals_max_zero[float64]] PASSED" in proc.stdout
     assert "test_invariant[relu.idempotent[float64]] PASSED" in proc.stdout
+    assert "matches_reference_at_sizes" not in proc.stdout  # the size tier only with --dlterms-sizes
+
+
+def test_pytest_plugin_adds_the_size_tier_on_request(tmp_path: Path) -> None:
+    """`--dlterms-sizes` collects the size tier's checks too."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "dlterms.conformance", "--dlterms-backend", "reference",
+         "--dlterms-terms", "relu", "--dlterms-sizes", "--collect-only", "-q", "-p", "no:cacheprovider", "-o",
+         "addopts="],
+        capture_output=True, text=True, cwd=tmp_path, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "test_invariant[relu.matches_reference_at_sizes[float64]]" in proc.stdout
 
 
 def test_jobs_give_the_verdicts_of_a_sequential_run(tmp_path: Path) -> None:
