@@ -27,8 +27,14 @@ turn; the ratio of each framework's wall time to PyTorch's is taken within a
 round, and the report gives medians over ``--repeat`` rounds.
 
 ``--cli`` also times the whole command ``dlterms conform --backend FW -q --jobs N``
-(Python start-up, imports and worker processes included) for each ``N`` of
-``--jobs`` (default 1,2), and gives the speed-up of the largest ``N``.
+(Python start-up, imports, worker processes and the report's probes included)
+for each ``N`` of ``--jobs`` (default 1,2), and gives the speed-up of the largest ``N``.
+
+JAX runs twice per round, on a compilation cache folder of its own that is
+empty before the round (``DLTERMS_JAX_CACHE``, see
+:mod:`dlterms.conformance.backends.jax`): *cold*, every program compiled (a
+first run), then *warm*, every program read back from the cache (a CI job
+that keeps the folder between runs). The user's own cache is never touched.
 
 Usage: ``python benchmarks/framework_profile.py [--frameworks reference,numpy,torch,jax,tensorflow]
 [--repeat 3] [--seed 0] [--terms T,...] [--cli] [--jobs 1,2] [--json FILE]``
@@ -47,6 +53,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -215,28 +222,31 @@ def child(framework: str, seed: int, terms: list[str] | None, max_examples: int 
     import dlterms.reference as reference
 
     reference_timer = Timer()
-    for name in reference.__all__:
-        fn = getattr(reference, name)
-        if callable(fn):
-            setattr(reference, name, reference_timer.wrap(fn))
+    originals = {name: getattr(reference, name) for name in reference.__all__ if callable(getattr(reference, name))}
+    for name, fn in originals.items():
+        setattr(reference, name, reference_timer.wrap(fn))
+    try:
+        start = time.perf_counter()
+        from dlterms.conformance.backends import CANONICAL_OPS, load_backend
+        from dlterms.conformance.runner import Check, RunSettings, plan, run_checks, summary
 
-    start = time.perf_counter()
-    from dlterms.conformance.backends import CANONICAL_OPS, load_backend
-    from dlterms.conformance.runner import Check, RunSettings, plan, run_checks, summary
-
-    bk = load_backend(framework)
-    import_s = time.perf_counter() - start
-    read_compiles = HOOKS.get(framework, eager_hooks)()
-    framework_timer, check_timer = Timer(), Timer()
-    signatures: set[tuple[Any, ...]] = set()
-    timed_bk = dataclasses.replace(bk, impl=TimedAdapter(bk.impl, CANONICAL_OPS, framework_timer, signatures))
-    checks = [
-        Check(dataclasses.replace(c.invariant, check=check_timer.wrap(c.invariant.check)), c.dtype) for c in plan(terms)
-    ]
-    settings = RunSettings(seed=seed, **({"max_examples": max_examples} if max_examples else {}))
-    start = time.perf_counter()
-    rows = list(run_checks(timed_bk, checks, settings))
-    wall = time.perf_counter() - start
+        bk = load_backend(framework)
+        import_s = time.perf_counter() - start
+        read_compiles = HOOKS.get(framework, eager_hooks)()
+        framework_timer, check_timer = Timer(), Timer()
+        signatures: set[tuple[Any, ...]] = set()
+        timed_bk = dataclasses.replace(bk, impl=TimedAdapter(bk.impl, CANONICAL_OPS, framework_timer, signatures))
+        checks = [
+            Check(dataclasses.replace(c.invariant, check=check_timer.wrap(c.invariant.check)), c.dtype)
+            for c in plan(terms)
+        ]
+        settings = RunSettings(seed=seed, **({"max_examples": max_examples} if max_examples else {}))
+        start = time.perf_counter()
+        rows = list(run_checks(timed_bk, checks, settings))
+        wall = time.perf_counter() - start
+    finally:
+        for name, fn in originals.items():
+            setattr(reference, name, fn)
     return {
         "framework": framework,
         "version": bk.version,
@@ -256,25 +266,35 @@ def child(framework: str, seed: int, terms: list[str] | None, max_examples: int 
     }
 
 
-def run_child(framework: str, args: argparse.Namespace) -> dict[str, Any]:
+def variants(framework: str, cache: str) -> list[tuple[str, dict[str, str]]]:
+    """The runs of ``framework`` in a round: (label, environment). JAX runs twice on the compilation cache folder
+    ``cache`` (empty before the round): cold (every program compiled) and warm (every program read back)."""
+    if framework != "jax":
+        return [(framework, {})]
+    from dlterms.conformance.backends.jax import CACHE_ENV
+
+    return [("jax (cold cache)", {CACHE_ENV: cache}), ("jax (warm cache)", {CACHE_ENV: cache})]
+
+
+def run_child(framework: str, args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
     cmd = [sys.executable, os.path.abspath(__file__), "--child", framework, "--seed", str(args.seed)]
     if args.terms:
         cmd += ["--terms", args.terms]
     if args.max_examples:
         cmd += ["--max-examples", str(args.max_examples)]
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
     lines = [line for line in proc.stdout.splitlines() if line.startswith(MARKER)]
     if proc.returncode != 0 or not lines:
         raise SystemExit(f"{framework}: the profiling run exited {proc.returncode}:\n{proc.stderr[-3000:]}")
     return json.loads(lines[-1][len(MARKER) :])
 
 
-def cli_wall(framework: str, jobs: int, args: argparse.Namespace) -> float:
+def cli_wall(framework: str, jobs: int, args: argparse.Namespace, env: dict[str, str]) -> float:
     """Seconds of ``dlterms conform --backend FW -q --jobs N`` (exit 0 or 1: a run that found failures is timed too)."""
     cmd = [sys.executable, "-m", "dlterms", "conform", "--backend", framework, "-q", "--jobs", str(jobs)]
     cmd += ["--seed", str(args.seed)] + (["--terms", args.terms] if args.terms else [])
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **env})
     elapsed = time.perf_counter() - start
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-2000:]}{proc.stderr[-2000:]}")
@@ -352,20 +372,26 @@ def main() -> None:
     if args.child:
         print(MARKER + json.dumps(child(args.child, args.seed, terms, args.max_examples)))
         return
-    frameworks = args.frameworks.split(",")
     jobs = [int(j) for j in args.jobs.split(",")]
     load = os.getloadavg()
     rounds: list[dict[str, dict[str, Any]]] = []
-    cli: dict[str, dict[int, list[float]]] = {fw: {j: [] for j in jobs} for fw in frameworks}
-    for i in range(args.repeat):
-        rounds.append({})
-        for fw in frameworks:
-            rounds[-1][fw] = run_child(fw, args)
-            print(f"round {i + 1}: {fw} {rounds[-1][fw]['wall_s']:.1f} s", flush=True)
-            if args.cli:
+    cli: dict[str, dict[int, list[float]]] = {}
+    with tempfile.TemporaryDirectory(prefix="framework-profile-") as tmp:
+        for i in range(args.repeat):
+            rounds.append({})
+            for fw in args.frameworks.split(","):
+                for label, env in variants(fw, os.path.join(tmp, f"round{i}")):
+                    rounds[-1][label] = run_child(fw, args, env)
+                    print(f"round {i + 1}: {label} {rounds[-1][label]['wall_s']:.1f} s", flush=True)
+                if not args.cli:
+                    continue
                 for j in jobs:
-                    cli[fw][j].append(cli_wall(fw, j, args))
-                    print(f"round {i + 1}: {fw} dlterms conform --jobs {j}: {cli[fw][j][-1]:.1f} s", flush=True)
+                    for label, env in variants(fw, os.path.join(tmp, f"cli{i}-jobs{j}")):
+                        cli.setdefault(label, {}).setdefault(j, []).append(cli_wall(fw, j, args, env))
+                        print(
+                            f"round {i + 1}: {label} dlterms conform --jobs {j}: {cli[label][j][-1]:.1f} s", flush=True
+                        )
+    frameworks = list(rounds[0])
     result: dict[str, Any] = {
         "machine": machine(),
         "python": platform.python_version(),
@@ -388,7 +414,7 @@ def main() -> None:
                     else {}
                 ),
             }
-            for fw in frameworks
+            for fw in cli
         }
     print(f"{result['machine']}, Python {result['python']}, {args.repeat} round(s), seed {args.seed}")
     print(table(result))
