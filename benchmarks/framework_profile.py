@@ -229,6 +229,7 @@ def child(framework: str, seed: int, terms: list[str] | None, max_examples: int 
         start = time.perf_counter()
         from dlterms.conformance.backends import CANONICAL_OPS, load_backend
         from dlterms.conformance.runner import Check, RunSettings, plan, run_checks, summary
+        from dlterms.conformance.settings import DEFAULT_TIERS
 
         bk = load_backend(framework)
         import_s = time.perf_counter() - start
@@ -238,7 +239,7 @@ def child(framework: str, seed: int, terms: list[str] | None, max_examples: int 
         timed_bk = dataclasses.replace(bk, impl=TimedAdapter(bk.impl, CANONICAL_OPS, framework_timer, signatures))
         checks = [
             Check(dataclasses.replace(c.invariant, check=check_timer.wrap(c.invariant.check)), c.dtype)
-            for c in plan(terms)
+            for c in plan(terms, tiers=DEFAULT_TIERS)  # the default run's checks (no --sizes)
         ]
         settings = RunSettings(seed=seed, **({"max_examples": max_examples} if max_examples else {}))
         start = time.perf_counter()
