@@ -152,8 +152,10 @@ OPS = (
         args=(tensor("logits"), index("target"), _REDUCTION),
         cases=Cases(
             "invariants.losses.ce_cases",
-            {"edges": ("large_offsets", "exp_overflow", "full_range", "signed_zeros")},
-            why="logits 10⁷ + a few units, beyond e^x's overflow, over the whole range",
+            {"edges": ("large_offsets", "exp_overflow", "signed_zeros")},
+            # Not the whole range: a row's loss at logits ±max is 2·max, past the range, and a mean
+            # over rows whose exact value is finite then overflows in its sum in every framework.
+            why="logits 10⁷ + a few units, and beyond e^x's overflow",
         ),
         accuracy=relative(
             "cross_entropy",
