@@ -204,7 +204,7 @@ BUGS: tuple[ShippedBug, ...] = (
         wrong="gradient 1 instead of −2", replay=r.leaky_relu_grad_from_output_sign,
         tame_case={"x": [-1.0, 1.0], "negative_slope": 0.2},
         trigger_case={"x": [-1.0, 1.0], "negative_slope": -2.0},
-        not_drawn="negative slopes: negative_slope is drawn in [0, 1]",
+        not_drawn="negative slopes in the gradient cases on seed 0 (seeds 1 and 2 draw one)",
     ),
     ShippedBug(
         name="chainer-leaky-relu-zero-slope-grad", framework="Chainer 5",
@@ -306,7 +306,6 @@ BUGS: tuple[ShippedBug, ...] = (
         tame_case={"x": _full((2, 511), 0.0, torch.float64), "axis": -1},
         trigger_case={"x": _full((2, 517), 0.0, torch.float64), "axis": -1},
         modeled="the normalizer misses each row's last element",
-        not_drawn="long rows without an edge value: 1 value in 8 is an edge, so every long row has one that dominates",
     ),
     ShippedBug(
         name="tensorflow-matmul-rows-2p21", framework="TensorFlow 1.5–1.8 (GPU)",
