@@ -241,12 +241,11 @@ BUGS: tuple[ShippedBug, ...] = (
     ),
     ShippedBug(
         name="pytorch-depthwise-winograd", framework="PyTorch 1.9 (ARM CPU)",
-        url=_GITHUB + "pytorch/pytorch/pull/60460", op="conv2d", dtype="float32", tier="default",
+        url=_GITHUB + "pytorch/pytorch/pull/60460", op="conv2d", dtype="float32", tier="sizes",
         trigger="3×3 depthwise conv (groups = in_channels) with a depth multiplier > 1, stride 1",
         wrong="computed as if out_channels == groups", replay=r.conv2d_depthwise_multiplier_unwritten,
         tame_case=_depthwise(1),
         trigger_case=_depthwise(2),
-        not_drawn="groups == in_channels ≥ 2, out_channels = k·groups (k > 1), 3×3, stride 1 (sizes: stride is [1, 2])",
         modeled="channel c < groups uses input c and filter c; the others are zeros (never written)",
     ),
     ShippedBug(
