@@ -50,7 +50,7 @@ import tempfile
 import time
 import types
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -58,7 +58,7 @@ from typing import Any
 
 from .backends import Backend
 from .limits import HARD_LIMIT_MARGIN_S
-from .runner import Check, Result, RunSettings, apply_xfail
+from .runner import Check, Result, RunSettings, apply_xfail, time_limit
 from .settings import ISOLATION_MODES
 from .worker import read_crumb, serve
 
@@ -173,7 +173,11 @@ def run_isolated(
     settings = settings or RunSettings()
     xfail = dict(xfail or {})
     checks = list(checks)
-    hard_limit = settings.timeout_s + HARD_LIMIT_MARGIN_S if settings.timeout_s else None
+
+    def hard_limit(index: int) -> float | None:
+        limit = time_limit(checks[index].invariant, settings.timeout_s)
+        return limit + HARD_LIMIT_MARGIN_S if limit else None
+
     pending = deque(range(len(checks)))
     done: dict[int, Result] = {}
     workers: list[_Worker] = []
@@ -209,13 +213,14 @@ def run_isolated(
                 w.kill()
 
 
-def _wait(workers: list[_Worker], hard_limit: float | None) -> None:
+def _wait(workers: list[_Worker], hard_limit: Callable[[int], float | None]) -> None:
     """Block until a worker sends something or dies, a time limit falls due, or a second passes."""
     timeout = 1.0
     now = time.monotonic()
     for w in workers:
-        if w.check is not None and hard_limit is not None:
-            timeout = min(timeout, max(0.0, w.started + hard_limit - now))
+        limit = hard_limit(w.check) if w.check is not None else None
+        if limit is not None:
+            timeout = min(timeout, max(0.0, w.started + limit - now))
     handles: list[Any] = [w.conn for w in workers] + [w.sentinel for w in workers if w.sentinel is not None]
     if handles:
         wait(handles, timeout)
@@ -317,7 +322,7 @@ class _Worker:
             return messages, True
         return messages, self.exit_code() is not None
 
-    def collect(self, hard_limit: float | None) -> list[tuple[int, Result]]:
+    def collect(self, hard_limit: Callable[[int], float | None]) -> list[tuple[int, Result]]:
         """The rows this worker finished, and the row of the check it died on or ran past the limit with."""
         rows: list[tuple[int, Result]] = []
         messages, dead = self.receive()
@@ -331,7 +336,7 @@ class _Worker:
                 rows.append((self.check, apply_xfail(self._crash_row(), self.starter.xfail)))
             elif not self.ready and not self.failed_to_start:
                 self.failed_to_start = f"the worker process died while loading the backend ({self.how_it_ended()})"
-        elif self.check is not None and hard_limit is not None and time.monotonic() - self.started > hard_limit:
+        elif self.check is not None and (limit := hard_limit(self.check)) and time.monotonic() - self.started > limit:
             self.kill()
             rows.append((self.check, apply_xfail(self._timeout_row(), self.starter.xfail)))
         return rows
@@ -369,7 +374,7 @@ class _Worker:
 
     def _timeout_row(self) -> Result:
         row, _, _ = self._base_row(self.check)  # type: ignore[arg-type]
-        limit = self.starter.settings.timeout_s
+        limit = time_limit(self.starter.checks[self.check].invariant, self.starter.settings.timeout_s) or 0.0  # type: ignore[index]
         row.message = (
             f"timeout: ran past its time limit of {limit:g} s and did not stop within {HARD_LIMIT_MARGIN_S:g} s more "
             "(a call that does not return to Python, e.g. in C code); the worker was killed"
@@ -474,7 +479,7 @@ def run_jobs(
                 if worker.ready and worker.check is None:
                     worker.check, worker.started = 0, time.monotonic()
                     worker.conn.send(job)
-                _wait([worker], hard_limit)
+                _wait([worker], lambda _, job_limit=hard_limit: job_limit)
                 messages, dead = worker.receive()
                 for message in messages:
                     answers.append((message[2], ""))

@@ -204,6 +204,13 @@ def _unsupported_reason(bk: Backend, inv: Invariant, dtype: str) -> str | None:
     return None
 
 
+def time_limit(inv: Invariant, timeout_s: float | None) -> float | None:
+    """The time limit of a check of ``inv``: the run's, or at least :data:`SIZES_TIMEOUT_S` in the size tier."""
+    if timeout_s and inv.tier == "sizes":
+        return max(timeout_s, SIZES_TIMEOUT_S)
+    return timeout_s
+
+
 def run_one(
     bk: Backend,
     inv: Invariant,
@@ -244,8 +251,7 @@ def run_one(
 
     if inv.max_examples is not None:
         max_examples = min(max_examples, inv.max_examples)
-    if inv.tier == "sizes" and timeout_s:
-        timeout_s = max(timeout_s, SIZES_TIMEOUT_S)
+    timeout_s = time_limit(inv, timeout_s)
     test = given(inv.cases(dtype))(prop)
     test = hypothesis_settings(
         # From Hypothesis' defaults, not the loaded profile: a test suite's profile

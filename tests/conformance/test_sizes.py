@@ -10,8 +10,9 @@ import pytest
 import torch
 from dlterms.conformance import load_backend
 from dlterms.conformance.checks import Violation
-from dlterms.conformance.registry import OPS, compare_with_reference, strategy
-from dlterms.conformance.runner import select
+from dlterms.conformance.registry import INVARIANTS, OPS, compare_with_reference, strategy
+from dlterms.conformance.runner import select, time_limit
+from dlterms.conformance.settings import SIZES_TIMEOUT_S
 from dlterms.conformance.sizes import losses
 from dlterms.conformance.tolerances import LONG_SUM, gamma, summation_depth
 
@@ -31,6 +32,15 @@ def test_every_op_declares_sizes_in_the_size_tier_only() -> None:
         assert inv_id in record.invariant_ids
         assert inv_id in {inv.id for inv in select(tiers=("sizes",))}
         assert inv_id not in {inv.id for inv in select(tiers=("default",))}
+
+
+def test_size_checks_get_the_size_tiers_time_limit_in_and_out_of_workers() -> None:
+    """A size check runs within SIZES_TIMEOUT_S (600 s) where the run gives 60 s; other checks keep the run's."""
+    sized = INVARIANTS["mse_loss.matches_reference_at_sizes"]
+    plain = INVARIANTS["mse_loss.matches_reference"]
+    assert time_limit(sized, 60.0) == SIZES_TIMEOUT_S == 600.0
+    assert time_limit(plain, 60.0) == 60.0
+    assert time_limit(sized, None) is None  # no limit stays no limit
 
 
 def test_size_functions_yield_the_declared_shapes() -> None:
