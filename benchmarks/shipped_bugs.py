@@ -35,7 +35,7 @@ from dlterms.conformance.backends import torch as torch_backend  # noqa: E402
 
 from dlterms.cli import main as dlterms_main  # noqa: E402
 from dlterms.files import atomic_write_text  # noqa: E402
-from dlterms.ops import AT_SIZES, OPS  # noqa: E402
+from dlterms.ops import AT_SIZES  # noqa: E402
 
 _counter = itertools.count()
 
@@ -67,10 +67,8 @@ def run(bug: sb.ShippedBug, seed: int, extra: list[str]) -> dict[str, Any]:
     return {"seed": seed, "code": code, "caught_by": caught, "timeouts": timeouts, "seconds": round(seconds, 2)}
 
 
-def _union(default: dict[str, Any], at_sizes: dict[str, Any] | None) -> dict[str, Any]:
+def _union(default: dict[str, Any], at_sizes: dict[str, Any]) -> dict[str, Any]:
     """The size tier's verdict on one seed: the default run's checks plus the one it adds."""
-    if at_sizes is None:
-        return default
     return {
         "seed": default["seed"],
         "code": max(default["code"], at_sizes["code"]),
@@ -93,16 +91,13 @@ def main() -> None:
     if unknown:
         p.error(f"--bugs: unknown bug(s) {sorted(unknown)}; expected names from tests/conformance/shipped_bugs.py")
     bugs = [b for b in sb.BUGS if names is None or b.name in names]
-    tiers = ["default"] + (["sizes"] if sb.sizes_flag_exists() else [])
+    tiers = ["default", "sizes"]
     results = []
     for bug in bugs:
         runs = {"default": [run(bug, seed, []) for seed in range(args.seeds)]}
-        if "sizes" in tiers:
-            check = f"{bug.op}.{AT_SIZES}[{bug.dtype}]"
-            at_sizes = [
-                run(bug, s, ["--sizes", "--repro", check]) if OPS[bug.op].sizes else None for s in range(args.seeds)
-            ]
-            runs["sizes"] = [_union(d, z) for d, z in zip(runs["default"], at_sizes, strict=True)]
+        check = f"{bug.op}.{AT_SIZES}[{bug.dtype}]"
+        at_sizes = [run(bug, s, ["--sizes", "--repro", check]) for s in range(args.seeds)]
+        runs["sizes"] = [_union(d, z) for d, z in zip(runs["default"], at_sizes, strict=True)]
         results.append({"name": bug.name, "framework": bug.framework, "url": bug.url, "op": bug.op,
                         "dtype": bug.dtype, "tier": bug.tier, "runs": runs})  # fmt: skip
         line = "  ".join(
@@ -119,10 +114,8 @@ def main() -> None:
         some = [r for r in of_tier if any(x["caught_by"] for x in r["runs"][tier])]
         summary[tier] = {"bugs": len(of_tier), "caught_every_seed": len(every), "caught_some_seed": len(some)}
         print(f"tier {tier}: {len(every)}/{len(of_tier)} caught on every seed, {len(some)}/{len(of_tier)} on some seed")
-    if "sizes" not in tiers:
-        print("tier sizes: not run (dlterms conform has no --sizes yet)")
     if args.json:
-        doc = {"seeds": list(range(args.seeds)), "sizes_run": "sizes" in tiers, "summary": summary, "bugs": results}
+        doc = {"seeds": list(range(args.seeds)), "summary": summary, "bugs": results}
         atomic_write_text(args.json, json.dumps(doc, indent=2) + "\n")
 
 

@@ -35,6 +35,19 @@ settings.load_profile("dlterms")
 
 _counter = itertools.count()
 
+# Tests marked nightly (the size tier's replays: minutes each, on millions of elements) run when
+# DLTERMS_NIGHTLY=1, as a nightly job does; benchmarks/shipped_bugs.py runs the same replays.
+NIGHTLY = os.environ.get("DLTERMS_NIGHTLY") == "1"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if NIGHTLY:
+        return
+    skip = pytest.mark.skip(reason="nightly test: set DLTERMS_NIGHTLY=1 to run it")
+    for item in items:
+        if "nightly" in item.keywords:
+            item.add_marker(skip)
+
 
 class ConformRun:
     """The outcome of one ``dlterms conform`` run: exit code, printed text, JSON report."""

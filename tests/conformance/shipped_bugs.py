@@ -16,8 +16,6 @@ The page docs/findings/shipped-bugs.md lists the same catalogue.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -359,16 +357,6 @@ def same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
         return bool(torch.equal(torch.where(x.isnan(), 0, x), torch.where(y.isnan(), 0, y)))
 
     return len(a) == len(b) and all(one(x, y) for x, y in zip(a, b, strict=True))
-
-
-def sizes_flag_exists() -> bool:
-    """Whether ``dlterms conform`` has the size tier's ``--sizes`` switch (it is being built)."""
-    from dlterms.cli import main
-
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
-        main(["conform", "--help"])
-    return "--sizes" in out.getvalue()
 
 
 def caught_by(bug: ShippedBug, rows: list[dict[str, Any]]) -> list[str]:
