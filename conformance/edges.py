@@ -21,7 +21,6 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 from hypothesis import strategies as st
 
 from .tolerances import LARGEST, SMALLEST_NORMAL, SMALLEST_SUBNORMAL, UNIT_ROUNDOFF
@@ -114,57 +113,51 @@ ARRAY_EDGES = ("large_offsets",)
 OFFSET_SPREAD = 8.0  # large_offsets' values lie in c + [−8, 8]
 
 
-def _rounded(dtype: str) -> Callable[[float], float]:
-    # The nearest dtype value (strategies.representable would import this module back).
-    from .strategies import representable
-
-    return lambda v: float(representable(np.array(v), dtype))
-
-
 def edge_values(dtype: str, names: tuple[str, ...] | list[str]) -> st.SearchStrategy[float]:
-    """Values (Python floats, representable in ``dtype``, both signs) at the named edges."""
+    """Values (float64, both signs, within ±max of ``dtype``) at the named element edges.
+
+    They are not rounded to the dtype: :func:`~dlterms.conformance.strategies.float_arrays`
+    rounds every array it draws.
+    """
     check_names(names)
     m = LIMITS[dtype]
-    rounded = _rounded(dtype)
     parts: list[st.SearchStrategy[float]] = []
     for name in (n for n in names if n not in ARRAY_EDGES):
         lo, hi = EDGES[name].band(m)
         if name == "signed_zeros":
             parts.append(st.sampled_from([0.0, -0.0]))
         elif name == "full_range":
-            parts.append(_log_uniform(lo, hi, rounded) | st.sampled_from([m.largest, -m.largest]))
+            parts.append(_log_uniform(lo, hi) | st.sampled_from([m.largest, -m.largest]))
         elif name == "probability_ends":
             # 2^−k and 1 − 2^−k, k from 1 to the significand's width + 2 (1 − 2^−k rounds to 1 there).
             bits = round(-math.log2(m.u)) + 2
             parts.append(
-                st.integers(1, bits).flatmap(lambda k: st.sampled_from([2.0**-k, rounded(1.0 - 2.0**-k)]))
-                | _log_uniform(lo, 0.5, rounded, signed=False)
+                st.integers(1, bits).flatmap(lambda k: st.sampled_from([2.0**-k, 1.0 - 2.0**-k]))
+                | _log_uniform(lo, 0.5, signed=False)
             )
         else:
-            parts.append(_uniform(lo, min(hi, m.largest), rounded))
+            parts.append(_uniform(lo, min(hi, m.largest)))
     return st.one_of(*parts)
 
 
-def _uniform(lo: float, hi: float, rounded: Callable[[float], float]) -> st.SearchStrategy[float]:
-    return st.tuples(st.booleans(), st.floats(lo, hi)).map(lambda t: rounded(-t[1] if t[0] else t[1]))
+def _uniform(lo: float, hi: float) -> st.SearchStrategy[float]:
+    return st.tuples(st.booleans(), st.floats(lo, hi)).map(lambda t: -t[1] if t[0] else t[1])
 
 
-def _log_uniform(
-    lo: float, hi: float, rounded: Callable[[float], float], *, signed: bool = True
-) -> st.SearchStrategy[float]:
+def _log_uniform(lo: float, hi: float, *, signed: bool = True) -> st.SearchStrategy[float]:
     a, b = math.log2(lo), math.log2(hi)
 
     def value(t: tuple[bool, float]) -> float:
-        v = rounded(hi if t[1] >= b else min(2.0 ** t[1], hi))  # 2.0**1024 would overflow
+        v = hi if t[1] >= b else min(2.0 ** t[1], hi)  # 2.0**1024 would overflow
         return -v if signed and t[0] else v
 
     return st.tuples(st.booleans(), st.floats(a, b)).map(value)
 
 
 def offset(dtype: str) -> st.SearchStrategy[float]:
-    """A large offset ``±c`` (the band of ``large_offsets``), representable in ``dtype``."""
+    """A large offset ``±c`` (the band of ``large_offsets``; float64, not rounded to ``dtype``)."""
     lo, hi = EDGES["large_offsets"].band(LIMITS[dtype])
-    return _log_uniform(lo, hi, _rounded(dtype))
+    return _log_uniform(lo, hi)
 
 
 def check_names(names: tuple[str, ...] | list[str]) -> None:

@@ -50,11 +50,11 @@ def test_unknown_edge_is_refused_with_the_known_names() -> None:
 @pytest.mark.parametrize("dtype", ["float16", "bfloat16", "float32", "float64"])
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
-def test_edge_values_are_finite_and_representable(dtype: str, data: Any) -> None:
-    """Every edge value is finite, of the dtype, and at most the largest finite number."""
+def test_edge_values_stay_finite_once_rounded_to_the_dtype(dtype: str, data: Any) -> None:
+    """Every edge value is within ±max of the dtype, so rounding it (as float_arrays does) never overflows."""
     v = data.draw(edge_values(dtype, sorted(set(EDGES) - {"large_offsets"})))
     assert math.isfinite(v) and abs(v) <= LIMITS[dtype].largest
-    assert float(representable(np.array(v), dtype)) == v or v == 0.0
+    assert math.isfinite(float(representable(np.array(v), dtype)))
 
 
 def drawn(cases: st.SearchStrategy[Any], condition: Any, n: int = 150) -> bool:
