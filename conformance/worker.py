@@ -178,8 +178,8 @@ def convention_record(bk: Backend, convention: str, probe: Probe | None) -> dict
     (value and api None). No op of ``bk`` is called but through ``probe``.
     """
     stand_in = types.SimpleNamespace(framework="", conventions=() if probe is None else (probe,))
-    records = measure_backend(dataclasses.replace(bk, impl=stand_in))
-    return next(r for r in records if r["id"] == convention)
+    (record,) = measure_backend(dataclasses.replace(bk, impl=stand_in), only=convention)
+    return record
 
 
 def _bound(measure: Callable[[Backend, str], Value], bk: Backend, dtype: str) -> Callable[[], Value]:

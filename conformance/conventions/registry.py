@@ -138,8 +138,10 @@ def declared_probes(impl: Any) -> dict[str, Probe]:
     return probes
 
 
-def measure_backend(bk: Backend) -> list[dict[str, Any]]:
-    """One record per convention for a loaded backend: the ``conventions`` section of its report.
+def measure_backend(bk: Backend, only: str | None = None) -> list[dict[str, Any]]:
+    """One record per convention for a loaded backend: the ``conventions`` section of its report
+    (``only``: the record of that convention alone, so that measuring them one at a time costs each canonical
+    value once).
 
     The backend's framework is its adapter's ``framework`` attribute, else its
     name. A framework of :data:`dlterms.frameworks.FRAMEWORKS` (or
@@ -167,13 +169,16 @@ def measure_backend(bk: Backend) -> list[dict[str, Any]]:
             return None, None
         return op_probe.api(bk, dtype), _limited(lambda: op_probe.measure(bk, dtype))
 
-    return _records(probed)
+    return _records(probed, only)
 
 
-def _records(probed: Callable[[Convention, Value], tuple[str | None, Value]]) -> list[dict[str, Any]]:
-    """One record per convention, its ``api`` and value from ``probed(convention, canonical value)``."""
+def _records(
+    probed: Callable[[Convention, Value], tuple[str | None, Value]], only: str | None = None
+) -> list[dict[str, Any]]:
+    """One record per convention (``only``: of that one), its ``api`` and value from ``probed(convention,
+    canonical value)``."""
     records = []
-    for conv in CONVENTIONS.values():
+    for conv in CONVENTIONS.values() if only is None else (CONVENTIONS[only],):
         canonical = _safe(conv.canonical)
         api, value = probed(conv, canonical)
         records.append(

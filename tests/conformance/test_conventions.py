@@ -333,3 +333,14 @@ def test_the_conventions_page_states_the_half_precision_canonical_values() -> No
             assert f"`{shown}`" in cells[3], (cid, shown, cells[3])
             seen.add(cid)
     assert seen == set(canonical)
+
+
+def test_measuring_one_convention_gives_its_record_of_the_full_measurement() -> None:
+    """``measure_backend(bk, only=id)`` is the one record of that convention that the full measurement gives."""
+    from dlterms.conformance import load_backend
+    from dlterms.conformance.conventions.registry import measure_backend
+
+    bk = load_backend("numpy")
+    full = {r["id"]: r for r in measure_backend(bk)}
+    (one,) = measure_backend(bk, only="float32.subnormal_arithmetic")
+    assert one == full["float32.subnormal_arithmetic"]
