@@ -1,42 +1,36 @@
 """Checks run in worker processes that may die: a crash, an exit or a hang becomes an ``error`` row.
 
-A framework's kernel can segfault, abort, be killed for memory or hang in C
-code. ``dlterms conform`` therefore runs its checks in worker processes and
-supervises them from the process that writes the report:
+A framework's kernel can segfault, abort, be killed for memory or hang in C code. ``dlterms
+conform`` therefore runs its checks in worker processes and supervises them from the process that
+writes the report:
 
-* each worker takes one check at a time and sends its row back on a pipe;
-  before every case it writes the check and the case to a small file of its
-  own (a *breadcrumb*), and Python's :mod:`faulthandler` writes the Python
-  stack of a fatal signal to a log beside it (with whatever the framework
-  printed on stderr);
-* when a worker dies, its check becomes an ``error`` row: "crashed: SIGSEGV
-  (signal 11)" or "crashed: the worker exited with code 3", the case from the
-  breadcrumb as counterexample, the end of the log in ``details``; a new
-  worker takes the remaining checks;
-* a check still running :data:`~.limits.HARD_LIMIT_MARGIN_S` after its time
-  limit (a call into C code that SIGALRM cannot interrupt) has its worker
-  killed and becomes a ``timeout`` error row;
-* Ctrl-C or SIGTERM in the supervisor kills the workers; the rows done so far
-  are kept. Workers ignore SIGINT, so a Ctrl-C in a terminal reaches them only
-  through the supervisor.
+* each worker takes one check at a time and sends its row back on a pipe; before every case it
+  writes the check and the case to a small file of its own (a *breadcrumb*), and Python's
+  :mod:`faulthandler` writes the Python stack of a fatal signal to a log beside it (with whatever
+  the framework printed on stderr);
+* when a worker dies, its check becomes an ``error`` row: "crashed: SIGSEGV (signal 11)" or
+  "crashed: the worker exited with code 3", the case from the breadcrumb as counterexample, the
+  end of the log in ``details``; a new worker takes the remaining checks;
+* a check still running :data:`~.limits.HARD_LIMIT_MARGIN_S` after its time limit (a call into C
+  code that SIGALRM cannot interrupt) has its worker killed and becomes a ``timeout`` error row;
+* Ctrl-C or SIGTERM in the supervisor kills the workers; the rows done so far are kept. Workers
+  ignore SIGINT, so a Ctrl-C in a terminal reaches them only through the supervisor.
 
-The report's probes (special values, conventions) run in workers as well, one
-job at a time (:func:`run_jobs`): a probe that crashes or hangs costs only its
-own record (see :func:`.session.measure_facts`).
+The report's probes (special values, conventions) run in workers as well, one job at a time
+(:func:`run_jobs`): a probe that crashes or hangs costs only its own record (see
+:func:`.session.measure_facts`).
 
 Two ways to start a worker (:func:`choose_isolation`):
 
-* **fork** (POSIX, the default): the worker is a copy of this process, with the
-  framework and the backend already loaded, so it starts in milliseconds and
-  can run an adapter defined only in memory;
-* **spawn**: a fresh interpreter that imports the framework and loads the
-  backend from its ``--backend`` spec. Used for JAX and TensorFlow, whose
-  runtime threads a fork cannot copy (a forked copy may deadlock), and where
-  there is no fork. It costs one framework import per worker (seconds).
+* **fork** (POSIX, the default): the worker is a copy of this process, with the framework and the
+  backend already loaded, so it starts in milliseconds and can run an adapter defined only in memory;
+* **spawn**: a fresh interpreter that imports the framework and loads the backend from its
+  ``--backend`` spec. Used for JAX and TensorFlow, whose runtime threads a fork cannot copy (a
+  forked copy may deadlock), and where there is no fork. It costs one framework import per worker.
 
-With ``--isolation off`` (or an adapter that can be neither forked nor
-imported by a fresh process) the checks run in this process, as a plain loop
-over :func:`~.runner.run_checks`: a crash then ends the run.
+With ``--isolation off`` (or an adapter that can be neither forked nor imported by a fresh process)
+the checks run in this process, as a plain loop over :func:`~.runner.run_checks`: a crash then
+ends the run.
 """
 
 from __future__ import annotations
@@ -50,7 +44,7 @@ import tempfile
 import time
 import types
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -173,11 +167,10 @@ def run_isolated(
     settings = settings or RunSettings()
     xfail = dict(xfail or {})
     checks = list(checks)
-
-    def hard_limit(index: int) -> float | None:
-        limit = time_limit(checks[index].invariant, settings.timeout_s)
-        return limit + HARD_LIMIT_MARGIN_S if limit else None
-
+    # A worker still on check i past hard_limits[i] (its time limit and the margin) is killed.
+    hard_limits = [
+        (t + HARD_LIMIT_MARGIN_S if (t := time_limit(c.invariant, settings.timeout_s)) else None) for c in checks
+    ]
     pending = deque(range(len(checks)))
     done: dict[int, Result] = {}
     workers: list[_Worker] = []
@@ -193,9 +186,9 @@ def run_isolated(
                 for w in workers:
                     if w.ready and w.check is None and pending:
                         w.assign(pending.popleft())
-                _wait(workers, hard_limit)
+                _wait(workers, hard_limits)
                 for w in list(workers):
-                    for index, row in w.collect(hard_limit):
+                    for index, row in w.collect(hard_limits):
                         done[index] = row
                     if w.failed_to_start:  # the backend cannot be loaded: no worker will do better
                         for index in pending:
@@ -213,14 +206,13 @@ def run_isolated(
                 w.kill()
 
 
-def _wait(workers: list[_Worker], hard_limit: Callable[[int], float | None]) -> None:
-    """Block until a worker sends something or dies, a time limit falls due, or a second passes."""
+def _wait(workers: list[_Worker], hard_limits: Sequence[float | None]) -> None:
+    """Block until a worker sends something or dies, a time limit (``hard_limits[check]``) falls due, or 1 s passes."""
     timeout = 1.0
     now = time.monotonic()
     for w in workers:
-        limit = hard_limit(w.check) if w.check is not None else None
-        if limit is not None:
-            timeout = min(timeout, max(0.0, w.started + limit - now))
+        if w.check is not None and hard_limits[w.check] is not None:
+            timeout = min(timeout, max(0.0, w.started + hard_limits[w.check] - now))
     handles: list[Any] = [w.conn for w in workers] + [w.sentinel for w in workers if w.sentinel is not None]
     if handles:
         wait(handles, timeout)
@@ -322,7 +314,7 @@ class _Worker:
             return messages, True
         return messages, self.exit_code() is not None
 
-    def collect(self, hard_limit: Callable[[int], float | None]) -> list[tuple[int, Result]]:
+    def collect(self, hard_limits: Sequence[float | None]) -> list[tuple[int, Result]]:
         """The rows this worker finished, and the row of the check it died on or ran past the limit with."""
         rows: list[tuple[int, Result]] = []
         messages, dead = self.receive()
@@ -336,7 +328,7 @@ class _Worker:
                 rows.append((self.check, apply_xfail(self._crash_row(), self.starter.xfail)))
             elif not self.ready and not self.failed_to_start:
                 self.failed_to_start = f"the worker process died while loading the backend ({self.how_it_ended()})"
-        elif self.check is not None and (limit := hard_limit(self.check)) and time.monotonic() - self.started > limit:
+        elif self.check is not None and (limit := hard_limits[self.check]) and time.monotonic() - self.started > limit:
             self.kill()
             rows.append((self.check, apply_xfail(self._timeout_row(), self.starter.xfail)))
         return rows
@@ -479,7 +471,7 @@ def run_jobs(
                 if worker.ready and worker.check is None:
                     worker.check, worker.started = 0, time.monotonic()
                     worker.conn.send(job)
-                _wait([worker], lambda _, job_limit=hard_limit: job_limit)
+                _wait([worker], [hard_limit])
                 messages, dead = worker.receive()
                 for message in messages:
                     answers.append((message[2], ""))
