@@ -9,6 +9,7 @@ absolute and relative error and the tolerance used.
 from __future__ import annotations
 
 import math
+import sys
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,6 +68,9 @@ def _record(err: np.ndarray, rel: np.ndarray, allowed: np.ndarray, tol: Toleranc
     acc["max_abs_err"] = max(acc["max_abs_err"], float(err.max()))
     acc["max_rel_err"] = max(acc["max_rel_err"], float(rel.max()))
     closeness = float(np.max(err / allowed)) if np.all(allowed > 0) else float(err.max() > 0)
+    # An error beyond ~10³⁰⁸ times the allowance (1e305 against the smallest normal number)
+    # overflows the ratio: kept the largest finite float, a number as the report's schema says.
+    closeness = min(closeness, sys.float_info.max)
     if closeness > acc["error_ratio"]:
         acc["error_ratio"], acc["tolerance"] = closeness, tol.as_dict()
 

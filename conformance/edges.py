@@ -95,9 +95,10 @@ EDGES: dict[str, Edge] = {
         ),
         Edge(
             "large_offsets",
-            "whole arrays c + a spread in [−8, 8], c log-uniform in [10³, max/16]: logits 10⁷ + a few units, "
-            "where x − (max + log Σ) rounds the log term away and x² − 2xt + t² cancels catastrophically",
-            lambda m: (1e3, min(m.largest / 16, 1e300)),
+            "whole arrays c + a spread in [−8, 8], c log-uniform in [10³, 16/u] (2.7·10⁸ in float32, or max/16): "
+            "logits 10⁷ + a few units, where x − (max + log Σ) rounds the log term away and x² − 2xt + t² "
+            "cancels catastrophically; up to 16/u the spread keeps a few ulps instead of rounding to c",
+            lambda m: (1e3, min(m.largest / 16, 16 / m.u)),
         ),
         Edge(
             "probability_ends",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -46,6 +47,14 @@ def test_overflow_to_infinity_passes_only_beyond_the_largest_number() -> None:
         assert_close([-math.inf], [4e38], tol, "x", scale=[4e38], largest=largest)
     with pytest.raises(Violation):  # without a largest number, inf is never a finite value's rounding
         assert_close([math.inf], [4e38], tol, "x", scale=[4e38])
+
+
+def test_an_overflowing_error_ratio_is_recorded_as_the_largest_finite_number() -> None:
+    """An error of 1e305 where the smallest normal number is allowed records a finite ratio (the schema's number)."""
+    errors = measure_errors()
+    with pytest.raises(Violation):
+        assert_close([-1e305], [0.0], relative("float64", "value"), "x", scale=[0.0])
+    assert errors["error_ratio"] == sys.float_info.max
 
 
 def test_violation_names_the_worst_element() -> None:

@@ -50,7 +50,7 @@ def test_every_record_special_value_is_probed() -> None:
     """The probes are exactly the special values declared in the op records, in record order."""
     declared = [f"{op.name}.{sv.name}" for op in ops.OPS.values() for sv in op.special_values]
     assert [sv.id for sv in SPECIAL_VALUES] == declared
-    assert len(declared) == len(set(declared)) == 38
+    assert len(declared) == len(set(declared)) == 39
 
 
 @pytest.mark.parametrize("sv", SPECIAL_VALUES, ids=lambda sv: sv.id)
@@ -215,8 +215,8 @@ def test_a_hanging_op_is_cut_off_and_not_called_again(broken_backend) -> None:
 
 
 def test_the_probes_carry_their_kind_and_the_report_records_it() -> None:
-    """22 of the 38 are fixed by the definition; every measured record says which kind it is."""
-    assert sum(sv.fixed for sv in SPECIAL_VALUES) == 22
+    """23 of the 39 are fixed by the definition; every measured record says which kind it is."""
+    assert sum(sv.fixed for sv in SPECIAL_VALUES) == 23
     records = measure(load_backend("reference"))
     assert {r["id"]: r["kind"] for r in records} == {sv.id: sv.kind for sv in SPECIAL_VALUES}
 
@@ -253,13 +253,23 @@ def test_a_relu_that_maps_nan_to_zero_fails_relu_special_values(broken_backend) 
     assert "relu.nan_propagates" in row.message and "gave [0.0]" in row.message
 
 
+# TensorFlow 2.21's one documented definition defect (docs/findings/tensorflow.md): tf.nn.max_pool2d
+# gives −FLT_MAX for a window of NaNs only.
+KNOWN_DEFINITION_DEFECTS = {"tensorflow": {"max_pool2d.special_values"}}
+
+
 @pytest.mark.parametrize("framework", ["reference", "numpy", "torch", "jax", "tensorflow"])
 def test_every_builtin_framework_meets_every_definition(framework: str) -> None:
-    """The correct frameworks pass <op>.special_values in every dtype they have: no false alarm."""
+    """The correct frameworks pass <op>.special_values in every dtype they have (no false alarm), and
+    TensorFlow fails only its documented max-pooling defect, naming the probe."""
     if framework not in ("reference", "numpy"):
         pytest.importorskip(framework)
     bk = load_backend(framework)
+    known = KNOWN_DEFINITION_DEFECTS.get(framework, set())
     for inv in (i for i in INVARIANTS.values() if i.id.endswith(".special_values")):
         for dtype in (d for d in ("float32", "float64") if d in bk.dtypes):
             row = run_one(bk, inv, dtype)
-            assert row.status == "pass", (inv.id, dtype, row.message)
+            if inv.id in known:
+                assert row.status == "fail" and "max_pool2d.all_nan_window" in row.message, row.message
+            else:
+                assert row.status == "pass", (inv.id, dtype, row.message)
