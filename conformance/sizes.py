@@ -27,7 +27,7 @@ import numpy as np
 from .edges import EDGES, LIMITS
 from .strategies import representable
 
-__all__ = ["conv", "elementwise", "linear", "logits", "losses", "pooling", "recurrent", "values"]
+__all__ = ["conv", "elementwise", "linear", "logits", "losses", "pooling", "recurrent", "steps", "values"]
 
 Case = dict[str, Any]
 
