@@ -45,6 +45,24 @@ Schema of an entry (every key is required unless marked optional)::
     [math]                           # optional: LaTeX
     formula = '\\sigma(x) = ...'
     derivative = '...'               # optional
+    notation_en = "..."              # optional: a convention the symbols follow (row vectors, ...)
+    notation_zh = "..."              # required with notation_en
+
+    [[math.symbol]]                  # one per symbol of the formula and derivative (a test checks
+    tex = '\\sigma(x)'               # that each occurs in them and that every letter is declared)
+    shape = "same as x"              # its shape: "scalar", "(n,)", "(N, C)", ...
+    en = "the output"                # its meaning, in English
+    zh = "输出"                       # and in Chinese
+
+    [example]                        # optional (required by a test for kind = "function"): a worked
+    function = "sigmoid"             # example, computed by this dlterms.reference function (one of
+    args = { x = [-2.0, 0.0, 2.0] }  # `reference`) on these keyword arguments when the site is built;
+    outputs = []                     # optional: names of the parts of a tuple result, in order
+    caption_en = "..."               # one line: what the example shows
+    caption_zh = "..."
+                                     # an argument given as { function = "mse_loss", target = [...] }
+                                     # is that reference function with its first argument left free,
+                                     # and { callable = "<name>" } one of dlterms.site.examples.CALLABLES
 
     [[picture]]                      # optional, repeatable: the page's dedicated pictures, in order;
     kind = "curves"                  # a key of PICTURE_KINDS; a term without one gets a map of
@@ -68,9 +86,11 @@ __all__ = [
     "GLOSSARY_DIR",
     "PICTURE_KINDS",
     "PICTURE_VARIANTS",
+    "Example",
     "GlossaryError",
     "Picture",
     "Section",
+    "Symbol",
     "Term",
     "get_term",
     "load_sections",
@@ -146,6 +166,27 @@ class Picture:
 
 
 @dataclass(frozen=True)
+class Symbol:
+    """One symbol of a term's formula (a ``[[math.symbol]]`` table): its TeX, shape and meaning."""
+
+    tex: str
+    shape: str
+    en: str
+    zh: str
+
+
+@dataclass(frozen=True)
+class Example:
+    """A worked example (the ``[example]`` table): its inputs only; the reference computes the outputs."""
+
+    function: str
+    args: dict[str, Any] = field(default_factory=dict, hash=False)
+    caption_en: str = ""
+    caption_zh: str = ""
+    outputs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Term:
     """A glossary entry. See the module docstring for the meaning of each field."""
 
@@ -164,6 +205,10 @@ class Term:
     formula: str = ""
     derivative: str = ""
     pictures: tuple[Picture, ...] = ()
+    symbols: tuple[Symbol, ...] = ()
+    notation_en: str = ""
+    notation_zh: str = ""
+    example: Example | None = None
     path: Path = field(default=Path(), compare=False)
 
     @property
@@ -241,7 +286,7 @@ class _Fields:
 
 _TOP = {
     "id", "version", "kind", "section", "order", "reference", "invariants",
-    "related", "papers", "en", "zh", "seed", "math", "picture",
+    "related", "papers", "en", "zh", "seed", "math", "picture", "example",
 }  # fmt: skip
 
 
@@ -272,6 +317,46 @@ def _pictures(f: _Fields) -> tuple[Picture, ...]:
             raise p.fail("padding", "an integer >= 0")
         out.append(Picture(kind, functions, variant, stride, padding))
     return tuple(out)
+
+
+def _symbols(m: _Fields) -> tuple[Symbol, ...]:
+    """The ``[[math.symbol]]`` tables of an entry."""
+    raw = m.data.get("symbol", [])
+    if not isinstance(raw, list) or not all(isinstance(t, dict) for t in raw):
+        raise m.fail("symbol", "an array of tables ([[math.symbol]])")
+    out = []
+    for i, table in enumerate(raw):
+        s = _Fields(m.path, table, f"{m.prefix}symbol[{i}].")
+        s.unknown({"tex", "shape", "en", "zh"})
+        out.append(Symbol(tex=s.text("tex"), shape=s.text("shape"), en=s.text("en"), zh=s.text("zh")))
+    if len({s.tex for s in out}) != len(out):
+        raise m.fail("symbol", "symbols with different tex")
+    return tuple(out)
+
+
+def _example(f: _Fields, reference: tuple[str, ...]) -> Example | None:
+    """The ``[example]`` table of an entry: a function of ``reference`` and its keyword arguments."""
+    e = f.table("example", optional=True)
+    if e is None:
+        return None
+    e.unknown({"function", "args", "outputs", "caption_en", "caption_zh"})
+    function = e.text("function")
+    if function not in reference:
+        raise e.fail("function", f"one of the entry's reference functions {list(reference)}")
+    args = e.table("args")
+    assert args is not None
+    for key, value in args.data.items():
+        if not _FUNCTION.match(key):
+            raise args.fail(key, "an argument name")
+        if isinstance(value, dict) and not ({"function"} <= set(value) or set(value) == {"callable"}):
+            raise args.fail(key, "a value, { function = <reference function>, ... } or { callable = <name> }")
+    return Example(
+        function=function,
+        args=dict(args.data),
+        caption_en=e.text("caption_en"),
+        caption_zh=e.text("caption_zh"),
+        outputs=e.strings("outputs"),
+    )
 
 
 def parse_term(path: Path, sections: set[str]) -> Term:
@@ -319,11 +404,15 @@ def parse_term(path: Path, sections: set[str]) -> Term:
         own = {n.casefold() for key in names for n in ([table.text(key)] if key == "name" else table.strings(key))}
         if clash := [r for r in table.strings("related_names") if r.casefold() in own]:
             raise table.fail("related_names", f"names of other concepts only, not of this one (such as {clash[0]!r})")
-    formula = derivative = ""
+    formula = derivative = notation_en = notation_zh = ""
+    symbols: tuple[Symbol, ...] = ()
     if (m := f.table("math", optional=True)) is not None:
-        m.unknown({"formula", "derivative"})
+        m.unknown({"formula", "derivative", "notation_en", "notation_zh", "symbol"})
         formula = m.text("formula")
         derivative = m.text("derivative", optional=True)
+        notation_en = m.text("notation_en", optional=True)
+        notation_zh = m.text("notation_zh", optional=not notation_en)
+        symbols = _symbols(m)
     return Term(
         id=term_id,
         version=version,
@@ -352,6 +441,10 @@ def parse_term(path: Path, sections: set[str]) -> Term:
         formula=formula,
         derivative=derivative,
         pictures=_pictures(f),
+        symbols=symbols,
+        notation_en=notation_en,
+        notation_zh=notation_zh,
+        example=_example(f, reference),
         path=path,
     )
 

@@ -18,10 +18,12 @@ from dlterms.citing.bibliography import BibEntry
 from dlterms.citing.formats import apa_markdown
 from dlterms.glossary import Section, Term
 
+from .examples import example_markdown
 from .frameworks import Adapters, frameworks_markdown
 from .plots import Picture
 from .reports import Reports, matrix_markdown
 from .specials import special_values_markdown
+from .symbols import symbols_markdown
 from .text import code, fenced, front_matter, indent, log, mathml, md_cell, md_text
 
 TERMS_DIR = "terms"  # under the docs folder: generated, git-ignored
@@ -121,6 +123,8 @@ def _formula(term: Term) -> str:
         parts += ["", "Derivative · 导数:", ""]
         d = mathml(term.derivative, display=True, where=f"{term.id} (derivative)")
         parts.append(f'<div class="dlterms-math" data-search-exclude>{d}</div>')
+    if symbols := symbols_markdown(term):
+        parts += ["", symbols]
     return "\n".join(parts)
 
 
@@ -280,6 +284,7 @@ def term_page(ctx: Context, term: Term, pictures: list[tuple[Picture, str]]) -> 
         _definitions(term),  # first: on a phone the definition is in the first screen, the names after it
         _names(term),
         _formula(term),
+        example_markdown(term),
         _figures(pictures),
         _reference(ctx, term),
         frameworks_markdown(ctx.adapters, term),
