@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib.util
 import re
 
+from pypinyin import Style, lazy_pinyin
+
 from dlterms import reference
 from dlterms.glossary import Section, Term
 
@@ -71,15 +73,33 @@ def english_index(ctx: Context) -> str:
     return "\n".join(out) + "\n"
 
 
+def pinyin_key(word: str) -> tuple[tuple[str, int], ...]:
+    """How the Chinese index orders ``word``: syllable by syllable, by pinyin letters, then tone (1-4, 5 neutral).
+
+    That is the order of 《现代汉语词典》 (character by character). A run of Latin letters or digits
+    (``sigmoid函数``, ``BP算法``) counts as one syllable spelled as itself (letters and digits, lowercase),
+    with tone 0; punctuation is skipped.
+    Readings come from pypinyin's phrase dictionary, so 权重 is quan2 zhong4 and 长短期记忆 chang2.
+    """
+    key: list[tuple[str, int]] = []
+    for run in re.findall(rf"{HAN.pattern}|[^\s\u3400-\u9fff]+", word):
+        if HAN.fullmatch(run):
+            syllables = lazy_pinyin(run, style=Style.TONE3, neutral_tone_with_five=True)
+            key += [(s[:-1], int(s[-1])) if s[-1:].isdigit() else (s, 5) for s in syllables]
+        elif any(ch.isalnum() for ch in run):  # punctuation (“深度”模型) does not count
+            key.append(("".join(ch for ch in run if ch.isalnum()).casefold(), 0))
+    return tuple(key)
+
+
 def chinese_index(ctx: Context) -> str:
-    """terms/index-zh.md: by seed section, then every Chinese name by Unicode code point (no pinyin)."""
+    """terms/index-zh.md: by seed section, then every Chinese name in pinyin order under A–Z headings."""
     out = [front_matter({"title": "中文索引", "search": {"exclude": True}}), "# 中文索引 · Chinese index", ""]
     out.append(
-        "按种子文章的章节排列，其后是所有中文名称（标准译名、其他译名、种子文章的译法）按 Unicode 码位排序的列表。"
-        "汉字的码位顺序即《康熙字典》的部首、笔画顺序，而不是拼音顺序：按拼音排序需要额外的软件包。"
-        "\n\nBy seed section, then every Chinese name (standard name, variants, the seed's wording) sorted by "
-        "Unicode code point. For Chinese characters that is the radical-and-stroke order of the Kangxi "
-        "dictionary, not pinyin order, which would need a package."
+        "按种子文章的章节排列，其后是所有中文名称（标准译名、其他译名、种子文章的译法）按拼音排序的列表："
+        "逐字按拼音字母、再按声调排列，以拉丁字母开头的名称（如 sigmoid函数）按其字母排列。"
+        "\n\nBy seed section, then every Chinese name (standard name, variants, the seed's wording) in pinyin "
+        "order, syllable by syllable (letters, then tone); a name that starts with Latin letters "
+        "(sigmoid函数) files under its first letter."
     )
     out += ["", "## 按章节 · By section"]
     for s in ctx.sections:
@@ -95,15 +115,13 @@ def chinese_index(ctx: Context) -> str:
         if t.seed and t.seed.wording not in (t.zh.name, *t.zh.variants):
             entries.append((t.seed.wording, t, "种子文章误译" if t.seed.mistranslation else "种子文章译法"))
     entries = list({(w, t.id): (w, t, n) for w, t, n in entries}.values())
-    entries.sort(key=lambda e: (e[0].casefold(), e[1].id))
-    out += ["", "## 按码位 · By code point"]
-    first = None
-    for word, t, note in entries:
-        han = HAN.search(word)
-        head = word[0].upper() if not han or han.start() > 0 else word[han.start()]
-        head = head if HAN.match(head) else "A–Z"
-        if head != first:
-            first = head
+    headed = [(_initial(" ".join(s for s, _ in pinyin_key(w))), w, t, n) for w, t, n in entries]
+    headed.sort(key=lambda e: (e[0] != "0–9", pinyin_key(e[1]), e[1], e[2].id))  # 0–9 first, as in the A–Z
+    out += ["", "## 按拼音 · By pinyin"]
+    letter = None
+    for head, word, t, note in headed:
+        if head != letter:
+            letter = head
             out += ["", f"### {head}", ""]
         suffix = f" <small>({note})</small>" if note else ""
         out.append(f"- {md_cell(word)}{suffix} → [{md_cell(t.zh.name)} · {md_cell(t.en.name)}]({t.id}.md)")

@@ -15,7 +15,14 @@
  *   (below); among exact names, by rank, then the shorter name; among prefixes, the shorter name
  *   (the nearest completion: "conv" → "conv2d"), then rank. A name matches after normalising both: Unicode NFKC, lower case, spaces, hyphens,
  *   underscores and brackets dropped ("many to one" = "many-to-one"); a call's arguments are
- *   dropped ("σ(x)" → "σ") and a dotted path is also tried by its last part ("nn.Conv2d" → "conv2d").
+ *   dropped ("σ(x)" → "σ") and a dotted path is also tried by its last part ("nn.Conv2d" → "conv2d");
+ * - on every result it gives back the last character of a Chinese query term. Material's worker
+ *   segments each run of Han characters in the query by the index's tokens (its segment(), in
+ *   integrations/search/query/segment), but its loop tries only slices that end before the run's
+ *   last character, so the run's last segment comes back one character short ("激活函数" →
+ *   "激活函*"). Lunr still finds the pages through the wildcard, but the terms of each result, which
+ *   Material puts in the link's ?h= for highlighting the page, read "激活函". The layer puts the
+ *   character back: a term that is a run of the query less its last character becomes the run.
  *
  * Nothing here is fetched: the names arrive with the index that Material already loaded.
  */
@@ -131,9 +138,21 @@
     return 0;
   };
 
-  const strip = (item) => {
+  /** A result's terms with every Han run of the query that Material cut short ("激活函") made whole ("激活函数"). */
+  function wholeTerms(query, terms) {
+    const runs = query.match(/\p{sc=Han}+/gu) || [];
+    const out = {};
+    for (const [term, matched] of Object.entries(terms || {})) {
+      const run = runs.find((r) => r.length > term.length && r.slice(0, -1).endsWith(term));
+      const whole = run ? term + run.slice(-1) : term;
+      out[whole] = out[whole] || matched;
+    }
+    return out;
+  }
+
+  const strip = (query) => (item) => {
     const { [FIELD]: _, ...rest } = item;
-    return rest;
+    return { ...rest, terms: wholeTerms(query, rest.terms) };
   };
 
   /** Material's groups, with the term pages that the names layer found moved (or added) to the top. */
@@ -153,7 +172,7 @@
       return [{ ...docs.get(location), score: 0, terms: {} }];
     });
     const rest = groups.filter((g) => byPage.has(article(g)));
-    return { ...result, items: [...top, ...rest].map((g) => g.map(strip)) };
+    return { ...result, items: [...top, ...rest].map((g) => g.map(strip(query))) };
   }
 
   /* One message at a time, in order. */
@@ -170,4 +189,5 @@
 
   /* For tests and benchmarks: the names layer alone. */
   self.dltermsLookup = lookup;
+  self.dltermsWholeTerms = wholeTerms;
 })();
