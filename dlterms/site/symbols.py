@@ -52,7 +52,8 @@ def symbols_markdown(term: Term) -> str:
         return ""
     rows = []
     for sym in term.symbols:
-        tex = mathml(sym.tex, display=False, where=f"{term.id} (symbol {sym.tex})")
+        # A "|" of the MathML (|B_t|) would end the table cell: written as a character reference.
+        tex = mathml(sym.tex, display=False, where=f"{term.id} (symbol {sym.tex})").replace("|", "&#124;")
         rows.append(
             f'| {tex} | {md_cell(sym.en)} | <span lang="zh-Hans">{md_cell(sym.zh)}</span> | {md_cell(sym.shape)} |'
         )
