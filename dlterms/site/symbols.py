@@ -54,10 +54,10 @@ def symbols_markdown(term: Term) -> str:
     for sym in term.symbols:
         # A "|" of the MathML (|B_t|) would end the table cell: written as a character reference.
         tex = mathml(sym.tex, display=False, where=f"{term.id} (symbol {sym.tex})").replace("|", "&#124;")
-        rows.append(
-            f'| {tex} | {md_cell(sym.en)} | <span lang="zh-Hans">{md_cell(sym.zh)}</span> | {md_cell(sym.shape)} |'
-        )
-    table = "| symbol · 符号 | meaning | 含义 | shape · 形状 |\n|---|---|---|---|\n" + "\n".join(rows)
+        meaning = f'{md_cell(sym.en)}<br><span lang="zh-Hans">{md_cell(sym.zh)}</span>'
+        rows.append(f"| {tex} | {meaning} | {md_cell(sym.shape)} |")
+    # Three columns (both languages in one), so that a phone shows the shape without scrolling.
+    table = "| symbol · 符号 | meaning · 含义 | shape · 形状 |\n|---|---|---|\n" + "\n".join(rows)
     parts = ["Where · 其中:", "", table]
     if term.notation_en:
         parts += ["", f"{md_text(term.notation_en)}<br>", f'<span lang="zh-Hans">{md_text(term.notation_zh)}</span>']
