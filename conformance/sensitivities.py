@@ -46,6 +46,13 @@ def _tanh(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
     return [np.abs(x) * (1.0 - y * y)]
 
 
+def _silu(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # κ = |x·f'(x)/f(x)| = |1 + x·σ(−x)| for f = x·σ(x): s = |1 + x·σ(−x)|·|y| (→ |y| as x → +∞,
+    # ≈ |x|·|y| in the left tail, 0 where f' = 0 at x ≈ −1.278).
+    x, (y,) = np.asarray(case["x"], dtype=np.float64), ys
+    return [np.abs(1.0 + x / (1.0 + np.exp(x))) * np.abs(y)]
+
+
 def _shift_terms(x: np.ndarray, p: np.ndarray, axis: int) -> np.ndarray:
     # The max-shift d = x − max x rounds each shifted logit once: an error ≤ u·|d_j| (the
     # subtraction is exact where x_j is within a factor 2 of the max, Sterbenz). Through
@@ -111,6 +118,7 @@ SENSITIVITY: dict[str, Callable[[dict[str, Any], list[np.ndarray]], list[np.ndar
     "value": _value,
     "sigmoid": _sigmoid,
     "tanh": _tanh,
+    "silu": _silu,
     "softmax": _softmax,
     "log_softmax": _log_softmax,
     "sum_of_terms": _sum_of_terms,

@@ -8,9 +8,10 @@ Two models, chosen per op by its record's :class:`~dlterms.ops.Accuracy`
   (:data:`UNIT_ROUNDOFF`), ``λ`` its smallest normal number
   (:data:`SMALLEST_NORMAL`), ``k`` = :data:`K`, ``s(x) = κ(x)·|y|`` the op's
   sensitivity (:data:`SENSITIVITY`; κ its condition number) and ``a(x)`` what
-  its sums may add (:data:`ACCUMULATION`: ``γ_n·Σ|terms|`` for a sum of ``n``
+  its steps may add (:data:`ACCUMULATION`: ``γ_n·Σ|terms|`` for a sum of ``n``
   terms, in the unit roundoff of the :data:`ACCUMULATOR` dtype, float32 for
-  float16 and bfloat16). It is relative to the value wherever the op is well
+  float16 and bfloat16; ``|x|·λ`` for a product x·σ(x) whose factor σ(x) is
+  held to the floor λ). It is relative to the value wherever the op is well
   conditioned, so an inaccurate formula cannot hide under an absolute
   tolerance (tanh(1e−8) = 0 fails), and a half-precision sum accumulated in
   half precision does not hide under a float32-accumulated one's bound;
@@ -229,18 +230,25 @@ def accumulation(name: str, case: dict[str, Any], outputs: list[np.ndarray], dty
     if name not in ACCUMULATION:
         raise LookupError(f"accumulation {name!r}: expected one of {sorted(ACCUMULATION)}")
     mode = judging_mode() if dtype == "float32" else None
-    units = Units(UNIT_ROUNDOFF[ACCUMULATOR[dtype]], UNIT_ROUNDOFF[dtype], 0.0 if mode is None else mode.unit_roundoff)
+    units = Units(
+        UNIT_ROUNDOFF[ACCUMULATOR[dtype]],
+        UNIT_ROUNDOFF[dtype],
+        0.0 if mode is None else mode.unit_roundoff,
+        SMALLEST_NORMAL[dtype],
+    )
     with np.errstate(all="ignore"):
         return ACCUMULATION[name](case, outputs, units)
 
 
 @dataclass(frozen=True)
 class Units:
-    """The unit roundoffs an accumulation bound needs: of the accumulator, the output, and the inputs' rounding."""
+    """The unit roundoffs an accumulation bound needs: of the accumulator, the output, and the inputs' rounding;
+    and the output dtype's smallest normal number (the relative model's floor λ)."""
 
     acc: float
     out: float
     inputs: float = 0.0  # 0: the inputs enter exactly (a math mode rounds them)
+    floor: float = 0.0
 
 
 def _dot_product(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
@@ -343,6 +351,15 @@ def _recurrence(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np
     return [per_step, per_step[:, -1] if bounds else np.zeros_like(h0)]
 
 
+def _times_x(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # x·σ(x): σ(x) is held to k·u·(…) + λ, λ the smallest normal number (XLA and TensorFlow flush
+    # a subnormal σ(x) to zero; x/(1 + e^−x) is x/∞ = −0 once e^−x overflows), so the product is
+    # held to |x| times that floor: from x ≈ −87.3 to −103 in float32, x·σ(x) is a normal number
+    # (−2.4e-37 at −88.8) that every framework measured returns as −0.0. No sum: only the floor.
+    (y,) = ys
+    return [np.broadcast_to(np.abs(np.asarray(case["x"], dtype=np.float64)) * u.floor, y.shape)]
+
+
 # The accumulation functions an op record may name (dlterms.ops.Accuracy.accumulation).
 ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list[np.ndarray]]] = {
     "dot_product": _dot_product,
@@ -351,6 +368,7 @@ ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list
     "log_softmax": _log_softmax_acc,
     "cross_entropy": _cross_entropy_acc,
     "recurrence": _recurrence,
+    "times_x": _times_x,
 }
 
 

@@ -245,6 +245,11 @@ def tanh(x: jax.Array) -> jax.Array:
 
 
 @_jit()
+def silu(x: jax.Array) -> jax.Array:
+    return jax.nn.silu(x)
+
+
+@_jit()
 def relu(x: jax.Array) -> jax.Array:
     return jax.nn.relu(x)
 

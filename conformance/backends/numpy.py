@@ -35,6 +35,10 @@ def tanh(x: np.ndarray) -> np.ndarray:
     return np.tanh(x)
 
 
+def silu(x: np.ndarray) -> np.ndarray:
+    return (x * sigmoid(x)).astype(x.dtype)
+
+
 def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, np.zeros_like(x))
 

@@ -188,6 +188,10 @@ def tanh(x: tf.Tensor) -> tf.Tensor:
 
 
 @_on_device
+def silu(x: tf.Tensor) -> tf.Tensor:
+    return tf.nn.silu(x)
+
+
 def relu(x: tf.Tensor) -> tf.Tensor:
     return tf.nn.relu(x)
 

@@ -94,6 +94,10 @@ def tanh(x: torch.Tensor) -> torch.Tensor:
     return torch.tanh(x)
 
 
+def silu(x: torch.Tensor) -> torch.Tensor:
+    return F.silu(x)
+
+
 def relu(x: torch.Tensor) -> torch.Tensor:
     return F.relu(x)
 

@@ -53,6 +53,47 @@ def leaky_relu_cases(
 register_ops(op_records.activations.OPS)
 
 
+# --- SiLU -------------------------------------------------------------------------
+
+# The depth of SiLU's minimum: min x·σ(x) = −W(1/e) at x = −1 − W(1/e) (W the Lambert W function;
+# from 1 + x·σ(−x) = 0), and max x·σ(−x) over x > 0 is the same by silu(x) − silu(−x) = x.
+SILU_DEPTH = 0.2784645427610738  # W(1/e), mpmath.lambertw(1/e) rounded to float64 (tested)
+_SILU_EDGES = ("exp_overflow", "full_range", "signed_zeros")
+
+
+@invariant(
+    "silu.mirror_difference_is_x",
+    term="silu",
+    statement="silu(x) − silu(−x) = x, since σ(x) + σ(−x) = 1.",
+    cases=lambda d: _x(d, edges=_SILU_EDGES),
+)
+def silu_mirror(bk: Backend, dtype: str, x: Any) -> None:
+    xs = np.asarray(x, dtype=np.float64)
+    pos = as_float64(bk, bk.silu(bk.asarray(x, dtype)))
+    neg = as_float64(bk, bk.silu(bk.asarray((-xs).tolist(), dtype)))
+    # |silu(x)| + |silu(−x)| = |x|: each within a few roundings of its value, so the difference
+    # is within the dtype's tolerance relative to |x| (FORWARD: rtol·|x| + atol).
+    assert_close(pos - neg, xs, tolerances.forward(dtype), "silu(x) - silu(-x)")
+
+
+@invariant(
+    "silu.within_its_minimum_of_relu",
+    term="silu",
+    statement="relu(x) − W(1/e) ≤ silu(x) ≤ relu(x): SiLU is never above ReLU, and never below it by more "
+    "than the depth of its minimum, W(1/e) ≈ 0.27846.",
+    cases=lambda d: _x(d, edges=_SILU_EDGES),
+)
+def silu_near_relu(bk: Backend, dtype: str, x: Any) -> None:
+    xs = np.asarray(x, dtype=np.float64)
+    y = as_float64(bk, bk.silu(bk.asarray(x, dtype)))
+    gap = np.maximum(xs, 0.0) - y  # relu(x) is exact in any dtype
+    # Rounding: y within the dtype's tolerance of the exact value, relative to |y| ≤ |x|.
+    tol = tolerances.forward(dtype)
+    slack = tol.rtol * np.abs(xs) + tol.atol
+    assert_that(gap >= -slack, "silu(x) above relu(x)", x=xs, y=y)
+    assert_that(gap <= SILU_DEPTH + slack, "silu(x) below relu(x) by more than W(1/e)", x=xs, y=y)
+
+
 # --- sigmoid -------------------------------------------------------------------
 
 # The strict bound (0, 1) is claimed only where the exact sigmoid is at least 16 ulp(1)

@@ -159,9 +159,10 @@ class Accuracy:
     ``"relative"``: ``|ŷ − y| ≤ k·u·(|y| + s(x)) + a(x) + λ`` elementwise, where u
     is the unit roundoff of the dtype, λ its smallest normal number, ``s`` the
     op's *sensitivity* (``κ(x)·|y|``, κ the condition number), named by
-    ``sensitivity``, and ``a`` what its sums may add (``γ_n·Σ|terms|`` in the
-    accumulator's precision), named by ``accumulation`` ("" for an op without
-    sums); both are defined in :mod:`dlterms.conformance.tolerances`.
+    ``sensitivity``, and ``a`` what its steps may add beyond that (a sum's
+    ``γ_n·Σ|terms|`` in the accumulator's precision; a factor's floor, such as
+    ``|x|·λ`` for x·σ(x)), named by ``accumulation`` ("" for an op with
+    neither); both are defined in :mod:`dlterms.conformance.tolerances`.
     ``"absolute"``: the dtype's ``atol + rtol·|y|`` (for ops whose result can
     cancel, such as dot products, where no bound relative to the value holds).
     ``why`` says why the model fits the op. The model and its sources are on

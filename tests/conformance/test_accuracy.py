@@ -18,6 +18,7 @@ from dlterms.conformance.tolerances import (
     SMALLEST_NORMAL,
     SMALLEST_SUBNORMAL,
     UNIT_ROUNDOFF,
+    accumulation,
     relative,
     sensitivity,
 )
@@ -53,7 +54,11 @@ def _kappa(f: Any, x: float) -> float:
 
 @pytest.mark.parametrize(
     ("name", "f"),
-    [("sigmoid", lambda t: 1 / (1 + mpmath.exp(-t))), ("tanh", mpmath.tanh)],
+    [
+        ("sigmoid", lambda t: 1 / (1 + mpmath.exp(-t))),
+        ("tanh", mpmath.tanh),
+        ("silu", lambda t: t / (1 + mpmath.exp(-t))),
+    ],
 )
 @pytest.mark.parametrize("x", [-80.0, -5.0, -1e-8, 1e-20, 0.5, 3.0])
 def test_sensitivity_is_the_condition_number_times_the_value(name: str, f: Any, x: float) -> None:
@@ -82,6 +87,18 @@ def test_tanh_of_a_tiny_input_rounded_to_zero_passes_the_absolute_bound_and_fail
     assert "allowed" in info.value.details and " u, allowed " in str(info.value)
 
 
+def test_silu_is_held_to_x_times_the_floor_where_its_sigmoid_is_subnormal() -> None:
+    """x·σ(x) at −88.8 in float32 (a normal −2.4e−37 whose σ is subnormal) may be −0.0: a(x) = |x|·λ allows it."""
+    exact = float(mpmath.mpf(-88.8) / (1 + mpmath.exp(mpmath.mpf(88.8))))
+    assert -1.2e-36 < exact < -1.2e-38  # a normal float32, 20 times λ
+    (a,) = accumulation("times_x", {"x": [-88.8]}, [np.array([exact])], "float32")
+    assert a.tolist() == [88.8 * 2.0**-126]
+    (s,) = sensitivity("silu", {"x": [-88.8]}, [np.array([exact])])
+    tol = relative("float32", "silu")
+    assert abs(0.0 - exact) <= tol.allowed(np.array([exact]), s, a)[0]
+    assert abs(0.0 - exact) > tol.allowed(np.array([exact]), s)[0]  # without a(x) it would fail
+
+
 def _tanh_via_sigmoid(x: torch.Tensor) -> torch.Tensor:
     return 2 * torch.sigmoid(2 * x) - 1  # tinygrad's formula: cancels near 0
 
@@ -92,6 +109,14 @@ def _sigmoid_via_tanh(x: torch.Tensor) -> torch.Tensor:
 
 def _sigmoid_in_float32(x: torch.Tensor) -> torch.Tensor:
     return torch.sigmoid(x.float()).to(x.dtype)  # float64 in name only
+
+
+def _silu_via_tanh(x: torch.Tensor) -> torch.Tensor:
+    return x * 0.5 * (1 + torch.tanh(x / 2))  # σ with no relative accuracy in the left tail
+
+
+def _silu_zero_below_minus_20(x: torch.Tensor) -> torch.Tensor:
+    return torch.where(x < -20, torch.zeros_like(x), torch.nn.functional.silu(x))  # flushed far above λ
 
 
 def _softmax_in_float32(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
@@ -110,6 +135,9 @@ def _log_softmax_in_float32(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
         ("sigmoid", _sigmoid_via_tanh, "float32"),
         ("sigmoid", _sigmoid_via_tanh, "float64"),
         ("sigmoid", _sigmoid_in_float32, "float64"),
+        ("silu", _silu_via_tanh, "float32"),
+        ("silu", _silu_via_tanh, "float64"),
+        ("silu", _silu_zero_below_minus_20, "float32"),
         ("softmax", _softmax_in_float32, "float64"),
         ("log_softmax", _log_softmax_in_float32, "float64"),
     ],
@@ -123,7 +151,7 @@ def test_an_inaccurate_formula_fails_matches_reference(broken_backend, op: str, 
     assert row.counterexample is not None and "error_in_u" in row.details
 
 
-@pytest.mark.parametrize("op", ["sigmoid", "tanh", "relu", "leaky_relu", "softmax", "log_softmax"])
+@pytest.mark.parametrize("op", ["sigmoid", "tanh", "silu", "relu", "leaky_relu", "softmax", "log_softmax"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_torch_passes_the_relative_model(op: str, dtype: str) -> None:
     """PyTorch's own ops meet the relative bound on the default seed, and the row records the model."""
@@ -137,6 +165,7 @@ def test_torch_passes_the_relative_model(op: str, dtype: str) -> None:
     [
         ("sigmoid", "the far left tail", lambda x: np.min(x) <= -60.0),
         ("sigmoid", "tiny inputs", lambda x: 0 < np.min(np.abs(x)) <= 1e-20),
+        ("silu", "the far left tail", lambda x: np.min(x) <= -60.0),
         ("tanh", "tiny inputs", lambda x: 0 < np.min(np.abs(x)) <= 1e-20),
         ("log_softmax", "large spreads", lambda x: np.ptp(x) >= 1e3),
     ],

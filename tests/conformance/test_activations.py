@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-ACTIVATION_TERMS = "sigmoid,tanh,relu,leaky-relu,softmax,dying-relu,vanishing-gradient"
+ACTIVATION_TERMS = "sigmoid,tanh,silu,relu,leaky-relu,softmax,dying-relu,vanishing-gradient"
 
 
 @pytest.mark.parametrize("backend", ["reference", "numpy", "torch"])
@@ -62,6 +62,14 @@ def _relu_leaks(x: torch.Tensor) -> torch.Tensor:
     return torch.where(x > 0, x, 1e-3 * x)
 
 
+def _silu_swish_half(x: torch.Tensor) -> torch.Tensor:
+    return x * torch.sigmoid(x / 2)  # swish with β = 1/2: its dip is twice as deep
+
+
+def _silu_relu_gated(x: torch.Tensor) -> torch.Tensor:
+    return torch.relu(x) * torch.sigmoid(x)  # no dip below 0: silu(x) − silu(−x) is x·σ(x), not x
+
+
 def _log_softmax_naive(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
     return torch.log(torch.softmax(x, dim=axis))
 
@@ -76,6 +84,8 @@ def _log_softmax_naive(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
         ("sigmoid", _SigmoidWrongGrad.apply, "sigmoid", "sigmoid.derivative_identity"),
         ("tanh", _tanh_not_odd, "tanh", "tanh.odd"),
         ("relu", _relu_leaks, "relu", "relu.equals_max_zero"),
+        ("silu", _silu_swish_half, "silu", "silu.within_its_minimum_of_relu"),
+        ("silu", _silu_relu_gated, "silu", "silu.mirror_difference_is_x"),
         ("log_softmax", _log_softmax_naive, "softmax", "log_softmax.finite_where_softmax_underflows"),
     ],
 )

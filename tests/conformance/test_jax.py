@@ -237,15 +237,32 @@ def test_jax_translations_agree_with_the_reference(jax_run: Any) -> None:
     assert [r["id"] for r in report["results"] if r["status"] == "error"] == []
     generic = [r for r in report["results"] if r["kind"] in ("reference", "gradient")]
     assert {r["invariant"].split(".")[0] for r in generic} >= set(CANONICAL_OPS)
-    assert [r["id"] for r in generic if r["status"] != "pass"] == []
+    assert set(r["id"] for r in generic if r["status"] != "pass") <= set(KNOWN_JAX_DEFECTS)
+
+
+# A JAX defect (docs/reference-accuracy.md): jax.nn.silu's VJP multiplies the cotangent by x before σ'(x), so
+# where ḡ·x overflows (|x| near the largest float) it is ∞·0 = NaN. Only inputs within a factor |ḡ| of the largest
+# float reach it, so a run may or may not draw one: it is allowed here, and shown directly below.
+KNOWN_JAX_DEFECTS = ["silu.vjp_matches_reference[float32]", "silu.vjp_matches_reference[float64]"]
+
+
+def test_jax_silu_vjp_is_nan_where_the_cotangent_times_x_overflows() -> None:
+    """jax.vjp(jax.nn.silu) at the largest float32 with cotangent 2 is NaN; the value is 2·silu'(x) = 2."""
+    x = jax.numpy.float32(np.finfo(np.float32).max)
+    _, pullback = jax.vjp(jax.nn.silu, x)
+    assert np.isnan(float(pullback(jax.numpy.float32(2.0))[0]))
+    assert float(pullback(jax.numpy.float32(0.5))[0]) == 0.5  # no overflow: correct
+    assert float(jax.grad(lambda v: v * jax.nn.sigmoid(v))(x)) == 1.0  # cotangent 1: correct
 
 
 def test_jax_passes_every_invariant(jax_run: Any) -> None:
-    """`dlterms conform --backend jax` exits 0: no invariant fails (flush-to-zero and float32 tanh
-    saturation are conventions the invariants leave out, and `dlterms conventions` reports them)."""
+    """`dlterms conform --backend jax` fails nothing but, where the run draws it, the documented silu VJP defect
+    (flush-to-zero and float32 tanh saturation are conventions the invariants leave out, and `dlterms
+    conventions` reports them)."""
     code, report = jax_run
-    assert [r["id"] for r in report["results"] if r["status"] == "fail"] == []
-    assert code == 0
+    failed = [r["id"] for r in report["results"] if r["status"] == "fail"]
+    assert set(failed) <= set(KNOWN_JAX_DEFECTS)
+    assert code == (1 if failed else 0)
     ftz = next(c for c in report["conventions"] if c["id"] == "float32.subnormal_arithmetic")
     assert ftz["value"] == "zero"
 

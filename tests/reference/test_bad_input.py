@@ -221,12 +221,13 @@ TABLE: dict[str, Entry] = {
     "sigmoid": Entry({"x": X}, {"x": Tensor()}),
     "tanh": Entry({"x": X}, {"x": Tensor()}),
     "relu": Entry({"x": X}, {"x": Tensor()}),
+    "silu": Entry({"x": X}, {"x": Tensor()}),
     "leaky_relu": Entry({"x": X, "negative_slope": 0.1}, {"x": Tensor(), "negative_slope": Real()}),
     "softmax": Entry({"x": X, "axis": 1}, {"x": Tensor(("0d",)), "axis": Int(-2, 2)}),
     "log_softmax": Entry({"x": X, "axis": 0}, {"x": Tensor(("0d",)), "axis": Int(-2, 2)}),
     **{
         f"{op}_vjp": Entry({"x": X, "cotangent": G}, {"x": Tensor(ALL), "cotangent": Tensor(ALL)})
-        for op in ("sigmoid", "tanh", "relu")
+        for op in ("sigmoid", "tanh", "relu", "silu")
     },
     "leaky_relu_vjp": Entry(
         {"x": X, "cotangent": G, "negative_slope": 0.2},
