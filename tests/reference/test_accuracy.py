@@ -103,9 +103,10 @@ def silu_derivative_terms(x: float) -> tuple[mpmath.mpf, mpmath.mpf]:
     return sigmoid_exact(x), M(x) * sigmoid_derivative_exact(x)
 
 
-# Elementwise functions whose result can cancel: (function, its terms); the bound is 3 ulp of the largest of
-# the result and the terms (three roundings of terms that partly cancel: measured 2.28 ulp at x = −29.7) (SiLU's derivative σ(x) + x·σ'(x) is 0 at x = −1 − W(1/e), where no method
-# working in float64 keeps relative accuracy).
+# Elementwise functions whose result can cancel: (function, its terms). The bound is 3 ulp of the largest of
+# the result and the terms (three roundings of terms that partly cancel: measured 2.28 ulp at x = −29.7).
+# SiLU's derivative σ(x) + x·σ'(x) is 0 at x = −1 − W(1/e), where no method working in float64 keeps
+# relative accuracy.
 CANCELLING: dict[str, tuple[Callable[[float], float], Callable[[float], tuple[mpmath.mpf, ...]]]] = {
     "silu_vjp": (lambda x: ref.silu_vjp(x, 1.0), silu_derivative_terms),
 }
@@ -133,7 +134,7 @@ def test_silu_depth_is_lambert_w_of_one_over_e() -> None:
     """SILU_DEPTH, the depth of SiLU's minimum used by its invariant, is W(1/e) and the reference's minimum."""
     from dlterms.conformance.invariants.activations import SILU_DEPTH
 
-    assert SILU_DEPTH == float(mpmath.lambertw(1 / mpmath.e))
+    assert float(mpmath.lambertw(1 / mpmath.e)) == SILU_DEPTH
     x_min = float(-1 - mpmath.lambertw(1 / mpmath.e))
     assert ref.silu(x_min) == pytest.approx(-SILU_DEPTH, rel=1e-15)
     assert ref.silu_vjp(x_min, 1.0) == pytest.approx(0.0, abs=1e-15)
