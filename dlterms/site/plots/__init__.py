@@ -10,11 +10,14 @@ Which pictures a term gets is declared by its glossary entry (``[[picture]]`` ta
 * ``learning-rates``: the cost for too small, good and too large learning rates;
 * ``convolution`` (with ``stride``, ``padding``), ``pooling``, ``cnn-block``: the window on a small grid;
 * ``rnn``: the unrolled network and its four input/output modes (``variant`` highlights one);
+* ``computational-graph``: backpropagation's forward and backward pass, traced from the reference's
+  ``forward_pass`` and ``backward_pass`` (:mod:`.graph`; a hand-written SVG whose nodes link to terms);
 * a term that declares none: a map of the term and its related terms (the fallback).
 
 A picture whose reference functions are absent or fail is replaced by the fallback, with a warning.
 Each picture is drawn once per build, whatever the number of terms that show it. SVG output
 is byte-identical across builds (``svg.hashsalt``, no date); text stays text (``svg.fonttype: none``).
+A drawer may also return the SVG's bytes itself (the computational graph).
 """
 
 from __future__ import annotations
@@ -31,10 +34,10 @@ from dlterms.glossary import Picture as Declared
 from dlterms.glossary import Section, Term
 
 from ..text import log, write_if_changed
-from . import curves, descent, diagrams, grids
+from . import curves, descent, diagrams, graph, grids
 from .common import METADATA, RC
 
-__all__ = ["DRAWERS", "Picture", "Plotter", "fallback_picture", "pictures_for"]
+__all__ = ["DRAWERS", "Picture", "Plotter", "computational_graph", "fallback_picture", "pictures_for"]
 
 
 @dataclass(frozen=True)
@@ -44,11 +47,11 @@ class Picture:
     name: str
     caption_en: str
     caption_zh: str
-    draw: Callable[[], Figure]
+    draw: Callable[[], Figure | bytes]  # a matplotlib figure, or an SVG's bytes
     alt: str = ""
 
 
-def _curves(p: Declared) -> Picture:
+def _curves(p: Declared, terms: dict[str, Term]) -> Picture:
     return Picture(
         "curves-" + "-".join(p.functions),
         "Solid: the function; dashed: its derivative, from the reference's vector-Jacobian product.",
@@ -57,7 +60,7 @@ def _curves(p: Declared) -> Picture:
     )
 
 
-def _vector(p: Declared) -> Picture:
+def _vector(p: Declared, terms: dict[str, Term]) -> Picture:
     return Picture(
         "vector-" + "-".join(p.functions),
         "Grey: four logits; blue: the function's output for them.",
@@ -66,7 +69,7 @@ def _vector(p: Declared) -> Picture:
     )
 
 
-def _loss(p: Declared) -> Picture:
+def _loss(p: Declared, terms: dict[str, Term]) -> Picture:
     return Picture(
         "loss-" + "-".join(p.functions),
         "Solid: the loss as the prediction moves; dashed: its gradient (the reference's VJP).",
@@ -75,7 +78,7 @@ def _loss(p: Declared) -> Picture:
     )
 
 
-def _descent(p: Declared) -> Picture:
+def _descent(p: Declared, terms: dict[str, Term]) -> Picture:
     return Picture(
         f"descent-{p.variant}",
         "Batch, mini-batch and stochastic gradient descent on the same regression problem "
@@ -85,7 +88,7 @@ def _descent(p: Declared) -> Picture:
     )
 
 
-def _learning_rates(p: Declared) -> Picture:
+def _learning_rates(p: Declared, terms: dict[str, Term]) -> Picture:
     return Picture(
         "learning-rates",
         "The cost over 12 steps of gradient descent with a too small, a good and a too large learning rate.",
@@ -94,7 +97,7 @@ def _learning_rates(p: Declared) -> Picture:
     )
 
 
-def _convolution(p: Declared) -> Picture:
+def _convolution(p: Declared, terms: dict[str, Term]) -> Picture:
     return Picture(
         f"conv-s{p.stride}-p{p.padding}",
         "The highlighted 3×3 window of the input times the kernel, summed, gives the highlighted output.",
@@ -103,7 +106,7 @@ def _convolution(p: Declared) -> Picture:
     )
 
 
-def _pooling(p: Declared) -> Picture:
+def _pooling(p: Declared, terms: dict[str, Term]) -> Picture:
     return Picture(
         "pool-" + "-".join(p.functions),
         "Each coloured 2×2 window of the input gives the output cell of the same colour.",
@@ -112,13 +115,13 @@ def _pooling(p: Declared) -> Picture:
     )
 
 
-def _cnn_block(p: Declared) -> Picture:
+def _cnn_block(p: Declared, terms: dict[str, Term]) -> Picture:
     return Picture(
         "cnn-block", "One CNN block computed by the reference.", "参考实现计算的一个 CNN 块。", grids.draw_cnn_block
     )
 
 
-def _rnn(p: Declared) -> Picture:
+def _rnn(p: Declared, terms: dict[str, Term]) -> Picture:
     mode = p.variant or None
     return Picture(
         f"rnn-{mode or 'all'}",
@@ -130,8 +133,23 @@ def _rnn(p: Declared) -> Picture:
     )
 
 
+def computational_graph(p: Declared, terms: dict[str, Term]) -> Picture:
+    """Backpropagation's computational graph (kind ``computational-graph``), its nodes linked to ``terms``."""
+    return Picture(
+        "graph-backprop",
+        "The computational graph of the reference's forward_pass and backward_pass for a two-layer network, "
+        "traced from the calls they make: each backward call is the VJP of the forward call beside it; "
+        "dashed: values the forward pass keeps for the backward pass. Each box links to its term.",
+        "参考实现 forward_pass 与 backward_pass 在两层网络上的计算图，由它们实际调用的函数追踪得出：反向传播的"
+        "每个调用都是其旁边前向调用的向量-雅可比积（VJP）；虚线：前向传播保存、供反向传播使用的值。每个方框链接到"
+        "对应的术语。",
+        lambda: graph.draw_backprop_graph(terms),
+        alt="Computational graph of backpropagation: linear, relu, linear, mse_loss forward; their VJPs backward.",
+    )
+
+
 # One entry per kind of dlterms.glossary.PICTURE_KINDS (tied by a test).
-DRAWERS: dict[str, Callable[[Declared], Picture]] = {
+DRAWERS: dict[str, Callable[[Declared, dict[str, Term]], Picture]] = {
     "curves": _curves,
     "vector": _vector,
     "loss": _loss,
@@ -146,7 +164,7 @@ DRAWERS: dict[str, Callable[[Declared], Picture]] = {
 
 def pictures_for(term: Term, terms: dict[str, Term], sections: Sequence[Section]) -> list[Picture]:
     """The pictures ``term`` declares, in its order; the related-terms map when it declares none."""
-    return [DRAWERS[p.kind](p) for p in term.pictures] or [fallback_picture(term, terms, sections)]
+    return [DRAWERS[p.kind](p, terms) for p in term.pictures] or [fallback_picture(term, terms, sections)]
 
 
 def fallback_picture(term: Term, terms: dict[str, Term], sections: Sequence[Section]) -> Picture:
@@ -182,10 +200,12 @@ class Plotter:
         return picture, path
 
 
-def svg(draw: Callable[[], Figure]) -> bytes:
-    """The SVG bytes of the figure ``draw()`` makes, with the site's settings."""
+def svg(draw: Callable[[], Figure | bytes]) -> bytes:
+    """The SVG bytes of the figure ``draw()`` makes, with the site's settings (or the bytes it returns)."""
     with matplotlib.rc_context(RC):
         fig = draw()
+        if isinstance(fig, bytes):
+            return fig
         buf = io.BytesIO()
         fig.savefig(buf, format="svg", metadata=METADATA, bbox_inches="tight")
     return buf.getvalue()
