@@ -2,7 +2,9 @@
 
 :func:`exact_sum` adds any number of terms with a single rounding (so the
 result does not depend on their order), and gives the IEEE value where
-:func:`math.fsum` would raise (``inf − inf``, an overflowing partial sum).
+:func:`math.fsum` would raise (``inf − inf`` is NaN; a sum that overflows is ±inf,
+one whose partial sums overflow but not its total is that total);
+:func:`exact_mean` divides it by the count, finite wherever the mean is.
 
 :func:`two_sum` (Knuth) and :func:`two_prod` (Dekker, with Veltkamp's split)
 return the rounded result *and* the exact error it made, so that a formula can
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["divide", "exact_sum", "two_prod", "two_sum"]
+__all__ = ["divide", "exact_mean", "exact_sum", "two_prod", "two_sum"]
 
 _SPLIT = 134217729.0  # 2^27 + 1: Veltkamp's constant, splits a float64 into two 26-bit halves
 _SAFE = (2.0**-968, 2.0**996)  # two_prod is exact when |a·b| >= 2^-968 (no underflow) and |a|, |b| < 2^996
@@ -38,7 +40,32 @@ def exact_sum(terms: list[float]) -> float:
     except ValueError:
         return math.nan
     except OverflowError:
-        return sum(terms)
+        return _scaled_fsum(terms)
+
+
+def exact_mean(terms: list[float]) -> float:
+    """The mean of ``terms``: :func:`exact_sum` divided by their number (NaN for none), finite wherever the
+    mean of finite terms is, even where their sum overflows (then summed scaled down by 2^k and scaled back)."""
+    if not terms:
+        return math.nan
+    total = exact_sum(terms)
+    if not math.isinf(total) or not all(math.isfinite(t) for t in terms):
+        return total / len(terms)
+    k = len(terms).bit_length() + 1
+    return math.ldexp(math.fsum(math.ldexp(t, -k) for t in terms) / len(terms), k)
+
+
+def _scaled_fsum(terms: list[float]) -> float:
+    """fsum of finite terms whose partial sums overflow: scaled down by 2^k so that no partial sum can
+    (|Σ| ≤ n·max < 2^k·max), summed with one rounding, and scaled back: ±inf only if the sum itself
+    overflows. Scaling by a power of 2 is exact but for terms pushed below 2^−1022 by it, which lose
+    bits worth at most n·2^−1074, far below an ulp of a sum that overflowed."""
+    k = len(terms).bit_length() + 1
+    total = math.fsum(math.ldexp(t, -k) for t in terms)
+    try:
+        return math.ldexp(total, k)
+    except OverflowError:
+        return math.copysign(math.inf, total)
 
 
 def two_sum(a: float, b: float) -> tuple[float, float]:

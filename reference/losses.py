@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+from ._exact import exact_mean, exact_sum
 from ._tensor import Nested, Shape, choice, integer, same_shape, tensor, unflatten
 from .activations import log_softmax, softmax
 
@@ -37,10 +38,9 @@ REDUCTIONS = ("none", "mean", "sum")
 def _reduce(values: list[float], shape: Shape, reduction: str) -> Nested:
     if reduction == "none":
         return unflatten(values, shape)
-    total = math.fsum(values)  # exact to one rounding, whatever the order
     if reduction == "sum":
-        return total
-    return total / len(values) if values else math.nan
+        return exact_sum(values)  # exact to one rounding, whatever the order; ±inf where the sum overflows
+    return exact_mean(values)  # NaN for no values; finite where the mean is, even if the sum overflows
 
 
 def _cotangent_per_value(fn: str, cotangent: Nested, shape: Shape, n: int, reduction: str) -> list[float]:
@@ -83,7 +83,7 @@ def mse_loss(input: Nested, target: Nested, reduction: str = "mean") -> Nested:
     t_shape, t = tensor(fn, "target", target)
     same_shape(fn, "input", shape, "target", t_shape)
     reduction = choice(fn, "reduction", reduction, REDUCTIONS)
-    return _reduce([(a - b) ** 2 for a, b in zip(x, t, strict=True)], shape, reduction)
+    return _reduce([(a - b) * (a - b) for a, b in zip(x, t, strict=True)], shape, reduction)  # inf, not OverflowError
 
 
 def mse_loss_vjp(input: Nested, target: Nested, cotangent: Nested, reduction: str = "mean") -> tuple[Nested, Nested]:

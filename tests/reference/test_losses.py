@@ -257,3 +257,27 @@ def test_bad_input_raises_an_error_naming_function_and_argument(call, error: typ
     """Wrong shapes, out-of-range classes, non-integer labels and unknown reductions give clear errors."""
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize(
+    ("values", "reduction", "expected"),
+    [
+        ([1e154, 1e154, 1e154], "mean", 1e308),  # terms 1e308 each: the sum overflows, the mean does not
+        ([1e154, 1e154, 1e154], "sum", math.inf),  # the sum itself is past the largest float
+        ([1e200, 0.0], "none", [math.inf, 0.0]),  # a square past the largest float is +inf, not an exception
+        ([1e200, 1e200], "mean", math.inf),  # the mean of two infinite squares
+    ],
+)
+def test_mse_of_squares_past_the_largest_float_is_ieee_not_an_exception(
+    values: list[float], reduction: str, expected: object
+) -> None:
+    """Squares and sums past the largest float give +inf (a mean that is finite stays finite), never OverflowError."""
+    assert ref.mse_loss(values, [0.0] * len(values), reduction) == expected
+
+
+def test_a_sum_whose_partial_sums_overflow_is_its_exact_total() -> None:
+    """1e308 + 1e308 − 1e308 is 1e308 in a dot product (fsum alone raises: a partial sum overflows)."""
+    assert ref.linear([[1e308, 1e308, -1e308]], [[1.0, 1.0, 1.0]]) == [[1e308]]
+    assert ref.linear([[1e308] * 4 + [-1e308] * 4 + [3.0]], [[1.0] * 9]) == [[3.0]]
+    assert ref.linear([[1e308, 1e308]], [[1.0, 1.0]]) == [[math.inf]]
+    assert ref.linear([[1e308, 1e308]], [[-1.0, -1.0]]) == [[-math.inf]]
