@@ -3,17 +3,18 @@
 Which ops a term shows comes from :data:`dlterms.ops.OPS` (see :func:`framework_ops`); the
 frameworks and their tab labels from :data:`dlterms.frameworks.FRAMEWORKS`.
 
-The source is read from the adapter file itself (the file the conformance suite imports) and cut
-at the function with :mod:`ast`, without importing the framework: importing TensorFlow and JAX
-would cost the build about ten seconds for text that is already in the file. Whether the
-framework is installed is asked with ``importlib.util.find_spec`` and its version with
-``importlib.metadata``; a framework that is not installed reads "adapter not installed".
+The source is read from the adapter file itself (the file the conformance suite imports, found
+with ``importlib.util.find_spec``) and cut at the function with :mod:`ast`, without importing the
+framework: importing TensorFlow and JAX would cost the build about ten seconds for text that is
+already in the file, and the source is shown whether or not the framework is installed where the
+site is built. The version a tab states is the one the reports read by the build checked
+(:func:`dlterms.site.reports.version_text`), never the installed package's: a tab with no
+report of its framework says so.
 """
 
 from __future__ import annotations
 
 import ast
-import importlib.metadata
 import importlib.util
 import inspect
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from dlterms import ops, reference
 from dlterms.frameworks import FRAMEWORKS, Framework
 from dlterms.glossary import Term
 
+from .reports import Reports, version_text
 from .text import code, fenced, indent, md_text
 
 
@@ -32,7 +34,6 @@ from .text import code, fenced, indent, md_text
 class Adapter:
     label: str
     backend: str
-    version: str = ""
     why_missing: str = ""  # set when the adapter cannot be shown
     path: str = ""  # repository-relative path of the adapter file
     _defs: dict[str, str] = field(default_factory=dict)  # op -> source segment
@@ -77,19 +78,12 @@ class Adapters:
         spec = importlib.util.find_spec(fw.adapter)
         if spec is None or not spec.origin:
             return Adapter(label, backend, why_missing=f"dlterms has no {label} adapter yet ({fw.adapter}).")
-        if not fw.is_installed():
-            missing = ", ".join(m for m in fw.modules if importlib.util.find_spec(m) is None)
-            return Adapter(label, backend, why_missing=f"{missing} is not installed where this site was built.")
-        try:
-            version = importlib.metadata.version(fw.distribution)
-        except importlib.metadata.PackageNotFoundError:
-            version = ""
         file = Path(spec.origin).resolve()
         try:
             path = file.relative_to(self.repo_root).as_posix()
         except ValueError:
             path = file.name
-        return Adapter(label, backend, version=version, path=path, _defs=_top_level_defs(file.read_text("utf-8")))
+        return Adapter(label, backend, path=path, _defs=_top_level_defs(file.read_text("utf-8")))
 
 
 # --- which ops a term shows -------------------------------------------------------------------
@@ -147,8 +141,19 @@ def framework_ops(term: Term) -> tuple[list[str], bool]:
     return [op for op in ops.OPS if op in found], False
 
 
-def frameworks_markdown(adapters: Adapters, term: Term) -> str:
-    """The "In frameworks" section: the contract's signature of each op, then one tab per framework."""
+def checked_text(backend: str, reports: Reports | None) -> str:
+    """Which versions of ``backend`` the reports checked: ``checked: 2.21.0 · keras 3.15.1 on /CPU:0, 2026-11-28``."""
+    if reports is None:
+        return ""
+    cols = [c for c in reports.columns if c.name == backend]
+    if not cols:
+        return "no report of it was read by this build"
+    return "checked: " + "; ".join(f"{version_text(c)} on {c.device}" + (f", {c.date}" if c.date else "") for c in cols)
+
+
+def frameworks_markdown(adapters: Adapters, term: Term, reports: Reports | None = None) -> str:
+    """The "In frameworks" section: the contract's signature of each op, then one tab per framework
+    (with the versions ``reports`` checked; None leaves them out)."""
     names, own = framework_ops(term)
     if not names:
         return ""
@@ -170,7 +175,8 @@ def frameworks_markdown(adapters: Adapters, term: Term) -> str:
                     blocks.append(f"{code(op)}: no adapter; the suite reports its invariants *unsupported*.")
                 else:
                     blocks.append(f"<div markdown data-search-exclude>\n\n{fenced(src)}\n\n</div>")
-            version = f" {a.version}" if a.version else ""
-            body = f"{code(a.backend)}{version} · adapter {code(a.path)}\n\n" + "\n\n".join(blocks)
+            checked = checked_text(a.backend, reports)
+            checked = f" · {md_text(checked)}" if checked else ""
+            body = f"{code(a.backend)} · adapter {code(a.path)}{checked}\n\n" + "\n\n".join(blocks)
         parts += ["", f'=== "{a.label}"', "", indent(body)]
     return "\n".join(parts)

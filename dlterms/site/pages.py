@@ -25,6 +25,7 @@ from .reports import Reports, matrix_markdown
 from .specials import special_values_markdown
 from .symbols import symbols_markdown
 from .text import code, fenced, front_matter, indent, log, mathml, md_cell, md_text
+from .verdicts import term_checks, term_conventions_markdown, verdicts_markdown
 
 TERMS_DIR = "terms"  # under the docs folder: generated, git-ignored
 INDEX_PAGES = {"index": "terms/index.md", "en": "terms/index-en.md", "zh": "terms/index-zh.md"}
@@ -219,12 +220,20 @@ def _invariants(ctx: Context, term: Term) -> str:
 
 
 def _conformance(ctx: Context, term: Term) -> str:
-    ids = list(term.invariants)
-    for col in ctx.reports.columns:
-        ids += [inv for inv, _ in col.rows if inv not in ids and inv.split(".")[0] in {r for r in term.reference}]
-    if not ids:
+    checks = term_checks(term, ctx.reports)
+    conventions = term_conventions_markdown(term, ctx.reports)
+    if not checks and not conventions:
         return ""
-    body = matrix_markdown(list(dict.fromkeys(ids)), ctx.reports)
+    parts = []
+    if checks and ctx.reports.given:
+        # Each framework's verdict first; the invariant × framework matrix folded under it.
+        matrix = matrix_markdown(checks, ctx.reports)
+        parts += [verdicts_markdown(checks, ctx.reports), '??? info "Each check · 每项检查"\n\n' + indent(matrix)]
+    elif checks:
+        parts.append(matrix_markdown(checks, ctx.reports))  # says that no report was given to the build
+    if conventions:
+        parts.append(conventions)
+    body = "\n\n".join(parts)
     return f"## Conformance · 一致性\n\n<div markdown data-search-exclude>\n\n{body}\n\n</div>"
 
 
