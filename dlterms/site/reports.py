@@ -225,7 +225,7 @@ def matrix_markdown(invariant_ids: list[str], reports: Reports) -> str:
     )
     note = (
         "A cell shows the worst verdict over the dtypes run (hover for each dtype). "
-        f"From the reports given to this build: {sources}."
+        f"From the reports read by this build: {sources}."
     )
     return "\n".join([head, rule, *rows]) + "\n\n" + note
 
@@ -276,4 +276,4 @@ def conventions_markdown(reports: Reports) -> str:
         desc = md_cell(str(first.get("description", "")))
         rows.append(f"| {code(cid)}<br>{desc} | {show_json(first.get('canonical'))} | {cells} |")
     sources = "; ".join(f"{c.label}: {', '.join(code(f) for f in c.paths)}" for c in cols)
-    return "\n".join([head, rule, *rows]) + f"\n\nFrom the reports given to this build: {sources}."
+    return "\n".join([head, rule, *rows]) + f"\n\nFrom the reports read by this build: {sources}."

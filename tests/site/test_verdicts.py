@@ -242,16 +242,24 @@ def test_term_page_puts_the_verdicts_first_the_matrix_folded_and_the_conventions
 # --- the recorded reports ---------------------------------------------------------------------
 
 
+# The failures a recorded default run may hold: documented framework defects that the run draws on seed 0
+# (jax.nn.silu's VJP is NaN where the cotangent times x overflows: docs/reference-accuracy.md, and
+# KNOWN_JAX_DEFECTS in tests/conformance/test_jax.py). Anything else in a recorded report is a regression.
+DOCUMENTED_DEFECTS = {"jax": {"silu.vjp_matches_reference[float32]", "silu.vjp_matches_reference[float64]"}}
+
+
 @pytest.mark.parametrize("fw", FRAMEWORKS, ids=[fw.name for fw in FRAMEWORKS])
-def test_recorded_report_of_each_framework_is_a_default_run_that_passes(fw: Any) -> None:
-    """recorded-reports/<name>.json: a report of that backend, seed 0, the default dtypes, complete, no failure."""
+def test_recorded_report_of_each_framework_is_a_complete_default_run(fw: Any) -> None:
+    """recorded-reports/<name>.json: that backend, seed 0, the default dtypes, every check the entries list (but
+    the size tier), not interrupted, and no failure but a documented defect."""
     data = read_report(RECORDED / f"{fw.name}.json")
     assert data["backend"]["name"] == fw.name and data["backend"]["version"]
     assert data["settings"]["seed"] == DEFAULT_SEED and data["settings"]["dtypes"] == list(DEFAULT_DTYPES)
-    assert data["settings"]["terms"] is None or set(data["settings"]["terms"]) >= set(TERMS)
-    assert not data["interrupted"]
-    summary = data["summary"]
-    assert summary["fail"] == summary["error"] == summary["xpass"] == 0, summary
+    assert data["settings"]["terms"] is None and not data["interrupted"]
+    listed = {inv for term in TERMS.values() for inv in term.invariants if not inv.endswith("_at_sizes")}
+    assert {r["invariant"] for r in data["results"]} >= listed  # every check but the --sizes tier's
+    bad = {r["id"] for r in data["results"] if r["status"] in ("fail", "error", "xpass")}
+    assert bad <= DOCUMENTED_DEFECTS.get(fw.name, set()), bad
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS, ids=[fw.name for fw in FRAMEWORKS])
