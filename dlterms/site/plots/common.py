@@ -7,11 +7,25 @@ from typing import Any
 
 from dlterms import reference
 
+# Text size on a phone: the SVG shows at most as wide as the content column, 358 CSS px at a 390 px
+# viewport (Material's margins; tests/site/test_plot_text_size.py measures it), and 1 pt of the figure
+# is 4/3 CSS px at its own size. So text of TEXT_PT points in a figure at most MAX_WIDTH_PT wide is at
+# least 10 CSS px there (10 x 358/340 = 10.5), and 13.3 px at 1280 px, where figures show at their size.
+TEXT_PT = 10
+MAX_WIDTH_PT = 340
+PANEL_W = 4.6  # inches: a full-width panel (4.6 x 72 = 331 pt, with room for the tight bounding box)
+
 RC = {
     "svg.hashsalt": "dlterms",  # fixed ids: the same figure gives the same bytes
     "svg.fonttype": "none",  # text as text: smaller files, the reader's fonts
     "font.family": "sans-serif",
-    "font.size": 10,
+    "font.size": TEXT_PT,
+    "axes.titlesize": TEXT_PT,
+    "axes.labelsize": TEXT_PT,
+    "xtick.labelsize": TEXT_PT,
+    "ytick.labelsize": TEXT_PT,
+    "legend.fontsize": TEXT_PT,
+    "figure.titlesize": TEXT_PT,
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,

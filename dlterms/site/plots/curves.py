@@ -7,14 +7,17 @@ from collections.abc import Callable, Sequence
 
 from matplotlib.figure import Figure
 
-from .common import BLUE, GREEN, GREY, ORANGE, first, fn, linspace, scalar
+from .common import BLUE, GREEN, GREY, ORANGE, PANEL_W, first, fn, linspace, scalar
+
+# Every figure is at most PANEL_W wide (common.py: its text stays >= 10 CSS px on a phone): panels of
+# one function side by side in two columns at most, wider panels one under another.
 
 
 def draw_curves(names: Sequence[str]) -> Figure:
-    cols = 2 if len(names) == 4 else min(len(names), 3)
+    cols = 1 if len(names) == 1 else 2
     rows = math.ceil(len(names) / cols)
-    width = 5.2 if cols == 1 else 3.8
-    fig = Figure(figsize=(width * cols, 0.62 * width * rows + 0.4))
+    height = 2.9 if cols == 1 else 2.0
+    fig = Figure(figsize=(PANEL_W, height * rows + 0.5))
     axes = fig.subplots(rows, cols, squeeze=False).flatten()
     for ax in axes[len(names) :]:
         ax.remove()
@@ -27,30 +30,36 @@ def draw_curves(names: Sequence[str]) -> Figure:
             ax.plot(xs, first(vjp(xs, [1.0] * len(xs))), color=ORANGE, lw=1.6, ls="--", label=f"{name}'(x)")
         ax.axhline(0, color=GREY, lw=0.6)
         ax.axvline(0, color=GREY, lw=0.6)
-        ax.set_title(f"reference.{name}", fontsize=9, family="monospace")
-        ax.set_xlabel("x")
-        ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
+        ax.set_title(f"reference.{name}", family="monospace")
+        ax.set_xticks([-4, 0, 4])
+    fig.legend(
+        *axes[0].get_legend_handles_labels()[:1],
+        ["function", "derivative (VJP)"],
+        loc="lower center",
+        ncol=2,
+        bbox_to_anchor=(0.5, 0.0),
+    )
+    fig.tight_layout(rect=(0, 0.4 / fig.get_figheight(), 1, 1))
     return fig
 
 
 def draw_vector_maps(names: Sequence[str]) -> Figure:
     logits = [2.0, 1.0, 0.1, -1.0]
-    width = 5.2 if len(names) == 1 else 3.8
-    fig = Figure(figsize=(width * len(names), 0.62 * width + 0.4))
-    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    fig = Figure(figsize=(PANEL_W, 2.8 * len(names)))
+    axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
     idx = list(range(len(logits)))
     for ax, name in zip(axes, names, strict=True):
         out = fn(name)(logits)  # type: ignore[misc]
         ax.bar([i - 0.2 for i in idx], logits, width=0.4, color=GREY, label="input x (logits)")
         ax.bar([i + 0.2 for i in idx], out, width=0.4, color=BLUE, label=f"{name}(x)")
         for i, v in zip(idx, out, strict=True):
-            ax.annotate(f"{v:.3f}", (i + 0.2, v), ha="center", va="bottom" if v >= 0 else "top", fontsize=7)
+            ax.annotate(f"{v:.3f}", (i + 0.2, v), ha="center", va="bottom" if v >= 0 else "top")
         ax.axhline(0, color=GREY, lw=0.6)
         ax.set_xticks(idx, [f"x{i + 1}" for i in idx])
         total = f"  (outputs sum to {math.fsum(out):.3f})" if all(0 <= v <= 1 for v in out) else ""
-        ax.set_title(f"reference.{name}{total}", fontsize=9, family="monospace")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.set_title(f"reference.{name}{total}", family="monospace")
+        ax.set_ylim(min(-1.4, *out) - 0.7, 2.9)
+        ax.legend(loc="upper right")
     fig.tight_layout()
     return fig
 
@@ -93,9 +102,8 @@ LOSS_SWEEPS: dict[str, Callable[[], tuple[str, list[tuple[str, list[float], list
 
 
 def draw_losses(names: Sequence[str]) -> Figure:
-    width = 5.2 if len(names) == 1 else 3.8
-    fig = Figure(figsize=(width * len(names), 0.62 * width + 0.4))
-    axes = fig.subplots(1, len(names), squeeze=False)[0]
+    fig = Figure(figsize=(PANEL_W, 3.3 * len(names)))
+    axes = fig.subplots(len(names), 1, squeeze=False)[:, 0]
     for ax, name in zip(axes, names, strict=True):
         xlabel, curves = LOSS_SWEEPS[name]()
         for (label, xs, loss, grad), colour in zip(curves, (BLUE, GREEN), strict=False):
@@ -104,7 +112,7 @@ def draw_losses(names: Sequence[str]) -> Figure:
         ax.axhline(0, color=GREY, lw=0.6)
         ax.set_ylim(-6, 8)
         ax.set_xlabel(xlabel)
-        ax.set_title(f"reference.{name}", fontsize=9, family="monospace")
-        ax.legend(fontsize=7, loc="best")
+        ax.set_title(f"reference.{name}", family="monospace")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=2, handlelength=1.5)
     fig.tight_layout()
     return fig

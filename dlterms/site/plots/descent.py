@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
-from .common import BLUE, GREEN, GREY, ORANGE, RED, first, fn, linspace, scalar
+from .common import BLUE, GREEN, GREY, ORANGE, PANEL_W, RED, first, fn, linspace, scalar
 
 # A small regression problem: y ≈ w·x + b, cost = mean squared error.
 _XS = linspace(-1.0, 2.0, 12)
@@ -48,9 +48,16 @@ def _descend(params: list[float], lr: float, epochs: int, batch_size: int | None
     return out
 
 
+def _plain_log_axis(ax: Any) -> None:
+    """A log-scale y axis labelled 0.01, 0.1, 1, 10 (matplotlib's 10⁻² has a 7-pt exponent: too small on a phone)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
 def draw_descent_variants(highlight: str) -> Figure:
-    fig = Figure(figsize=(7.2, 3.4))
-    ax_path, ax_cost = fig.subplots(1, 2)
+    fig = Figure(figsize=(PANEL_W, 6.6))  # one panel under the other: PANEL_W keeps text >= 10 px on a phone
+    ax_path, ax_cost = fig.subplots(2, 1, gridspec_kw={"height_ratios": [1.15, 1]})
     ws, bs = linspace(-1.5, 3.0, 46), linspace(-2.0, 2.5, 46)
     grid = [[_line_cost(w, b) for w in ws] for b in bs]
     ax_path.contour(ws, bs, grid, levels=[0.05, 0.2, 0.5, 1, 2, 4, 8, 16], colors=GREY, linewidths=0.6)
@@ -69,12 +76,12 @@ def draw_descent_variants(highlight: str) -> Figure:
         ax_cost.plot(range(len(costs)), costs, label=f"{label}, lr={lr:g}", **kw)
     ax_path.set_xlabel("w")
     ax_path.set_ylabel("b")
-    ax_path.set_title("(w, b) from (-1, -1.5), 12 epochs", fontsize=9)
-    ax_cost.set_yscale("log")
+    ax_path.set_title("(w, b) from (-1, -1.5), 12 epochs")
+    _plain_log_axis(ax_cost)
     ax_cost.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_cost.set_xlabel("epoch")
     ax_cost.set_ylabel("cost (MSE, all data)")
-    ax_cost.legend(fontsize=7)
+    ax_cost.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=1)
     fig.tight_layout()
     return fig
 
@@ -83,8 +90,8 @@ def draw_learning_rates() -> Figure:
     # One weight w, prediction w·x, cost MSE: curvature 2·mean(x²), so lr > 2/curvature diverges.
     data = [(x, 2.0 * x) for x in (0.5, 1.0, 1.5, 2.0)]
     curvature = 2 * math.fsum(x * x for x, _ in data) / len(data)
-    fig = Figure(figsize=(7.2, 3.2))
-    ax_cost, ax_path = fig.subplots(1, 2)
+    fig = Figure(figsize=(PANEL_W, 6.8))
+    ax_cost, ax_path = fig.subplots(2, 1)
 
     def cost(w: float) -> float:
         return scalar(fn("mse_loss")([w * x for x, _ in data], [y for _, y in data]))  # type: ignore[misc]
@@ -116,14 +123,14 @@ def draw_learning_rates() -> Figure:
     ax_path.plot(ws, [cost(w) for w in ws], color=GREY, lw=1)
     for traj, costs, colour in paths:
         ax_path.plot(traj, costs, color=colour, marker="o", ms=3, lw=1, alpha=0.85)
-    ax_cost.set_yscale("log")
+    _plain_log_axis(ax_cost)
     ax_cost.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax_cost.set_xlabel("step")
     ax_cost.set_ylabel("cost J(w)")
-    ax_cost.legend(fontsize=7)
+    ax_cost.legend(loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=1)
     ax_path.set_xlabel("w")
     ax_path.set_ylabel("J(w)")
     ax_path.set_ylim(0, max(max(c) for _, c, _ in paths) * 1.05)
-    ax_path.set_title(f"the steps on J(w); diverges above lr = 2/J'' = {2 / curvature:.3g}", fontsize=8)
+    ax_path.set_title(f"the steps on J(w); diverges above lr = 2/J'' = {2 / curvature:.3g}")
     fig.tight_layout()
     return fig

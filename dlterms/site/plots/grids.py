@@ -2,48 +2,68 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from typing import Any
 
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .common import GREY, HIGHLIGHT, fn
+from .common import GREY, HIGHLIGHT, MAX_WIDTH_PT, fn
 
 Cells = list[list[float]]
 Panel = tuple[Cells, str, dict[tuple[int, int], str]]  # values, title, colours of some cells
-CELL = 0.34  # inches: every grid of a figure has cells of the same size
+CELL = 0.3  # inches: every grid of a figure has cells of the same size (a 10-pt "-3" fits)
+MAX_CELLS = int(MAX_WIDTH_PT / (CELL * 72))  # a figure's width in cells (common.py: text >= 10 px on a phone)
 
 
-def _grid(ax: Any, values: Cells, title: str, marks: dict[tuple[int, int], str], rows_max: int) -> None:
-    """A matrix of numbers as a grid of cells (vertically centred); ``marks`` colours some cells."""
+def _grid(ax: Any, values: Cells, title: str, marks: dict[tuple[int, int], str], x0: float, top: float) -> None:
+    """A matrix of numbers as a grid of cells, its top-left corner at (x0, top), its title above;
+    ``marks`` colours some cells."""
     rows, cols = len(values), len(values[0])
-    top = (rows_max + rows) / 2
     for i in range(rows):
         for j in range(cols):
             face = marks.get((i, j), "white")
-            ax.add_patch(Rectangle((j, top - 1 - i), 1, 1, facecolor=face, edgecolor=GREY, lw=0.8))
-            ax.text(j + 0.5, top - 0.5 - i, f"{values[i][j]:g}", ha="center", va="center", fontsize=8)
-    ax.text(cols / 2, top + 0.25, title, ha="center", va="bottom", fontsize=8)
-    ax.set_xlim(-0.05, cols + 0.05)
-    ax.set_ylim(-0.05, rows_max + 1.0)
-    ax.set_aspect("equal")
-    ax.axis("off")
+            ax.add_patch(Rectangle((x0 + j, top - 1 - i), 1, 1, facecolor=face, edgecolor=GREY, lw=0.8))
+            ax.text(x0 + j + 0.5, top - 0.5 - i, f"{values[i][j]:g}", ha="center", va="center")
+    ax.text(x0 + cols / 2, top + 0.2, title, ha="center", va="bottom", linespacing=1.1)
 
 
 def _grids(panels: Sequence[Panel], title: str) -> Figure:
-    """Grids side by side, all with the same cell size, under one title."""
-    rows_max = max(len(v) for v, _, _ in panels)
-    cols = [max(len(v[0]), 4) for v, _, _ in panels]  # room for the panel's title
-    gap = 1.2
-    width = (sum(cols) + gap * (len(panels) - 1) + 0.4) * CELL
-    fig = Figure(figsize=(width, (rows_max + 2.0) * CELL))
-    axes = fig.subplots(1, len(panels), gridspec_kw={"width_ratios": cols, "wspace": gap / (sum(cols) / len(cols))})
-    for ax, (values, name, marks), c in zip(axes, panels, cols, strict=True):
-        _grid(ax, values, name, marks, rows_max)
-        ax.set_xlim(-(c - len(values[0])) / 2 - 0.05, len(values[0]) + (c - len(values[0])) / 2 + 0.05)
-    fig.suptitle(title, fontsize=9)
-    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=1 - 0.9 / (rows_max + 2.0))
+    """Grids left to right, wrapped into rows at most MAX_CELLS wide, all with cells of the same size,
+    under one title (wrapped)."""
+    gap = 1.0
+    widths = [max(len(v[0]), 4) for v, _, _ in panels]  # room for the panel's title
+    rows: list[list[int]] = [[]]
+    for k, w in enumerate(widths):
+        used = sum(widths[i] + gap for i in rows[-1])
+        if rows[-1] and used + w > MAX_CELLS:
+            rows.append([])
+        rows[-1].append(k)
+    span = max(sum(widths[i] for i in row) + gap * (len(row) - 1) for row in rows)
+    heading = textwrap.wrap(title, int(span * CELL * 72 / 5.8))
+    y = 0.0
+    layout: list[tuple[int, float, float]] = []  # (panel, x0, top)
+    for row in rows:
+        tallest = max(len(panels[i][0]) for i in row)
+        y -= 1.6  # the panels' titles (two lines)
+        x = (span - (sum(widths[i] for i in row) + gap * (len(row) - 1))) / 2
+        for i in row:
+            values = panels[i][0]
+            layout.append((i, x + (widths[i] - len(values[0])) / 2, y - (tallest - len(values)) / 2))
+            x += widths[i] + gap
+        y -= tallest + 0.4
+    top_text = 0.5 * len(heading) + 0.3
+    fig = Figure(figsize=(span * CELL + 0.1, (top_text - y) * CELL + 0.1))
+    ax = fig.add_axes((0, 0, 1, 1))
+    for i, x0, top in layout:
+        values, name, marks = panels[i]
+        _grid(ax, values, "\n".join(textwrap.wrap(name, int(widths[i] * CELL * 72 / 5.2))), marks, x0, top)
+    ax.text(span / 2, top_text - 0.1, "\n".join(heading), ha="center", va="top", linespacing=1.1)
+    ax.set_xlim(-0.05, span + 0.05)
+    ax.set_ylim(y, top_text)
+    ax.set_aspect("equal")
+    ax.axis("off")
     return fig
 
 
