@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -71,7 +72,7 @@ def test_a_cpu_report_supersedes_a_recorded_cpu_report_named_otherwise(tmp_path:
 
 def test_the_reports_search_path_is_the_variable_or_local_then_recorded(monkeypatch: pytest.MonkeyPatch) -> None:
     """$DLTERMS_REPORTS is split at os.pathsep; unset, the build reads reports/ and then recorded-reports/."""
-    monkeypatch.setenv(reports.ENV_VAR, f"one{reports.os.pathsep}two")
+    monkeypatch.setenv(reports.ENV_VAR, f"one{os.pathsep}two")
     assert reports.reports_folder(REPO) == (Path("one"), Path("two"))
     monkeypatch.delenv(reports.ENV_VAR)
     assert reports.reports_folder(REPO) == (REPO / "reports", REPO / "recorded-reports")
