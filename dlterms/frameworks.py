@@ -19,14 +19,13 @@ class Framework:
 
     ``name`` is the backend name (``dlterms conform --backend NAME``), ``label``
     the title shown to people, ``modules`` what must be importable for the
-    adapter to load, ``distribution`` the PyPI distribution whose version is
-    reported, and ``extra`` the dlterms extra that installs it.
+    adapter to load, and ``extra`` the dlterms extra that installs it (the
+    version a page shows is the one a conformance report records).
     """
 
     name: str
     label: str
     modules: tuple[str, ...]
-    distribution: str
     extra: str
 
     @property
@@ -41,10 +40,10 @@ class Framework:
 
 # In the order of every table: the site's tabs, the conventions matrix, the CLI's lists.
 FRAMEWORKS: tuple[Framework, ...] = (
-    Framework("torch", "PyTorch", ("torch",), "torch", "torch"),
-    Framework("numpy", "NumPy", ("numpy",), "numpy", "conformance"),
-    Framework("jax", "JAX", ("jax",), "jax", "jax"),
-    Framework("tensorflow", "TensorFlow/Keras", ("tensorflow", "keras"), "tensorflow", "tensorflow"),
+    Framework("torch", "PyTorch", ("torch",), "torch"),
+    Framework("numpy", "NumPy", ("numpy",), "conformance"),
+    Framework("jax", "JAX", ("jax",), "jax"),
+    Framework("tensorflow", "TensorFlow/Keras", ("tensorflow", "keras"), "tensorflow"),
 )
 
 

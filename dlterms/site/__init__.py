@@ -27,7 +27,8 @@ def generate(out_dir: Path, reports_dir: Path | None = None) -> list[Path]:
     """Write the glossary's pages, plots and indexes into ``out_dir``; return the paths written.
 
     ``reports_dir`` holds the conformance reports (``*.json``) whose results the pages show;
-    None reads ``$DLTERMS_REPORTS``, else ``reports/`` of the source tree.
+    None reads ``$DLTERMS_REPORTS`` (folders separated by ``os.pathsep``), else ``reports/`` then
+    ``recorded-reports/`` of the source tree.
     """
     from .build import SiteBuild
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,9 @@ def _cite() -> Callable[..., str] | None:
 class SiteBuild:
     """One build's worth of generated pages, written into ``out`` (the folder the pages live in)."""
 
-    def __init__(self, out: Path, reports_dir: Path | None = None, repo_root: Path = REPO_ROOT) -> None:
+    def __init__(
+        self, out: Path, reports_dir: Path | Sequence[Path] | None = None, repo_root: Path = REPO_ROOT
+    ) -> None:
         self.repo_root = repo_root
         self.out = out
         self.reports_dir = reports_dir if reports_dir is not None else reports_folder(repo_root)

@@ -296,7 +296,7 @@ def term_page(ctx: Context, term: Term, pictures: list[tuple[Picture, str]]) -> 
         example_markdown(term),
         _figures(pictures),
         _reference(ctx, term),
-        frameworks_markdown(ctx.adapters, term),
+        frameworks_markdown(ctx.adapters, term, ctx.reports),
         _invariants(ctx, term),
         special_values_markdown(term, ctx.reports),
         _conformance(ctx, term),

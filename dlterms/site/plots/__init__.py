@@ -159,6 +159,7 @@ DRAWERS: dict[str, Callable[[Declared, dict[str, Term]], Picture]] = {
     "pooling": _pooling,
     "cnn-block": _cnn_block,
     "rnn": _rnn,
+    "computational-graph": computational_graph,
 }
 
 
