@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from dlterms.conformance import known_defects
 
 pytest.importorskip("jax")
 
@@ -240,10 +241,9 @@ def test_jax_translations_agree_with_the_reference(jax_run: Any) -> None:
     assert set(r["id"] for r in generic if r["status"] != "pass") <= set(KNOWN_JAX_DEFECTS)
 
 
-# A JAX defect (docs/reference-accuracy.md): jax.nn.silu's VJP multiplies the cotangent by x before σ'(x), so
-# where ḡ·x overflows (|x| near the largest float) it is ∞·0 = NaN. Only inputs within a factor |ḡ| of the largest
-# float reach it, so a run may or may not draw one: it is allowed here, and shown directly below.
-KNOWN_JAX_DEFECTS = ["silu.vjp_matches_reference[float32]", "silu.vjp_matches_reference[float64]"]
+# JAX's documented defect (dlterms.conformance.known_defects): silu's VJP is NaN where ḡ·x overflows;
+# a run may or may not draw it, so it is allowed here and shown directly below.
+KNOWN_JAX_DEFECTS = known_defects.JAX_DEFECTS
 
 
 def test_jax_silu_vjp_is_nan_where_the_cotangent_times_x_overflows() -> None:

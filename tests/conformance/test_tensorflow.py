@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from dlterms.conformance import known_defects
 
 pytest.importorskip("tensorflow")
 pytest.importorskip("keras")
@@ -189,13 +190,10 @@ def test_tensorflow_covers_every_canonical_op(tensorflow_run: Any) -> None:
     assert [r["id"] for r in report["results"] if r["status"] == "unsupported"] == []
 
 
-# A defect of TensorFlow found by the relative accuracy model, documented on the trust page
-# (docs/reference-accuracy.md): tf.nn.leaky_relu keeps its alpha attribute in float32, so a float64
-# slope such as 0.3 is rounded before it multiplies (−0.30000001192092896 for x = −1).
-KNOWN_TENSORFLOW_DEFECTS = ["leaky_relu.matches_reference[float64]"]
-# A second, found by the definition of max pooling over NaNs (docs/findings/tensorflow.md):
-# tf.nn.max_pool2d returns −FLT_MAX, its reduction's start value, for a window of NaNs only.
-KNOWN_TENSORFLOW_DEFINITION_DEFECTS = ["max_pool2d.special_values[float32]", "max_pool2d.special_values[float64]"]
+# TensorFlow's documented defects (dlterms.conformance.known_defects): leaky_relu's float32 alpha, and max
+# pooling over NaNs.
+KNOWN_TENSORFLOW_DEFECTS = list(known_defects.TENSORFLOW_ACCURACY_DEFECTS)
+KNOWN_TENSORFLOW_DEFINITION_DEFECTS = list(known_defects.TENSORFLOW_DEFINITION_DEFECTS)
 
 
 def test_tensorflow_translations_agree_with_the_reference(tensorflow_run: Any) -> None:

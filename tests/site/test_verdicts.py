@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from dlterms.conformance.conventions import CONVENTIONS
+from dlterms.conformance.known_defects import DEFAULT_RUN_DEFECTS
 from dlterms.conformance.report import read_report
 from dlterms.conformance.settings import DEFAULT_DTYPES, DEFAULT_SEED
 from dlterms.glossary import load_sections, load_terms
@@ -243,20 +244,8 @@ def test_term_page_puts_the_verdicts_first_the_matrix_folded_and_the_conventions
 # --- the recorded reports ---------------------------------------------------------------------
 
 
-# The failures a recorded default run may hold: documented framework defects that the run draws on seed 0
-# (docs/reference-accuracy.md; the same lists as KNOWN_JAX_DEFECTS in tests/conformance/test_jax.py and
-# KNOWN_TENSORFLOW_DEFECTS + KNOWN_TENSORFLOW_DEFINITION_DEFECTS in tests/conformance/test_tensorflow.py):
-# jax.nn.silu's VJP is NaN where the cotangent times x overflows; tf.nn.leaky_relu rounds a float64 slope to
-# float32 before it multiplies; TensorFlow's max pooling of a window of NaNs only returns -FLT_MAX.
-# Anything else in a recorded report is a regression.
-DOCUMENTED_DEFECTS = {
-    "jax": {"silu.vjp_matches_reference[float32]", "silu.vjp_matches_reference[float64]"},
-    "tensorflow": {
-        "leaky_relu.matches_reference[float64]",
-        "max_pool2d.special_values[float32]",
-        "max_pool2d.special_values[float64]",
-    },
-}
+# The failures a recorded default run may hold: documented framework defects (dlterms.conformance.known_defects);
+# anything else in a recorded report is a regression.
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS, ids=[fw.name for fw in FRAMEWORKS])
@@ -270,7 +259,7 @@ def test_recorded_report_of_each_framework_is_a_complete_default_run(fw: Any) ->
     listed = {inv for term in TERMS.values() for inv in term.invariants if not inv.endswith("_at_sizes")}
     assert {r["invariant"] for r in data["results"]} >= listed  # every check but the --sizes tier's
     bad = {r["id"] for r in data["results"] if r["status"] in ("fail", "error", "xpass")}
-    assert bad <= DOCUMENTED_DEFECTS.get(fw.name, set()), bad
+    assert bad <= DEFAULT_RUN_DEFECTS.get(fw.name, frozenset()), bad
 
 
 @pytest.mark.parametrize("fw", FRAMEWORKS, ids=[fw.name for fw in FRAMEWORKS])
