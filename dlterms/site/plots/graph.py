@@ -308,6 +308,7 @@ def svg(g: Graph) -> bytes:
     )
     height = bottom
     return (
+        '<?xml version="1.0" encoding="utf-8" standalone="no"?>\n'  # a standalone SVG file, like matplotlib's
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH * SCALE:g}" height="{height * SCALE:g}" '
         f'viewBox="0 0 {WIDTH} {height:g}" font-family="{SANS}" font-size="{FONT_PX}" fill="#212121" role="img" '
         'aria-labelledby="dl-bp-title">'
