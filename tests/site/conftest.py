@@ -15,6 +15,7 @@ import functools
 import http.server
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -237,3 +238,20 @@ def visit_at(browser: Browser, base_url: str) -> Iterator[Callable[..., Visit]]:
     yield make
     for v in made:
         v.context.close()
+
+
+@pytest.fixture
+def glossary_with(tmp_path: Path) -> Callable[[str], Path]:
+    """A function writing a glossary whose only entry is sigmoid.toml (no pictures, no related terms) followed by
+    a TOML ``table``; it returns the glossary's folder (for ``load_terms.__wrapped__``)."""
+    from dlterms.glossary import GLOSSARY_DIR
+
+    def write(table: str) -> Path:
+        good = (GLOSSARY_DIR / "terms" / "sigmoid.toml").read_text(encoding="utf-8")
+        bare = re.sub(r"related = \[[^\]]*\]", "related = []", good.split("[[picture]]")[0]).rstrip()
+        (tmp_path / "terms").mkdir()
+        shutil.copy(GLOSSARY_DIR / "sections.toml", tmp_path / "sections.toml")
+        (tmp_path / "terms" / "sigmoid.toml").write_text(bare + "\n\n" + table, encoding="utf-8")
+        return tmp_path
+
+    return write

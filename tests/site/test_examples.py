@@ -5,11 +5,10 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import shutil
-from pathlib import Path
+from typing import Any
 
 import pytest
-from dlterms.glossary import GLOSSARY_DIR, Example, GlossaryError, load_terms
+from dlterms.glossary import Example, GlossaryError, load_terms
 
 from dlterms.site import examples
 from dlterms.site.examples import DIGITS, compute, example_markdown, format_value
@@ -139,16 +138,6 @@ def test_format_value_prints_rows_and_rounds(value: object, digits: int | None, 
     assert format_value(value, digits) == text
 
 
-def _glossary_with(tmp_path: Path, table: str) -> Path:
-    """A glossary whose only entry is sigmoid.toml (no pictures, no related terms) followed by ``table``."""
-    good = (GLOSSARY_DIR / "terms" / "sigmoid.toml").read_text(encoding="utf-8")
-    bare = re.sub(r"related = \[[^\]]*\]", "related = []", good.split("[[picture]]")[0]).rstrip()
-    (tmp_path / "terms").mkdir()
-    shutil.copy(GLOSSARY_DIR / "sections.toml", tmp_path / "sections.toml")
-    (tmp_path / "terms" / "sigmoid.toml").write_text(bare + "\n\n" + table, encoding="utf-8")
-    return tmp_path
-
-
 @pytest.mark.parametrize(
     ("table", "field"),
     [
@@ -165,8 +154,8 @@ def _glossary_with(tmp_path: Path, table: str) -> Path:
         ),
     ],
 )
-def test_a_bad_example_table_is_refused_naming_the_field(tmp_path: Path, table: str, field: str) -> None:
+def test_a_bad_example_table_is_refused_naming_the_field(glossary_with: Any, table: str, field: str) -> None:
     """The loader refuses an [example] whose function is not the term's, or that lacks or adds a field."""
     with pytest.raises(GlossaryError, match=re.escape(field)) as info:
-        load_terms.__wrapped__(_glossary_with(tmp_path, table))
+        load_terms.__wrapped__(glossary_with(table))
     assert "sigmoid.toml" in str(info.value)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
-from pathlib import Path
+from typing import Any
 
 import pytest
-from dlterms.glossary import GLOSSARY_DIR, GlossaryError, load_terms
+from dlterms.glossary import GlossaryError, load_terms
 
 from dlterms.site.symbols import CONSTANTS, letters, symbols_markdown
 
@@ -114,15 +113,6 @@ def test_a_term_without_symbols_shows_no_list() -> None:
     assert symbols_markdown(dataclasses.replace(TERMS["softmax"], symbols=())) == ""
 
 
-def _glossary_with(tmp_path: Path, table: str) -> Path:
-    good = (GLOSSARY_DIR / "terms" / "sigmoid.toml").read_text(encoding="utf-8")
-    bare = re.sub(r"related = \[[^\]]*\]", "related = []", good.split("[[picture]]")[0]).rstrip()
-    (tmp_path / "terms").mkdir()
-    shutil.copy(GLOSSARY_DIR / "sections.toml", tmp_path / "sections.toml")
-    (tmp_path / "terms" / "sigmoid.toml").write_text(bare + "\n\n" + table, encoding="utf-8")
-    return tmp_path
-
-
 @pytest.mark.parametrize(
     ("table", "field"),
     [
@@ -135,8 +125,8 @@ def _glossary_with(tmp_path: Path, table: str) -> Path:
         ),
     ],
 )
-def test_a_bad_symbol_table_is_refused_naming_the_field(tmp_path: Path, table: str, field: str) -> None:
+def test_a_bad_symbol_table_is_refused_naming_the_field(glossary_with: Any, table: str, field: str) -> None:
     """The loader refuses a symbol without a shape or a language, with an unknown field, or declared twice."""
     with pytest.raises(GlossaryError, match=re.escape(field)) as info:
-        load_terms.__wrapped__(_glossary_with(tmp_path, table))
+        load_terms.__wrapped__(glossary_with(table))
     assert "sigmoid.toml" in str(info.value)
