@@ -235,6 +235,7 @@ def accumulation(name: str, case: dict[str, Any], outputs: list[np.ndarray], dty
         UNIT_ROUNDOFF[dtype],
         0.0 if mode is None else mode.unit_roundoff,
         SMALLEST_NORMAL[dtype],
+        SMALLEST_NORMAL[ACCUMULATOR[dtype]],
     )
     with np.errstate(all="ignore"):
         return ACCUMULATION[name](case, outputs, units)
@@ -249,6 +250,7 @@ class Units:
     out: float
     inputs: float = 0.0  # 0: the inputs enter exactly (a math mode rounds them)
     floor: float = 0.0
+    acc_floor: float = 0.0  # the accumulator's smallest normal number: a flushed product loses less
 
 
 def _dot_product(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
@@ -263,7 +265,11 @@ def _dot_product(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[n
     n = w.shape[-1] + (bias is not None)
     terms = products + (0.0 if bias is None else np.abs(np.asarray(bias, dtype=np.float64)))
     epilogue = 0.0 if bias is None else u.out * products
-    return [np.broadcast_to(gamma(n, u.acc) * terms + 2 * u.inputs * products + epilogue, y.shape)]
+    # Flush to zero (XLA and TensorFlow on CPU; the float32.subnormal_arithmetic convention): each of the n
+    # products below the accumulator's smallest normal number may become 0, an error below λ_acc each. It
+    # only shows where the result is a few λ (0.5·λ three times is 1.5·λ, and 0 when flushed).
+    flushed = n * u.acc_floor
+    return [np.broadcast_to(gamma(n, u.acc) * terms + 2 * u.inputs * products + epilogue + flushed, y.shape)]
 
 
 def _sum_of_terms_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
@@ -345,6 +351,7 @@ def _recurrence(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np
         products = x[:, t] @ w_ih.T + previous @ w_hh.T
         terms = products + bias
         step = (gamma(n, u.acc) + 2 * u.out) * terms + 2 * u.inputs * products + K * u.out * states[:, t]
+        step = step + n * u.acc_floor  # flushed products, as for a dot product
         e = step + e @ w_hh.T
         bounds.append(e)
     per_step = np.stack(bounds, axis=1) if bounds else np.zeros_like(states)

@@ -173,3 +173,17 @@ def test_torch_passes_the_relative_model(op: str, dtype: str) -> None:
 def test_the_strategies_reach_tails_and_tiny_inputs(op: str, what: str, reached: Any) -> None:
     """The forward cases of the relative ops draw the inputs where only a relative bound sees an error."""
     find(OPS[op].cases("float64"), lambda case: np.size(case["x"]) > 0 and bool(reached(np.asarray(case["x"]))))
+
+
+def test_a_dot_product_of_flushed_products_is_held_to_n_times_the_floor() -> None:
+    """TensorFlow's linear of 0.5 by three weights of λ (float32) is 0, each product flushed; the value 1.5·λ is
+    normal. a(x) holds n·λ for the n products that may flush, and without it the comparison would fail."""
+    lam = SMALLEST_NORMAL["float32"]
+    case = {"x": [0.5, 0.5, 0.5], "weight": [[lam, lam, lam]], "bias": None}
+    exact = 1.5 * lam
+    (a,) = accumulation("dot_product", case, [np.array([exact])], "float32")
+    assert a[0] >= 3 * lam
+    tol = relative("float32", "rounded")
+    assert 1.5 * lam <= tol.allowed(np.array([exact]), None, a)[0]
+    assert 1.5 * lam > tol.allowed(np.array([exact]))[0]
+    assert a[0] < 4 * lam + 1e-6 * lam  # only the flushed products: an error of 4λ is still caught
