@@ -19,7 +19,7 @@ from dlterms import ops
 from dlterms.glossary import Term
 
 from .reports import Column, Reports
-from .text import code, md_cell
+from .text import code, html_cell, md_cell
 
 # How the kind of a special value reads in its column (Special.kind).
 KIND_LABELS = {
@@ -53,7 +53,7 @@ def _measured(record: dict[str, Any] | None, elsewhere: list[tuple[Column, dict[
 
 def _attr(text: str) -> str:
     """Text for an HTML attribute or element inside a Markdown table cell."""
-    return html.escape(text, quote=True).replace("|", "&#124;")
+    return html_cell(html.escape(text, quote=True))
 
 
 def device_changes(probe: str, cols: list[Column]) -> dict[str, list[tuple[Column, dict[str, Any]]]]:

@@ -10,7 +10,7 @@ import re
 
 from dlterms.glossary import Term
 
-from .text import mathml, md_cell, md_text
+from .text import html_cell, mathml, md_cell, md_text
 
 __all__ = ["CONSTANTS", "letters", "symbols_markdown"]
 
@@ -52,8 +52,7 @@ def symbols_markdown(term: Term) -> str:
         return ""
     rows = []
     for sym in term.symbols:
-        # A "|" of the MathML (|B_t|) would end the table cell: written as a character reference.
-        tex = mathml(sym.tex, display=False, where=f"{term.id} (symbol {sym.tex})").replace("|", "&#124;")
+        tex = html_cell(mathml(sym.tex, display=False, where=f"{term.id} (symbol {sym.tex})"))
         meaning = f'{md_cell(sym.en)}<br><span lang="zh-Hans">{md_cell(sym.zh)}</span>'
         rows.append(f"| {tex} | {meaning} | {md_cell(sym.shape)} |")
     # Three columns (both languages in one), so that a phone shows the shape without scrolling.

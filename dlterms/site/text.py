@@ -38,6 +38,12 @@ def md_cell(text: str) -> str:
     return md_text(text).replace("\n\n", "<br>").replace("|", "\\|")
 
 
+def html_cell(markup: str) -> str:
+    """HTML (an element, an attribute's text, MathML) for one cell of a Markdown table: a "|" in it would end the
+    cell (|B_t|), so it is written as a character reference."""
+    return markup.replace("|", "&#124;")
+
+
 def code(text: str) -> str:
     """Inline code, with a fence long enough for backticks inside."""
     fence = "``" if "`" in text else "`"

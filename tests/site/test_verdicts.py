@@ -43,6 +43,12 @@ def _write(folder: Path, file: str, report: dict) -> None:
 PASSING = [("softmax.sums_to_one", "float32", "pass")]
 
 
+def _tensorflow_report(created: str) -> dict:
+    """A passing TensorFlow 2.21.0 report on /CPU:0 with Keras 3.15.1 among its framework versions."""
+    versions = {"tensorflow": "2.21.0", "keras": "3.15.1"}
+    return _report("tensorflow", "2.21.0", created, PASSING, device="/CPU:0", framework_versions=versions)
+
+
 def test_a_report_read_first_supersedes_the_recorded_one_of_its_framework_and_device(tmp_path: Path) -> None:
     """A local torch report (older version, older date) hides the recorded CPU one; recorded cuda and numpy stay."""
     local, recorded = tmp_path / "reports", tmp_path / "recorded-reports"
@@ -114,14 +120,7 @@ def test_verdict_counts_each_status_over_the_terms_rows_only() -> None:
 
 def test_verdict_table_states_version_device_date_and_report_of_each_framework(tmp_path: Path) -> None:
     """TensorFlow's row has its version with Keras', its device and its day; frameworks with no report say so."""
-    tf = _report(
-        "tensorflow",
-        "2.21.0",
-        "2026-11-28T01:02:03+00:00",
-        PASSING,
-        device="/CPU:0",
-        framework_versions={"tensorflow": "2.21.0", "keras": "3.15.1"},
-    )
+    tf = _tensorflow_report("2026-11-28T01:02:03+00:00")
     _write(tmp_path, "tensorflow.json", tf)
     table = verdicts.verdicts_markdown(["softmax.sums_to_one"], reports.load_reports(tmp_path))
     row = next(line for line in table.splitlines() if line.startswith("| TensorFlow/Keras"))
@@ -203,14 +202,7 @@ def test_conventions_block_shows_each_frameworks_value_and_marks_a_difference(tm
 
 def test_framework_tab_states_the_version_the_reports_checked(tmp_path: Path) -> None:
     """The TensorFlow tab says "checked: 2.21.0 · keras 3.15.1 on /CPU:0, 2026-11-28"; one with no report says so."""
-    tf = _report(
-        "tensorflow",
-        "2.21.0",
-        "2026-11-28T00:00:00+00:00",
-        PASSING,
-        device="/CPU:0",
-        framework_versions={"tensorflow": "2.21.0", "keras": "3.15.1"},
-    )
+    tf = _tensorflow_report("2026-11-28T00:00:00+00:00")
     _write(tmp_path, "tf.json", tf)
     section = frameworks_markdown(Adapters(REPO), TERMS["softmax"], reports.load_reports(tmp_path))
     tabs = dict(part.split("\n", 1) for part in section.split('=== "')[1:])
