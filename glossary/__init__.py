@@ -9,7 +9,7 @@ Schema of an entry (every key is required unless marked optional)::
     id = "sigmoid"                   # equals the file name; stable, never renamed
     version = "1.0.0"                # semantic version of the term's meaning
     kind = "function"                # "function" (has reference functions) or "concept"
-    section = "activation-functions" # a section id from sections.toml (the seed's outline)
+    section = "activation-functions" # a section id from sections.toml (the seed's outline, then added ones)
     order = 2                        # position inside the section
     reference = ["sigmoid"]          # dlterms.reference functions (non-empty for kind=function;
                                      # for a concept, the functions that show it)
@@ -128,13 +128,13 @@ class GlossaryError(ValueError):
 
 @dataclass(frozen=True)
 class Section:
-    """One section of the seed article's outline, in reading order."""
+    """One section of the glossary, in reading order: the seed article's outline, then sections added."""
 
     id: str
     order: int
     en: str
     zh: str
-    seed: str  # the seed's (possibly damaged) heading
+    seed: str | None  # the seed's (possibly damaged) heading; None for a section added beyond the seed
 
 
 @dataclass(frozen=True)
@@ -452,13 +452,17 @@ def parse_term(path: Path, sections: set[str]) -> Term:
 
 @cache
 def load_sections(directory: Path = GLOSSARY_DIR) -> tuple[Section, ...]:
-    """The seed's outline, in reading order, from ``sections.toml``."""
+    """``sections.toml`` in reading order: the seed's outline (with ``seed``), then added sections (without)."""
     path = directory / "sections.toml"
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    out = []
+    out: list[Section] = []
     for i, raw in enumerate(data.get("section", [])):
         f = _Fields(path, raw, f"section[{i}].")
-        out.append(Section(id=f.text("id"), order=i, en=f.text("en"), zh=f.text("zh"), seed=f.text("seed")))
+        f.unknown({"id", "en", "zh", "seed"})
+        seed = f.text("seed") if "seed" in raw else None
+        if seed is not None and out and out[-1].seed is None:
+            raise f.fail("seed", f"no seed heading: section {out[-1].id!r} before it is added beyond the seed")
+        out.append(Section(id=f.text("id"), order=i, en=f.text("en"), zh=f.text("zh"), seed=seed))
     return tuple(out)
 
 
@@ -466,7 +470,7 @@ def load_sections(directory: Path = GLOSSARY_DIR) -> tuple[Section, ...]:
 def load_terms(directory: Path = GLOSSARY_DIR) -> dict[str, Term]:
     """Every entry under ``directory/terms``, checked, keyed by id, in reading order.
 
-    Reading order is the seed's section order, then ``order`` inside a section.
+    Reading order is ``sections.toml``'s (the seed's sections, then added ones), then ``order`` inside one.
     Cross-references (``related``) must name existing terms.
     """
     sections = {s.id: s.order for s in load_sections(directory)}

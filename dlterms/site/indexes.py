@@ -22,19 +22,30 @@ def members(ctx: Context, section: Section) -> list[Term]:
     return [t for t in ctx.terms.values() if t.section == section.id]
 
 
+ADDED = "added beyond the seed · 种子文章之外新增"
+
+
+def origin_note(section: Section) -> str:
+    """What a section owes the seed: the seed's own heading where it differs, or that it was added beyond it."""
+    if section.seed is None:
+        return f"<small>({ADDED})</small>"
+    return f"<small>(seed · 原文: {md_cell(section.seed)})</small>" if section.seed != section.zh else ""
+
+
 def overview_page(ctx: Context) -> str:
-    """terms/index.md: the seed's outline, each section's terms in reading order."""
+    """terms/index.md: the seed's outline, then the sections added beyond it, each's terms in reading order."""
     out = [front_matter({"title": "Glossary · 术语表"}), "# Glossary · 术语表", ""]
     out.append(
         f"{len(ctx.terms)} terms in the order of the seed article's sections "
-        "([about the seed](../about-the-seed.md)). Alphabetical: [English A–Z](index-en.md) · [中文索引](index-zh.md)."
+        "([about the seed](../about-the-seed.md)), then of the sections added beyond the seed. "
+        "Alphabetical: [English A–Z](index-en.md) · [中文索引](index-zh.md)."
     )
     for s in ctx.sections:
         terms = members(ctx, s)
         if not terms:
             continue
-        seed = f" <small>(seed · 原文: {md_cell(s.seed)})</small>" if s.seed != s.zh else ""
-        out += ["", f"## {s.en} · {s.zh}", "", seed.strip(), ""] if seed else ["", f"## {s.en} · {s.zh}", ""]
+        note = origin_note(s)
+        out += ["", f"## {s.en} · {s.zh}", "", note, ""] if note else ["", f"## {s.en} · {s.zh}", ""]
         out += ["| term | 术语 | kind |", "|---|---|---|"]
         out += [f"| [{md_cell(t.en.name)}]({t.id}.md) | {md_cell(t.zh.name)} | {t.kind} |" for t in terms]
     return "\n".join(out) + "\n"
@@ -92,12 +103,14 @@ def pinyin_key(word: str) -> tuple[tuple[str, int], ...]:
 
 
 def chinese_index(ctx: Context) -> str:
-    """terms/index-zh.md: by seed section, then every Chinese name in pinyin order under A–Z headings."""
+    """terms/index-zh.md: by section, then every Chinese name in pinyin order under A–Z headings."""
     out = [front_matter({"title": "中文索引", "search": {"exclude": True}}), "# 中文索引 · Chinese index", ""]
     out.append(
-        "按种子文章的章节排列，其后是所有中文名称（标准译名、其他译名、种子文章的译法）按拼音排序的列表："
+        "按章节排列（先是种子文章的章节，再是种子文章之外新增的章节），"
+        "其后是所有中文名称（标准译名、其他译名、种子文章的译法）按拼音排序的列表："
         "逐字按拼音字母、再按声调排列，以拉丁字母开头的名称（如 sigmoid函数）按其字母排列。"
-        "\n\nBy seed section, then every Chinese name (standard name, variants, the seed's wording) in pinyin "
+        "\n\nBy section (the seed's, then those added beyond it), then every Chinese name (standard name, "
+        "variants, the seed's wording) in pinyin "
         "order, syllable by syllable (letters, then tone); a name that starts with Latin letters "
         "(sigmoid函数) files under its first letter."
     )
@@ -105,7 +118,7 @@ def chinese_index(ctx: Context) -> str:
     for s in ctx.sections:
         terms = members(ctx, s)
         if terms:
-            out += ["", f"### {s.zh} · {s.en}", ""]
+            out += ["", f"### {s.zh} · {s.en}", ""] + ([f"<small>({ADDED})</small>", ""] if s.seed is None else [])
             out += [f"- [{md_cell(t.zh.name)}]({t.id}.md) · {md_cell(t.en.name)}" for t in terms]
     entries: list[tuple[str, Term, str]] = []
     for t in ctx.terms.values():
@@ -152,7 +165,8 @@ def sections_list(ctx: Context, base: str = "terms/") -> str:
         terms = members(ctx, s)
         if terms:
             links = ", ".join(f"[{md_cell(t.en.name)} · {md_cell(t.zh.name)}]({base}{t.id}.md)" for t in terms)
-            out.append(f"- **{s.en} · {s.zh}**: {links}")
+            added = f" <small>({ADDED})</small>" if s.seed is None else ""
+            out.append(f"- **{s.en} · {s.zh}**{added}: {links}")
     return "\n".join(out)
 
 

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from dlterms.glossary import GLOSSARY_DIR, GlossaryError, get_term, load_terms
+from dlterms.glossary import GLOSSARY_DIR, GlossaryError, get_term, load_sections, load_terms
 
 GOOD = (GLOSSARY_DIR / "terms" / "sigmoid.toml").read_text(encoding="utf-8")
 
@@ -145,3 +145,42 @@ def test_variants_hold_no_related_concept() -> None:
         t = terms[term_id]
         assert name in t.related_words() and name not in t.search_words(), term_id
     assert {"凸函数", "鞍点"} <= set(terms["local-minimum"].zh.related_names)
+
+
+def test_sections_of_the_seed_come_first_and_added_ones_have_no_seed_heading() -> None:
+    """sections.toml lists the seed's eight sections (each with its heading), then training and normalization."""
+    sections = load_sections()
+    assert [s.id for s in sections if s.seed is not None][-1] == "rnn"
+    assert [s.id for s in sections if s.seed is None] == ["training", "normalization"]
+    assert [s.seed is None for s in sections] == sorted(s.seed is None for s in sections)
+    assert [s.order for s in sections] == list(range(len(sections)))
+
+
+def _sections_with(tmp_path: Path, extra: str) -> Path:
+    """A glossary folder whose sections.toml is the real one followed by ``extra``."""
+    (tmp_path / "terms").mkdir()
+    text = (GLOSSARY_DIR / "sections.toml").read_text(encoding="utf-8")
+    (tmp_path / "sections.toml").write_text(text + extra, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ('\n[[section]]\nid = "late"\nen = "Late"\nzh = "迟"\nseed = "迟"\n', "'section[10].seed'"),
+        ('\n[[section]]\nid = "odd"\nen = "Odd"\nzh = "奇"\nheading = "奇"\n', "'section[10].heading'"),
+        ('\n[[section]]\nid = "blank"\nen = "Blank"\nzh = "空"\nseed = ""\n', "'section[10].seed'"),
+    ],
+)
+def test_bad_section_is_refused_naming_the_field(tmp_path: Path, extra: str, field: str) -> None:
+    """A seed section after an added one, an unknown key or an empty seed heading raises GlossaryError naming it."""
+    with pytest.raises(GlossaryError) as info:
+        load_sections.__wrapped__(_sections_with(tmp_path, extra))
+    assert "sections.toml" in str(info.value) and field in str(info.value)
+
+
+def test_an_added_section_reads_without_seed_heading(tmp_path: Path) -> None:
+    """A section without `seed` after the seed's loads, with seed None, in file order."""
+    extra = '\n[[section]]\nid = "extra"\nen = "Extra"\nzh = "附加"\n'
+    sections = load_sections.__wrapped__(_sections_with(tmp_path, extra))
+    assert (sections[-1].id, sections[-1].seed, sections[-1].order) == ("extra", None, len(sections) - 1)
