@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
+from dlterms.conformance import known_defects
 
 ACTIVATION_TERMS = "sigmoid,tanh,silu,relu,leaky-relu,softmax,dying-relu,vanishing-gradient"
 
@@ -74,6 +77,42 @@ def _log_softmax_naive(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
     return torch.log(torch.softmax(x, dim=axis))
 
 
+def _gelu_relu_gated(x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
+    # No dip below 0: gelu(x) − gelu(−x) is x·Φ(x), not x.
+    return torch.where(x > 0, torch.nn.functional.gelu(x, approximate=approximate), torch.zeros_like(x))
+
+
+def _gelu_sigmoid_form(x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
+    # The paper's cruder x·σ(1.702x) given for the tanh form: up to 0.02 from x·Φ(x), not 4.7e-4.
+    if approximate == "tanh":
+        return x * torch.sigmoid(1.702 * x)
+    return torch.nn.functional.gelu(x)
+
+
+def _elu_scaled_positive(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    return torch.where(x > 0, alpha * x, torch.nn.functional.elu(x, alpha=alpha))  # alpha on both sides
+
+
+def _elu_leaky(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    return torch.where(x > 0, x, alpha * x)  # a leaky ReLU named ELU: no saturation at −alpha
+
+
+def _softplus_naive(x: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+    return torch.log(1 + torch.exp(beta * x)) / beta  # e^(βx) overflows: inf where the value is about x
+
+
+def _softplus_shifted(x: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+    return torch.nn.functional.softplus(x, beta=beta) - math.log(2.0) / beta  # "shifted softplus": below relu
+
+
+def _log_sigmoid_naive(x: torch.Tensor) -> torch.Tensor:
+    return torch.log(torch.sigmoid(x))  # −inf where σ(x) underflows
+
+
+def _log_sigmoid_sign_slip(x: torch.Tensor) -> torch.Tensor:
+    return -torch.nn.functional.softplus(x)  # −softplus(x) instead of −softplus(−x)
+
+
 @pytest.mark.parametrize(
     ("op", "impl", "terms", "expected"),
     [
@@ -87,6 +126,14 @@ def _log_softmax_naive(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
         ("silu", _silu_swish_half, "silu", "silu.within_its_minimum_of_relu"),
         ("silu", _silu_relu_gated, "silu", "silu.mirror_difference_is_x"),
         ("log_softmax", _log_softmax_naive, "softmax", "log_softmax.finite_where_softmax_underflows"),
+        ("gelu", _gelu_relu_gated, "gelu", "gelu.mirror_difference_is_x"),
+        ("gelu", _gelu_sigmoid_form, "gelu", "gelu.tanh_form_within_its_gap_of_exact"),
+        ("elu", _elu_scaled_positive, "elu", "elu.identity_for_positive_input"),
+        ("elu", _elu_leaky, "elu", "elu.bounded_below_by_minus_alpha"),
+        ("softplus", _softplus_naive, "softplus", "softplus.mirror_difference_is_x"),
+        ("softplus", _softplus_shifted, "softplus", "softplus.above_relu_within_log2"),
+        ("log_sigmoid", _log_sigmoid_naive, "log-sigmoid", "log_sigmoid.mirror_difference_is_x"),
+        ("log_sigmoid", _log_sigmoid_sign_slip, "log-sigmoid", "log_sigmoid.is_minus_softplus_of_minus_x"),
     ],
 )
 def test_broken_adapter_exits_1_naming_the_invariant(
@@ -109,3 +156,41 @@ def test_missing_op_is_unsupported_not_a_crash(conform, broken_backend) -> None:
     assert run.code == 0
     assert run.rows() and all(r["status"] == "unsupported" for r in run.rows())
     assert "tanh" not in run.report["backend"]["supported_ops"]
+
+
+SMOOTH_RECTIFIER_TERMS = "gelu,elu,softplus,log-sigmoid"
+
+
+@pytest.mark.parametrize("backend", ["reference", "numpy", "torch"])
+def test_smooth_rectifiers_pass_but_for_documented_defects(conform, backend: str) -> None:
+    """GELU, ELU, softplus and log-sigmoid pass on the reference, NumPy (no gelu: no erf) and torch, but for
+    torch's documented GELU defects (dlterms.conformance.known_defects)."""
+    run = conform(backend, "--terms", SMOOTH_RECTIFIER_TERMS, "--max-examples", "15")
+    assert not run.rows("error")
+    assert {r["id"] for r in run.rows("fail")} <= known_defects.DEFAULT_RUN_DEFECTS.get(backend, frozenset())
+    assert {r["term"] for r in run.rows()} == set(SMOOTH_RECTIFIER_TERMS.split(","))
+
+
+def test_torch_gelu_cancels_in_the_left_tail() -> None:
+    """torch's gelu at x = −8 is 0 in float32 and −4.885e−15 in float64 (½x(1 + erf) and ½x(1 + tanh) cancel),
+    where x·Φ(x) = −4.977e−15 (mpmath) is a normal number; its tanh form's gradient at the largest float32 is NaN."""
+    f = torch.nn.functional.gelu
+    assert float(f(torch.tensor(-8.0))) == 0.0
+    got = float(f(torch.tensor(-8.0, dtype=torch.float64)))
+    assert abs(got / -4.976768459417427e-15 - 1) > 1e-2
+    assert float(f(torch.tensor(-8.0), approximate="tanh")) == 0.0
+    x = torch.tensor(torch.finfo(torch.float32).max, requires_grad=True)
+    (g,) = torch.autograd.grad(f(x, approximate="tanh"), x)
+    assert torch.isnan(g)
+
+
+def test_torch_softplus_threshold_is_a_convention_the_adapter_translates() -> None:
+    """torch's softplus(21) is 21.0 in float64 (x above βx > 20), 7.6e−10 from the exact value; the adapter's
+    float64 threshold of 36 gives the exact value rounded, and changes nothing in float32."""
+    from dlterms.conformance.backends import torch as adapter
+
+    x64 = torch.tensor([21.0], dtype=torch.float64)
+    assert float(torch.nn.functional.softplus(x64)) == 21.0
+    assert float(adapter.softplus(x64)) == 21.000000000758256  # 21 + log1p(e^−21), mpmath
+    x32 = torch.tensor([21.0, 30.0])
+    assert torch.equal(adapter.softplus(x32), torch.nn.functional.softplus(x32))

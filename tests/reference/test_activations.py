@@ -174,3 +174,98 @@ def test_bad_input_is_refused_with_a_clear_message(call, exc: type[Exception], w
         call()
     for w in words:
         assert w in str(info.value)
+
+
+# --- the smooth rectifiers (dlterms.reference.smooth_rectifiers) -------------------------------------
+
+_C = mpmath.sqrt(2 / mpmath.pi)
+_K = mpmath.mpf("0.044715")  # the tanh form's constant, a decimal
+
+
+def gelu_tanh_exact(x: mpmath.mpf) -> mpmath.mpf:
+    """½x(1 + tanh(√(2/π)(x + 0.044715x³))) as x·σ(2√(2/π)(·)): the same number, no cancellation at 50 digits."""
+    return x / (1 + mpmath.exp(-2 * _C * (x + _K * x**3)))
+
+
+def test_gelu_tanh_gap_is_the_largest_gap_between_the_two_forms() -> None:
+    """GELU_TANH_GAP, the tanh-form invariant's bound, is max |x·Φ(x) − tanh form| (at x ≈ ±2.699), from mpmath."""
+    from dlterms.conformance.invariants.smooth_rectifiers import GELU_TANH_GAP
+
+    def gap(x: mpmath.mpf) -> mpmath.mpf:
+        return x * mpmath.ncdf(x) - gelu_tanh_exact(x)
+
+    x_max = mpmath.findroot(lambda x: mpmath.diff(gap, x), -2.7)
+    assert float(x_max) == pytest.approx(-2.698941386, abs=1e-9)
+    assert float(abs(gap(x_max))) == GELU_TANH_GAP
+    grid = [mpmath.mpf(i) / 100 for i in range(-1200, 1201)]
+    assert max(abs(gap(x)) for x in grid) <= GELU_TANH_GAP
+
+
+@pytest.mark.parametrize(
+    ("x", "exact"),
+    [
+        (-5.0, "-1.4332578593959695e-06"),  # ½x(1 + erf(x/√2)) keeps about 10 digits of 16 here
+        (-10.0, "-7.619853024160526e-23"),  # 1 + erf(−7.07) rounds to 0 in float64
+        (-37.5, "-1.7270073785932332e-306"),  # a normal number whose Φ(x) is subnormal
+        (-38.5, "-5.4e-323"),  # subnormal, from the asymptotic series scaled
+        (-40.0, "-0.0"),  # below half the smallest subnormal
+    ],
+)
+def test_gelu_left_tail_is_x_times_the_normal_tail_not_cancelled(x: float, exact: str) -> None:
+    """gelu(x) for x ≪ 0 is x·Φ(x) (mpmath, 50 digits) to the last bits, not 0 from 1 + erf cancelling."""
+    assert float(mpmath.mpf(x) * mpmath.ncdf(mpmath.mpf(x))) == float(exact) or exact == "-0.0"
+    got = ref.gelu(x)
+    assert got == pytest.approx(float(exact), rel=1e-15, abs=5e-324)
+    assert math.copysign(1.0, got) == -1.0
+
+
+def test_gelu_tanh_form_left_tail_is_x_sigma_not_cancelled() -> None:
+    """The tanh form at x = −8 is x·σ(z) ≈ −3.1e−21 (mpmath), where 1 + tanh(z/2) rounds to 0 in float64."""
+    exact = gelu_tanh_exact(mpmath.mpf(-8.0))
+    assert float(exact) == pytest.approx(-3.108e-21, rel=1e-3)
+    assert ref.gelu(-8.0, approximate="tanh") == pytest.approx(float(exact), rel=1e-15)
+    assert -8.0 * 0.5 * (1 + math.tanh(float(_C) * (-8.0 + 0.044715 * -512.0))) == 0.0  # the textbook form
+
+
+def test_softplus_threshold_is_below_float32_tolerance_and_far_above_float64s() -> None:
+    """PyTorch's threshold (x for βx > 20) is e^−20/20 ≈ 1.0e−10 off relative: below half a float32 ulp (2^−25),
+    about 10⁶ float64 units (2^−53): the reference is the exact function, the threshold a convention."""
+    rel = mpmath.log1p(mpmath.exp(-20)) / 20  # (softplus(20) − 20)/20, exactly
+    assert float(rel) == pytest.approx(1.0306e-10, rel=1e-4)
+    assert rel < 2.0**-25
+    assert rel > 10**5 * 2.0**-53
+    assert ref.softplus(20.0) == float(20 + mpmath.log1p(mpmath.exp(-20))) != 20.0
+    assert ref.softplus(34.0) == 34.0  # e^−34 is below half an ulp of 34: the exact value rounds to x
+
+
+def test_softplus_and_log_sigmoid_stay_finite_where_exp_overflows() -> None:
+    """softplus(1000) = 1000 and log_sigmoid(−1000) = −1000, where log(1 + e^1000) and log(σ(−1000)) are ±inf."""
+    assert ref.softplus(1000.0) == 1000.0
+    assert ref.softplus(1e308, beta=4.0) == 1e308  # β·x overflows, the value does not
+    assert ref.log_sigmoid(-1000.0) == -1000.0
+    assert ref.log_sigmoid(-30.0) == float(-mpmath.log1p(mpmath.exp(30)))
+
+
+def test_elu_derivative_is_continuous_at_zero_only_when_alpha_is_one() -> None:
+    """ELU′ is 1 on both sides of 0 for α = 1; for α = 0.5 it is 0.5 at and left of 0, 1 right of it."""
+    assert ref.elu_vjp([-1e-300, 0.0, 1e-300], [1.0, 1.0, 1.0]) == [1.0, 1.0, 1.0]
+    assert ref.elu_vjp([-1e-300, 0.0, 1e-300], [1.0, 1.0, 1.0], alpha=0.5) == [0.5, 0.5, 1.0]
+    assert ref.elu(-1e-300) == -1e-300  # expm1 keeps tiny inputs: e^x − 1 would give 0
+
+
+@pytest.mark.parametrize(
+    ("call", "words"),
+    [
+        (lambda: ref.gelu([1.0], approximate="erf"), ["gelu", "approximate='erf'", "'none', 'tanh'"]),
+        (lambda: ref.gelu_vjp([1.0], [1.0], approximate=True), ["gelu_vjp", "approximate=True"]),
+        (lambda: ref.softplus([1.0], beta=0.0), ["softplus", "beta=0.0", "> 0"]),
+        (lambda: ref.softplus_vjp([1.0], [1.0], beta=-1.0), ["softplus_vjp", "beta=-1.0", "> 0"]),
+        (lambda: ref.elu([1.0], alpha=math.inf), ["elu", "alpha", "finite"]),
+    ],
+)
+def test_smooth_rectifiers_refuse_bad_options_by_name(call, words: list[str]) -> None:
+    """A bad option is refused with an error naming the function, the argument, its value and what was expected."""
+    with pytest.raises(ValueError) as info:
+        call()
+    for w in words:
+        assert w in str(info.value)
