@@ -10,7 +10,10 @@ _EPS = option("eps", 1e-5, "float")
 _SHAPE = option("normalized_shape", annotation="int | list[int]")
 
 _OFFSETS = "whole groups c + a small spread, where mean(x²) − mean(x)² cancels"
-_GRID = "grid values k/4 and a weight and bias always (the VJP differentiates x, weight and bias)"
+_GRID = (
+    "grid values k/4 and a weight and bias always (the VJP differentiates x, weight and bias); groups with "
+    "√(σ² + ε) ≥ mean|x|/4, where the gradient does not cancel terms of size mean|x|/√(σ² + ε)"
+)
 _WHY = (
     "z = (x − μ)/√(σ² + ε) from two sums of n terms (γ_{n+4} of |z| and of mean|x|/√(σ² + ε), in the "
     "accumulator's precision); then z·w + b, which can cancel: s = |w|·(|x| + mean|x|)/√(σ² + ε) + |b|, "

@@ -83,6 +83,23 @@ def test_huge_values_do_not_overflow_the_statistics() -> None:
     assert ref.rms_norm([1e300, 1e300], 2) == [1.0, 1.0]
 
 
+@settings(max_examples=80, deadline=None)
+@given(
+    row=st.lists(st.floats(-1e6, 1e6, allow_subnormal=False), min_size=2, max_size=6), eps=st.sampled_from([0.0, 1e-5])
+)
+def test_layer_norm_is_within_one_ulp_of_the_50_digit_value(row: list[float], eps: float) -> None:
+    """Each z = (x − μ)/√(σ² + ε) is within 1 ulp of its 50-digit value (the docstring's bound)."""
+    with mpmath.workdps(50):
+        xs = [mpmath.mpf(v) for v in row]
+        mu = mpmath.fsum(xs) / len(xs)
+        denominator = mpmath.fsum((v - mu) ** 2 for v in xs) / len(xs) + mpmath.mpf(eps)
+        if denominator == 0:
+            return
+        exact = [(v - mu) / mpmath.sqrt(denominator) for v in xs]
+    for got, want in zip(ref.layer_norm(row, len(row), eps=eps), exact, strict=True):
+        assert abs(got - float(want)) <= math.ulp(float(want)), (row, got, want)
+
+
 # --- identities ------------------------------------------------------------------------------------
 
 rows = st.lists(
