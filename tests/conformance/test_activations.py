@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+import mpmath
+import numpy as np
 import pytest
 import torch
 from dlterms.conformance import known_defects
@@ -194,3 +196,27 @@ def test_torch_softplus_threshold_is_a_convention_the_adapter_translates() -> No
     assert float(adapter.softplus(x64)) == 21.000000000758256  # 21 + log1p(e^−21), mpmath
     x32 = torch.tensor([21.0, 30.0])
     assert torch.equal(adapter.softplus(x32), torch.nn.functional.softplus(x32))
+
+
+_C, _K = mpmath.sqrt(2 / mpmath.pi), mpmath.mpf("0.044715")
+SMOOTH_FUNCTIONS = {  # name: (case options, the function in mpmath)
+    "gelu": ({}, lambda t: t * mpmath.ncdf(t)),
+    "gelu(tanh)": ({"approximate": "tanh"}, lambda t: t / (1 + mpmath.exp(-2 * _C * (t + _K * t**3)))),
+    "elu": ({"alpha": 0.5}, lambda t: t if t > 0 else 0.5 * mpmath.expm1(t)),
+    "softplus": ({"beta": 2.0}, lambda t: mpmath.log1p(mpmath.exp(2 * t)) / 2),
+    "log_sigmoid": ({}, lambda t: -mpmath.log1p(mpmath.exp(-t))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMOOTH_FUNCTIONS))
+@pytest.mark.parametrize("x", [-30.0, -5.0, -0.75, -1e-8, 1e-20, 0.5, 3.0, 40.0])
+def test_smooth_rectifier_sensitivity_is_the_condition_number_times_the_value(name: str, x: float) -> None:
+    """s(x) = κ(x)·|y| = |x·f′(x)|, f′ by mpmath's numerical derivative at 30 digits."""
+    from dlterms.conformance.tolerances import sensitivity
+
+    options, f = SMOOTH_FUNCTIONS[name]
+    with mpmath.workdps(30):
+        t = mpmath.mpf(x)
+        y, expected = f(t), abs(t * mpmath.diff(f, t))
+    (s,) = sensitivity(name.split("(")[0], {"x": [x], **options}, [np.array([float(y)])])
+    assert float(s[0]) == pytest.approx(float(expected), rel=1e-6, abs=1e-300)
