@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from .math_modes import judging_mode
-from .sensitivities import SENSITIVITY, sensitivity
+from .sensitivities import SENSITIVITY, normalized_groups, sensitivity
 
 __all__ = [
     "ACCUMULATION",
@@ -367,6 +367,28 @@ def _times_x(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.nd
     return [np.broadcast_to(np.abs(np.asarray(case["x"], dtype=np.float64)) * u.floor, y.shape)]
 
 
+def _normalization_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # layer_norm, rms_norm, group_norm, in the accumulator's precision (float32 for half-precision data):
+    # the mean of n values errs by e_μ = γ_n·mean|x|; the variance by δv = γ_{n+2}·(σ² + 2·mean|x|·mean|x − μ|)
+    # + e_μ², which holds for a two-pass variance (mean((x − μ̂)²) = σ² + (μ − μ̂)² plus each square's
+    # rounding) and for Welford's update (each step rounds the running mean, an error u·|x| times a
+    # deviation), but not for a one-pass mean(x²) − μ² (γ_n·mean x², which cancels far from 0). Where δv
+    # reaches σ² the first-order bound breaks (a float32 row 1.2·10⁷ + [0, 1] has a variance below what
+    # its rounding can resolve: PyTorch's Welford gives σ̂² = 0 and z = −1/√ε), so 1/√(σ̂² + ε) is bounded
+    # at the low end σ̂² = max(σ² − δv, 0): z errs by at most |x − μ|·(1/s_lo − 1/s) + e_μ/s_lo, plus
+    # γ_4·|z| for the square root, the division and the scaling (Higham 2002, §1.6, §4.2; Chan, Golub
+    # and LeVeque 1983 for the variance algorithms). Times |w|.
+    (y,) = ys
+    g = normalized_groups(case)
+    n = g.x.shape[1]
+    e_mu = gamma(n, u.acc) * g.mean_abs
+    mean_dev = np.mean(g.deviation, axis=1, keepdims=True)
+    dv = gamma(n + 2, u.acc) * (g.variance + 2.0 * g.mean_abs * mean_dev) + e_mu * e_mu
+    s_lo = np.sqrt(np.maximum(g.variance - dv, 0.0) + g.eps)
+    z_err = g.deviation * (1.0 / s_lo - 1.0 / g.scale) + e_mu / s_lo + gamma(4, u.acc) * np.abs(g.z)
+    return [g.as_output(np.abs(g.weight) * z_err, y.shape)]
+
+
 # The accumulation functions an op record may name (dlterms.ops.Accuracy.accumulation).
 ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list[np.ndarray]]] = {
     "dot_product": _dot_product,
@@ -376,6 +398,9 @@ ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list
     "cross_entropy": _cross_entropy_acc,
     "recurrence": _recurrence,
     "times_x": _times_x,
+    "layer_norm": _normalization_acc,
+    "rms_norm": _normalization_acc,
+    "group_norm": _normalization_acc,
 }
 
 

@@ -21,12 +21,26 @@ from .cnn import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .layers import *  # noqa: F403
 from .losses import *  # noqa: F403
+from .normalization import *  # noqa: F403
 from .optim import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .rnn import *  # noqa: F403
+from .smooth_rectifiers import *  # noqa: F403
 
 # One module per seed section, each listing its public functions in __all__. The
 # modules are read from sys.modules: a function may share its module's name
 # (rnn, backprop), and the star import then rebinds that name to the function.
-_MODULES = ("activations", "layers", "losses", "optim", "backprop", "conv", "pooling", "cnn", "rnn")
+_MODULES = (
+    "activations",
+    "smooth_rectifiers",
+    "layers",
+    "normalization",
+    "losses",
+    "optim",
+    "backprop",
+    "conv",
+    "pooling",
+    "cnn",
+    "rnn",
+)
 __all__ = [name for m in _MODULES for name in _sys.modules[f"{__name__}.{m}"].__all__]

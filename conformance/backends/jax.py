@@ -249,6 +249,28 @@ def silu(x: jax.Array) -> jax.Array:
     return jax.nn.silu(x)
 
 
+@_jit("approximate")
+def gelu(x: jax.Array, approximate: str = "none") -> jax.Array:
+    # jax.nn.gelu defaults to approximate=True, the tanh form (the convention gelu.default_form):
+    # the canonical default is x·Φ(x), so the form is always passed.
+    return jax.nn.gelu(x, approximate=approximate == "tanh")
+
+
+@_jit()
+def elu(x: jax.Array, alpha: float = 1.0) -> jax.Array:
+    return jax.nn.elu(x, alpha=alpha)
+
+
+@_jit()
+def softplus(x: jax.Array, beta: float = 1.0) -> jax.Array:
+    return jax.nn.softplus(beta * x) / beta  # jax.nn.softplus has no beta; the cases keep β a power of two
+
+
+@_jit()
+def log_sigmoid(x: jax.Array) -> jax.Array:
+    return jax.nn.log_sigmoid(x)
+
+
 @_jit()
 def relu(x: jax.Array) -> jax.Array:
     return jax.nn.relu(x)
@@ -276,6 +298,62 @@ def log_softmax(x: jax.Array, axis: int = -1) -> jax.Array:
 def linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> jax.Array:
     y = jnp.matmul(x, weight.T)
     return y if bias is None else y + bias
+
+
+# --- normalization: jax.nn.standardize (JAX has no layer, RMS or group norm op; flax is not a dependency) ----
+# jax.nn.standardize defaults to algorithm="fast", mean(x²) − mean(x)², which cancels for rows far from 0
+# (the convention layer_norm.variance_algorithm); the canonical variance is mean((x − mean)²): "stable".
+
+
+def _affine(y: jax.Array, weight: jax.Array | None, bias: jax.Array | None) -> jax.Array:
+    y = y if weight is None else y * weight
+    return y if bias is None else y + bias
+
+
+def _trailing_axes(x: jax.Array, normalized_shape: Any) -> tuple[int, ...]:
+    k = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
+    return tuple(range(x.ndim - k, x.ndim))
+
+
+@_jit("normalized_shape")
+def layer_norm(
+    x: jax.Array,
+    normalized_shape: Any,
+    weight: jax.Array | None = None,
+    bias: jax.Array | None = None,
+    eps: float = 1e-5,
+) -> jax.Array:
+    axes = _trailing_axes(x, normalized_shape)
+    return _affine(jax.nn.standardize(x, axes, epsilon=eps, algorithm="stable"), weight, bias)
+
+
+@_jit("normalized_shape")
+def rms_norm(
+    x: jax.Array, normalized_shape: Any, weight: jax.Array | None = None, eps: float | None = None
+) -> jax.Array:
+    # standardize with the mean given as 0 divides by √(mean x² + eps); eps=None is the dtype's machine
+    # epsilon, as torch.nn.functional.rms_norm (the canonical default).
+    eps = jnp.finfo(x.dtype).eps if eps is None else eps
+    axes = _trailing_axes(x, normalized_shape)
+    return _affine(jax.nn.standardize(x, axes, mean=0.0, epsilon=eps, algorithm="stable"), weight, None)
+
+
+@_jit("num_groups")
+def group_norm(
+    x: jax.Array,
+    num_groups: int,
+    weight: jax.Array | None = None,
+    bias: jax.Array | None = None,
+    eps: float = 1e-5,
+) -> jax.Array:
+    groups = x.reshape(x.shape[0], num_groups, -1)  # (N, G, C/G · positions): channels of a group are adjacent
+    y = jax.nn.standardize(groups, 2, epsilon=eps, algorithm="stable").reshape(x.shape)
+    per_channel = (-1,) + (1,) * (x.ndim - 2)
+    return _affine(
+        y,
+        None if weight is None else weight.reshape(per_channel),
+        None if bias is None else bias.reshape(per_channel),
+    )
 
 
 def _reduce(values: jax.Array, reduction: str) -> jax.Array:

@@ -39,6 +39,22 @@ def silu(x: np.ndarray) -> np.ndarray:
     return (x * sigmoid(x)).astype(x.dtype)
 
 
+# No gelu: x·Φ(x) needs erf or erfc, which NumPy lacks (scipy is not a dependency).
+
+
+def elu(x: np.ndarray, alpha: float = 1.0) -> np.ndarray:
+    return np.where(x > 0, x, x.dtype.type(alpha) * np.expm1(np.minimum(x, 0))).astype(x.dtype)
+
+
+def softplus(x: np.ndarray, beta: float = 1.0) -> np.ndarray:
+    b = x.dtype.type(beta)
+    return (np.logaddexp(x.dtype.type(0), b * x) / b).astype(x.dtype)
+
+
+def log_sigmoid(x: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(x.dtype.type(0), -x)
+
+
 def relu(x: np.ndarray) -> np.ndarray:
     return np.maximum(x, np.zeros_like(x))
 
@@ -60,6 +76,60 @@ def log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 def linear(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
     y = x @ weight.T  # weight is (out_features, in_features): one row of weights per output
     return y if bias is None else y + bias
+
+
+# --- normalization: (x − mean)/√(var + eps) with np.mean and np.var (two-pass, biased), in the dtype ---------
+
+
+def _standardize(x: np.ndarray, axes: tuple[int, ...], eps: float, centred: bool = True) -> np.ndarray:
+    if centred:
+        return (x - np.mean(x, axis=axes, keepdims=True)) / np.sqrt(np.var(x, axis=axes, keepdims=True) + eps)
+    return x / np.sqrt(np.mean(np.square(x), axis=axes, keepdims=True) + eps)
+
+
+def _affine(y: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None, dtype: np.dtype) -> np.ndarray:
+    y = y if weight is None else y * weight
+    return (y if bias is None else y + bias).astype(dtype)
+
+
+def _trailing_axes(x: np.ndarray, normalized_shape: Any) -> tuple[int, ...]:
+    k = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
+    return tuple(range(x.ndim - k, x.ndim))
+
+
+def layer_norm(
+    x: np.ndarray,
+    normalized_shape: Any,
+    weight: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    eps: float = 1e-5,
+) -> np.ndarray:
+    return _affine(_standardize(x, _trailing_axes(x, normalized_shape), eps), weight, bias, x.dtype)
+
+
+def rms_norm(
+    x: np.ndarray, normalized_shape: Any, weight: np.ndarray | None = None, eps: float | None = None
+) -> np.ndarray:
+    eps = float(np.finfo(x.dtype).eps) if eps is None else eps  # None: the dtype's machine epsilon, as canonical
+    return _affine(_standardize(x, _trailing_axes(x, normalized_shape), eps, centred=False), weight, None, x.dtype)
+
+
+def group_norm(
+    x: np.ndarray,
+    num_groups: int,
+    weight: np.ndarray | None = None,
+    bias: np.ndarray | None = None,
+    eps: float = 1e-5,
+) -> np.ndarray:
+    groups = x.reshape(x.shape[0], num_groups, -1)  # (N, G, C/G · positions): channels of a group are adjacent
+    y = _standardize(groups, (2,), eps).reshape(x.shape)
+    per_channel = (-1,) + (1,) * (x.ndim - 2)  # (C, 1, ...): broadcast over the positions
+    return _affine(
+        y,
+        None if weight is None else weight.reshape(per_channel),
+        None if bias is None else bias.reshape(per_channel),
+        x.dtype,
+    )
 
 
 def _reduce(values: np.ndarray, reduction: str) -> np.ndarray:

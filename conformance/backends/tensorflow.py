@@ -192,6 +192,27 @@ def silu(x: tf.Tensor) -> tf.Tensor:
     return tf.nn.silu(x)
 
 
+@_on_device
+def gelu(x: tf.Tensor, approximate: str = "none") -> tf.Tensor:
+    return tf.nn.gelu(x, approximate=approximate == "tanh")  # a bool (False by default; Keras' ops.gelu: True)
+
+
+@_on_device
+def elu(x: tf.Tensor, alpha: float = 1.0) -> tf.Tensor:
+    return keras.ops.elu(x, alpha=alpha)  # tf.nn.elu has no alpha; Keras scales its negative part
+
+
+@_on_device
+def softplus(x: tf.Tensor, beta: float = 1.0) -> tf.Tensor:
+    return tf.math.softplus(beta * x) / beta  # no beta in TensorFlow; the cases keep β a power of two
+
+
+@_on_device
+def log_sigmoid(x: tf.Tensor) -> tf.Tensor:
+    return tf.math.log_sigmoid(x)
+
+
+@_on_device
 def relu(x: tf.Tensor) -> tf.Tensor:
     return tf.nn.relu(x)
 
@@ -218,6 +239,56 @@ def log_softmax(x: tf.Tensor, axis: int = -1) -> tf.Tensor:
 def linear(x: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor | None = None) -> tf.Tensor:
     y = tf.tensordot(x, weight, axes=[[x.shape.rank - 1], [1]])  # x Wᵀ over the last axis, any leading axes
     return y if bias is None else y + bias
+
+
+# --- normalization: Keras 3 (keras.ops.layer_normalization, keras.ops.rms_normalization,
+# keras.layers.GroupNormalization); TensorFlow has none of its own. Keras computes x·(w/s) + (b − μ·w/s),
+# s = √(σ² + ε) by rsqrt, with tf.nn.moments' two-pass biased variance, in float32 at least. Its defaults
+# differ (epsilon 1e-3 for the layers, 1e-7 for the ops; the conventions *.default_eps): eps is always passed.
+
+
+def _trailing_axes(x: tf.Tensor, normalized_shape: Any) -> list[int]:
+    k = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
+    return list(range(x.shape.rank - k, x.shape.rank))
+
+
+@_on_device
+def layer_norm(
+    x: tf.Tensor,
+    normalized_shape: Any,
+    weight: tf.Tensor | None = None,
+    bias: tf.Tensor | None = None,
+    eps: float = 1e-5,
+) -> tf.Tensor:
+    return keras.ops.layer_normalization(x, weight, bias, axis=_trailing_axes(x, normalized_shape), epsilon=eps)
+
+
+@_on_device
+def rms_norm(
+    x: tf.Tensor, normalized_shape: Any, weight: tf.Tensor | None = None, eps: float | None = None
+) -> tf.Tensor:
+    # Keras' epsilon=None is keras.config.epsilon() (1e-7); the canonical None is the dtype's machine epsilon.
+    eps = float(np.finfo(x.dtype.as_numpy_dtype).eps) if eps is None else eps
+    return keras.ops.rms_normalization(x, weight, axis=_trailing_axes(x, normalized_shape), epsilon=eps)
+
+
+@_on_device
+def group_norm(
+    x: tf.Tensor,
+    num_groups: int,
+    weight: tf.Tensor | None = None,
+    bias: tf.Tensor | None = None,
+    eps: float = 1e-5,
+) -> tf.Tensor:
+    # The layer normalizes (channels on axis 1, as canonical); its own gamma and beta are variables, not
+    # inputs the tape could differentiate, so the per-channel affine map is applied here.
+    layer = keras.layers.GroupNormalization(
+        groups=num_groups, axis=1, epsilon=eps, center=False, scale=False, dtype=x.dtype.name
+    )
+    y = layer(x)
+    per_channel = [-1] + [1] * (x.shape.rank - 2)
+    y = y if weight is None else y * tf.reshape(weight, per_channel)
+    return y if bias is None else y + tf.reshape(bias, per_channel)
 
 
 def _reduce(values: tf.Tensor, reduction: str) -> tf.Tensor:

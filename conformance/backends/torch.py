@@ -98,6 +98,29 @@ def silu(x: torch.Tensor) -> torch.Tensor:
     return F.silu(x)
 
 
+def gelu(x: torch.Tensor, approximate: str = "none") -> torch.Tensor:
+    return F.gelu(x, approximate=approximate)
+
+
+def elu(x: torch.Tensor, alpha: float = 1.0) -> torch.Tensor:
+    return F.elu(x, alpha=alpha)
+
+
+# torch returns x where beta·x > threshold (20 by default; the convention softplus.threshold): x is
+# e^−20/20 ≈ 1.0e−10 from the exact value relative, below half a float32 ulp (3.0e−8) but about 10⁶
+# float64 units. In float64 the adapter passes 36 (e^−36/36 ≈ 6.4e−18 < 2^−54): its linear branch is
+# then the exact value rounded, and below it torch's own log1p(exp(βx))/β is what is checked.
+_SOFTPLUS_THRESHOLD = {torch.float64: 36.0}
+
+
+def softplus(x: torch.Tensor, beta: float = 1.0) -> torch.Tensor:
+    return F.softplus(x, beta=beta, threshold=_SOFTPLUS_THRESHOLD.get(x.dtype, 20.0))
+
+
+def log_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    return F.logsigmoid(x)
+
+
 def relu(x: torch.Tensor) -> torch.Tensor:
     return F.relu(x)
 
@@ -116,6 +139,39 @@ def log_softmax(x: torch.Tensor, axis: int = -1) -> torch.Tensor:
 
 def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
     return F.linear(x, weight, bias)  # x Wᵀ + b; weight is (out_features, in_features), as canonical
+
+
+# --- normalization ---------------------------------------------------------------------------------
+
+
+def _trailing(normalized_shape: Any) -> list[int]:
+    return [normalized_shape] if isinstance(normalized_shape, int) else list(normalized_shape)
+
+
+def layer_norm(
+    x: torch.Tensor,
+    normalized_shape: Any,
+    weight: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    return F.layer_norm(x, _trailing(normalized_shape), weight, bias, eps)
+
+
+def rms_norm(
+    x: torch.Tensor, normalized_shape: Any, weight: torch.Tensor | None = None, eps: float | None = None
+) -> torch.Tensor:
+    return F.rms_norm(x, _trailing(normalized_shape), weight, eps)  # eps=None: torch.finfo(x.dtype).eps, as canonical
+
+
+def group_norm(
+    x: torch.Tensor,
+    num_groups: int,
+    weight: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    return F.group_norm(x, num_groups, weight, bias, eps)
 
 
 def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:

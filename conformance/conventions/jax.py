@@ -33,6 +33,17 @@ from .readings import (
     tie_rule,
     variance,
 )
+from .reference import (
+    EPS_PROBE_A,
+    OFFSET_X,
+    SOFTPLUS_SCAN,
+    TINY_EPS,
+    VARIANCE_X,
+    algorithm_read,
+    eps_read,
+    first_identity,
+    variance_read,
+)
 
 __all__ = ["PROBES"]
 
@@ -155,6 +166,47 @@ def bfloat16_linear_accumulation() -> Value:
     return _matmul_of_ones([ACCUMULATION_X["bfloat16"]], "bfloat16")
 
 
+def gelu_default_form() -> Value:
+    return num(_jax().nn.gelu(1.0))
+
+
+def elu_default_alpha() -> Value:
+    return num(-_jax().nn.elu(-100.0))
+
+
+def softplus_threshold() -> Value:
+    jax = _jax()
+    with jax.enable_x64(True):
+        return first_identity(SOFTPLUS_SCAN, jax.nn.softplus(jax.numpy.asarray(SOFTPLUS_SCAN)))
+
+
+def softplus_has_beta() -> Value:
+    jax = _jax()
+    try:
+        jax.nn.softplus(1.0, beta=2.0)
+    except TypeError:
+        return False
+    return True
+
+
+def _standardize(values: object, **kwargs: Any) -> Any:
+    jax = _jax()
+    with jax.enable_x64(True):
+        return jax.nn.standardize(jax.numpy.asarray(values, dtype=jax.numpy.float64), **kwargs)
+
+
+def layer_norm_default_eps() -> Value:
+    return eps_read(_standardize([-EPS_PROBE_A, EPS_PROBE_A]))
+
+
+def layer_norm_variance() -> Value:
+    return variance_read(_standardize(VARIANCE_X, epsilon=TINY_EPS))
+
+
+def layer_norm_variance_algorithm() -> Value:
+    return algorithm_read(_standardize(OFFSET_X, epsilon=TINY_EPS))
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "jax.nn.leaky_relu", leaky_relu_default_negative_slope),
     Probe("relu.derivative_at_zero", "jax.grad(jax.nn.relu)", relu_derivative_at_zero),
@@ -198,4 +250,11 @@ PROBES: tuple[Probe, ...] = (
         "jax.numpy.matmul (bfloat16, default device)",
         bfloat16_linear_accumulation,
     ),
+    Probe("gelu.default_form", "jax.nn.gelu", gelu_default_form),
+    Probe("elu.default_alpha", "jax.nn.elu", elu_default_alpha),
+    Probe("softplus.threshold", "jax.nn.softplus (float64)", softplus_threshold),
+    Probe("softplus.has_beta", "jax.nn.softplus(x, beta=2.0)", softplus_has_beta),
+    Probe("layer_norm.default_eps", "jax.nn.standardize (JAX has no layer norm)", layer_norm_default_eps),
+    Probe("layer_norm.variance", "jax.nn.standardize", layer_norm_variance),
+    Probe("layer_norm.variance_algorithm", "jax.nn.standardize (float64)", layer_norm_variance_algorithm),
 )

@@ -51,6 +51,7 @@ from .readings import (
     softmax_pair,
     subnormal,
     tie_rule,
+    variance,
 )
 
 __all__ = ["CONVENTIONS"]
@@ -177,6 +178,83 @@ def bfloat16_sum_accumulation() -> Value:
 
 def bfloat16_linear_accumulation() -> Value:
     return _exact_accumulation("bfloat16")
+
+
+# --- smooth rectifiers: probed at fixed inputs (float64), read as numbers -------------------------
+
+SOFTPLUS_SCAN = np.arange(1.0, 41.0)  # where softplus(x) == x first: 34 exact (e^−x < ulp(x)/2), 21 for torch
+
+
+def first_identity(x: object, y: object) -> Value:
+    """The first x of :data:`SOFTPLUS_SCAN` whose softplus ``y`` is exactly x (``None`` if none is)."""
+    xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    hits = np.flatnonzero(xs == ys)
+    return float(xs[hits[0]]) if hits.size else None
+
+
+def gelu_default_form() -> Value:
+    return num(reference.gelu(1.0))
+
+
+def elu_default_alpha() -> Value:
+    return num(-reference.elu(-100.0))
+
+
+def softplus_threshold() -> Value:
+    return first_identity(SOFTPLUS_SCAN, reference.softplus(SOFTPLUS_SCAN.tolist()))
+
+
+def softplus_has_beta() -> Value:
+    return "beta" in inspect.signature(reference.softplus).parameters
+
+
+# --- normalization: probed at fixed inputs (float64), read as numbers and words ---------------------------
+
+EPS_PROBE_A = 1e-3  # layer_norm([−a, a]) and rms_norm([a, a]) are ±a/√(a² + ε): ε = a²·(1/y² − 1)
+VARIANCE_X = [1.0, 2.0, 3.0, 4.0]  # z of 4 is 1.5/√1.25 with the biased variance, 1.5/√(5/3) unbiased
+OFFSET_X = [1e8 + 1.0, 1e8 + 2.0, 1e8 + 3.0, 1e8 + 4.0]  # mean(x²) − mean(x)² loses all of 1.25 in float64
+TINY_EPS = 1e-12  # ε passed where the variance is read: 10⁻¹² of it, far below the readers' 10⁻⁶
+
+
+def eps_read(y: object) -> Value:
+    """ε from the last output ``y = a/√(a² + ε)`` of a probe at ±:data:`EPS_PROBE_A`, to 3 significant digits."""
+    last = float(np.asarray(y, dtype=np.float64).reshape(-1)[-1])
+    return float(f"{EPS_PROBE_A**2 * (1.0 / (last * last) - 1.0):.3g}")
+
+
+def variance_read(y: object) -> Value:
+    """Which variance the last output of a probe at :data:`VARIANCE_X` used (1.5/z squared)."""
+    return variance((1.5 / float(np.asarray(y, dtype=np.float64).reshape(-1)[-1])) ** 2)
+
+
+def algorithm_read(y: object) -> Value:
+    """How the variance of :data:`OFFSET_X` was computed: two-pass keeps 1.25, one-pass cancels it away."""
+    v = (1.5 / float(np.asarray(y, dtype=np.float64).reshape(-1)[-1])) ** 2
+    return "two-pass" if math.isclose(v, 1.25, rel_tol=1e-6) else "one-pass (cancels)"
+
+
+def layer_norm_default_eps() -> Value:
+    return eps_read(reference.layer_norm([-EPS_PROBE_A, EPS_PROBE_A], 2))
+
+
+def layer_norm_variance() -> Value:
+    return variance_read(reference.layer_norm(VARIANCE_X, 4, eps=TINY_EPS))
+
+
+def layer_norm_variance_algorithm() -> Value:
+    return algorithm_read(reference.layer_norm(OFFSET_X, 4, eps=TINY_EPS))
+
+
+def rms_norm_default_eps() -> Value:
+    return eps_read(reference.rms_norm([EPS_PROBE_A, EPS_PROBE_A], 2))
+
+
+def group_norm_default_eps() -> Value:
+    return eps_read(reference.group_norm([[-EPS_PROBE_A, EPS_PROBE_A]], 1))
+
+
+def group_norm_variance() -> Value:
+    return variance_read(reference.group_norm([VARIANCE_X], 1, eps=TINY_EPS))
 
 
 CONVENTIONS: tuple[Convention, ...] = (
@@ -330,5 +408,58 @@ CONVENTIONS: tuple[Convention, ...] = (
         "The same 255 as a bfloat16 linear layer ([128, 0.5, ...] · ones): 255 with a float32 accumulator, "
         "128 one by one in bfloat16.",
         bfloat16_linear_accumulation,
+    ),
+    Convention(
+        "gelu.default_form",
+        "gelu(1) when no form is given: 0.841345 is the exact x·Φ(x), 0.841192 the tanh approximation.",
+        gelu_default_form,
+    ),
+    Convention(
+        "elu.default_alpha",
+        "The value ELU saturates to at −∞ when no alpha is given, negated: alpha, 1 in the paper.",
+        elu_default_alpha,
+    ),
+    Convention(
+        "softplus.threshold",
+        "The first integer x ≥ 1 where softplus(x) is exactly x in float64: 34 for log(1 + e^x) itself "
+        "(e^−x below half an ulp of x), 21 where x is returned above a threshold of 20 (1.0e−10 off).",
+        softplus_threshold,
+    ),
+    Convention(
+        "softplus.has_beta",
+        "Whether the framework's softplus takes a sharpness beta, log(1 + e^(βx))/β.",
+        softplus_has_beta,
+    ),
+    Convention(
+        "layer_norm.default_eps",
+        "The ε layer normalization adds to the variance when given none: 1e−5 in PyTorch, 1e−3 for Keras' layer.",
+        layer_norm_default_eps,
+    ),
+    Convention(
+        "layer_norm.variance",
+        "The variance layer normalization divides by: biased (÷ n) or unbiased (÷ (n − 1)).",
+        layer_norm_variance,
+    ),
+    Convention(
+        "layer_norm.variance_algorithm",
+        "How layer normalization computes the variance by default: two-pass mean((x − μ)²), or one-pass "
+        "mean(x²) − μ², which cancels for rows far from 0 (10⁸ + [1, 2, 3, 4] in float64).",
+        layer_norm_variance_algorithm,
+    ),
+    Convention(
+        "rms_norm.default_eps",
+        "The ε RMS normalization adds to the mean square when given none, for a float64 input: its machine "
+        "epsilon 2.2e−16 in PyTorch (finfo(dtype).eps), 1e−6 for Keras' layer.",
+        rms_norm_default_eps,
+    ),
+    Convention(
+        "group_norm.default_eps",
+        "The ε group normalization adds to the variance when given none: 1e−5 in PyTorch, 1e−3 in Keras.",
+        group_norm_default_eps,
+    ),
+    Convention(
+        "group_norm.variance",
+        "The variance group normalization divides by: biased (÷ n) or unbiased (÷ (n − 1)).",
+        group_norm_variance,
     ),
 )

@@ -40,6 +40,17 @@ from .readings import (
     tie_rule,
     variance,
 )
+from .reference import (
+    EPS_PROBE_A,
+    OFFSET_X,
+    SOFTPLUS_SCAN,
+    TINY_EPS,
+    VARIANCE_X,
+    algorithm_read,
+    eps_read,
+    first_identity,
+    variance_read,
+)
 
 __all__ = ["PROBES"]
 
@@ -207,6 +218,62 @@ def bfloat16_linear_accumulation() -> Value:
     return _matmul_of_ones([ACCUMULATION_X["bfloat16"]], "bfloat16")
 
 
+def gelu_default_form() -> Value:
+    tf = _tf()
+    return num(tf.nn.gelu(tf.constant(1.0, tf.float64)))
+
+
+def elu_default_alpha() -> Value:
+    tf = _tf()
+    return num(-tf.nn.elu(tf.constant(-100.0, tf.float64)))
+
+
+def softplus_threshold() -> Value:
+    tf = _tf()
+    return first_identity(SOFTPLUS_SCAN, tf.math.softplus(tf.constant(SOFTPLUS_SCAN, tf.float64)).numpy())
+
+
+def softplus_has_beta() -> Value:
+    tf = _tf()
+    try:
+        tf.math.softplus(tf.constant([1.0]), beta=2.0)
+    except TypeError:
+        return False
+    return True
+
+
+def _keras_layer(kind: str, values: object, **kwargs: Any) -> Any:
+    """A Keras normalization layer built with its defaults (but ``kwargs``), in float64, applied to ``values``."""
+    import keras
+
+    return getattr(keras.layers, kind)(dtype="float64", **kwargs)(np.asarray(values, dtype=np.float64)).numpy()
+
+
+def layer_norm_default_eps() -> Value:
+    return eps_read(_keras_layer("LayerNormalization", [[-EPS_PROBE_A, EPS_PROBE_A]]))
+
+
+def layer_norm_variance() -> Value:
+    return variance_read(_keras_layer("LayerNormalization", [VARIANCE_X], epsilon=TINY_EPS))
+
+
+def layer_norm_variance_algorithm() -> Value:
+    return algorithm_read(_keras_layer("LayerNormalization", [OFFSET_X], epsilon=TINY_EPS))
+
+
+def rms_norm_default_eps() -> Value:
+    return eps_read(_keras_layer("RMSNormalization", [[EPS_PROBE_A, EPS_PROBE_A]]))
+
+
+def group_norm_default_eps() -> Value:
+    # Keras puts channels last: two channels of one position, one group.
+    return eps_read(_keras_layer("GroupNormalization", [[-EPS_PROBE_A, EPS_PROBE_A]], groups=1))
+
+
+def group_norm_variance() -> Value:
+    return variance_read(_keras_layer("GroupNormalization", [VARIANCE_X], groups=1, epsilon=TINY_EPS))
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "tf.nn.leaky_relu", leaky_relu_default_negative_slope),
     Probe(
@@ -276,4 +343,16 @@ PROBES: tuple[Probe, ...] = (
         "tf.linalg.matmul (bfloat16, default device)",
         bfloat16_linear_accumulation,
     ),
+    Probe("gelu.default_form", "tf.nn.gelu", gelu_default_form),
+    Probe("elu.default_alpha", "tf.nn.elu", elu_default_alpha),
+    Probe("softplus.threshold", "tf.math.softplus (float64)", softplus_threshold),
+    Probe("softplus.has_beta", "tf.math.softplus(x, beta=2.0)", softplus_has_beta),
+    Probe("layer_norm.default_eps", "keras.layers.LayerNormalization()", layer_norm_default_eps),
+    Probe("layer_norm.variance", "keras.layers.LayerNormalization()", layer_norm_variance),
+    Probe(
+        "layer_norm.variance_algorithm", "keras.layers.LayerNormalization() (float64)", layer_norm_variance_algorithm
+    ),
+    Probe("rms_norm.default_eps", "keras.layers.RMSNormalization()", rms_norm_default_eps),
+    Probe("group_norm.default_eps", "keras.layers.GroupNormalization(groups=1)", group_norm_default_eps),
+    Probe("group_norm.variance", "keras.layers.GroupNormalization(groups=1)", group_norm_variance),
 )

@@ -43,6 +43,17 @@ from .readings import (
     tie_rule,
     variance,
 )
+from .reference import (
+    EPS_PROBE_A,
+    OFFSET_X,
+    SOFTPLUS_SCAN,
+    TINY_EPS,
+    VARIANCE_X,
+    algorithm_read,
+    eps_read,
+    first_identity,
+    variance_read,
+)
 
 __all__ = ["PROBES"]
 
@@ -205,6 +216,59 @@ def bfloat16_linear_accumulation() -> Value:
     return num(_linear_of_ones([ACCUMULATION_X["bfloat16"]], "bfloat16").float())
 
 
+def gelu_default_form() -> Value:
+    torch = _torch()
+    return num(torch.nn.functional.gelu(torch.tensor(1.0, dtype=torch.float64)))
+
+
+def elu_default_alpha() -> Value:
+    torch = _torch()
+    return num(-torch.nn.functional.elu(torch.tensor(-100.0, dtype=torch.float64)))
+
+
+def softplus_threshold() -> Value:
+    torch = _torch()
+    return first_identity(SOFTPLUS_SCAN, torch.nn.functional.softplus(torch.tensor(SOFTPLUS_SCAN)).numpy())
+
+
+def softplus_has_beta() -> Value:
+    torch = _torch()
+    try:
+        torch.nn.functional.softplus(torch.tensor([1.0]), beta=2.0)
+    except TypeError:
+        return False
+    return True
+
+
+def _f64(values: object) -> Any:
+    torch = _torch()
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def layer_norm_default_eps() -> Value:
+    return eps_read(_torch().nn.functional.layer_norm(_f64([-EPS_PROBE_A, EPS_PROBE_A]), [2]))
+
+
+def layer_norm_variance() -> Value:
+    return variance_read(_torch().nn.functional.layer_norm(_f64(VARIANCE_X), [4], eps=TINY_EPS))
+
+
+def layer_norm_variance_algorithm() -> Value:
+    return algorithm_read(_torch().nn.functional.layer_norm(_f64(OFFSET_X), [4], eps=TINY_EPS))
+
+
+def rms_norm_default_eps() -> Value:
+    return eps_read(_torch().nn.functional.rms_norm(_f64([EPS_PROBE_A, EPS_PROBE_A]), [2]))
+
+
+def group_norm_default_eps() -> Value:
+    return eps_read(_torch().nn.functional.group_norm(_f64([[-EPS_PROBE_A, EPS_PROBE_A]]), 1))
+
+
+def group_norm_variance() -> Value:
+    return variance_read(_torch().nn.functional.group_norm(_f64([VARIANCE_X]), 1, eps=TINY_EPS))
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "torch.nn.functional.leaky_relu", leaky_relu_default_negative_slope),
     Probe("leaky_relu.layer_default_negative_slope", "torch.nn.LeakyReLU()", leaky_relu_layer_default_negative_slope),
@@ -254,4 +318,14 @@ PROBES: tuple[Probe, ...] = (
         "torch.nn.functional.linear (bfloat16, cpu)",
         bfloat16_linear_accumulation,
     ),
+    Probe("gelu.default_form", "torch.nn.functional.gelu", gelu_default_form),
+    Probe("elu.default_alpha", "torch.nn.functional.elu", elu_default_alpha),
+    Probe("softplus.threshold", "torch.nn.functional.softplus (float64)", softplus_threshold),
+    Probe("softplus.has_beta", "torch.nn.functional.softplus(x, beta=2.0)", softplus_has_beta),
+    Probe("layer_norm.default_eps", "torch.nn.functional.layer_norm", layer_norm_default_eps),
+    Probe("layer_norm.variance", "torch.nn.functional.layer_norm", layer_norm_variance),
+    Probe("layer_norm.variance_algorithm", "torch.nn.functional.layer_norm (float64)", layer_norm_variance_algorithm),
+    Probe("rms_norm.default_eps", "torch.nn.functional.rms_norm (float64)", rms_norm_default_eps),
+    Probe("group_norm.default_eps", "torch.nn.functional.group_norm", group_norm_default_eps),
+    Probe("group_norm.variance", "torch.nn.functional.group_norm", group_norm_variance),
 )

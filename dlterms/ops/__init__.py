@@ -12,7 +12,7 @@ term* page).
 
 from __future__ import annotations
 
-from . import activations, conv, layers, losses, optim, pooling, rnn
+from . import activations, conv, layers, losses, normalization, optim, pooling, rnn, smooth_rectifiers
 from .record import (
     ABSOLUTE,
     AT_SIZES,
@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 OPS: dict[str, Op] = {}
-for _module in (activations, layers, losses, optim, conv, pooling, rnn):
+for _module in (activations, smooth_rectifiers, layers, normalization, losses, optim, conv, pooling, rnn):
     for _op in _module.OPS:
         if _op.name in OPS:
             raise ValueError(f"op {_op.name!r} is declared twice (dlterms.ops.{_module.__name__.rsplit('.', 1)[1]})")

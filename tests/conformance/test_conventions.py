@@ -344,3 +344,19 @@ def test_measuring_one_convention_gives_its_record_of_the_full_measurement() -> 
     full = {r["id"]: r for r in measure_backend(bk)}
     (one,) = measure_backend(bk, only="float32.subnormal_arithmetic")
     assert one == full["float32.subnormal_arithmetic"]
+
+
+def test_smooth_rectifier_conventions_are_measured() -> None:
+    """GELU's default form (JAX: the tanh form), softplus's threshold (torch: x from 21) and beta (torch only)."""
+    canonical = _by_id(cv.measure("reference"))
+    assert canonical["gelu.default_form"]["value"] == 0.841345  # Φ(1) = 0.8413447461 (mpmath)
+    assert canonical["softplus.threshold"]["value"] == 34.0  # e^−34 < ulp(34)/2 = 3.55e−15 < e^−33
+    assert canonical["softplus.has_beta"]["value"] is True
+    assert canonical["elu.default_alpha"]["value"] == 1.0
+    for fw, form, threshold, beta in [("torch", 0.841345, 21.0, True), ("jax", 0.841192, 34.0, False)]:
+        pytest.importorskip(fw)
+        got = _by_id(cv.measure(fw))
+        assert got["gelu.default_form"]["value"] == form  # tanh form: 0.8411919906 (mpmath)
+        assert got["softplus.threshold"]["value"] == threshold
+        assert got["softplus.has_beta"]["value"] is beta
+        assert got["elu.default_alpha"]["value"] == 1.0

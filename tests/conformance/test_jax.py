@@ -275,3 +275,14 @@ def test_jax_report_records_device_and_versions(jax_run: Any) -> None:
     assert set(backend["framework_versions"]) == {"jax", "jaxlib"}
     assert "jax_default_matmul_precision" in backend["math_modes"]
     assert backend["reduced_precision"] == []
+
+
+def test_jax_gelu_tanh_form_cancels_in_the_left_tail() -> None:
+    """jax.nn.gelu(−5, approximate=True) is −0.0 in float32, where the tanh form x·σ(z) is −2.29e−7 (mpmath);
+    its VJP at the largest float32 is NaN where the derivative is 1 (x³ overflows): documented defects."""
+    exact = -2.291796196629506e-07  # −5·σ(2√(2/π)(−5 − 0.044715·125)), mpmath
+    assert float(jax.nn.gelu(jax.numpy.float32(-5.0), approximate=True)) == 0.0
+    assert float(jax.nn.gelu(jax.numpy.float32(-5.0), approximate=False)) == pytest.approx(-1.4332579e-06, rel=1e-6)
+    assert abs(exact) > np.finfo(np.float32).tiny
+    x = jax.numpy.float32(np.finfo(np.float32).max)
+    assert np.isnan(float(jax.grad(lambda v: jax.nn.gelu(v, approximate=True))(x)))

@@ -194,6 +194,8 @@ def test_tensorflow_covers_every_canonical_op(tensorflow_run: Any) -> None:
 # pooling over NaNs.
 KNOWN_TENSORFLOW_DEFECTS = list(known_defects.TENSORFLOW_ACCURACY_DEFECTS)
 KNOWN_TENSORFLOW_DEFINITION_DEFECTS = list(known_defects.TENSORFLOW_DEFINITION_DEFECTS)
+# GELU's and ELU's, failed where the run's cases reach the tails: allowed, and shown directly below.
+DRAWN_TENSORFLOW_DEFECTS = set(known_defects.TENSORFLOW_DRAWN_DEFECTS)
 
 
 def test_tensorflow_translations_agree_with_the_reference(tensorflow_run: Any) -> None:
@@ -203,7 +205,8 @@ def test_tensorflow_translations_agree_with_the_reference(tensorflow_run: Any) -
     assert [r["id"] for r in report["results"] if r["status"] == "error"] == []
     generic = [r for r in report["results"] if r["kind"] in ("reference", "gradient")]
     assert {r["invariant"].split(".")[0] for r in generic} >= set(CANONICAL_OPS)
-    assert [r["id"] for r in generic if r["status"] != "pass"] == KNOWN_TENSORFLOW_DEFECTS
+    failed = [r["id"] for r in generic if r["status"] != "pass"]
+    assert [f for f in failed if f not in DRAWN_TENSORFLOW_DEFECTS] == KNOWN_TENSORFLOW_DEFECTS
 
 
 def test_tensorflow_passes_every_invariant_but_its_documented_defect(tensorflow_run: Any) -> None:
@@ -211,7 +214,7 @@ def test_tensorflow_passes_every_invariant_but_its_documented_defect(tensorflow_
     (flush-to-zero and float32 tanh saturation are conventions the invariants leave out, and
     `dlterms conventions` reports them)."""
     code, report = tensorflow_run
-    failed = [r["id"] for r in report["results"] if r["status"] == "fail"]
+    failed = [r["id"] for r in report["results"] if r["status"] == "fail" and r["id"] not in DRAWN_TENSORFLOW_DEFECTS]
     assert sorted(failed) == sorted(KNOWN_TENSORFLOW_DEFECTS + KNOWN_TENSORFLOW_DEFINITION_DEFECTS)
     assert code == 1
     ftz = next(c for c in report["conventions"] if c["id"] == "float32.subnormal_arithmetic")
@@ -257,3 +260,20 @@ def test_tensorflow_reduced_precision_fails_only_its_documented_defect() -> None
         runner.run(load_backend("tensorflow"), terms=["dense-layer", "cross-entropy"], dtypes=["float16", "bfloat16"])
     )
     assert rows and {r.key for r in rows if r.status != "pass"} <= set(KNOWN_TENSORFLOW_REDUCED_PRECISION_DEFECTS)
+
+
+def test_tensorflow_gelu_float64_rounds_its_constants_to_float32() -> None:
+    """tf.nn.gelu(1.0) in float64 is 0.8413447419, 2.6e−8 from x·Φ(x) = 0.84134474607 (float32's constant 1/√2)."""
+    tf = tfb.tf
+    exact = 0.8413447460685429  # Φ(1), mpmath
+    got = float(tf.nn.gelu(tf.constant(1.0, tf.float64)))
+    assert abs(got - exact) > 1e-9 and abs(got - exact) < 1e-7
+    assert abs(float(tf.nn.gelu(tf.constant(1.0, tf.float64), approximate=True)) - 0.8411919906082768) > 1e-10
+
+
+def test_tensorflow_elu_is_exp_minus_one_near_zero() -> None:
+    """tf.nn.elu(−1e−10) is 0 in float32 and −1.00000008e−10 in float64, where α(e^x − 1) ≈ −1e−10: no expm1."""
+    tf = tfb.tf
+    assert float(tf.nn.elu(tf.constant(-1e-10, tf.float32))) == 0.0
+    got = float(tf.nn.elu(tf.constant(-1e-10, tf.float64)))
+    assert got != -9.9999999995e-11 and abs(got / -9.9999999995e-11 - 1) > 1e-9

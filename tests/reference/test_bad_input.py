@@ -212,6 +212,12 @@ POOL_HYPER: dict[str, Kind] = {"kernel_size": Int(1, pair=True), "stride": Int(1
 POOL_EXTRA = (("kernel_size", 5), ("padding", 2), ("padding", -1), ("padding", (0, 2)))  # window > input; pad > k/2
 
 
+# Normalization: the trailing dims (an int or a non-empty list of positive ints matching x), ε ≥ 0 (rms_norm: or None).
+NORMALIZED_SHAPE = Bad(("3", None, True, [], [3.5], [0], 2.5, [[3]], [-3], (True,)))
+NORM_AFFINE: dict[str, Kind] = {"weight": Tensor(ALL, optional=True), "bias": Tensor(ALL, optional=True)}
+RMS_EPS = Bad((math.nan, math.inf, -1e-6, "1e-6", True, [1e-6], 1j))
+
+
 def _forward() -> ForwardPass:
     return ref.forward_pass(INPUTS[0], TARGETS[0], [W, W2], [B, B2])
 
@@ -225,10 +231,25 @@ TABLE: dict[str, Entry] = {
     "leaky_relu": Entry({"x": X, "negative_slope": 0.1}, {"x": Tensor(), "negative_slope": Real()}),
     "softmax": Entry({"x": X, "axis": 1}, {"x": Tensor(("0d",)), "axis": Int(-2, 2)}),
     "log_softmax": Entry({"x": X, "axis": 0}, {"x": Tensor(("0d",)), "axis": Int(-2, 2)}),
+    "gelu": Entry({"x": X, "approximate": "tanh"}, {"x": Tensor(), "approximate": Choice(("none", "tanh"))}),
+    "elu": Entry({"x": X, "alpha": 0.5}, {"x": Tensor(), "alpha": Real()}),
+    "softplus": Entry({"x": X, "beta": 2.0}, {"x": Tensor(), "beta": Real(0.0, strict=True)}),
+    "log_sigmoid": Entry({"x": X}, {"x": Tensor()}),
     **{
         f"{op}_vjp": Entry({"x": X, "cotangent": G}, {"x": Tensor(ALL), "cotangent": Tensor(ALL)})
-        for op in ("sigmoid", "tanh", "relu", "silu")
+        for op in ("sigmoid", "tanh", "relu", "silu", "log_sigmoid")
     },
+    "gelu_vjp": Entry(
+        {"x": X, "cotangent": G, "approximate": "none"},
+        {"x": Tensor(ALL), "cotangent": Tensor(ALL), "approximate": Choice(("none", "tanh"))},
+    ),
+    "elu_vjp": Entry(
+        {"x": X, "cotangent": G, "alpha": 2.0}, {"x": Tensor(ALL), "cotangent": Tensor(ALL), "alpha": Real()}
+    ),
+    "softplus_vjp": Entry(
+        {"x": X, "cotangent": G, "beta": 0.5},
+        {"x": Tensor(ALL), "cotangent": Tensor(ALL), "beta": Real(0.0, strict=True)},
+    ),
     "leaky_relu_vjp": Entry(
         {"x": X, "cotangent": G, "negative_slope": 0.2},
         {"x": Tensor(ALL), "cotangent": Tensor(ALL), "negative_slope": Real()},
@@ -273,6 +294,51 @@ TABLE: dict[str, Entry] = {
         },
     ),
     "mlp": Entry({"x": X, **NET, "activation": "tanh"}, {"x": Tensor(("0d", "d-1")), **NET_KINDS}),
+    # --- normalization
+    "layer_norm": Entry(
+        {"x": X, "normalized_shape": [3], "weight": W[0], "bias": W[1], "eps": 1e-5},
+        {"x": Tensor(("0d", "d-1")), "normalized_shape": NORMALIZED_SHAPE, **NORM_AFFINE, "eps": Real(0.0)},
+        (("normalized_shape", [2]), ("normalized_shape", [2, 3, 1])),
+    ),
+    "layer_norm_vjp": Entry(
+        {"x": X, "normalized_shape": [3], "cotangent": G, "weight": W[0], "bias": W[1], "eps": 1e-5},
+        {
+            "x": Tensor(("0d", "d-1")),
+            "normalized_shape": NORMALIZED_SHAPE,
+            "cotangent": Tensor(ALL),
+            **NORM_AFFINE,
+            "eps": Real(0.0),
+        },
+    ),
+    "rms_norm": Entry(
+        {"x": X, "normalized_shape": 3, "weight": W[0], "eps": 1e-6},
+        {
+            "x": Tensor(("0d", "d-1")),
+            "normalized_shape": NORMALIZED_SHAPE,
+            "weight": Tensor(ALL, optional=True),
+            "eps": RMS_EPS,
+        },
+    ),
+    "rms_norm_vjp": Entry(
+        {"x": X, "normalized_shape": [3], "cotangent": G, "weight": W[0], "eps": None},
+        {
+            "x": Tensor(("0d", "d-1")),
+            "normalized_shape": NORMALIZED_SHAPE,
+            "cotangent": Tensor(ALL),
+            "weight": Tensor(ALL, optional=True),
+            "eps": RMS_EPS,
+        },
+    ),
+    "group_norm": Entry(
+        {"x": XC, "num_groups": 2, "weight": B2, "bias": [0.25, 0.0], "eps": 1e-5},
+        {"x": Tensor(("0d", "d1")), "num_groups": Int(1), **NORM_AFFINE, "eps": Real(0.0)},
+        (("num_groups", 3),),
+    ),
+    "group_norm_vjp": Entry(
+        {"x": XC, "num_groups": 1, "cotangent": image(2, 2, 2, 2, 0.5), "weight": B2, "bias": B2, "eps": 0.0},
+        {"x": Tensor(("0d", "d1")), "num_groups": Int(1), "cotangent": Tensor(ALL), **NORM_AFFINE, "eps": Real(0.0)},
+        (("num_groups", 4),),
+    ),
     # --- losses
     "mse_loss": Entry(
         {"input": X, "target": G, "reduction": "sum"},
