@@ -177,9 +177,7 @@ def _gelu_tanh_derivative(x: float) -> float:
 def gelu(x: Nested, approximate: str = "none") -> Nested:
     r"""Gaussian error linear unit, elementwise: x·Φ(x), or its tanh approximation.
 
-    .. math::
-
-        \operatorname{GELU}(x) = x\,\Phi(x) = \tfrac{x}{2}\operatorname{erfc}\!\bigl(-x/\sqrt{2}\bigr),
+    .. math:: \operatorname{GELU}(x) = x\,\Phi(x) = \tfrac{x}{2}\operatorname{erfc}\!\bigl(-x/\sqrt{2}\bigr),
         \qquad
         \operatorname{GELU}_{\tanh}(x) = \tfrac{x}{2}\Bigl(1 + \tanh\bigl(\sqrt{2/\pi}\,(x + 0.044715\,x^3)\bigr)\Bigr)
 
