@@ -96,6 +96,27 @@ def logits(
     yield {"x": values(dtype, rng, (rows, 3), edges).tolist(), "axis": -1}
 
 
+def normalized(dtype: str, rng: np.random.Generator, *, op: str, lengths: tuple[int, ...]) -> Iterator[Case]:
+    """Normalization calls: 4 rows of each length normalised over the last axis (layer and RMS norm), or
+    (2, 4, length) normalised in 2 groups of 2 channels (group norm); weight and bias of ordinary values."""
+    for n in lengths:
+        if op == "group_norm":
+            yield {
+                "x": values(dtype, rng, (2, 4, n)).tolist(),
+                "num_groups": 2,
+                "weight": values(dtype, rng, (4,)).tolist(),
+                "bias": values(dtype, rng, (4,)).tolist(),
+                "eps": 1e-5,
+            }
+            continue
+        case: Case = {"x": values(dtype, rng, (4, n)).tolist(), "normalized_shape": [n]}
+        case["weight"] = values(dtype, rng, (n,)).tolist()
+        if op == "layer_norm":
+            case["bias"] = values(dtype, rng, (n,)).tolist()
+        case["eps"] = 1e-5 if op == "layer_norm" else 1e-6
+        yield case
+
+
 def losses(
     dtype: str,
     rng: np.random.Generator,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .record import INF, NAN, Cases, Op, Special, option, relative, tensor
+from .record import INF, NAN, REDUCTION_LENGTHS, Cases, Op, Special, option, relative, tensor
 
 _WEIGHT = tensor("weight", None, annotation="tensor | None")
 _BIAS = tensor("bias", None, annotation="tensor | None")
@@ -32,6 +32,7 @@ OPS = (
             why=_OFFSETS,
         ),
         grad_cases=Cases("invariants.normalization.layer_norm_cases", {"grid": True}, why=_GRID),
+        sizes=Cases("sizes.normalized", {"op": "layer_norm", "lengths": REDUCTION_LENGTHS}, why="long rows"),
         accuracy=relative("layer_norm", _WHY, accumulation="layer_norm"),
         special_values=(
             Special(
@@ -73,6 +74,7 @@ OPS = (
         args=(tensor("x"), _SHAPE, _WEIGHT, option("eps", None, "float | None")),
         cases=Cases("invariants.normalization.rms_norm_cases", {"edges": ("large_offsets",)}, why="large values"),
         grad_cases=Cases("invariants.normalization.rms_norm_cases", {"grid": True}, why=_GRID),
+        sizes=Cases("sizes.normalized", {"op": "rms_norm", "lengths": REDUCTION_LENGTHS}, why="long rows"),
         accuracy=relative(
             "rms_norm",
             "x/√(mean(x²) + ε): one sum of n squares (γ_{n+4}·|y| in the accumulator's precision), a square "
@@ -118,6 +120,7 @@ OPS = (
         args=(tensor("x"), option("num_groups", annotation="int"), _WEIGHT, _BIAS, _EPS),
         cases=Cases("invariants.normalization.group_norm_cases", {"edges": ("large_offsets",)}, why=_OFFSETS),
         grad_cases=Cases("invariants.normalization.group_norm_cases", {"grid": True}, why=_GRID),
+        sizes=Cases("sizes.normalized", {"op": "group_norm", "lengths": REDUCTION_LENGTHS}, why="long rows"),
         accuracy=relative("group_norm", _WHY, accumulation="group_norm"),
         special_values=(
             Special(
