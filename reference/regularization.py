@@ -51,7 +51,7 @@ def _scaled(fn: str, values: Nested, mask: Nested, p: object, training: object, 
     if not train:
         return unflatten(flat, shape)
     keep = 1.0 - q  # exact for p = k/2^j; else rounded once, as every framework's 1 − p is
-    # v·m/(1 − p): a product by 0 or 1 (exact) and one division, so within 1 ulp. A dropped NaN or
+    # v·m/(1 − p): a product by 0 or 1 (exact), 1 − p and one division: within 2 ulp. A dropped NaN or
     # infinity gives NaN (NaN·0, ∞·0), as the formula says; whether a framework selects 0 there
     # instead is a choice, measured (dropout.dropped_nan).
     return unflatten([v * mi / keep for v, mi in zip(flat, m, strict=True)], shape)
@@ -69,7 +69,8 @@ def dropout(x: Nested, mask: Nested, p: float = 0.5, training: bool = True) -> N
     Srivastava et al. multiply the weights by 1 − p at test time instead; every framework scales
     during training ("inverted" dropout), the same expectation. Citation: ``srivastava2014dropout``.
 
-    Accuracy: within 1 ulp (one division; the product by 0 or 1 is exact).
+    Accuracy: within 2 ulp: 1 − p rounds once (exactly for p in [0.5, 1), by Sterbenz's lemma) and the
+    division once; the product by 0 or 1 is exact. 1.14 ulp measured over 30,000 inputs (mpmath).
 
     >>> dropout([1.0, -2.0, 3.0, 4.0], [1.0, 0.0, 1.0, 1.0], p=0.5)
     [2.0, -0.0, 6.0, 8.0]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 
+import mpmath
 import pytest
-from dlterms.conformance.invariants.regularization import FALSE_ALARM, UNITS, hoeffding_bound
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -74,7 +74,22 @@ def test_dropout_refuses_a_mask_that_is_not_zeros_and_ones() -> None:
 def test_hoeffding_bound_at_the_statistical_checks_size() -> None:
     """For n = 65,536 units at α = 10⁻⁶ the fraction dropped is within √(ln(2·10⁶)/131072) = 0.010521 of p
     (ln(2·10⁶) = 14.50866, by hand), and 2·exp(−2t²/n) gives α back."""
+    from dlterms.conformance.invariants.regularization import FALSE_ALARM, UNITS, hoeffding_bound
+
     t = hoeffding_bound(float(UNITS))
     assert UNITS == 65_536 and FALSE_ALARM == 1e-6
     assert t / UNITS == pytest.approx(0.010521, abs=5e-7)
     assert 2.0 * math.exp(-2.0 * t * t / UNITS) == pytest.approx(FALSE_ALARM, rel=1e-12)
+
+
+@settings(max_examples=300)
+@given(
+    x=st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False).filter(lambda v: abs(v) >= 1e-290 or v == 0.0),
+    p=st.one_of(st.sampled_from((0.1, 0.2, 0.3, 0.5, 0.9)), st.floats(0.0, 0.999)),
+)
+def test_dropout_within_2_ulp_of_the_exact_quotient(x: float, p: float) -> None:
+    """A kept unit is within 2 ulp of x/(1 − p) computed to 200 bits (1 − p and the division each round once)."""
+    with mpmath.workprec(200):
+        exact = mpmath.mpf(x) / (1 - mpmath.mpf(p))
+        (got,) = ref.dropout([x], [1.0], p)
+        assert abs(mpmath.mpf(got) - exact) <= 2 * math.ulp(float(exact))
