@@ -9,8 +9,9 @@ import random
 from fractions import Fraction
 from typing import Any
 
+import mpmath
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from dlterms import reference as ref
@@ -250,3 +251,124 @@ def test_driver_bad_input_raises_a_clear_error(call, error: type, message: str) 
     """Empty or non-list data, bad epochs/batch sizes/rates and a gradient of the wrong shape are refused."""
     with pytest.raises(error, match=message):
         call()
+
+
+# --- Adam and AdamW (dlterms.reference.adaptive_optim) ------------------------------------------
+
+U = 2.0**-53
+BETAS = st.sampled_from([0.0, 0.5, 0.9, 0.95, 0.99, 0.999])
+moderate = st.floats(-1e3, 1e3, allow_nan=False, allow_subnormal=False)
+
+
+def _adam_exact(p: float, g: float, m: float, v: float, t: int, hyper: dict[str, float]) -> tuple[Any, Any, Any]:
+    """The AdamW step of one element in mpmath's working precision (λ = 0: Adam), from the papers' formulas."""
+    mp = mpmath.mpf
+    b1, b2 = mp(hyper["beta1"]), mp(hyper["beta2"])
+    m1 = b1 * mp(m) + (1 - b1) * mp(g)
+    v1 = b2 * mp(v) + (1 - b2) * mp(g) ** 2
+    u = (m1 / (1 - b1**t)) / (mpmath.sqrt(v1 / (1 - b2**t)) + mp(hyper["eps"]))
+    lr = mp(hyper["lr"])
+    return mp(p) * (1 - lr * mp(hyper.get("weight_decay", 0.0))) - lr * u, m1, v1
+
+
+@st.composite
+def adam_calls(draw: st.DrawFn) -> tuple[list[float], list[float], list[float], list[float], int, dict[str, float]]:
+    n = draw(st.integers(1, 4))
+    vec = st.lists(moderate, min_size=n, max_size=n)
+    p, g, m = draw(vec), draw(vec), draw(vec)
+    v = [abs(x) for x in draw(vec)]
+    hyper = {
+        "lr": draw(st.sampled_from([0.0, 1e-3, 0.1, 0.5])),
+        "beta1": draw(BETAS),
+        "beta2": draw(BETAS),
+        "eps": draw(st.sampled_from([1e-8, 1e-6, 1e-3])),
+        "weight_decay": draw(st.sampled_from([0.0, 1e-2, 0.5])),
+    }
+    return p, g, m, v, draw(st.sampled_from([1, 2, 3, 10, 1000, 10**6])), hyper
+
+
+@given(adam_calls())
+def test_adamw_step_is_within_16u_of_each_outputs_terms_against_mpmath(call: tuple) -> None:
+    """Each output of adamw_step is within 16u of the 50-digit value, relative to the terms it is made of.
+
+    m′ and v′ relative to their two terms; param′ relative to |param| and to the step lr·|u| with the
+    moments' terms carried through u = m̂/(√v̂ + ε) (the step itself cancels against param).
+    """
+    p, g, m, v, t, hyper = call
+    got = ref.adamw_step(p, g, m, v, t, **hyper)
+    for i in range(len(p)):
+        with mpmath.workdps(50):
+            exact_p, exact_m, exact_v = _adam_exact(p[i], g[i], m[i], v[i], t, hyper)
+        b1, b2, lr, eps = hyper["beta1"], hyper["beta2"], hyper["lr"], hyper["eps"]
+        terms_m = b1 * abs(m[i]) + (1 - b1) * abs(g[i])
+        terms_v = b2 * v[i] + (1 - b2) * g[i] ** 2
+        c1, c2 = 1 - b1**t, 1 - b2**t
+        den = math.sqrt(float(exact_v) / c2) + eps
+        step = lr * abs(float(exact_m)) / c1 / den
+        through_v = step * terms_v / (2 * den * math.sqrt(c2 * float(exact_v))) if float(exact_v) else 0.0
+        terms_p = abs(p[i]) + step + lr * terms_m / (c1 * den) + through_v
+        assert abs(got[1][i] - exact_m) <= 16 * U * terms_m
+        assert abs(got[2][i] - exact_v) <= 16 * U * terms_v
+        assert abs(got[0][i] - exact_p) <= 16 * U * terms_p
+
+
+@pytest.mark.parametrize(("beta", "t"), [(0.999, 2), (0.999, 3), (0.9999, 2), (0.9, 7), (0.5, 60), (0.0, 1)])
+def test_bias_correction_does_not_cancel(beta: float, t: int) -> None:
+    """1 − βᵗ to 4 ulp against mpmath where 1 − β**t loses hundreds (β₂ = 0.999 at t = 2: 500 u)."""
+    from dlterms.reference.adaptive_optim import bias_correction
+
+    with mpmath.workdps(50):
+        exact = 1 - mpmath.mpf(beta) ** t
+        assert abs(bias_correction(beta, t) - exact) <= 4 * U * exact
+
+
+def test_adam_first_step_golden_values() -> None:
+    """From zero moments the bias correction makes m̂ = g, v̂ = g²: the step is lr·g/(|g| + ε) (by hand)."""
+    param, m, v = ref.adam_step([1.0, 1.0, 1.0], [0.5, -40.0, 0.0], [0.0] * 3, [0.0] * 3, step=1, lr=0.125, eps=0.0)
+    assert param[:2] == [0.875, 1.125]  # 1 ∓ 1/8 exactly: g/|g| = ±1 whatever |g|
+    assert math.isnan(param[2])  # 0/0 with ε = 0: IEEE, not an exception
+    assert m == pytest.approx([0.05, -4.0, 0.0], rel=1e-15)  # (1 − β₁)·g
+    assert v[:2] == pytest.approx([0.001 * 0.25, 0.001 * 1600.0], rel=1e-15)
+    eps_step = ref.adam_step([0.0], [1e-6], [0.0], [0.0], step=1, lr=1.0, eps=1e-6)[0]
+    assert eps_step == pytest.approx([-0.5], rel=1e-15)  # g = ε: half a learning rate
+
+
+def test_adamw_zero_gradient_multiplies_the_parameters_by_one_minus_lr_times_decay() -> None:
+    """AdamW's decay alone: a zero gradient and m = 0 give param·(1 − lr·λ), m = 0 and v decayed to β₂·v."""
+    param, m, v = ref.adamw_step([2.0, -4.0], [0.0, 0.0], [0.0, 0.0], [0.5, 0.0], step=7, lr=0.25, weight_decay=0.5)
+    assert param == [1.75, -3.5] and m == [0.0, 0.0] and v == [0.999 * 0.5, 0.0]
+    assert ref.adamw_step([2.0], [0.0], [0.0], [0.0], step=1, weight_decay=0.0) == ref.adam_step(
+        [2.0], [0.0], [0.0], [0.0], step=1
+    )
+
+
+@given(adam_calls(), st.randoms(use_true_random=False))
+def test_adamw_step_vjp_matches_mpmath_derivatives(call: tuple, rnd: random.Random) -> None:
+    """adamw_step_vjp is the transposed Jacobian of the step: mpmath's derivatives at 50 digits, to 1e-9 relative."""
+    p, g, m, v, t, hyper = call
+    assume(hyper["beta2"] > 0)  # with v ≥ 1/4 below: √v̂ away from 0, where its derivative is infinite
+    v = [x + 0.25 for x in v]
+    cot = tuple([rnd.uniform(-1, 1) for _ in p] for _ in range(3))
+    got = ref.adamw_step_vjp(p, g, m, v, t, **hyper, cotangent=cot)
+    for i in range(len(p)):
+        point = [p[i], g[i], m[i], v[i]]
+        for k in range(4):
+
+            def f(x: Any, k: int = k, i: int = i, point: list[float] = point) -> Any:
+                args = [*point]
+                args[k] = x
+                outs = _adam_exact(*args, t, hyper)
+                return sum(c[i] * o for c, o in zip(cot, outs, strict=True))
+
+            with mpmath.workdps(50):
+                exact = mpmath.diff(f, mpmath.mpf(point[k]))
+            assert abs(got[k][i] - exact) <= 1e-9 * (1 + abs(exact)), (k, i)
+
+
+def test_adam_doctests_run() -> None:
+    """The examples in the docstrings of dlterms.reference.adaptive_optim give what they show."""
+    import doctest
+
+    from dlterms.reference import adaptive_optim
+
+    assert doctest.testmod(adaptive_optim).failed == 0
