@@ -10,7 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from dlterms.conformance import conventions as cv
-from dlterms.conformance import known_defects
+from dlterms.conformance import known_defects, runner
+from dlterms.conformance.backends import load_backend
 
 TERMS = "kl-divergence"
 
@@ -97,3 +98,9 @@ def test_kl_conventions_are_measured() -> None:
         assert got["kl_div.input_space"]["value"] == space, fw
         assert got["kl_div.default_reduction"]["value"] == reduction, fw
         assert got["kl_div.clipping"]["value"] == clip, fw
+
+
+def test_half_precision_rows_of_torch_pass() -> None:
+    """torch passes the float16 and bfloat16 rows of kl_div (its sums accumulated in float32)."""
+    rows = list(runner.run(load_backend("torch"), terms=TERMS.split(","), dtypes=["float16", "bfloat16"]))
+    assert rows and all(r.status == "pass" for r in rows), {r.key: r.message for r in rows if r.status != "pass"}

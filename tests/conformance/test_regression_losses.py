@@ -9,6 +9,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from dlterms.conformance import conventions as cv
+from dlterms.conformance import runner
+from dlterms.conformance.backends import load_backend
 
 TERMS = "huber-loss,smooth-l1-loss"
 
@@ -85,3 +87,9 @@ def test_huber_conventions_are_measured() -> None:
         got = {r["id"]: r for r in cv.measure(fw)}
         assert got["huber_loss.default_delta"]["value"] == 1.0  # δ(3 − δ/2) = 2.5 read back
         assert got["smooth_l1_loss.scaling"]["value"] == scaling, fw
+
+
+def test_half_precision_rows_of_torch_pass() -> None:
+    """torch passes the float16 and bfloat16 rows of Huber and smooth L1 (its sums accumulated in float32)."""
+    rows = list(runner.run(load_backend("torch"), terms=TERMS.split(","), dtypes=["float16", "bfloat16"]))
+    assert rows and all(r.status == "pass" for r in rows), {r.key: r.message for r in rows if r.status != "pass"}
