@@ -6,12 +6,16 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import mpmath
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
 from dlterms.conformance import conventions as cv
 from dlterms.conformance import known_defects, runner
 from dlterms.conformance.backends import load_backend
+from dlterms.conformance.sensitivities import sensitivity
+from dlterms.conformance.tolerances import accumulation, relative
 
 TERMS = "kl-divergence"
 
@@ -104,3 +108,22 @@ def test_half_precision_rows_of_torch_pass() -> None:
     """torch passes the float16 and bfloat16 rows of kl_div (its sums accumulated in float32)."""
     rows = list(runner.run(load_backend("torch"), terms=TERMS.split(","), dtypes=["float16", "bfloat16"]))
     assert rows and all(r.status == "pass" for r in rows), {r.key: r.message for r in rows if r.status != "pass"}
+
+
+def test_reading_q_as_a_probability_is_why_the_bound_has_its_one() -> None:
+    """Keras' float32 KL at p = 0.999, log q = log 0.999 − 10⁻⁶ (q = e^input rounded once) is 6·10⁻⁸ off the
+    50-digit value: within the bound with the sensitivity's p·1, 30 times outside it without."""
+    pytest.importorskip("tensorflow")
+    from dlterms.conformance.backends import tensorflow as tfb
+
+    x, p = float(np.float32(math.log(0.999) + 1e-6)), float(np.float32(0.999))
+    case = {"input": [x], "target": [p], "reduction": "none", "log_target": False}
+    got = tfb.to_numpy(tfb.kl_div(tfb.asarray([x], "float32"), tfb.asarray([p], "float32"), reduction="none"))
+    mpmath.mp.dps = 40
+    exact = np.array([float(mpmath.mpf(p) * (mpmath.log(mpmath.mpf(p)) - mpmath.mpf(x)))])
+    (s,) = sensitivity("kl_div", case, [exact])
+    a = accumulation("kl_div", case, [exact], "float32")
+    tol = relative("float32", "kl_div")
+    error = abs(float(got[0]) - exact[0])
+    assert error <= tol.allowed(exact, s, a)[0]
+    assert error > 10 * tol.allowed(exact, s - p, a)[0]  # p·(|log p| + |log q|) alone: 1.9e−9
