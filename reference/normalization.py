@@ -374,3 +374,8 @@ def group_norm_vjp(
     """
     fn = "group_norm_vjp"
     return _backward(fn, x, _channel_groups(num_groups), weight, bias, _check_eps(fn, eps), True, cotangent)
+
+
+# Public for batch normalization (reference/batch_norm.py), which normalizes with the same exact arithmetic.
+check_eps = _check_eps
+sqrt_exact = _sqrt

@@ -28,7 +28,7 @@ from ..strategies import float_arrays
 from .layers import grid
 
 # ε: PyTorch's default, a larger one, and one that dominates the variance of grid values.
-_EPSILONS = (1e-5, 1e-3, 0.25)
+EPSILONS = (1e-5, 1e-3, 0.25)
 _RMS_EPSILONS = (1e-6, 1e-5, 0.25)  # rms_norm's eps is always given: None means each dtype's own machine epsilon
 _SLACK = 1e-12  # the float64 arithmetic of the checks themselves (sums of at most a few hundred terms ≤ 10²)
 
@@ -39,13 +39,13 @@ def _values(dtype: str, shape: tuple[int, ...], exact: bool, edges: tuple[str, .
     return float_arrays(dtype, shape, edges=edges)
 
 
-def _well_conditioned(case: dict[str, Any]) -> bool:
+def well_conditioned(case: dict[str, Any]) -> bool:
     """Whether every group's √(σ² + ε) is at least a quarter of its mean |x| (see :func:`layer_norm_cases`)."""
     g = normalized_groups(case)
     return bool(np.all(4.0 * g.scale >= g.mean_abs))
 
 
-def _affine(dtype: str, shape: tuple[int, ...], exact: bool, given: bool | None) -> st.SearchStrategy[Any]:
+def affine_values(dtype: str, shape: tuple[int, ...], exact: bool, given: bool | None) -> st.SearchStrategy[Any]:
     if given is False:
         return st.none()
     values = grid(dtype, shape) if exact else float_arrays(dtype, shape, min_value=-2.0, max_value=2.0)
@@ -68,11 +68,11 @@ def layer_norm_cases(
     case = {
         "x": draw(_values(dtype, (*batch, *dims), grid, edges)),
         "normalized_shape": list(dims),
-        "weight": draw(_affine(dtype, dims, grid, given)),
-        "bias": draw(_affine(dtype, dims, grid, given)),
-        "eps": draw(st.sampled_from(_EPSILONS)),
+        "weight": draw(affine_values(dtype, dims, grid, given)),
+        "bias": draw(affine_values(dtype, dims, grid, given)),
+        "eps": draw(st.sampled_from(EPSILONS)),
     }
-    assume(not grid or _well_conditioned(case))
+    assume(not grid or well_conditioned(case))
     return case
 
 
@@ -102,11 +102,11 @@ def group_norm_cases(
     case = {
         "x": draw(_values(dtype, (draw(st.integers(1, 2)), channels, *spatial), grid, edges)),
         "num_groups": groups,
-        "weight": draw(_affine(dtype, (channels,), grid, given)),
-        "bias": draw(_affine(dtype, (channels,), grid, given)),
-        "eps": draw(st.sampled_from(_EPSILONS)),
+        "weight": draw(affine_values(dtype, (channels,), grid, given)),
+        "bias": draw(affine_values(dtype, (channels,), grid, given)),
+        "eps": draw(st.sampled_from(EPSILONS)),
     }
-    assume(not grid or _well_conditioned(case))
+    assume(not grid or well_conditioned(case))
     return case
 
 
