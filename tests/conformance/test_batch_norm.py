@@ -128,3 +128,20 @@ def test_jax_has_no_batch_norm_to_measure() -> None:
     """JAX itself has no batch normalization (flax's is not a dependency): every batch_norm row is None."""
     pytest.importorskip("jax")
     assert _measured("jax") == {}
+
+
+def test_the_evaluation_bound_allows_the_fused_form_and_stays_tight() -> None:
+    """Evaluation x = [1, 3], running mean 1 and variance 4 (eps 0), weight 0.3 and bias 1: y = [1, 1.3]. A float32
+    fused x·(w/s) + (b − m·w/s), as frameworks compute it, is within the bound, which is k·u·(|y| + s) with k = 16,
+    u = 2⁻²⁴ and s = |w|·(|x| + |m|)/2 + |b|: at x = 3, 16·2⁻²⁴·(1.3 + 1.6) ≈ 2.77e−6 (no sum: a = γ₄·|w·z|)."""
+    import numpy as np
+    from dlterms.conformance.invariants.batch_norm import bound
+
+    case = {"x": [[1.0], [3.0]], "running_mean": [1.0], "running_var": [4.0], "weight": [0.3], "bias": [1.0]}
+    case = {**case, "training": False, "eps": 0.0}
+    (allowed,) = bound("batch_norm", "float32", case)
+    scale = np.float32(0.3) / np.sqrt(np.float32(4.0))
+    fused = np.float32([[1.0], [3.0]]) * scale + (np.float32(1.0) - np.float32(1.0) * scale)
+    exact = np.array([[1.0], [1.0 + 2 * 0.3 / 2]])
+    assert np.all(np.abs(fused.astype(np.float64) - exact) <= allowed)
+    assert 2.7e-6 < allowed.max() < 2.9e-6
