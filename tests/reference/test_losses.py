@@ -281,3 +281,155 @@ def test_a_sum_whose_partial_sums_overflow_is_its_exact_total() -> None:
     assert ref.linear([[1e308] * 4 + [-1e308] * 4 + [3.0]], [[1.0] * 9]) == [[3.0]]
     assert ref.linear([[1e308, 1e308]], [[1.0, 1.0]]) == [[math.inf]]
     assert ref.linear([[1e308, 1e308]], [[-1.0, -1.0]]) == [[-math.inf]]
+
+
+# --- classification losses beyond the seed: nll_loss, BCE with logits, label smoothing ---------------------
+
+U = 2.0**-53
+
+
+def _mp_softplus(x: float) -> mpmath.mpf:
+    return mpmath.log1p(mpmath.exp(mpmath.mpf(x)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.floats(-1e308, 1e308, allow_subnormal=False), min_size=1, max_size=6).flatmap(
+        lambda x: st.tuples(st.just(x), st.lists(probabilities, min_size=len(x), max_size=len(x)))
+    ),
+    st.floats(0.0, 8.0),
+)
+def test_binary_cross_entropy_with_logits_matches_mpmath_up_to_the_largest_float(xy, p: float) -> None:
+    """Each element is within 4 ulp of p·y·log(1 + e^−x) + (1 − y)·log(1 + e^x) at 50 digits, for |x| up to 1e308."""
+    x, y = xy
+    got = ref.binary_cross_entropy_with_logits([[v] for v in x], [[t] for t in y], pos_weight=[p], reduction="none")
+    for (g,), xi, yi in zip(got, x, y, strict=True):
+        exact = p * yi * _mp_softplus(-xi) + (1 - yi) * _mp_softplus(xi)
+        assert math.isfinite(g) or exact > 1e308
+        if math.isfinite(g):
+            assert abs(g - float(exact)) <= 4 * math.ulp(float(exact)) + 1e-320
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "expected"),
+    [
+        (0.0, 1.0, math.log(2)),  # log(1 + e^0)
+        (-800.0, 0.0, 0.0),  # e^−800 underflows: the loss of a certain, right negative
+        (800.0, 0.0, 800.0),  # log(1 + e^800) = 800 + log1p(e^−800)
+        (-20.0, 0.0, 2.0611536181902037e-09),  # log1p(e^−20) (mpmath: 2.0611536181902036e-9), not log(1 + e^−20) = 0
+    ],
+)
+def test_binary_cross_entropy_with_logits_hand_values(x: float, y: float, expected: float) -> None:
+    """Hand-checked values: log 2 at 0, |x| for a certain wrong logit, e^x (not 0) for a certain right one."""
+    assert ref.binary_cross_entropy_with_logits([x], [y], reduction="none")[0] == pytest.approx(expected, rel=4 * U)
+
+
+@settings(max_examples=60, deadline=None)
+@given(pairs(st.floats(-30.0, 30.0)), st.floats(0.25, 4.0))
+def test_binary_cross_entropy_with_logits_vjp_matches_mpmath_derivative(xy, p: float) -> None:
+    """d/dx = (1 − y)σ(x) − p·y·σ(−x): within 8 u of its two terms' size against 50 digits."""
+    x, y = xy
+    y = [abs(v) / 30.0 for v in y]  # targets in [0, 1]
+    got = ref.binary_cross_entropy_with_logits_vjp(
+        [[v] for v in x], [[t] for t in y], 1.0, pos_weight=[p], reduction="sum"
+    )
+    for (g,), xi, yi in zip(got, x, y, strict=True):
+        s = 1 / (1 + mpmath.exp(-mpmath.mpf(xi)))
+        pos, neg = p * yi * (1 - s), (1 - yi) * s
+        assert abs(g - float(neg - pos)) <= 8 * U * float(pos + neg) + 1e-300
+
+
+def test_binary_cross_entropy_with_logits_pos_weight_runs_along_the_last_axis() -> None:
+    """pos_weight[c] weights the positive term of column c only (hand value: 3·log 2 and log 2)."""
+    got = ref.binary_cross_entropy_with_logits([[0.0, 0.0]], [[1.0, 1.0]], pos_weight=[3.0, 1.0], reduction="none")
+    assert got == [[pytest.approx(3 * math.log(2), rel=4 * U), pytest.approx(math.log(2), rel=4 * U)]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(logits_and_targets(), st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 1.0]))
+def test_smoothed_cross_entropy_matches_mpmath(case, eps: float) -> None:
+    """Each example's −Σ q_c log softmax(z)_c, q = (1 − ε)·onehot + ε/C, is within 4 ulp of 50-digit mpmath."""
+    logits, target = case
+    got = ref.smoothed_cross_entropy(logits, target, eps, reduction="none")
+    for g, row, k in zip(got, logits, target, strict=True):
+        lse = mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(v)) for v in row))
+        c = len(row)
+        exact = mpmath.fsum(((1 - eps) * (j == k) + mpmath.mpf(eps) / c) * (lse - v) for j, v in enumerate(row))
+        # Beyond 4 ulp: u·(log Σ − max), the max-shift's rounding (as log_softmax), and mpmath's own 1e-50.
+        allowed = 4 * math.ulp(float(exact)) + 4 * U * float(lse - max(row)) + 1e-45 * max(1.0, float(abs(lse)))
+        assert abs(g - float(exact)) <= allowed
+
+
+@settings(max_examples=60, deadline=None)
+@given(logits_and_targets(), st.sampled_from([0.0, 0.1, 0.5, 1.0]))
+def test_smoothed_cross_entropy_vjp_is_softmax_minus_smoothed_target(case, eps: float) -> None:
+    """The gradient (reduction='sum') is softmax(z) − q, within 4 u of p + q (and Σ_{j≠y} p_j at y) at 50 digits."""
+    logits, target = case
+    got = ref.smoothed_cross_entropy_vjp(logits, target, 1.0, eps, reduction="sum")
+    for grow, row, k in zip(got, logits, target, strict=True):
+        e = [mpmath.exp(mpmath.mpf(v)) for v in row]
+        total = mpmath.fsum(e)
+        rest = float(mpmath.fsum(ej for j, ej in enumerate(e) if j != k) / total)
+        for j, (g, ej) in enumerate(zip(grow, e, strict=True)):
+            q = (1 - eps) * (j == k) + eps / len(row)
+            terms = float(ej / total + q) + (rest if j == k else 0.0)  # at y: ε(C − 1)/C − Σ_{j≠y} p_j cancels
+            assert abs(g - float(ej / total - q)) <= 4 * U * terms + 1e-300
+
+
+def test_smoothed_cross_entropy_at_zero_is_cross_entropy() -> None:
+    """ε = 0 gives cross_entropy's values exactly (the same log_softmax, no other term)."""
+    logits, target = [[2.0, 1.0, 0.1], [0.5, -3.0, 7.0]], [0, 1]
+    assert ref.smoothed_cross_entropy(logits, target, 0.0, reduction="none") == ref.cross_entropy(
+        logits, target, reduction="none"
+    )
+
+
+def test_nll_loss_weighted_mean_is_the_exact_weighted_average() -> None:
+    """Σ −w_y·x / Σ w_y by hand (Fractions): (1·0.5 + 3·0.25 + 1·2)/(1 + 3 + 1) = 0.65."""
+    x = [[-0.5, -1.0], [-2.0, -0.25], [-2.0, -0.5]]
+    got = ref.nll_loss(x, [0, 1, 0], weight=[1.0, 3.0])
+    assert got == float((Fraction(1, 2) + 3 * Fraction(1, 4) + 2) / 5)
+    assert ref.nll_loss(x, [0, 1, 0], reduction="sum") == 2.75
+    assert ref.nll_loss(x, [0, 1, 0], reduction="none") == [0.5, 0.25, 2.0]
+
+
+def test_nll_loss_vjp_puts_minus_the_weight_over_the_total_at_each_target() -> None:
+    """d mean / d x[n, y_n] = −w_{y_n}/Σ w (hand values: −1/5 and −3/5), 0 elsewhere."""
+    got = ref.nll_loss_vjp([[-0.5, -1.0], [-2.0, -0.25], [-2.0, -0.5]], [0, 1, 0], 1.0, weight=[1.0, 3.0])
+    assert got == [[-0.2, 0.0], [0.0, -0.6], [-0.2, 0.0]]
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: ref.nll_loss([[0.0, -1.0]], [2]), ValueError, r"nll_loss: target\[0\]=2 is out of range for C=2"),
+        (lambda: ref.nll_loss([[0.0, -1.0]], [0], weight=[1.0]), ValueError, r"nll_loss: weight.shape=\(1,\)"),
+        (lambda: ref.nll_loss([[0.0, -1.0]], [0], weight=[1.0, -1.0]), ValueError, r"weight\[1\]=-1.0; expected"),
+        (lambda: ref.nll_loss([0.0, -1.0], [0]), ValueError, r"nll_loss: input.shape=\(2,\); expected \(N, C\)"),
+        (
+            lambda: ref.binary_cross_entropy_with_logits([0.0], [1.5]),
+            ValueError,
+            r"binary_cross_entropy_with_logits: target has the value 1.5 at flat index 0",
+        ),
+        (
+            lambda: ref.binary_cross_entropy_with_logits([[0.0, 1.0]], [[1.0, 0.0]], pos_weight=[1.0]),
+            ValueError,
+            r"pos_weight.shape=\(1,\) but input.shape=\(1, 2\); expected \(2,\)",
+        ),
+        (
+            lambda: ref.smoothed_cross_entropy([[0.0, 1.0]], [0], 1.5),
+            ValueError,
+            r"smoothed_cross_entropy: label_smoothing=1.5; expected a number in \[0, 1\]",
+        ),
+        (
+            lambda: ref.smoothed_cross_entropy([[0.0, 1.0]], [0], math.nan),
+            ValueError,
+            r"label_smoothing=nan; expected a number in \[0, 1\]",
+        ),
+        (lambda: ref.smoothed_cross_entropy([[0.0, 1.0]], [0], "0.1"), TypeError, r"label_smoothing is"),
+    ],
+)
+def test_classification_losses_bad_input_names_the_argument(call, error: type, message: str) -> None:
+    """Each bad argument raises an error naming the function, the argument, its value and what was expected."""
+    with pytest.raises(error, match=message):
+        call()
