@@ -16,7 +16,7 @@ _HYPER = (
 _WHY = (
     "a few roundings per element, relative to the terms of each output (m and v: their two terms; "
     "param: |param| and lr·|u|), with the condition of 1 − βᵗ and of every hyper-parameter's rounding to "
-    "the dtype (β₂ = 0.999 rounded by u moves 1 − β₂ by 1000·u)"
+    "the dtype (β₂ = 0.999 rounded by u moves 1 − β₂ by 1000·u); m′'s floor λ carried through the step"
 )
 # float32 and float64 only: eps = 1e-8 is below float16's smallest subnormal, and (1 − β₂)·g² of a
 # gradient below 2⁻⁷ underflows there; mixed-precision training keeps the optimiser's state in float32.
@@ -34,7 +34,7 @@ OPS = (
         grad_cases=Cases("invariants.adaptive_optim.adam_cases", {"v_min": 0.25}, why=_GRAD_WHY),
         returns=("param", "m", "v"),
         dtypes=_DTYPES,
-        accuracy=relative("adam_step", _WHY),
+        accuracy=relative("adam_step", _WHY, accumulation="adam_step"),
         sizes=Cases("sizes.adaptive_steps", {"lengths": VECTOR_LENGTHS}, why=_VECTORS),
     ),
     Op(
@@ -46,7 +46,7 @@ OPS = (
         grad_cases=Cases("invariants.adaptive_optim.adam_cases", {"decay": True, "v_min": 0.25}, why=_GRAD_WHY),
         returns=("param", "m", "v"),
         dtypes=_DTYPES,
-        accuracy=relative("adam_step", _WHY),
+        accuracy=relative("adam_step", _WHY, accumulation="adam_step"),
         sizes=Cases("sizes.adaptive_steps", {"lengths": VECTOR_LENGTHS, "decay": True}, why=_VECTORS),
     ),
 )
