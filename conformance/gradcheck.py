@@ -14,6 +14,7 @@ evaluations per input element) to name the worst entry.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -71,7 +72,7 @@ def directional_check(
         minus = _phi(bk, fn, [p - eps * ui for p, ui in zip(primals, u, strict=True)], v, dtype)
         numeric = (plus - minus) / (2 * eps)
         err = abs(analytic - numeric)
-        if err > tol.atol + tol.rtol * max(scale, abs(numeric)):
+        if not err <= tol.atol + tol.rtol * max(scale, abs(numeric)):  # a NaN on either side is a violation
             break
     else:
         return
@@ -111,6 +112,7 @@ def _worst_entry(
             minus = _phi(bk, fn, shifted, v, dtype)
             fd = (plus - minus) / (2 * eps)
             score = abs(fd - float(g[idx]))
+            score = math.inf if math.isnan(score) else score  # a NaN entry is the worst
             if score > worst["score"]:
                 worst = {
                     "score": score,

@@ -230,4 +230,6 @@ def measure(bk: Backend, timeout_s: float | None = 5.0) -> list[dict[str, Any]]:
 
 
 def _to_lists(bk: Backend, out: Any) -> Any:
+    if isinstance(out, tuple):  # a multi-output op: one list per output
+        return [_to_lists(bk, o) for o in out]
     return np.asarray(bk.to_numpy(out), dtype=np.float64).tolist()

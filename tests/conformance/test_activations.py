@@ -59,6 +59,16 @@ class _SigmoidWrongGrad(torch.autograd.Function):
         return g * s  # forgets the factor (1 - s)
 
 
+class _SigmoidNanGrad(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        return torch.sigmoid(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return torch.full_like(g, float("nan"))  # a NaN gradient: |NaN − fd| > tol is False, so compare with <=
+
+
 def _tanh_not_odd(x: torch.Tensor) -> torch.Tensor:
     return torch.tanh(x) + 1e-3 * (x > 0)
 
@@ -123,6 +133,7 @@ def _log_sigmoid_sign_slip(x: torch.Tensor) -> torch.Tensor:
         ("leaky_relu", _leaky_relu_fixed_slope, "leaky-relu", "leaky_relu.honours_negative_slope"),
         ("sigmoid", _SigmoidWrongGrad.apply, "sigmoid", "sigmoid.grad_matches_finite_difference"),
         ("sigmoid", _SigmoidWrongGrad.apply, "sigmoid", "sigmoid.derivative_identity"),
+        ("sigmoid", _SigmoidNanGrad.apply, "sigmoid", "sigmoid.grad_matches_finite_difference"),
         ("tanh", _tanh_not_odd, "tanh", "tanh.odd"),
         ("relu", _relu_leaks, "relu", "relu.equals_max_zero"),
         ("silu", _silu_swish_half, "silu", "silu.within_its_minimum_of_relu"),
