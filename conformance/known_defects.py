@@ -18,17 +18,66 @@ GELU_TANH_FORM_DEFECTS = (
     "gelu.vjp_matches_reference[float64]",
 )
 
+# torch.optim's Adam and AdamW with differentiable=True (the path autograd differentiates, and the capturable
+# one) divide by −lr/(1 − β₁ᵗ): at lr = 0 (a warm-up's first step) the backward is NaN, where the step is the
+# identity and its gradient finite, and the forward is NaN wherever √v is 0 (0/−0). The finite-difference check
+# sees the same NaN backward where its cases draw lr = 0.
+TORCH_ADAM_DEFECTS = (
+    "adam_step.vjp_matches_reference[float32]",
+    "adam_step.vjp_matches_reference[float64]",
+    "adam_step.grad_matches_finite_difference[float32]",
+    "adam_step.grad_matches_finite_difference[float64]",
+    "adamw_step.vjp_matches_reference[float32]",
+    "adamw_step.vjp_matches_reference[float64]",
+    "adamw_step.grad_matches_finite_difference[float32]",
+    "adamw_step.grad_matches_finite_difference[float64]",
+)
+
 # torch.nn.functional.gelu's exact form is ½x(1 + erf(x/√2)), which cancels for x ≪ 0 as the tanh form does:
 # gelu(−8) is 0 in float32 and −4.885e−15 in float64, where x·Φ(x) = −4.977e−15 (JAX and TensorFlow use erfc).
-TORCH_DEFECTS = GELU_TANH_FORM_DEFECTS
+#
+# torch.nn.functional.scaled_dot_product_attention (2.13 on CPU, in every dtype, with or without autograd)
+# returns 0 for a query whose scores are all NaN (a NaN query): the row's running max ignores NaN and stays −∞, so
+# the row is taken for fully masked, which PyTorch returns as 0. NaN in, NaN out: the definition gives NaN (a NaN
+# in a key or the bias, beside a finite score, does give NaN).
+TORCH_ATTENTION_DEFECTS = (
+    "scaled_dot_product_attention.special_values[float32]",
+    "scaled_dot_product_attention.special_values[float64]",
+)
+
+# torch.nn.functional.binary_cross_entropy_with_logits (2.13 on CPU) cancels where the loss is much smaller than |x|
+# (measured; as (1 − y)·x − log σ(x) would): a confidently right negative (x ≪ 0, y = 0), whose loss log(1 + e^x) ≈ e^x
+# is 0 from x ≈ −17 in float32 (−37 in float64) and 0.8% off at x = −10 in float32. The positive side, −log σ(x)
+# for y = 1, keeps its digits; JAX's (optax: log σ both ways) does too. In float16 and bfloat16 the loss is lost
+# from x ≈ −8, and the mirror L(x, y) = L(−x, 1 − y) fails with it (x = −8, y = 0: 0 against 3.4e−4).
+TORCH_BCE_WITH_LOGITS_DEFECTS = (
+    "binary_cross_entropy_with_logits.matches_reference[float32]",
+    "binary_cross_entropy_with_logits.matches_reference[float64]",
+    "binary_cross_entropy_with_logits.matches_reference[float16]",
+    "binary_cross_entropy_with_logits.matches_reference[bfloat16]",
+    "binary_cross_entropy_with_logits.mirror_symmetric[float16]",
+    "binary_cross_entropy_with_logits.mirror_symmetric[bfloat16]",
+)
+TORCH_DEFECTS = GELU_TANH_FORM_DEFECTS + TORCH_ADAM_DEFECTS + TORCH_ATTENTION_DEFECTS + TORCH_BCE_WITH_LOGITS_DEFECTS
 
 # jax.nn.silu's VJP multiplies the cotangent by x before σ'(x): where ḡ·x overflows (|x| near the largest
 # float) it is ∞·0 = NaN. Only inputs within a factor |ḡ| of the largest float reach it, so a run may or may not
 # draw one.
+#
+# jax.nn.dot_product_attention computes its softmax in float32 whatever the dtype ("Softmax and it is always
+# carried out in fp32", jax/_src/nn/functions.py, _dot_product_attention_core): a float64 call is only float32
+# accurate (2e−8 off where float64 gives 1e−16), so its finite differences and its VJP miss by float32's
+# resolution over the step, and a value beyond float32's range (or below its subnormals) is lost.
+JAX_ATTENTION_DEFECTS = (
+    "scaled_dot_product_attention.matches_reference[float64]",
+    "scaled_dot_product_attention.vjp_matches_reference[float64]",
+    "scaled_dot_product_attention.grad_matches_finite_difference[float64]",
+)
 JAX_DEFECTS = (
     "silu.vjp_matches_reference[float32]",
     "silu.vjp_matches_reference[float64]",
     *GELU_TANH_FORM_DEFECTS,
+    *JAX_ATTENTION_DEFECTS,
 )
 
 # Found by the relative accuracy model: tf.nn.leaky_relu keeps its alpha attribute in float32, so a float64
@@ -36,16 +85,34 @@ JAX_DEFECTS = (
 TENSORFLOW_ACCURACY_DEFECTS = ("leaky_relu.matches_reference[float64]",)
 
 # Found by the definition of max pooling over NaNs: tf.nn.max_pool2d returns −FLT_MAX, its reduction's start
-# value, for a window of NaNs only.
-TENSORFLOW_DEFINITION_DEFECTS = ("max_pool2d.special_values[float32]", "max_pool2d.special_values[float64]")
+# value, for a window of NaNs only. Found by the KL divergence's: keras.losses.kl_divergence clips both
+# distributions to [1e-7, 1] (the convention kl_div.clipping), so a prediction q = 0 where p = ½ costs
+# ½·log(½/1e-7) = 7.71 instead of +∞, and a negative "probability" gives a number instead of an error or NaN.
+TENSORFLOW_DEFINITION_DEFECTS = (
+    "max_pool2d.special_values[float32]",
+    "max_pool2d.special_values[float64]",
+    "kl_div.special_values[float32]",
+    "kl_div.special_values[float64]",
+)
 
 # Met where a run's cases reach them: the tanh form's (GELU_TANH_FORM_DEFECTS); tf.nn.gelu in float64 rounds its
 # constants 1/√2 and √(2/π) to float32 (gelu(1) = 0.8413447419 where x·Φ(x) = 0.8413447461, 2.6e−8 off
 # relative, either form); tf.nn.elu is e^x − 1, not expm1, which cancels near 0 (elu(−1e−10) = 0 in float32).
+#
+# tf.nn.sigmoid_cross_entropy_with_logits is max(x, 0) − x·z + log1p(e^−|x|) (its documented form) and
+# tf.nn.weighted_cross_entropy_with_logits (1 − z)·x + (1 + (q − 1)·z)·(log1p(e^−|x|) + max(−x, 0)): both cancel
+# where the loss is much smaller than |x| (x = 4.87, z = 0.977 in float64: 2.5 u off; x = −4, z = 0 in float32
+# through the weighted form: 70 u off). The weighted form's gradient at x = 0 exactly is σ(0) − z + ½ (1 for
+# z = 0, where the derivative is ½): the subgradients of |x| and max(−x, 0) at 0 do not add up.
 TENSORFLOW_DRAWN_DEFECTS = (
     *GELU_TANH_FORM_DEFECTS,
     "elu.matches_reference[float32]",
     "elu.matches_reference[float64]",
+    "binary_cross_entropy_with_logits.matches_reference[float32]",
+    "binary_cross_entropy_with_logits.matches_reference[float64]",
+    "binary_cross_entropy_with_logits.vjp_matches_reference[float32]",
+    "binary_cross_entropy_with_logits.vjp_matches_reference[float64]",
+    "binary_cross_entropy_with_logits.grad_matches_finite_difference[float64]",
 )
 
 # Every failure a default run of each framework may hold.

@@ -15,7 +15,17 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SENSITIVITY", "NormalizedGroups", "normalized_groups", "sensitivity"]
+__all__ = [
+    "SENSITIVITY",
+    "NormalizedGroups",
+    "batch_norm_as_group_norm",
+    "batch_norm_eval",
+    "batch_norm_output",
+    "kl_div_reduced",
+    "kl_div_terms",
+    "normalized_groups",
+    "sensitivity",
+]
 
 
 def sensitivity(name: str, case: dict[str, Any], outputs: list[np.ndarray]) -> list[np.ndarray]:
@@ -150,6 +160,28 @@ def _cross_entropy(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarra
     return [_reduced(case, y, terms, len(t))]
 
 
+def _nll_loss(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # Each term −w·x is one product of exact inputs (s = 0 beyond |y|); the reduction sums them.
+    (y,) = ys
+    n = len(case["target"])
+    return [_reduced(case, y, np.zeros(n), n)]
+
+
+def _smoothed_cross_entropy(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # Each term is (1 − ε)·(−log p_target) + ε·mean_c(−log p_c): the log_softmax sensitivities weighted
+    # alike (all weights ≥ 0, all values ≥ 0: no cancellation); then the reduction.
+    (y,) = ys
+    z = np.asarray(case["logits"], dtype=np.float64)
+    if not z.size:
+        return [np.zeros_like(y)]
+    t, eps = np.asarray(case["target"], dtype=np.int64), float(case["label_smoothing"])
+    shifted = z - z.max(axis=1, keepdims=True)
+    ls = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    s = _log_softmax_terms(z, ls, 1)
+    terms = (1.0 - eps) * s[np.arange(len(t)), t] + eps * np.mean(s, axis=1)
+    return [_reduced(case, y, terms, len(t))]
+
+
 # The sensitivity functions an op record may name (dlterms.ops.Accuracy.sensitivity).
 
 # --- normalization: layer_norm, rms_norm, group_norm ------------------------------------------------
@@ -219,6 +251,114 @@ def _normalization(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarra
     return [g.as_output(s, y.shape)]
 
 
+def _adam_step(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # First order (Higham 2002, §1.6): each output's terms, and what rounding an input or a
+    # hyper-parameter to the dtype by u moves. m' = β₁m + (1 − β₁)g: its two terms, and |m − g| for
+    # β₁'s rounding (β₁·|m − g|) or the form m + (1 − β₁)(g − m) (torch's lerp, Keras); v' the same
+    # with g². The step lr·u, u = m̂/(√v̂ + ε): its own roundings (4), ε's
+    # (ε/(√v̂ + ε)), 1 − βᵗ's condition t·βᵗ/(1 − βᵗ) (√ halves β₂'s), and the moments' errors carried
+    # through ∂u/∂m' = 1/(c₁(√v̂ + ε)) and ∂u/∂v' = u/((√v̂ + ε)·2√(c₂v')). param·(1 − lr·λ): |param|
+    # and lr·λ's rounding. β₂ = 0.999 rounded to float32 moves 1 − β₂ by about 1000·u.
+    p, g, m, v = (np.asarray(case[k], dtype=np.float64) for k in ("param", "grad", "m", "v"))
+    t, lr, b1, b2, eps = case["step"], case["lr"], case["beta1"], case["beta2"], case["eps"]
+    decay = lr * case.get("weight_decay", 0.0)
+    _, m1, v1 = ys
+    c1, c2 = 1.0 - b1**t, 1.0 - b2**t
+    root = np.sqrt(v1 / c2)
+    den = root + eps
+    step = lr * np.abs(m1) / c1 / den
+    s_m = b1 * np.abs(m) + (1.0 - b1) * np.abs(g) + np.abs(m - g)
+    s_v = b2 * v + (1.0 - b2) * g * g + np.abs(v - g * g)
+    through_v = np.where(v1 > 0, step * s_v / (2.0 * den * np.sqrt(c2 * v1)), 0.0)
+    corrections = t * b1**t / c1 + 0.5 * t * b2**t / c2 * root / den
+    s_u = step * (4.0 + eps / den + corrections) + lr * s_m / (c1 * den) + through_v
+    return [np.abs(p) * (1.0 + 2.0 * decay) + s_u, s_m, s_v]
+
+
+# --- the KL divergence: p·(log p − log q), terms of both signs ----------------------------------------
+
+
+def kl_div_terms(case: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    """The terms p·(log p − log q) of a ``kl_div`` call (0 where p = 0), and their sizes p·(|log p| + |log q| + 1)."""
+    x = np.asarray(case["input"], dtype=np.float64)
+    t = np.asarray(case["target"], dtype=np.float64)
+    p = np.exp(t) if case.get("log_target", False) else t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_p = np.where(p > 0, np.log(np.where(p > 0, p, 1.0)), 0.0)
+        terms = np.where(p > 0, p * (log_p - x), 0.0)
+    return terms, p * (np.abs(log_p) + np.abs(x) + 1.0)
+
+
+def kl_div_reduced(case: dict[str, Any], values: np.ndarray) -> np.ndarray:
+    """``values`` (one per element) reduced as the call's reduction reduces the terms."""
+    reduction = case.get("reduction", "mean")
+    if reduction == "none":
+        return values
+    divisor = {"sum": 1, "mean": values.size, "batchmean": values.shape[0] if values.ndim else 1}[reduction]
+    return np.asarray(float(np.sum(values)) / divisor if divisor else 0.0)
+
+
+def _kl_div(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # p·(log p − x): log p rounded (u·|log p|), the difference (u·|log p − x| ≤ u·(|log p| + |x|)) and the
+    # product (u·|term|), each times p; where log p ≈ x they cancel, so the sensitivity is the terms' size,
+    # not |y| (Higham 2002, §1.6). The 1: a framework that reads q = e^x as a probability (Keras, JAX's
+    # rel_entr) rounds q once, an absolute error u in log q. Then reduced as the terms are.
+    (y,) = ys
+    _, size = kl_div_terms(case)
+    return [np.broadcast_to(kl_div_reduced(case, size), np.shape(y))]
+
+
+# --- batch normalization: batch_norm, batch_norm_running_stats --------------------------------------
+
+
+def batch_norm_as_group_norm(case: dict[str, Any]) -> dict[str, Any]:
+    """A training ``batch_norm`` call as the group_norm call it equals: x (N, C, *) seen as one example
+    (1, C, N, *) with C groups (output back with :func:`batch_norm_output`)."""
+    x = np.moveaxis(np.asarray(case["x"], dtype=np.float64), 1, 0)[None]
+    keys = ("weight", "bias", "eps")
+    return {"x": x, "num_groups": x.shape[1], **{k: case[k] for k in keys if k in case}, "bias": case.get("bias")}
+
+
+def batch_norm_output(values: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Values in the layout of :func:`batch_norm_as_group_norm` (1, C, N, *) back in x's (N, C, *)."""
+    return np.moveaxis(np.reshape(values, (shape[1], shape[0], *shape[2:])), 0, 1)
+
+
+def batch_norm_eval(case: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """``(x, m, s, w, b)`` of an evaluation ``batch_norm`` call, each per-channel value broadcast against x."""
+    x = np.asarray(case["x"], dtype=np.float64)
+    per = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+
+    def channel(name: str, default: float) -> np.ndarray:
+        value = case.get(name)
+        return np.full(per, default) if value is None else np.asarray(value, dtype=np.float64).reshape(per)
+
+    s = np.sqrt(channel("running_var", 1.0) + float(case.get("eps", 1e-5)))
+    return x, channel("running_mean", 0.0), s, channel("weight", 1.0), channel("bias", 0.0)
+
+
+def _batch_norm(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # Training: group normalization of each channel over the batch (as _normalization). Evaluation: the
+    # affine map (x − m)/s·w + b: x − m rounded relative to |x| and |m| (and the fused x·(w/s) + (b − m·w/s)
+    # rounds both products), then z·w + b can cancel: s(x) = |w|·(|x| + |m|)/s + |b| (Higham 2002, §1.6).
+    (y,) = ys
+    if case.get("training", False):
+        (s,) = _normalization(batch_norm_as_group_norm(case), [y])
+        return [batch_norm_output(s, np.shape(y))]
+    x, m, s, w, b = batch_norm_eval(case)
+    return [np.broadcast_to(np.abs(w) * (np.abs(x) + np.abs(m)) / s + np.abs(b), np.shape(y))]
+
+
+def _batch_norm_running_stats(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # (1 − m)·old + m·batch: the mean's terms have either sign, s = (1 − m)·|old| + m·mean|x|; the variance's
+    # are non-negative (old ≥ 0), s = |y|. The batch statistics' own sums are the accumulation term.
+    mean_y, var_y = ys
+    x = np.moveaxis(np.asarray(case["x"], dtype=np.float64), 1, 0).reshape(mean_y.shape[0], -1)
+    m = float(case.get("momentum", 0.1))
+    old = np.abs(np.asarray(case["running_mean"], dtype=np.float64))
+    return [(1 - m) * old + m * np.mean(np.abs(x), axis=1), np.abs(var_y)]
+
+
 SENSITIVITY: dict[str, Callable[[dict[str, Any], list[np.ndarray]], list[np.ndarray]]] = {
     "rounded": _rounded,
     "value": _value,
@@ -233,7 +373,13 @@ SENSITIVITY: dict[str, Callable[[dict[str, Any], list[np.ndarray]], list[np.ndar
     "log_softmax": _log_softmax,
     "sum_of_terms": _sum_of_terms,
     "cross_entropy": _cross_entropy,
+    "nll_loss": _nll_loss,
+    "smoothed_cross_entropy": _smoothed_cross_entropy,
     "layer_norm": _normalization,
     "rms_norm": _normalization,
     "group_norm": _normalization,
+    "kl_div": _kl_div,
+    "adam_step": _adam_step,
+    "batch_norm": _batch_norm,
+    "batch_norm_running_stats": _batch_norm_running_stats,
 }

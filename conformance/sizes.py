@@ -27,7 +27,18 @@ import numpy as np
 from .edges import EDGES, LIMITS
 from .strategies import representable
 
-__all__ = ["conv", "elementwise", "linear", "logits", "losses", "pooling", "recurrent", "steps", "values"]
+__all__ = [
+    "adaptive_steps",
+    "conv",
+    "elementwise",
+    "linear",
+    "logits",
+    "losses",
+    "pooling",
+    "recurrent",
+    "steps",
+    "values",
+]
 
 Case = dict[str, Any]
 
@@ -98,8 +109,17 @@ def logits(
 
 def normalized(dtype: str, rng: np.random.Generator, *, op: str, lengths: tuple[int, ...]) -> Iterator[Case]:
     """Normalization calls: 4 rows of each length normalised over the last axis (layer and RMS norm), or
-    (2, 4, length) normalised in 2 groups of 2 channels (group norm); weight and bias of ordinary values."""
+    (2, 4, length) normalised in 2 groups of 2 channels (group norm), or a batch of length examples of 3
+    channels (batch norm and its running statistics); weight and bias of ordinary values."""
     for n in lengths:
+        if op.startswith("batch_norm"):  # a batch of n examples of 3 channels, each channel normalized over n
+            case = {"x": values(dtype, rng, (n, 3)).tolist(), "running_mean": values(dtype, rng, (3,)).tolist()}
+            case["running_var"] = np.abs(values(dtype, rng, (3,))).tolist()
+            if op == "batch_norm":
+                case.update(weight=values(dtype, rng, (3,)).tolist(), bias=values(dtype, rng, (3,)).tolist())
+                case.update(training=bool(n % 2), eps=1e-5)  # odd lengths in training, even in evaluation
+            yield case
+            continue
         if op == "group_norm":
             yield {
                 "x": values(dtype, rng, (2, 4, n)).tolist(),
@@ -127,9 +147,10 @@ def losses(
     long: int = 0,
     edges: tuple[str, ...] = (),
 ) -> Iterator[Case]:
-    """Calls of ``loss`` ("mse", "bce" or "cross_entropy") with each reduction on vectors of each
-    length (for cross-entropy: that many classes, 4 rows), ``rows`` rows of 3 classes, and one
-    mean over ``long`` elements (rows of 3 classes for cross-entropy): the sum that a sequential
+    """Calls of ``loss`` ("mse", "bce", "cross_entropy", "kl"; any other name: input and target values,
+    as "mse") with each reduction on vectors of each length (for cross-entropy and kl: that many
+    classes, 4 rows), ``rows`` rows of 3 classes (kl: their batchmean), and one mean over ``long``
+    elements (rows of 3 classes for cross-entropy): the sum that a sequential
     float32 loop gets wrong."""
     for n in lengths:
         for reduction in ("mean", "sum"):
@@ -155,6 +176,16 @@ def _loss_case(
             "logits": values(dtype, rng, (rows, c), edges).tolist(),
             "target": rng.integers(0, c, size=rows).tolist(),
             "reduction": reduction,
+        }
+    if loss == "kl":  # rows that are distributions: log q and p from logits in [−2, 2] (4 rows, or n rows of 3)
+        rows, c = (n, classes) if classes else (4, n)
+        q, p = (values(dtype, rng, (rows, c), span=2.0) for _ in range(2))
+        log_q = q - np.log(np.sum(np.exp(q), axis=1, keepdims=True))
+        p = np.exp(p) / np.sum(np.exp(p), axis=1, keepdims=True)
+        return {
+            "input": representable(log_q, dtype).tolist(),
+            "target": representable(p, dtype).tolist(),
+            "reduction": "batchmean" if reduction == "mean" and classes else reduction,
         }
     if loss == "bce":
         p = representable(rng.uniform(0.0, 1.0, size=n), dtype)
@@ -232,3 +263,15 @@ def steps(dtype: str, rng: np.random.Generator, *, lengths: tuple[int, ...]) -> 
     """``sgd_step`` on parameter vectors of each length."""
     for n in lengths:
         yield {"param": values(dtype, rng, (n,)).tolist(), "grad": values(dtype, rng, (n,)).tolist(), "lr": 0.1}
+
+
+def adaptive_steps(
+    dtype: str, rng: np.random.Generator, *, lengths: tuple[int, ...], decay: bool = False
+) -> Iterator[Case]:
+    """``adam_step`` (``adamw_step`` with ``decay``) on parameter vectors of each length, at step 10."""
+    for n in lengths:
+        param, grad, m = (values(dtype, rng, (n,)).tolist() for _ in range(3))
+        v = np.abs(values(dtype, rng, (n,), span=64.0)).tolist()
+        case = {"param": param, "grad": grad, "m": m, "v": v, "step": 10, "lr": 2.0**-7}
+        case.update({"beta1": 0.9, "beta2": 0.999, "eps": 1e-8})
+        yield {**case, "weight_decay": 2.0**-6} if decay else case

@@ -41,7 +41,16 @@ from typing import Any
 import numpy as np
 
 from .math_modes import judging_mode
-from .sensitivities import SENSITIVITY, normalized_groups, sensitivity
+from .sensitivities import (
+    SENSITIVITY,
+    batch_norm_as_group_norm,
+    batch_norm_eval,
+    batch_norm_output,
+    kl_div_reduced,
+    kl_div_terms,
+    normalized_groups,
+    sensitivity,
+)
 
 __all__ = [
     "ACCUMULATION",
@@ -330,6 +339,30 @@ def _cross_entropy_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> 
     return [np.asarray(per_row * (n_rows if reduction == "sum" else 1) + _summed(reduction, y, n_rows, u.acc))]
 
 
+def _nll_loss_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # A sum of N non-negative terms (γ_{N−1}·|y|, as _summed); a weighted mean also divides by Σ w_y,
+    # a sum of N weights ≥ 0 rounded as the terms are: γ_{N−1}·|y| more (Higham 2002, §4.2).
+    (y,) = ys
+    reduction, n = case.get("reduction", "mean"), len(case["target"])
+    weighted = reduction == "mean" and case.get("weight") is not None
+    return [_summed(reduction, y, n, u.acc) * (2.0 if weighted else 1.0)]
+
+
+def _smoothed_cross_entropy_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # Each row's log-sum-exp over C classes (absolute γ_{C−1}, as _cross_entropy_acc), then the sum of the
+    # C values −log p ≥ 0 weighted by ε/C (γ_C·|ℓ|), then the reduction over N rows.
+    (y,) = ys
+    z = np.asarray(case["logits"], dtype=np.float64)
+    n_rows, n_classes = (z.shape[0], z.shape[1]) if z.ndim == 2 else (0, 0)
+    per_row = gamma(max(n_classes - 1, 0), u.acc)
+    class_sum = gamma(n_classes, u.acc) * np.abs(y)
+    reduction = case.get("reduction", "mean")
+    if reduction == "none":
+        return [per_row + class_sum]
+    rows = per_row * (n_rows if reduction == "sum" else 1)
+    return [np.asarray(rows + class_sum + _summed(reduction, y, n_rows, u.acc))]
+
+
 def _recurrence(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
     # rnn: h_t = tanh(a_t), a_t = x_t·W_ihᵀ + b_ih + h_{t−1}·W_hhᵀ + b_hh, a sum of n = in + H + 2
     # terms A_t = |x_t|·|W_ih|ᵀ + |h_{t−1}|·|W_hh|ᵀ + |b_ih| + |b_hh| (h_{t−1} the reference's
@@ -389,6 +422,53 @@ def _normalization_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> 
     return [g.as_output(np.abs(g.weight) * z_err, y.shape)]
 
 
+def _kl_div_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # The terms p·(log p − log q) have both signs: a sum of n of them is held to γ_{n−1}·Σ|terms|
+    # (Higham 2002, §4.2), not to γ·|sum|; then divided as the reduction divides (mean, batchmean).
+    (y,) = ys
+    terms, _ = kl_div_terms(case)
+    if case.get("reduction", "mean") == "none":
+        return [np.zeros_like(y)]
+    return [np.asarray(gamma(summation_depth(terms.size), u.acc) * kl_div_reduced(case, np.abs(terms)))]
+
+
+def _batch_norm_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # Training: group normalization of each channel over the batch, as _normalization_acc. Evaluation: no
+    # sum; the square root, the division and the scaling, γ_4·|z|·|w| (Higham 2002, §1.6).
+    (y,) = ys
+    if case.get("training", False):
+        (a,) = _normalization_acc(batch_norm_as_group_norm(case), [y], u)
+        return [batch_norm_output(a, np.shape(y))]
+    x, m, s, w, _ = batch_norm_eval(case)
+    return [np.broadcast_to(gamma(4, u.acc) * np.abs(w) * np.abs(x - m) / s, np.shape(y))]
+
+
+def _batch_norm_running_stats_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # The batch mean of n values errs by e_μ = γ_n·mean|x|; the unbiased variance n/(n − 1)·σ² by n/(n − 1)·δv
+    # with δv as in _normalization_acc (a two-pass or Welford variance); each times the momentum m.
+    mean_y, _ = ys
+    x = np.moveaxis(np.asarray(case["x"], dtype=np.float64), 1, 0).reshape(mean_y.shape[0], -1)
+    n, m = x.shape[1], float(case.get("momentum", 0.1))
+    mean_abs = np.mean(np.abs(x), axis=1)
+    deviation = np.abs(x - np.mean(x, axis=1, keepdims=True))
+    e_mu = gamma(n, u.acc) * mean_abs
+    dv = gamma(n + 2, u.acc) * (np.mean(deviation**2, axis=1) + 2.0 * mean_abs * np.mean(deviation, axis=1))
+    return [m * e_mu, m * n / (n - 1) * (dv + e_mu * e_mu)]
+
+
+def _adam_step_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # No sum, floors carried: the step divides by √v̂ + ε (as small as ε = 1e-8) after its numerator,
+    # and XLA and TensorFlow flush a subnormal numerator to zero on the CPU. m′ = β₁m + (1 − β₁)g is
+    # held to λ (m = λ, g = 0 gives 0.9λ), carried by lr/((1 − β₁ᵗ)(√v̂ + ε)): a normal parameter
+    # (−2.0e-302 in float64) that JAX returns as 0; Keras' numerator m′·lr·√c₂/c₁ is held to λ too
+    # (g = 3.3e-307: 1.0e-311, flushed), carried by 1/(√c₂(√v̂ + ε)). m′ and v′ themselves: only λ.
+    _, _, v1 = ys
+    t, lr, b1, b2, eps = case["step"], case["lr"], case["beta1"], case["beta2"], case["eps"]
+    c1, c2 = 1.0 - b1**t, 1.0 - b2**t
+    den = np.sqrt(v1 / c2) + eps
+    return [u.floor * (lr / c1 + 1.0 / np.sqrt(c2)) / den, np.zeros_like(v1), np.zeros_like(v1)]
+
+
 # The accumulation functions an op record may name (dlterms.ops.Accuracy.accumulation).
 ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list[np.ndarray]]] = {
     "dot_product": _dot_product,
@@ -396,11 +476,17 @@ ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list
     "softmax": _softmax_acc,
     "log_softmax": _log_softmax_acc,
     "cross_entropy": _cross_entropy_acc,
+    "nll_loss": _nll_loss_acc,
+    "smoothed_cross_entropy": _smoothed_cross_entropy_acc,
     "recurrence": _recurrence,
     "times_x": _times_x,
     "layer_norm": _normalization_acc,
     "rms_norm": _normalization_acc,
     "group_norm": _normalization_acc,
+    "batch_norm": _batch_norm_acc,
+    "batch_norm_running_stats": _batch_norm_running_stats_acc,
+    "kl_div": _kl_div_acc,
+    "adam_step": _adam_step_acc,
 }
 
 

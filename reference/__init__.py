@@ -16,14 +16,22 @@ this reference wins over a framework adapter.
 import sys as _sys
 
 from .activations import *  # noqa: F403
+from .adaptive_optim import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .backprop import *  # noqa: F403
+from .batch_norm import *  # noqa: F403
+from .classification_losses import *  # noqa: F403
 from .cnn import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .divergences import *  # noqa: F403
+from .embedding import *  # noqa: F403
 from .layers import *  # noqa: F403
 from .losses import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .optim import *  # noqa: F403
 from .pooling import *  # noqa: F403
+from .regression_losses import *  # noqa: F403
+from .regularization import *  # noqa: F403
 from .rnn import *  # noqa: F403
 from .smooth_rectifiers import *  # noqa: F403
 
@@ -35,12 +43,20 @@ _MODULES = (
     "smooth_rectifiers",
     "layers",
     "normalization",
+    "batch_norm",
+    "regularization",
     "losses",
+    "regression_losses",
+    "classification_losses",
+    "divergences",
     "optim",
+    "adaptive_optim",
     "backprop",
     "conv",
     "pooling",
     "cnn",
     "rnn",
+    "embedding",
+    "attention",
 )
 __all__ = [name for m in _MODULES for name in _sys.modules[f"{__name__}.{m}"].__all__]

@@ -14,7 +14,9 @@ Translations (each keeps the canonical semantics of :mod:`dlterms.reference`):
   (``count_include_pad=True``) or by the number of cells of ``x`` in each
   window, itself a ``reduce_window`` sum of ones;
 * losses (JAX has none in ``jax.nn``): written from ``jax.nn.log_softmax``
-  and ``jnp.log`` clamped at −100, as the canonical definition says;
+  and ``jnp.log`` clamped at −100, as the canonical definition says; Huber,
+  smooth L1 (huber(δ = β)/β) and KL (log-predictions, as canonical) are
+  optax's, imported on first use;
 * rnn: ``lax.scan`` over the time axis with the two biases ``b_ih``, ``b_hh``.
 
 Every op is ``jax.jit``-compiled (non-array arguments static), and ``vjp`` of
@@ -59,6 +61,8 @@ import jax.numpy as jnp  # noqa: E402  (after x64 is enabled)
 from jax import lax  # noqa: E402
 
 from dlterms.ops import as_pair  # noqa: E402
+
+from ..checks import Unsupported  # noqa: E402
 
 name = "jax"
 version = jax.__version__
@@ -125,6 +129,14 @@ def use_device(spec: str) -> None:
     device = f"{_device.platform}:{_device.id}"
 
 
+def _optax_version() -> dict[str, str]:
+    """optax's version where it is installed: the losses and optimizers of this adapter are optax's."""
+    try:
+        return {"optax": metadata.version("optax")}
+    except metadata.PackageNotFoundError:
+        return {}
+
+
 def facts() -> dict[str, Any]:
     """Device, versions and the math modes that change float32 results."""
     precision = jax.config.jax_default_matmul_precision
@@ -132,7 +144,7 @@ def facts() -> dict[str, Any]:
     return {
         "device": device,
         "device_kind": _device.device_kind,
-        "framework_versions": {"jax": jax.__version__, "jaxlib": metadata.version("jaxlib")},
+        "framework_versions": {"jax": jax.__version__, "jaxlib": metadata.version("jaxlib"), **_optax_version()},
         "driver": _driver(),
         "math_modes": {"jax_default_matmul_precision": precision, "jax_enable_x64": True},
         "compilation_cache": jax.config.jax_compilation_cache_dir,
@@ -356,6 +368,42 @@ def group_norm(
     )
 
 
+def _channel_axes(x: jax.Array) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The axes a channel (axis 1) is normalized over, and the shape of a per-channel value against x."""
+    return (0, *range(2, x.ndim)), (1, -1) + (1,) * (x.ndim - 2)
+
+
+@_jit("training")
+def batch_norm(
+    x: jax.Array,
+    running_mean: jax.Array,
+    running_var: jax.Array,
+    weight: jax.Array | None = None,
+    bias: jax.Array | None = None,
+    training: bool = False,
+    eps: float = 1e-5,
+) -> jax.Array:
+    # JAX has no batch norm op (flax.linen.BatchNorm is not a dependency): jax.nn.standardize over the
+    # batch and positions, with the running statistics given as mean and variance in evaluation.
+    axes, per = _channel_axes(x)
+    if training:
+        y = jax.nn.standardize(x, axes, epsilon=eps, algorithm="stable")
+    else:
+        y = jax.nn.standardize(x, axes, mean=running_mean.reshape(per), variance=running_var.reshape(per), epsilon=eps)
+    return _affine(y, None if weight is None else weight.reshape(per), None if bias is None else bias.reshape(per))
+
+
+@_jit()
+def batch_norm_running_stats(
+    x: jax.Array, running_mean: jax.Array, running_var: jax.Array, momentum: float = 0.1
+) -> tuple[jax.Array, jax.Array]:
+    # The canonical update written with jnp (no JAX op keeps running statistics): the unbiased variance.
+    axes, _ = _channel_axes(x)
+    mean = jnp.mean(x, axes)
+    var = jnp.var(x, axes, ddof=1)
+    return (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + momentum * var
+
+
 def _reduce(values: jax.Array, reduction: str) -> jax.Array:
     if reduction == "none":
         return values
@@ -388,9 +436,148 @@ def cross_entropy(logits: jax.Array, target: jax.Array, reduction: str = "mean")
     return _reduce(-picked, reduction)
 
 
+# --- robust regression losses and the KL divergence: optax's (imported on first use by _optax) -----------
+# optax.losses.huber_loss and kl_divergence are elementwise or sum over an axis; the reductions are the
+# canonical ones. optax has no smooth L1: it is huber_loss(delta=β)/β (β a power of two in the cases: exact),
+# the absolute error at β = 0.
+
+
+@_jit("reduction")
+def huber_loss(input: jax.Array, target: jax.Array, delta: float = 1.0, reduction: str = "mean") -> jax.Array:
+    return _reduce(_optax().losses.huber_loss(input, target, delta=delta), reduction)
+
+
+@_jit("reduction")
+def smooth_l1_loss(input: jax.Array, target: jax.Array, beta: float = 1.0, reduction: str = "mean") -> jax.Array:
+    # beta may arrive traced (a vjp differentiates the call with its options as inputs): both sides finite.
+    safe = jnp.where(beta == 0, 1.0, beta)
+    scaled = _optax().losses.huber_loss(input, target, delta=safe) / safe
+    return _reduce(jnp.where(beta == 0, jnp.abs(input - target), scaled), reduction)
+
+
+@_jit("reduction", "log_target")
+def kl_div(input: jax.Array, target: jax.Array, reduction: str = "mean", log_target: bool = False) -> jax.Array:
+    # optax takes log-predictions, as canonical: kl_divergence(log q, p) or, with log targets,
+    # kl_divergence_with_log_targets; axis=() keeps each element's term (the reduction is applied here).
+    losses = _optax().losses
+    if log_target:
+        terms = losses.kl_divergence_with_log_targets(input, target, axis=())
+    else:
+        terms = losses.kl_divergence(input, target, axis=())
+    if reduction == "batchmean":
+        return jnp.sum(terms) / (terms.shape[0] if terms.ndim else 1)
+    return _reduce(terms, reduction)
+
+
+# --- classification losses beyond the seed: nll_loss (jnp: JAX has none), BCE with logits and label
+# smoothing (optax's sigmoid_binary_cross_entropy, smooth_labels and softmax_cross_entropy). optax has no
+# pos_weight: L = optax(x, y) + (p − 1)·y·optax(x, 1), the positive term's weight moved from 1 to p.
+
+
+def _rows(x: jax.Array) -> jax.Array:
+    return jnp.reshape(x, (0, 1)) if x.size == 0 else x  # an empty batch arrives as shape (0,)
+
+
+@_jit("reduction")
+def nll_loss(
+    input: jax.Array, target: jax.Array, weight: jax.Array | None = None, reduction: str = "mean"
+) -> jax.Array:
+    input = _rows(input)
+    picked = jnp.take_along_axis(input, target[:, None], axis=-1)[:, 0]
+    w = jnp.ones_like(picked) if weight is None else weight[target]
+    terms = -w * picked
+    if reduction == "mean" and weight is not None:
+        return jnp.sum(terms) / jnp.sum(w)
+    return _reduce(terms, reduction)
+
+
+@_jit("reduction")
+def binary_cross_entropy_with_logits(
+    input: jax.Array, target: jax.Array, pos_weight: jax.Array | None = None, reduction: str = "mean"
+) -> jax.Array:
+    bce = _optax().losses.sigmoid_binary_cross_entropy
+    terms = bce(input, target)
+    if pos_weight is not None:
+        terms = terms + (pos_weight - 1) * target * bce(input, jnp.ones_like(target))
+    return _reduce(terms, reduction)
+
+
+@_jit("reduction")
+def smoothed_cross_entropy(
+    logits: jax.Array, target: jax.Array, label_smoothing: float, reduction: str = "mean"
+) -> jax.Array:
+    logits = _rows(logits)
+    optax = _optax()
+    labels = optax.smooth_labels(jax.nn.one_hot(target, logits.shape[-1], dtype=logits.dtype), label_smoothing)
+    return _reduce(optax.losses.softmax_cross_entropy(logits, labels), reduction)
+
+
 @_jit()
 def sgd_step(param: jax.Array, grad: jax.Array, lr: float) -> jax.Array:
     return param - lr * grad
+
+
+# --- adaptive optimisers: optax, JAX's optimiser library ------------------------------------------
+
+
+def _optax() -> Any:
+    try:
+        import optax  # imported on first use: the other ops do not need it
+    except ImportError as exc:
+        raise Unsupported("optax is not installed (pip install optax): JAX's optimisers are optax's") from exc
+    return optax
+
+
+def _optax_step(
+    transform: Any, param: jax.Array, grad: jax.Array, m: jax.Array, v: jax.Array, step: Any
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    # The state optax.adam / optax.adamw keep: ScaleByAdamState(count, mu, nu), count = t − 1
+    # (optax increments it before the bias correction), set from the canonical state.
+    optax = _optax()
+
+    def is_adam(s: Any) -> bool:
+        return isinstance(s, optax.ScaleByAdamState)
+
+    count = jnp.asarray(step - 1, dtype=jnp.int32)
+    state = jax.tree.map(
+        lambda s: s._replace(count=count, mu=m, nu=v) if is_adam(s) else s, transform.init(param), is_leaf=is_adam
+    )
+    updates, state = transform.update(grad, state, param)
+    adam = next(s for s in jax.tree.leaves(state, is_leaf=is_adam) if is_adam(s))
+    return optax.apply_updates(param, updates), adam.mu, adam.nu
+
+
+@_jit()
+def adam_step(
+    param: jax.Array,
+    grad: jax.Array,
+    m: jax.Array,
+    v: jax.Array,
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    return _optax_step(_optax().adam(lr, b1=beta1, b2=beta2, eps=eps), param, grad, m, v, step)
+
+
+@_jit()
+def adamw_step(
+    param: jax.Array,
+    grad: jax.Array,
+    m: jax.Array,
+    v: jax.Array,
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 1e-2,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    # optax.adamw's default weight_decay is 1e-4 (the convention adamw.default_weight_decay): passed.
+    transform = _optax().adamw(lr, b1=beta1, b2=beta2, eps=eps, weight_decay=weight_decay)
+    return _optax_step(transform, param, grad, m, v, step)
 
 
 # --- convolution and pooling (NCHW, OIHW as in the reference) ------------------------------------
@@ -460,3 +647,74 @@ def rnn(
 
     h_n, states = lax.scan(step, h0, jnp.swapaxes(x, 0, 1))  # scan runs over the leading (time) axis
     return jnp.swapaxes(states, 0, 1), h_n
+
+
+# --- dropout and embedding: flax's dropout (flax.linen.Dropout, not a dependency), jnp.take -------------
+
+
+@_jit("training")
+def dropout(x: jax.Array, mask: jax.Array, p: float = 0.5, training: bool = True) -> jax.Array:
+    if not training:
+        return x  # flax.linen.Dropout(deterministic=True) returns its input
+    keep = 1.0 - p
+    # flax.linen.Dropout: lax.select(mask, inputs / keep_prob, zeros): a dropped unit is 0, even a NaN.
+    return lax.select(mask != 0, x / jnp.asarray(keep, x.dtype), jnp.zeros_like(x))
+
+
+@_jit()
+def random_dropout(x: jax.Array, p: float, seed: int) -> jax.Array:
+    """flax's training-mode dropout: a keep mask of jax.random.bernoulli(key, 1 − p), the key from ``seed``."""
+    keep = 1.0 - p
+    mask = jax.random.bernoulli(jax.random.key(seed), keep, x.shape)
+    return lax.select(mask, x / jnp.asarray(keep, x.dtype), jnp.zeros_like(x))
+
+
+@_jit("padding_idx")
+def embedding(weight: jax.Array, indices: jax.Array, padding_idx: int | None = None) -> jax.Array:
+    if padding_idx is not None:
+        # JAX has no padding index: the padding row is read through stop_gradient, so its gradient is 0.
+        pad = (jnp.arange(weight.shape[0]) == padding_idx % weight.shape[0])[:, None]
+        weight = jnp.where(pad, lax.stop_gradient(weight), weight)
+    return jnp.take(weight, indices, axis=0)
+
+
+# --- attention: jax.nn.dot_product_attention ----------------------------------------------------
+
+
+@_jit("causal")
+def _attention(
+    query: jax.Array,
+    key: jax.Array,
+    value: jax.Array,
+    keep: jax.Array | None = None,
+    bias: jax.Array | None = None,
+    causal: bool = False,
+    scale: float | None = None,
+) -> jax.Array:
+    # jax.nn.dot_product_attention's layout is (B, T, N, H) and its value has the query's H features: the
+    # canonical (N, H, L, E) is transposed, and the shorter of E and Ev padded with zeros (a dot product and a
+    # weighted sum unchanged; the padded outputs dropped), with the scale 1/√E given.
+    e, ev = query.shape[-1], value.shape[-1]
+    scale = 1.0 / float(np.sqrt(e)) if scale is None else scale
+    width = max(e, ev)
+
+    def padded(x: jax.Array) -> jax.Array:
+        return jnp.pad(x, ((0, 0),) * 3 + ((0, width - x.shape[-1]),))
+
+    q, k, v = (jnp.swapaxes(padded(x), 1, 2) for x in (query, key, value))
+    y = jax.nn.dot_product_attention(q, k, v, bias=bias, mask=keep, scale=scale, is_causal=causal)
+    return jnp.swapaxes(y, 1, 2)[..., :ev]
+
+
+def scaled_dot_product_attention(
+    query: jax.Array,
+    key: jax.Array,
+    value: jax.Array,
+    mask: Any = None,
+    bias: jax.Array | None = None,
+    causal: bool = False,
+    scale: float | None = None,
+) -> jax.Array:
+    # The boolean mask (True = takes part, as canonical) as an array, outside jit (a nested list is no static).
+    keep = None if mask is None else jnp.asarray(np.asarray(mask, dtype=bool))
+    return _attention(query, key, value, keep, bias, causal, scale)

@@ -27,7 +27,11 @@ tested against NumPy in ``tests/conformance/test_tensorflow.py``):
   cross-entropy; binary cross-entropy is written with ``tf.math.log``
   clamped at −100 (Keras' ``binary_crossentropy`` clips probabilities to
   ``[1e-7, 1 − 1e-7]`` instead: a different function near 0 and 1, measured
-  by ``dlterms conventions``).
+  by ``dlterms conventions``); Huber, smooth L1 and KL from Keras'
+  ``huber`` and ``kl_divergence`` on a trailing axis of 1 (each element's
+  term), smooth L1 as huber(δ = β)/β, KL with q = e^input (Keras reads
+  probabilities) and 0 where p = 0 (its clip to ``[1e-7, 1]`` makes that term
+  1e-7·log(1e-7/q)).
 
 ``use_device("cuda:1")`` runs every op (and the tape) under
 ``tf.device("/GPU:1")``: TensorFlow would otherwise put ops on the first GPU
@@ -49,6 +53,8 @@ import keras
 import tensorflow as tf
 
 from dlterms.ops import as_pair
+
+from ..checks import Unsupported
 
 name = "tensorflow"
 version = tf.__version__
@@ -124,6 +130,8 @@ def to_numpy(x: tf.Tensor) -> np.ndarray:
 
 @_on_device
 def vjp(fn: Callable[..., Any], primals: tuple[tf.Tensor, ...], cotangent: Any) -> tuple[tf.Tensor, ...]:
+    if getattr(fn, "op", None) in _ASSIGNED:
+        raise Unsupported(f"{fn.op}: Keras' optimizers assign to variables, which GradientTape does not differentiate")
     primals = tuple(tf.identity(p) for p in primals)
     with tf.GradientTape() as tape:
         for p in primals:
@@ -134,7 +142,8 @@ def vjp(fn: Callable[..., Any], primals: tuple[tf.Tensor, ...], cotangent: Any) 
     grads = tape.gradient(
         out, list(primals), output_gradients=cotangent, unconnected_gradients=tf.UnconnectedGradients.ZERO
     )
-    return tuple(grads)
+    # A gather's gradient (embedding_lookup) comes as tf.IndexedSlices: the contract's gradients are dense.
+    return tuple(tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads)
 
 
 # --- layout helpers (public, tested against NumPy) ------------------------------------------
@@ -291,6 +300,44 @@ def group_norm(
     return y if bias is None else y + tf.reshape(bias, per_channel)
 
 
+@_on_device
+def batch_norm(
+    x: tf.Tensor,
+    running_mean: tf.Tensor,
+    running_var: tf.Tensor,
+    weight: tf.Tensor | None = None,
+    bias: tf.Tensor | None = None,
+    training: bool = False,
+    eps: float = 1e-5,
+) -> tf.Tensor:
+    # keras.layers.BatchNormalization (channels on axis 1, as canonical) with its moving statistics set to
+    # the running ones (read in evaluation); its epsilon defaults to 1e-3 (the convention batch_norm.default_eps),
+    # so eps is passed. Its gamma and beta are variables, not inputs the tape could differentiate, so the
+    # per-channel affine map is applied here.
+    layer = keras.layers.BatchNormalization(axis=1, epsilon=eps, center=False, scale=False, dtype=x.dtype.name)
+    layer.build(x.shape)
+    layer.moving_mean.assign(tf.cast(running_mean, layer.moving_mean.dtype))
+    layer.moving_variance.assign(tf.cast(running_var, layer.moving_variance.dtype))
+    y = layer(x, training=training)
+    per_channel = [-1] + [1] * (x.shape.rank - 2)
+    y = y if weight is None else y * tf.reshape(weight, per_channel)
+    return y if bias is None else y + tf.reshape(bias, per_channel)
+
+
+@_on_device
+def batch_norm_running_stats(
+    x: tf.Tensor, running_mean: tf.Tensor, running_var: tf.Tensor, momentum: float = 0.1
+) -> tuple[tf.Tensor, tf.Tensor]:
+    # Keras' moving variance takes the biased batch variance and its momentum weights the old value (the
+    # conventions batch_norm.running_variance and batch_norm.momentum_meaning), so the canonical update is
+    # written with TensorFlow's own moments: tf.nn.moments (biased) times n/(n − 1).
+    axes = [0, *range(2, x.shape.rank)]
+    n = x.shape.num_elements() // x.shape[1]
+    mean, var = tf.nn.moments(x, axes)
+    unbiased = var * tf.constant(n / (n - 1), x.dtype)
+    return (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + momentum * unbiased
+
+
 def _reduce(values: tf.Tensor, reduction: str) -> tf.Tensor:
     if reduction == "none":
         return values
@@ -321,9 +368,161 @@ def cross_entropy(logits: tf.Tensor, target: tf.Tensor, reduction: str = "mean")
     return _reduce(losses, reduction)
 
 
+# --- robust regression losses and the KL divergence: Keras 3's (TensorFlow has none of its own) -----------
+# keras.losses.huber and kl_divergence average (Huber) or sum (KL) over the last axis, and the Huber and
+# KLDivergence classes then average over the batch: a trailing axis of 1 keeps each element's term, and the
+# canonical reduction is applied here. Keras has no smooth L1: huber(delta=β)/β (β a power of two in the
+# cases: exact), the absolute error at β = 0.
+
+
+def _per_element(loss: Callable[..., tf.Tensor], y_true: tf.Tensor, y_pred: tf.Tensor, **kw: Any) -> tf.Tensor:
+    return loss(y_true[..., None], y_pred[..., None], **kw)
+
+
+@_on_device
+def huber_loss(input: tf.Tensor, target: tf.Tensor, delta: float = 1.0, reduction: str = "mean") -> tf.Tensor:
+    return _reduce(_per_element(keras.losses.huber, target, input, delta=delta), reduction)
+
+
+@_on_device
+def smooth_l1_loss(input: tf.Tensor, target: tf.Tensor, beta: float = 1.0, reduction: str = "mean") -> tf.Tensor:
+    if beta == 0:
+        return _reduce(tf.abs(input - target), reduction)
+    return _reduce(_per_element(keras.losses.huber, target, input, delta=beta) / beta, reduction)
+
+
+@_on_device
+def kl_div(input: tf.Tensor, target: tf.Tensor, reduction: str = "mean", log_target: bool = False) -> tf.Tensor:
+    # Keras takes probabilities for both (the convention kl_div.input_space): q = e^input, p = target (or
+    # e^target). It clips both to [1e-7, 1] (kl_div.clipping), which turns a term of p = 0 into
+    # 1e-7·log(1e-7/q); the canonical 0·log 0 = 0 is restored there. Elsewhere its clip is left as it is.
+    p = tf.exp(target) if log_target else target
+    terms = _per_element(keras.losses.kl_divergence, p, tf.exp(input))
+    terms = tf.where(tf.equal(p, 0), tf.zeros_like(terms), terms)
+    if reduction == "batchmean":
+        return tf.reduce_sum(terms) / (terms.shape[0] if terms.shape.rank else 1)
+    return _reduce(terms, reduction)
+
+
+# --- classification losses beyond the seed: nll_loss (a gather: TensorFlow has none), BCE with logits
+# (tf.nn.sigmoid_cross_entropy_with_logits; tf.nn.weighted_cross_entropy_with_logits for pos_weight) and
+# label smoothing (keras.losses.categorical_crossentropy(from_logits=True, label_smoothing=ε), per row).
+
+
+def _rows(x: tf.Tensor) -> tf.Tensor:
+    return tf.reshape(x, (0, 1)) if tf.size(x) == 0 else x  # an empty batch arrives as shape (0,)
+
+
+@_on_device
+def nll_loss(
+    input: tf.Tensor, target: tf.Tensor, weight: tf.Tensor | None = None, reduction: str = "mean"
+) -> tf.Tensor:
+    picked = tf.gather(_rows(input), target, axis=1, batch_dims=1)
+    w = tf.ones_like(picked) if weight is None else tf.gather(weight, target)
+    terms = -w * picked
+    if reduction == "mean" and weight is not None:
+        return tf.reduce_sum(terms) / tf.reduce_sum(w)
+    return _reduce(terms, reduction)
+
+
+@_on_device
+def binary_cross_entropy_with_logits(
+    input: tf.Tensor, target: tf.Tensor, pos_weight: tf.Tensor | None = None, reduction: str = "mean"
+) -> tf.Tensor:
+    if pos_weight is None:
+        return _reduce(tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=input), reduction)
+    return _reduce(
+        tf.nn.weighted_cross_entropy_with_logits(labels=target, logits=input, pos_weight=pos_weight), reduction
+    )
+
+
+@_on_device
+def smoothed_cross_entropy(
+    logits: tf.Tensor, target: tf.Tensor, label_smoothing: float, reduction: str = "mean"
+) -> tf.Tensor:
+    logits = _rows(logits)
+    onehot = tf.one_hot(target, tf.shape(logits)[-1], dtype=logits.dtype)
+    losses = keras.losses.categorical_crossentropy(onehot, logits, from_logits=True, label_smoothing=label_smoothing)
+    return _reduce(losses, reduction)
+
+
 @_on_device
 def sgd_step(param: tf.Tensor, grad: tf.Tensor, lr: float) -> tf.Tensor:
     return param - lr * grad  # a Python float takes the dtype of grad exactly (tf.cast would round it to float32 first)
+
+
+# --- adaptive optimisers: keras.optimizers -------------------------------------------------------
+
+# Ops computed by Keras' optimisers, which update variables in place (assign): GradientTape does not
+# differentiate through an assignment, so their VJP is unsupported here.
+_ASSIGNED = ("adam_step", "adamw_step")
+
+
+def keras_epsilon(eps: float, beta2: float, step: int) -> float:
+    """Keras' ``epsilon`` for the canonical ε at step t: ``ε·√(1 − β₂ᵗ)``.
+
+    Keras adds its epsilon ε̂ to √v before the bias correction (``lr·√(1 − β₂ᵗ)/(1 − β₁ᵗ)·m/(√v + ε̂)``),
+    the paper's form with ε̂ = ε·√(1 − β₂ᵗ), where PyTorch and optax add ε to √v̂.
+    """
+    return eps * float(np.sqrt(1.0 - beta2**step))
+
+
+def _constants(dtype: tf.DType, **values: float) -> dict[str, tf.Tensor]:
+    # Keras casts a Python-float hyper-parameter through float32 (keras.ops.cast(0.999, "float64") is
+    # 0.9990000128746033: the convention adam.python_float_hyperparameters); a constant tensor of the
+    # parameters' dtype, which Keras accepts, keeps it exact. The learning rate is a float32 variable
+    # whatever is passed (the convention adam.learning_rate_dtype).
+    return {k: tf.constant(v, dtype=dtype) for k, v in values.items()}
+
+
+def _keras_step(
+    optimizer: keras.optimizers.Optimizer, param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, step: int
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    # A fresh optimiser built on one variable, its slots (named <variable>_momentum and
+    # <variable>_velocity) and iteration count (t − 1: Keras uses iterations + 1) set from the
+    # canonical state, then one apply.
+    variable = keras.Variable(param, name="param")
+    optimizer.build([variable])
+    slots = {s.name: s for s in optimizer.variables}
+    slots["param_momentum"].assign(m)
+    slots["param_velocity"].assign(v)
+    optimizer.iterations.assign(step - 1)
+    optimizer.apply([grad], [variable])
+    return tuple(tf.convert_to_tensor(x) for x in (variable, slots["param_momentum"], slots["param_velocity"]))
+
+
+@_on_device
+def adam_step(
+    param: tf.Tensor,
+    grad: tf.Tensor,
+    m: tf.Tensor,
+    v: tf.Tensor,
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    hyper = _constants(param.dtype, beta_1=beta1, beta_2=beta2, epsilon=keras_epsilon(eps, beta2, step))
+    return _keras_step(keras.optimizers.Adam(learning_rate=lr, **hyper), param, grad, m, v, step)
+
+
+@_on_device
+def adamw_step(
+    param: tf.Tensor,
+    grad: tf.Tensor,
+    m: tf.Tensor,
+    v: tf.Tensor,
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 1e-2,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    epsilon = keras_epsilon(eps, beta2, step)
+    hyper = _constants(param.dtype, weight_decay=weight_decay, beta_1=beta1, beta_2=beta2, epsilon=epsilon)
+    return _keras_step(keras.optimizers.AdamW(learning_rate=lr, **hyper), param, grad, m, v, step)
 
 
 # --- convolution and pooling ------------------------------------------------------------------
@@ -411,3 +610,52 @@ def rnn(
     state = [v.value for v in layer.non_trainable_variables]  # its dropout seed, unused (dropout=0)
     (outputs, h_n), _ = layer.stateless_call(values, state, x, initial_state=h0)
     return outputs, h_n
+
+
+# --- dropout and embedding -----------------------------------------------------------------------
+
+
+@_on_device
+def dropout(x: tf.Tensor, mask: tf.Tensor, p: float = 0.5, training: bool = True) -> tf.Tensor:
+    if not training:
+        return keras.layers.Dropout(p, dtype=x.dtype.name)(x, training=False)  # a Keras layer casts to its dtype
+    # TensorFlow's own dropout kernel with the mask given as its uniform draw: a unit is kept where the
+    # draw is >= rate, so the mask's 1 keeps and its 0 drops (for p > 0; the cases' mask is all ones at p = 0).
+    return tf.nn.experimental.general_dropout(x, rate=p, uniform_sampler=lambda shape, dtype: tf.cast(mask, dtype))
+
+
+@_on_device
+def random_dropout(x: tf.Tensor, p: float, seed: int) -> tf.Tensor:
+    """Keras' training-mode dropout layer, seeded with ``seed``."""
+    return keras.layers.Dropout(p, seed=seed, dtype=x.dtype.name)(x, training=True)
+
+
+@_on_device
+def embedding(weight: tf.Tensor, indices: tf.Tensor, padding_idx: int | None = None) -> tf.Tensor:
+    if padding_idx is not None:
+        # TensorFlow has no padding index (Keras' mask_zero masks later layers only): the padding row is read
+        # through stop_gradient, so its gradient is 0.
+        pad = (tf.range(tf.shape(weight)[0]) == padding_idx % weight.shape[0])[:, None]
+        weight = tf.where(pad, tf.stop_gradient(weight), weight)
+    return tf.nn.embedding_lookup(weight, indices)
+
+
+# --- attention: keras.ops.dot_product_attention --------------------------------------------------
+
+
+@_on_device
+def scaled_dot_product_attention(
+    query: tf.Tensor,
+    key: tf.Tensor,
+    value: tf.Tensor,
+    mask: Any = None,
+    bias: tf.Tensor | None = None,
+    causal: bool = False,
+    scale: float | None = None,
+) -> tf.Tensor:
+    # keras.ops.dot_product_attention's layout is (B, T, N, H): the canonical (N, H, L, E) is transposed.
+    # Its boolean mask means True = takes part, as canonical; its default scale is 1/√E.
+    q, k, v = (tf.transpose(x, (0, 2, 1, 3)) for x in (query, key, value))
+    keep = None if mask is None else tf.constant(mask, dtype=tf.bool)
+    y = keras.ops.dot_product_attention(q, k, v, bias=bias, mask=keep, scale=scale, is_causal=causal)
+    return tf.transpose(y, (0, 2, 1, 3))

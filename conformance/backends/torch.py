@@ -7,11 +7,15 @@ RNNs with two biases), so most ops are a direct call.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.adam import adam as functional_adam
+
+from ..checks import Unsupported
 
 name = "torch"
 version = torch.__version__
@@ -174,6 +178,31 @@ def group_norm(
     return F.group_norm(x, num_groups, weight, bias, eps)
 
 
+def batch_norm(
+    x: torch.Tensor,
+    running_mean: torch.Tensor,
+    running_var: torch.Tensor,
+    weight: torch.Tensor | None = None,
+    bias: torch.Tensor | None = None,
+    training: bool = False,
+    eps: float = 1e-5,
+) -> torch.Tensor:
+    # In training F.batch_norm updates the running buffers in place: clones keep the caller's tensors.
+    return F.batch_norm(x, running_mean.clone(), running_var.clone(), weight, bias, training, 0.1, eps)
+
+
+def batch_norm_running_stats(
+    x: torch.Tensor, running_mean: torch.Tensor, running_var: torch.Tensor, momentum: float = 0.1
+) -> tuple[torch.Tensor, torch.Tensor]:
+    # torch's own update: F.batch_norm in training writes (1 − momentum)·old + momentum·batch into the
+    # buffers (the unbiased variance), in place and outside autograd, so it has no gradient to compare.
+    if x.requires_grad:
+        raise Unsupported("batch_norm_running_stats: torch updates the running buffers in place, outside autograd")
+    mean, var = running_mean.clone(), running_var.clone()
+    F.batch_norm(x, mean, var, None, None, True, momentum, 1.0)  # eps: any > 0 (torch refuses 0 in training)
+    return mean, var
+
+
 def mse_loss(input: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     return F.mse_loss(input, target, reduction=reduction)
 
@@ -191,10 +220,104 @@ def cross_entropy(logits: torch.Tensor, target: torch.Tensor, reduction: str = "
     return F.cross_entropy(logits, target, reduction=reduction)
 
 
+def huber_loss(input: torch.Tensor, target: torch.Tensor, delta: float = 1.0, reduction: str = "mean") -> torch.Tensor:
+    return F.huber_loss(input, target, reduction=reduction, delta=delta)
+
+
+def smooth_l1_loss(
+    input: torch.Tensor, target: torch.Tensor, beta: float = 1.0, reduction: str = "mean"
+) -> torch.Tensor:
+    return F.smooth_l1_loss(input, target, reduction=reduction, beta=beta)  # huber_loss(delta=beta)/beta
+
+
+def kl_div(
+    input: torch.Tensor, target: torch.Tensor, reduction: str = "mean", log_target: bool = False
+) -> torch.Tensor:
+    # input holds log-probabilities, as canonical. reduction='mean' (the default) warns, at every call, that it
+    # is not the KL divergence per example: a fact the convention kl_div.default_reduction reports, silenced here.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="reduction: 'mean' divides", category=UserWarning)
+        return F.kl_div(input, target, reduction=reduction, log_target=log_target)
+
+
+# --- classification losses beyond the seed: nll_loss, BCE with logits, label smoothing --------------------
+
+
+def _batch_of_rows(x: torch.Tensor) -> torch.Tensor:
+    return x.reshape(0, 1) if x.ndim == 1 and x.numel() == 0 else x  # an empty batch arrives as shape (0,)
+
+
+def nll_loss(
+    input: torch.Tensor, target: torch.Tensor, weight: torch.Tensor | None = None, reduction: str = "mean"
+) -> torch.Tensor:
+    return F.nll_loss(_batch_of_rows(input), target, weight=weight, reduction=reduction)
+
+
+def binary_cross_entropy_with_logits(
+    input: torch.Tensor, target: torch.Tensor, pos_weight: torch.Tensor | None = None, reduction: str = "mean"
+) -> torch.Tensor:
+    return F.binary_cross_entropy_with_logits(input, target, pos_weight=pos_weight, reduction=reduction)
+
+
+def smoothed_cross_entropy(
+    logits: torch.Tensor, target: torch.Tensor, label_smoothing: float, reduction: str = "mean"
+) -> torch.Tensor:
+    return F.cross_entropy(_batch_of_rows(logits), target, reduction=reduction, label_smoothing=label_smoothing)
+
+
 def sgd_step(param: torch.Tensor, grad: torch.Tensor, lr: float) -> torch.Tensor:
     # The kernel torch.optim.SGD applies (param.add_(grad, alpha=-lr)), out of place so that
     # autograd can differentiate it; tests check torch.optim.SGD itself against the reference.
     return torch.add(param, grad, alpha=-lr)
+
+
+def _adam(
+    param: torch.Tensor, grad: torch.Tensor, m: torch.Tensor, v: torch.Tensor, step: int, **hyper: Any
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    # torch.optim.adam.adam, the public functional form of torch.optim.Adam's for-loop kernel, on
+    # clones (it updates in place). Under autograd it runs with differentiable=True, the path that
+    # autograd can differentiate (torch.optim.Adam(differentiable=True)); otherwise the default path.
+    # The step counter holds t − 1 (torch increments it first), in float64 so that 1 − βᵗ is not
+    # rounded to float32. Tests check torch.optim.Adam and AdamW themselves against the reference.
+    out = [param.clone(), m.clone(), v.clone()]
+    counter = [torch.tensor(float(step - 1), dtype=torch.float64, device=param.device)]
+    lr, beta1, beta2, eps, decay = (hyper[k] for k in ("lr", "beta1", "beta2", "eps", "weight_decay"))
+    taped = torch.is_grad_enabled() and any(t.requires_grad for t in (param, grad, m, v))
+    functional_adam(
+        out[:1], [grad], out[1:2], out[2:], [], counter, foreach=False, differentiable=taped,
+        decoupled_weight_decay=True, amsgrad=False, beta1=beta1, beta2=beta2, lr=lr, weight_decay=decay, eps=eps,
+        maximize=False,
+    )  # fmt: skip
+    return out[0], out[1], out[2]
+
+
+def adam_step(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    m: torch.Tensor,
+    v: torch.Tensor,
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return _adam(param, grad, m, v, step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=0.0)
+
+
+def adamw_step(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    m: torch.Tensor,
+    v: torch.Tensor,
+    step: int,
+    lr: float = 1e-3,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+    weight_decay: float = 1e-2,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return _adam(param, grad, m, v, step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
 
 
 def rnn(
@@ -239,3 +362,49 @@ def avg_pool2d(
     x: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True
 ) -> torch.Tensor:
     return F.avg_pool2d(x, _hw(kernel_size), _hw(stride), _hw(padding), count_include_pad=count_include_pad)
+
+
+# --- dropout and embedding -----------------------------------------------------------------------
+
+
+def dropout(x: torch.Tensor, mask: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:
+    if not training:
+        return F.dropout(x, p, training=False)
+    # The mask given, with PyTorch's CPU arithmetic (aten/src/ATen/native/Dropout.cpp, _dropout_impl: noise =
+    # bernoulli(1 − p), noise.div_(1 − p), input·noise), so a dropped NaN stays NaN as in torch's own dropout.
+    return x * (mask / (1 - p))
+
+
+def random_dropout(x: torch.Tensor, p: float, seed: int) -> torch.Tensor:
+    """torch's own training-mode dropout, its generator seeded with ``seed`` (the global state restored after)."""
+    with torch.random.fork_rng(devices=[x.device] if x.device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        return F.dropout(x, p, training=True)
+
+
+def embedding(weight: torch.Tensor, indices: torch.Tensor, padding_idx: int | None = None) -> torch.Tensor:
+    return F.embedding(indices, weight, padding_idx=padding_idx)
+
+
+# --- attention -----------------------------------------------------------------------------------
+
+
+def scaled_dot_product_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    mask: Any = None,
+    bias: torch.Tensor | None = None,
+    causal: bool = False,
+    scale: float | None = None,
+) -> torch.Tensor:
+    # PyTorch takes one attn_mask, boolean (True = takes part, as canonical) or added to the scores; a
+    # mask with a bias, or either with is_causal, becomes one: the bias with −∞ where a key is hidden.
+    keep = None if mask is None else torch.tensor(mask, dtype=torch.bool, device=query.device)
+    if causal and (keep is not None or bias is not None):
+        lower = torch.ones(query.shape[-2], key.shape[-2], dtype=torch.bool, device=query.device).tril()
+        keep, causal = lower if keep is None else keep & lower, False  # top left, as is_causal
+    attn_mask: torch.Tensor | None = keep
+    if bias is not None:
+        attn_mask = bias if keep is None else torch.where(keep, bias, -torch.inf)
+    return F.scaled_dot_product_attention(query, key, value, attn_mask=attn_mask, is_causal=causal, scale=scale)

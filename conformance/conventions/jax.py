@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import inspect
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from . import readings
 from .readings import (
     ACCUMULATION_X,
     F16_EXP_X,
@@ -34,15 +37,36 @@ from .readings import (
     variance,
 )
 from .reference import (
+    ADAM_BIG_GRAD,
+    ADAM_DECAY,
+    ADAM_PROBE_EPS,
+    ADAM_PROBE_GRAD,
+    ADAM_PROBE_LR,
     EPS_PROBE_A,
+    HUBER_RESIDUAL,
+    KL_BATCH_LOG_Q,
+    KL_BATCH_P,
+    KL_PREDICTION,
+    KL_TARGET,
     OFFSET_X,
+    SCALING_BETA,
+    SCALING_RESIDUAL,
     SOFTPLUS_SCAN,
     TINY_EPS,
     VARIANCE_X,
     algorithm_read,
+    eps_placement_read,
     eps_read,
     first_identity,
+    float64_step_read,
+    huber_delta_read,
+    kl_clip_read,
+    kl_input_read,
+    kl_reduction_read,
+    kl_tiny_log_q,
+    scaling_read,
     variance_read,
+    weight_decay_read,
 )
 
 __all__ = ["PROBES"]
@@ -207,6 +231,176 @@ def layer_norm_variance_algorithm() -> Value:
     return algorithm_read(_standardize(OFFSET_X, epsilon=TINY_EPS))
 
 
+def _optax_losses() -> Any:
+    import optax  # not a dependency of dlterms' jax extra: without it these rows are errors
+
+    return optax.losses
+
+
+def _in_float64(f: Callable[..., Any], *values: object, **kwargs: Any) -> Any:
+    """``f`` of ``values`` as float64 arrays, computed with 64-bit types on."""
+    jax = _jax()
+    with jax.enable_x64(True):
+        return np.asarray(f(*(jax.numpy.asarray(v, dtype=jax.numpy.float64) for v in values), **kwargs))
+
+
+def huber_loss_default_delta() -> Value:
+    return huber_delta_read(_in_float64(_optax_losses().huber_loss, [HUBER_RESIDUAL], [0.0]))
+
+
+def smooth_l1_loss_scaling() -> Value:
+    # optax has no smooth L1 loss: its Huber loss with δ = 2 is what a user reaches for.
+    f = _optax_losses().huber_loss
+    return scaling_read(_in_float64(f, [SCALING_RESIDUAL], [0.0], delta=SCALING_BETA))
+
+
+def kl_div_input_space() -> Value:
+    return kl_input_read(_in_float64(_jax().scipy.special.rel_entr, KL_TARGET, KL_PREDICTION))
+
+
+def kl_div_default_reduction() -> Value:
+    q = np.exp(np.asarray(KL_BATCH_LOG_Q))
+    return kl_reduction_read(_in_float64(_jax().scipy.special.rel_entr, KL_BATCH_P, q))
+
+
+def kl_div_clipping() -> Value:
+    q = np.exp(np.asarray(kl_tiny_log_q()))
+    return kl_clip_read(_in_float64(_jax().scipy.special.rel_entr, [1.0, 0.0], q))
+
+
+def cross_entropy_label_smoothing_formula() -> Value:
+    import optax
+
+    from .reference import SMOOTHING, SMOOTHING_LOGITS, smoothing_read
+
+    labels = optax.smooth_labels(np.eye(len(SMOOTHING_LOGITS[0]))[[0]], SMOOTHING)
+    return smoothing_read(_in_float64(_optax_losses().softmax_cross_entropy, SMOOTHING_LOGITS, labels))
+
+
+def binary_cross_entropy_label_smoothing_formula() -> Value:
+    from .reference import BCE_PROBE_LOGIT, SMOOTHING, absent, binary_smoothing_read
+
+    f = _optax_losses().sigmoid_binary_cross_entropy
+    try:
+        return binary_smoothing_read(_in_float64(f, [BCE_PROBE_LOGIT], [1.0], label_smoothing=SMOOTHING))
+    except TypeError as exc:
+        return absent(exc)
+
+
+def binary_cross_entropy_with_logits_pos_weight() -> Value:
+    from .reference import POS_WEIGHT, absent, pos_weight_read
+
+    f = _optax_losses().sigmoid_binary_cross_entropy
+    try:
+        return pos_weight_read(_in_float64(f, [0.0, 0.0], [1.0, 0.0], pos_weight=POS_WEIGHT))
+    except TypeError as exc:
+        return absent(exc)
+
+
+def dropout_rate_meaning() -> Value:
+    from .reference import DROPOUT_RATE, DROPOUT_UNITS, rate_read
+
+    jax = _jax()
+    keep = jax.random.bernoulli(jax.random.key(0), DROPOUT_RATE, (DROPOUT_UNITS,))  # p: the probability of True
+    return rate_read(jax.numpy.where(keep, 1.0, 0.0))
+
+
+def _take(index: int) -> Any:
+    from .reference import INDEX_TABLE
+
+    jax = _jax()
+    return jax.numpy.take(jax.numpy.asarray(INDEX_TABLE), jax.numpy.asarray([index]), axis=0)
+
+
+def embedding_out_of_range_index() -> Value:
+    from .reference import index_read
+
+    return index_read(lambda: _take(3))
+
+
+def embedding_negative_index() -> Value:
+    from .reference import index_read
+
+    return index_read(lambda: _take(-1))
+
+
+# --- adaptive optimisers: optax, one float64 step on one parameter ----------------------------------
+
+
+def _optax() -> Any:
+    import optax
+
+    return optax
+
+
+def _optax_step(transform: Any, grad: float, param: float = 0.0) -> Any:
+    optax, jax = _optax(), _jax()
+    with jax.enable_x64(True):
+        p, g = (jax.numpy.asarray([x], dtype=jax.numpy.float64) for x in (param, grad))
+        updates, _ = transform.update(g, transform.init(p), p)
+        return np.asarray(optax.apply_updates(p, updates))
+
+
+def adam_default_eps() -> Value:
+    return num(inspect.signature(_optax().adam).parameters["eps"].default)
+
+
+def adam_eps_placement() -> Value:
+    return eps_placement_read(_optax_step(_optax().adam(ADAM_PROBE_LR, eps=ADAM_PROBE_EPS), ADAM_PROBE_GRAD))
+
+
+def adam_weight_decay() -> Value:
+    optax = _optax()
+    if "weight_decay" not in inspect.signature(optax.adam).parameters:
+        return weight_decay_read(None)
+    return weight_decay_read(_optax_step(optax.adam(ADAM_PROBE_LR, weight_decay=ADAM_DECAY), 0.0, param=1.0))
+
+
+def adam_float64_hyperparameters() -> Value:
+    return float64_step_read(_optax_step(_optax().adam(ADAM_PROBE_LR), ADAM_BIG_GRAD))
+
+
+def adamw_default_weight_decay() -> Value:
+    return num(inspect.signature(_optax().adamw).parameters["weight_decay"].default)
+
+
+def _attend(query: Any, key: Any, value: Any, mask: Any = None, bias: Any = None, causal: bool = False) -> Any:
+    """jax.nn.dot_product_attention in float64 (64-bit types on), its (B, T, N, H) layout from the canonical
+    (N, H, L, E)."""
+    jax = _jax()
+    q, k, v = (np.swapaxes(np.asarray(x, dtype=np.float64), 1, 2) for x in (query, key, value))
+    keep = None if mask is None else np.asarray(mask, dtype=bool)
+    with jax.enable_x64(True):
+        b = None if bias is None else jax.numpy.asarray(bias, dtype=jax.numpy.float64)
+        q, k, v = (jax.numpy.asarray(x, dtype=jax.numpy.float64) for x in (q, k, v))
+        y = np.asarray(jax.nn.dot_product_attention(q, k, v, bias=b, mask=keep, is_causal=causal))
+    return np.swapaxes(y, 1, 2)
+
+
+def attention_boolean_mask_meaning() -> Value:
+    return readings.attention_mask_read(_attend)
+
+
+def attention_default_scale() -> Value:
+    return readings.attention_scale_read(_attend)
+
+
+def attention_fully_masked_row() -> Value:
+    return readings.attention_masked_row_read(_attend)
+
+
+def attention_fully_masked_bias_row() -> Value:
+    return readings.attention_masked_bias_row_read(_attend)
+
+
+def attention_causal_alignment() -> Value:
+    return readings.attention_alignment_read(_attend)
+
+
+def attention_float64_softmax() -> Value:
+    return readings.attention_precision_read(_attend)
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "jax.nn.leaky_relu", leaky_relu_default_negative_slope),
     Probe("relu.derivative_at_zero", "jax.grad(jax.nn.relu)", relu_derivative_at_zero),
@@ -257,4 +451,68 @@ PROBES: tuple[Probe, ...] = (
     Probe("layer_norm.default_eps", "jax.nn.standardize (JAX has no layer norm)", layer_norm_default_eps),
     Probe("layer_norm.variance", "jax.nn.standardize", layer_norm_variance),
     Probe("layer_norm.variance_algorithm", "jax.nn.standardize (float64)", layer_norm_variance_algorithm),
+    Probe("huber_loss.default_delta", "optax.losses.huber_loss (JAX has none of its own)", huber_loss_default_delta),
+    Probe(
+        "smooth_l1_loss.scaling", "optax.losses.huber_loss(delta=2) (optax has no smooth L1)", smooth_l1_loss_scaling
+    ),
+    Probe("kl_div.input_space", "jax.scipy.special.rel_entr (optax.losses.kl_divergence: log q)", kl_div_input_space),
+    Probe("kl_div.default_reduction", "jax.scipy.special.rel_entr", kl_div_default_reduction),
+    Probe("kl_div.clipping", "jax.scipy.special.rel_entr (float64)", kl_div_clipping),
+    Probe(
+        "cross_entropy.label_smoothing_formula",
+        "optax.losses.softmax_cross_entropy(logits, optax.smooth_labels(onehot, 0.4))",
+        cross_entropy_label_smoothing_formula,
+    ),
+    Probe(
+        "binary_cross_entropy.label_smoothing_formula",
+        "optax.losses.sigmoid_binary_cross_entropy(label_smoothing=0.4)",
+        binary_cross_entropy_label_smoothing_formula,
+    ),
+    Probe(
+        "binary_cross_entropy_with_logits.pos_weight",
+        "optax.losses.sigmoid_binary_cross_entropy(pos_weight=3)",
+        binary_cross_entropy_with_logits_pos_weight,
+    ),
+    Probe(
+        "dropout.rate_meaning",
+        "jax.random.bernoulli(key, p) as a keep mask (JAX has no dropout; flax passes 1 − rate)",
+        dropout_rate_meaning,
+    ),
+    Probe("embedding.out_of_range_index", "jax.numpy.take(axis=0) (flax's nn.Embed)", embedding_out_of_range_index),
+    Probe("embedding.negative_index", "jax.numpy.take(axis=0) (flax's nn.Embed)", embedding_negative_index),
+    Probe("adam.default_eps", "optax.adam", adam_default_eps),
+    Probe("adam.eps_placement", "optax.adam (float64)", adam_eps_placement),
+    Probe("adam.weight_decay", "optax.adam", adam_weight_decay),
+    Probe("adam.float64_hyperparameters", "optax.adam (float64)", adam_float64_hyperparameters),
+    Probe("adamw.default_weight_decay", "optax.adamw", adamw_default_weight_decay),
+    Probe(
+        "attention.boolean_mask_meaning",
+        "jax.nn.dot_product_attention(mask)",
+        attention_boolean_mask_meaning,
+    ),
+    Probe(
+        "attention.default_scale",
+        "jax.nn.dot_product_attention",
+        attention_default_scale,
+    ),
+    Probe(
+        "attention.fully_masked_row",
+        "jax.nn.dot_product_attention(mask)",
+        attention_fully_masked_row,
+    ),
+    Probe(
+        "attention.fully_masked_bias_row",
+        "jax.nn.dot_product_attention(bias)",
+        attention_fully_masked_bias_row,
+    ),
+    Probe(
+        "attention.causal_alignment",
+        "jax.nn.dot_product_attention(is_causal=True)",
+        attention_causal_alignment,
+    ),
+    Probe(
+        "attention.float64_softmax",
+        "jax.nn.dot_product_attention (float64)",
+        attention_float64_softmax,
+    ),
 )

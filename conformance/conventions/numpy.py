@@ -82,6 +82,24 @@ def float16_linear_accumulation() -> Value:
     return _matmul_of_ones([ACCUMULATION_X["float16"]])
 
 
+def _row(index: int) -> np.ndarray:
+    from .reference import INDEX_TABLE
+
+    return np.asarray(INDEX_TABLE)[np.asarray([index])]
+
+
+def embedding_out_of_range_index() -> Value:
+    from .reference import index_read
+
+    return index_read(lambda: _row(3))
+
+
+def embedding_negative_index() -> Value:
+    from .reference import index_read
+
+    return index_read(lambda: _row(-1))
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("relu.sign_of_negative_zero", "numpy.maximum(x, 0)", relu_sign_of_negative_zero),
     Probe("padding.same_extra_cell", "numpy.convolve(mode='same')", padding_same_extra_cell),
@@ -94,4 +112,6 @@ PROBES: tuple[Probe, ...] = (
     Probe("float16.linear_partial_sum_overflow", "numpy.matmul (float16)", float16_linear_partial_sum_overflow),
     Probe("float16.sum_accumulation", "numpy.sum (float16)", float16_sum_accumulation),
     Probe("float16.linear_accumulation", "numpy.matmul (float16)", float16_linear_accumulation),
+    Probe("embedding.out_of_range_index", "numpy indexing (weight[indices])", embedding_out_of_range_index),
+    Probe("embedding.negative_index", "numpy indexing (weight[indices])", embedding_negative_index),
 )

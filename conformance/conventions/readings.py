@@ -38,9 +38,16 @@ __all__ = [
     "X3",
     "XCORR_W",
     "XCORR_X",
+    "Attend",
     "Convention",
     "Probe",
     "Value",
+    "attention_alignment_read",
+    "attention_mask_read",
+    "attention_masked_bias_row_read",
+    "attention_masked_row_read",
+    "attention_precision_read",
+    "attention_scale_read",
     "ce_input",
     "extra_cell_side",
     "flip",
@@ -225,3 +232,62 @@ ACCUMULATION_X: dict[str, list[float]] = {
     "float16": [1024.0] + [0.5] * 2046,
     "bfloat16": [128.0] + [0.5] * 254,
 }
+
+
+# --- attention: each framework's own attention, called in the canonical (N, H, L, E) layout ----------
+# ``attend(query, key, value, mask=None, bias=None, causal=False)`` calls a framework's attention with its
+# defaults (the layout translated) on float64 inputs; each reader makes one call and reads one value.
+# Two keys with equal scores and values 1 and 3: a key's weight shows which keys took part.
+
+Attend = Callable[..., Any]
+_ONE_QUERY, _TWO_KEYS, _VALUES_1_3 = [[[[1.0]]]], [[[[0.0], [0.0]]]], [[[[1.0], [3.0]]]]
+
+
+def _first(y: Any) -> float:
+    return float(np.asarray(y, dtype=np.float64).reshape(-1)[0])
+
+
+def _masked_row(y: float) -> str:
+    if math.isnan(y):
+        return "NaN (0/0)"
+    return {0.0: "0", 2.0: "the mean of the values (equal weights)"}.get(y, f"{y:g}")
+
+
+def attention_mask_read(attend: Attend) -> Value:
+    """mask [True, False]: the output is the first value (1) if True means "takes part", the second (3) if not."""
+    y = _first(attend(_ONE_QUERY, _TWO_KEYS, _VALUES_1_3, mask=[[True, False]]))
+    return {1.0: "True = takes part", 3.0: "True = masked out"}.get(y, f"{y:g}")
+
+
+def attention_scale_read(attend: Attend) -> Value:
+    """E = 4, scores q·k = 4 and 0, values (1, 0, 0, 0) and 0: the output σ(4s) gives the scale s (1/√E = 0.5)."""
+    y = _first(attend([[[[1.0] * 4]]], [[[[1.0] * 4, [0.0] * 4]]], [[[[1.0, 0.0, 0.0, 0.0], [0.0] * 4]]]))
+    s = math.log(y / (1.0 - y)) / 4.0
+    # A float32 softmax (JAX's) reads 0.5 within 1e−7: the other candidates, 1 and 1/E = 0.25, are far.
+    return "1/√E" if math.isclose(s, 0.5, rel_tol=1e-4) else f"{s:.6g} at E = 4"
+
+
+def attention_masked_row_read(attend: Attend) -> Value:
+    """A query whose boolean mask row is all False: NaN (0/0), 0, or the mean of the values."""
+    return _masked_row(_first(attend(_ONE_QUERY, _TWO_KEYS, _VALUES_1_3, mask=[[False, False]])))
+
+
+def attention_masked_bias_row_read(attend: Attend) -> Value:
+    """A query whose additive bias row is all −∞: NaN (0/0), 0, or the mean of the values."""
+    return _masked_row(_first(attend(_ONE_QUERY, _TWO_KEYS, _VALUES_1_3, bias=[[-math.inf, -math.inf]])))
+
+
+def attention_alignment_read(attend: Attend) -> Value:
+    """L = 2 queries, S = 3 keys of equal scores, values 1, 3, 100, causal: query 0 sees key 0 only (top left,
+    output 1) or keys 0 and 1 (bottom right, j ≤ i + S − L: output 2)."""
+    y = _first(attend([[[[1.0], [1.0]]]], [[[[0.0], [0.0], [0.0]]]], [[[[1.0], [3.0], [100.0]]]], causal=True))
+    return {1.0: "top-left (j ≤ i)", 2.0: "bottom-right (j ≤ i + S − L)"}.get(y, f"{y:g}")
+
+
+def attention_precision_read(attend: Attend) -> Value:
+    """Three equal keys, values 1, in float64: 3·fl(1/3) is 1 exactly in float64, 1 + 2⁻²⁵ if the weights were
+    rounded to float32."""
+    y = _first(attend(_ONE_QUERY, [[[[0.0], [0.0], [0.0]]]], [[[[1.0], [1.0], [1.0]]]]))
+    if y == 1.0:
+        return "float64"
+    return "float32" if y == 1.0 + 2.0**-25 else f"{y!r}"

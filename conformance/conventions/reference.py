@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import inspect
 import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -40,6 +41,12 @@ from .readings import (
     XCORR_X,
     Convention,
     Value,
+    attention_alignment_read,
+    attention_mask_read,
+    attention_masked_bias_row_read,
+    attention_masked_row_read,
+    attention_precision_read,
+    attention_scale_read,
     ce_input,
     flip,
     largest_finite,
@@ -257,6 +264,376 @@ def group_norm_variance() -> Value:
     return variance_read(reference.group_norm([VARIANCE_X], 1, eps=TINY_EPS))
 
 
+# --- batch normalization: one training step on a batch of one channel, read from its running statistics -----
+
+BN_BATCH = [[0.0], [2.0]]  # one channel of 2 values: mean 1, biased variance 1, unbiased variance 2
+BN_MOMENTUM = 0.25  # an explicit momentum whose two meanings differ: the new batch weighted 0.25 or 0.75
+
+
+def momentum_read(running_mean: object) -> Value:
+    """What a momentum of :data:`BN_MOMENTUM` means, from the running mean after one step from 0 on :data:`BN_BATCH`."""
+    w = float(np.asarray(running_mean, dtype=np.float64).reshape(-1)[0])  # the new batch's weight (its mean is 1)
+    if math.isclose(w, BN_MOMENTUM):
+        return "weights the new batch"
+    return "weights the old value" if math.isclose(w, 1 - BN_MOMENTUM) else f"other (new batch weighted {w:g})"
+
+
+def running_variance_read(running_var: object) -> Value:
+    """Which variance of :data:`BN_BATCH` a running variance took, after a step that weights the new batch 1."""
+    v = float(np.asarray(running_var, dtype=np.float64).reshape(-1)[0])
+    if math.isclose(v, 1.0):
+        return "biased (divides by n)"
+    return "unbiased (divides by n - 1)" if math.isclose(v, 2.0) else f"other ({v:g})"
+
+
+def batch_norm_default_eps() -> Value:
+    return eps_read(reference.batch_norm([[-EPS_PROBE_A], [EPS_PROBE_A]], [0.0], [1.0], training=True))
+
+
+def batch_norm_new_batch_weight() -> Value:
+    return num(reference.batch_norm_running_stats(BN_BATCH, [0.0], [1.0])[0][0])
+
+
+def batch_norm_momentum_meaning() -> Value:
+    return momentum_read(reference.batch_norm_running_stats(BN_BATCH, [0.0], [1.0], momentum=BN_MOMENTUM)[0])
+
+
+def batch_norm_running_variance() -> Value:
+    return running_variance_read(reference.batch_norm_running_stats(BN_BATCH, [0.0], [0.0], momentum=1.0)[1])
+
+
+# --- robust regression losses and the KL divergence: probed at fixed inputs (float64) ------------------------
+
+HUBER_RESIDUAL = 3.0  # huber at r = 3 is δ(3 − δ/2) for δ < 3: 2.5 for δ = 1
+SCALING_RESIDUAL, SCALING_BETA = 10.0, 2.0  # at r = 10, β = δ = 2: smooth L1 gives |r| − β/2 = 9, Huber δ·9 = 18
+KL_PREDICTION, KL_TARGET = [0.5, 0.5], [0.25, 0.75]  # the prediction's numbers, read as log q or as q
+KL_BATCH_LOG_Q = [[-math.log(2.0), -math.log(2.0)], [-math.log(4.0), math.log(0.75)]]  # log q of two rows
+KL_BATCH_P = [[0.25, 0.75], [0.5, 0.5]]
+KL_TINY_Q = 1e-10  # KL([1, 0] ‖ [q, 1 − q]) = −log q = 23.03; a clip at ε gives −log ε
+
+
+def huber_delta_read(y: object) -> Value:
+    """δ from the Huber loss ``y`` at :data:`HUBER_RESIDUAL` (δ(r − δ/2) = y, δ < r), to 3 significant digits."""
+    v = float(np.asarray(y, dtype=np.float64).reshape(-1)[0])
+    r = HUBER_RESIDUAL
+    return float(f"{r - math.sqrt(r * r - 2.0 * v):.3g}") if 0 <= v <= r * r / 2 else None
+
+
+def scaling_read(y: object) -> Value:
+    """The scaling of a loss at :data:`SCALING_RESIDUAL`, threshold 2: smooth L1's slope 1, or Huber's slope δ."""
+    v = float(np.asarray(y, dtype=np.float64).reshape(-1)[0])
+    r, b = SCALING_RESIDUAL, SCALING_BETA
+    if math.isclose(v, r - b / 2, rel_tol=1e-6):
+        return "smooth L1: |r| − β/2 (slope 1)"
+    return "Huber: δ(|r| − δ/2) (slope δ)" if math.isclose(v, b * (r - b / 2), rel_tol=1e-6) else f"other ({v:.6g})"
+
+
+def kl_terms(log_q: object, p: object) -> np.ndarray:
+    """p·(log p − log q) elementwise (float64; p > 0): the terms the KL probes are read against."""
+    p = np.asarray(p, dtype=np.float64)
+    return p * (np.log(p) - np.asarray(log_q, dtype=np.float64))
+
+
+def kl_input_read(y: object) -> Value:
+    """What a KL divergence of :data:`KL_TARGET` from :data:`KL_PREDICTION` (summed) read the prediction as."""
+    v = float(np.sum(np.asarray(y, dtype=np.float64)))
+    if math.isclose(v, float(np.sum(kl_terms(KL_PREDICTION, KL_TARGET))), rel_tol=1e-5):
+        return "log-probabilities"
+    as_q = float(np.sum(kl_terms(np.log(KL_PREDICTION), KL_TARGET)))
+    return "probabilities" if math.isclose(v, as_q, rel_tol=1e-5) else f"other ({v:.6g})"
+
+
+def kl_reduction_read(y: object) -> Value:
+    """How a KL divergence of :data:`KL_BATCH_P` from :data:`KL_BATCH_LOG_Q` was reduced by default."""
+    y = np.asarray(y, dtype=np.float64)
+    terms = kl_terms(KL_BATCH_LOG_Q, KL_BATCH_P)
+    if y.shape == (2, 2):
+        return "none (each element)"
+    if y.shape == (2,):
+        return "none (each row's sum)"
+    v, total = float(y), float(np.sum(terms))
+    for name, divisor in (("mean over elements", 4.0), ("batchmean (sum / rows)", 2.0), ("sum", 1.0)):
+        if math.isclose(v, total / divisor, rel_tol=1e-5):
+            return name
+    return f"other ({v:.6g})"
+
+
+def kl_clip_read(y: object) -> Value:
+    """The smallest probability the prediction was clipped to, read from KL([1, 0] ‖ [q, 1 − q]) at q =
+    :data:`KL_TINY_Q`: ``"none"`` where −log q came back, else e^−y to 3 significant digits."""
+    v = float(np.sum(np.asarray(y, dtype=np.float64)))
+    floor = math.exp(-v)
+    return "none" if math.isclose(floor, KL_TINY_Q, rel_tol=1e-3) else float(f"{floor:.3g}")
+
+
+def kl_tiny_log_q() -> list[float]:
+    """log q of the clipping probe's prediction [q, 1 − q], q = :data:`KL_TINY_Q`."""
+    return [math.log(KL_TINY_Q), math.log1p(-KL_TINY_Q)]
+
+
+def huber_loss_default_delta() -> Value:
+    return huber_delta_read(reference.huber_loss([HUBER_RESIDUAL], [0.0]))
+
+
+def smooth_l1_loss_scaling() -> Value:
+    return scaling_read(reference.smooth_l1_loss([SCALING_RESIDUAL], [0.0], beta=SCALING_BETA))
+
+
+def kl_div_input_space() -> Value:
+    return kl_input_read(reference.kl_div(KL_PREDICTION, KL_TARGET, reduction="sum"))
+
+
+def kl_div_default_reduction() -> Value:
+    return kl_reduction_read(reference.kl_div(KL_BATCH_LOG_Q, KL_BATCH_P))
+
+
+def kl_div_clipping() -> Value:
+    return kl_clip_read(reference.kl_div(kl_tiny_log_q(), [1.0, 0.0], reduction="sum"))
+
+
+# --- classification losses: label smoothing and pos_weight, read as the target weight they give ------------
+
+SMOOTHING = 0.4  # ε of the label-smoothing probes
+SMOOTHING_LOGITS = [[math.log(4.0), 0.0, 0.0, 0.0]]  # C = 4, target 0: softmax [4/7, 1/7, 1/7, 1/7]
+BCE_PROBE_LOGIT = math.log(3.0)  # σ = 3/4, target 1: the binary label-smoothing probe
+POS_WEIGHT = 3.0  # pos_weight of the pos_weight probe, at logits [0, 0] against targets [1, 0]
+
+
+def smoothing_read(loss: object) -> Value:
+    """The weight q_y that the smoothed target of :data:`SMOOTHING_LOGITS` (class 0) gives the target class,
+    from the loss −q_y·log(4/7) − (1 − q_y)·log(1/7), named by the form it matches (ε = :data:`SMOOTHING`)."""
+    v = float(np.sum(np.asarray(loss, dtype=np.float64)))
+    q = (v - math.log(7.0)) / -math.log(4.0)
+    c, eps = len(SMOOTHING_LOGITS[0]), SMOOTHING
+    if math.isclose(q, 1 - eps + eps / c, rel_tol=1e-5):
+        return "(1 − ε)·onehot + ε/C: ε/C to every class, the target included"
+    if math.isclose(q, 1 - eps, rel_tol=1e-5):
+        return "(1 − ε)·onehot + ε/(C − 1) to the other classes"
+    return f"other (target weight {q:.4g})"
+
+
+def binary_smoothing_read(loss: object) -> Value:
+    """The smoothed binary target of label 1 at the logit :data:`BCE_PROBE_LOGIT` (σ = 3/4), from the loss
+    −y′·log(3/4) − (1 − y′)·log(1/4): ``1 − ε/2`` (y(1 − ε) + ε/2, two classes), or ``none``."""
+    v = float(np.sum(np.asarray(loss, dtype=np.float64)))
+    y = (v - math.log(4.0)) / -math.log(3.0)
+    if math.isclose(y, 1.0, rel_tol=1e-5):
+        return "none (the target is not smoothed)"
+    if math.isclose(y, 1 - SMOOTHING / 2, rel_tol=1e-5):
+        return "y·(1 − ε) + ε/2: ε/2 to each of the two classes"
+    return f"other (smoothed target {y:.4g})"
+
+
+def pos_weight_read(loss: object) -> Value:
+    """What pos_weight = :data:`POS_WEIGHT` did to the losses at logits [0, 0] against targets [1, 0] (log 2 each
+    without it): the positive term only, the whole loss, or nothing."""
+    a, b = (float(v) for v in np.asarray(loss, dtype=np.float64).reshape(-1))
+    ln2 = math.log(2.0)
+    if math.isclose(a, POS_WEIGHT * ln2, rel_tol=1e-5) and math.isclose(b, ln2, rel_tol=1e-5):
+        return "multiplies the positive term (y·log σ(x)) only"
+    return "no effect" if math.isclose(a, ln2, rel_tol=1e-5) else f"other ({a:.4g}, {b:.4g})"
+
+
+def absent(exc: Exception) -> Value:
+    """The value of a probe whose framework has no such argument: what it raised, as a fact."""
+    return f"none (no such argument: {type(exc).__name__})"
+
+
+def cross_entropy_label_smoothing_formula() -> Value:
+    return smoothing_read(reference.smoothed_cross_entropy(SMOOTHING_LOGITS, [0], SMOOTHING))
+
+
+def binary_cross_entropy_label_smoothing_formula() -> Value:
+    f: Callable[..., object] = reference.binary_cross_entropy_with_logits
+    try:
+        return binary_smoothing_read(f([BCE_PROBE_LOGIT], [1.0], label_smoothing=SMOOTHING))
+    except TypeError as exc:  # the canonical op has no label smoothing, as PyTorch's and optax's
+        return absent(exc)
+
+
+def binary_cross_entropy_with_logits_pos_weight() -> Value:
+    loss = reference.binary_cross_entropy_with_logits([0.0, 0.0], [1.0, 0.0], [POS_WEIGHT] * 2, reduction="none")
+    return pos_weight_read(loss)
+
+
+# --- dropout and embedding: probed through each framework's own API, read as numbers and words ------------
+
+DROPOUT_RATE = 0.2  # dropout of DROPOUT_UNITS ones: the fraction of zeros is 0.2 for a drop probability, 0.8 for keep
+DROPOUT_UNITS = 10_000  # the fraction is within ±0.024 of its expectation except with probability 10⁻⁶ (Hoeffding)
+INDEX_TABLE = [[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]  # a weight of V = 3 rows whose rows tell which one came back
+
+
+def kept_value(y: object) -> Value:
+    """The largest output of dropout of ones at p = 0.5: 2 for inverted dropout (×1/(1 − p)), 1 unscaled."""
+    return num(np.max(np.asarray(y, dtype=np.float64)))
+
+
+def rate_read(y: object) -> Value:
+    """What p means, from dropout of :data:`DROPOUT_UNITS` ones at p = :data:`DROPOUT_RATE` (its fraction of zeros)."""
+    zeros = float(np.mean(np.asarray(y, dtype=np.float64) == 0.0))
+    if abs(zeros - DROPOUT_RATE) < 0.05:
+        return "drop probability"
+    if abs(zeros - (1.0 - DROPOUT_RATE)) < 0.05:
+        return "keep probability"
+    return f"{zeros:.3g} dropped"
+
+
+def dropped_nan_read(y: object) -> Value:
+    """What a dropped NaN becomes, from dropout of NaNs at p = 0.5 (about half of them dropped): NaN or 0."""
+    return "0 (a select)" if np.any(np.asarray(y, dtype=np.float64) == 0.0) else "NaN (x·0)"
+
+
+def padding_read(grad_of_row_0: object) -> Value:
+    """Whether the padding row (row 0, looked up once with cotangent 1) got a gradient."""
+    return "no gradient" if np.all(np.asarray(grad_of_row_0, dtype=np.float64) == 0.0) else "gradient"
+
+
+def init_read(w: object) -> Value:
+    """Which distribution a freshly initialised (1000, 64) embedding table was drawn from, by its spread."""
+    ws = np.asarray(w, dtype=np.float64)
+    top, std = float(np.max(np.abs(ws))), float(np.std(ws))
+    if top <= 0.05 and abs(std - 0.05 / math.sqrt(3.0)) < 0.002:
+        return "uniform(−0.05, 0.05)"
+    if abs(std - 1.0) < 0.05:
+        return "normal(0, 1)"
+    return f"std {std:.3g}, max |w| {top:.3g}"
+
+
+def index_read(lookup: Callable[[], object]) -> Value:
+    """What a lookup in :data:`INDEX_TABLE` at one index gives: an error, NaN, or which row."""
+    try:
+        y = np.asarray(lookup(), dtype=np.float64).reshape(-1)
+    except Exception:  # any framework's refusal (IndexError, InvalidArgumentError, ValueError)
+        return "error"
+    if np.all(np.isnan(y)):
+        return "NaN (filled)"
+    rows = [k for k, row in enumerate(INDEX_TABLE) if np.array_equal(y, row)]
+    return f"row {rows[0]}" if rows else str(y.tolist())
+
+
+def dropout_scaling() -> Value:
+    return kept_value(reference.dropout([1.0, 1.0], [1.0, 0.0], 0.5))
+
+
+def dropout_rate_meaning() -> Value:
+    (kept,) = reference.dropout([1.0], [1.0], DROPOUT_RATE)  # 1/(1 − p): p is the probability of dropping
+    return "drop probability" if math.isclose(kept, 1.0 / (1.0 - DROPOUT_RATE)) else "keep probability"
+
+
+def dropout_dropped_nan() -> Value:
+    return dropped_nan_read(reference.dropout([math.nan, math.nan], [0.0, 1.0], 0.5))
+
+
+def dropout_float64_input() -> Value:
+    return "float64"  # the reference computes in float64 throughout
+
+
+def embedding_padding_index() -> Value:
+    return padding_read(reference.embedding_vjp(INDEX_TABLE, [0, 1], [[1.0, 1.0], [1.0, 1.0]], padding_idx=0)[0])
+
+
+def embedding_default_init() -> Value:
+    return None  # the reference has no initialisation
+
+
+def embedding_out_of_range_index() -> Value:
+    return index_read(lambda: reference.embedding(INDEX_TABLE, [3]))
+
+
+def embedding_negative_index() -> Value:
+    return index_read(lambda: reference.embedding(INDEX_TABLE, [-1]))
+
+
+# --- adaptive optimisers: one step from zero moments (float64), read as numbers and words ---------------
+
+ADAM_PROBE_LR = 0.1
+ADAM_PROBE_GRAD = 1e-6  # equal to ADAM_PROBE_EPS: the paper's first step is lr·g/(|g| + ε) = lr/2
+ADAM_PROBE_EPS = 1e-6
+ADAM_DECAY = 0.5  # weight decay of the adam.weight_decay probe, on param 1 with a zero gradient
+ADAM_BIG_GRAD = 1e4  # ε/|g| = 10⁻¹², below what adam.float64_hyperparameters reads
+
+
+def eps_placement_read(delta: object) -> Value:
+    """Where ε acts, from the first step ``delta`` with g = ε = 10⁻⁶: ε/√(1 − β₂) on √v̂ means √v + ε."""
+    step = abs(float(np.asarray(delta, dtype=np.float64).reshape(-1)[-1]))
+    ratio = ADAM_PROBE_GRAD * (ADAM_PROBE_LR / step - 1.0) / ADAM_PROBE_EPS  # ε's effective size on √v̂, in ε
+    if math.isclose(ratio, 1.0, rel_tol=1e-3):
+        return "sqrt(v_hat) + eps"
+    if math.isclose(ratio, 1.0 / math.sqrt(1.0 - 0.999), rel_tol=1e-3):
+        return "sqrt(v) + eps (before the bias correction: eps/sqrt(1 - beta2^t) on sqrt(v_hat))"
+    return f"other (eps acts as {ratio:.3g}·eps on sqrt(v_hat))"
+
+
+def weight_decay_read(param: object | None) -> Value:
+    """What Adam's own weight_decay did to param 1 with a zero gradient (lr = 0.1, λ = 0.5); None: no option."""
+    if param is None:
+        return "no weight_decay option"
+    p = float(np.asarray(param, dtype=np.float64).reshape(-1)[-1])
+    if math.isclose(p, 1.0 - ADAM_PROBE_LR * ADAM_DECAY, rel_tol=1e-9):
+        return "decoupled (param·(1 − lr·λ))"
+    if math.isclose(p, 1.0 - ADAM_PROBE_LR, rel_tol=1e-6):
+        return "L2 added to the gradient (λ·param through the moments)"
+    return f"other (param 1 → {p:.6g})"
+
+
+def float64_step_read(delta: object) -> Value:
+    """How exact a float64 first step of Adam's defaults is, lr = 0.1, g = 10⁴: its relative error from lr."""
+    step = abs(float(np.asarray(delta, dtype=np.float64).reshape(-1)[-1]))
+    error = step / ADAM_PROBE_LR - 1.0
+    return "float64" if abs(error) < 1e-10 else f"rounded to float32 (the first step off by {error:.2g})"
+
+
+def adam_default_eps() -> Value:
+    return num(inspect.signature(reference.adam_step).parameters["eps"].default)
+
+
+def adam_eps_placement() -> Value:
+    after, _, _ = reference.adam_step([0.0], [ADAM_PROBE_GRAD], [0.0], [0.0], 1, lr=ADAM_PROBE_LR, eps=ADAM_PROBE_EPS)
+    return eps_placement_read(after)
+
+
+def adam_weight_decay() -> Value:
+    # adam_step has no weight_decay option: the decoupled decay is adamw_step, a term of its own.
+    has_option = "weight_decay" in inspect.signature(reference.adam_step).parameters
+    return None if has_option else weight_decay_read(None)
+
+
+def adam_float64_hyperparameters() -> Value:
+    after, _, _ = reference.adam_step([0.0], [ADAM_BIG_GRAD], [0.0], [0.0], 1, lr=ADAM_PROBE_LR)
+    return float64_step_read(after)
+
+
+def adamw_default_weight_decay() -> Value:
+    return num(inspect.signature(reference.adamw_step).parameters["weight_decay"].default)
+
+
+# --- attention: the reference read as each framework is (readings.attention_*_read) ---------------
+
+
+def attention_boolean_mask_meaning() -> Value:
+    return attention_mask_read(reference.scaled_dot_product_attention)
+
+
+def attention_default_scale() -> Value:
+    return attention_scale_read(reference.scaled_dot_product_attention)
+
+
+def attention_fully_masked_row() -> Value:
+    return attention_masked_row_read(reference.scaled_dot_product_attention)
+
+
+def attention_fully_masked_bias_row() -> Value:
+    return attention_masked_bias_row_read(reference.scaled_dot_product_attention)
+
+
+def attention_causal_alignment() -> Value:
+    return attention_alignment_read(reference.scaled_dot_product_attention)
+
+
+def attention_float64_softmax() -> Value:
+    return attention_precision_read(reference.scaled_dot_product_attention)
+
+
 CONVENTIONS: tuple[Convention, ...] = (
     Convention(
         "leaky_relu.default_negative_slope",
@@ -461,5 +838,185 @@ CONVENTIONS: tuple[Convention, ...] = (
         "group_norm.variance",
         "The variance group normalization divides by: biased (÷ n) or unbiased (÷ (n − 1)).",
         group_norm_variance,
+    ),
+    Convention(
+        "batch_norm.default_eps",
+        "The ε batch normalization adds to the variance when given none: 1e−5 in PyTorch, 1e−3 for Keras' layer.",
+        batch_norm_default_eps,
+    ),
+    Convention(
+        "batch_norm.new_batch_weight",
+        "The weight the default momentum gives the new batch in the running statistics (one training step): "
+        "0.1 in PyTorch (momentum=0.1), 0.01 for Keras' layer (momentum=0.99).",
+        batch_norm_new_batch_weight,
+    ),
+    Convention(
+        "batch_norm.momentum_meaning",
+        "What the momentum argument weights in the running statistics' update, read with momentum 0.25: the new "
+        "batch (PyTorch: (1 − m)·old + m·batch) or the old value (Keras: m·old + (1 − m)·batch).",
+        batch_norm_momentum_meaning,
+    ),
+    Convention(
+        "batch_norm.running_variance",
+        "The batch variance the running variance takes in training: unbiased (÷ (n − 1), PyTorch) or biased "
+        "(÷ n); the normalization itself always divides by n.",
+        batch_norm_running_variance,
+    ),
+    Convention(
+        "huber_loss.default_delta",
+        "The δ of the Huber loss when given none, read from its value at a residual of 3: 1 in PyTorch, Keras, optax.",
+        huber_loss_default_delta,
+    ),
+    Convention(
+        "smooth_l1_loss.scaling",
+        "Huber versus smooth L1: the framework's smooth L1 loss at a residual of 10 with β = 2 (its Huber loss with "
+        "δ = 2 where it has no smooth L1): |r| − β/2 = 9 (slope 1), or δ(|r| − δ/2) = 18 (slope δ), β times as much.",
+        smooth_l1_loss_scaling,
+    ),
+    Convention(
+        "kl_div.input_space",
+        "What the framework's KL divergence reads its prediction as: log-probabilities log q (PyTorch's kl_div, "
+        "optax's kl_divergence) or probabilities q (Keras, jax.scipy.special.rel_entr).",
+        kl_div_input_space,
+    ),
+    Convention(
+        "kl_div.default_reduction",
+        "How the KL divergence of two rows of two classes is reduced by default: PyTorch's 'mean' divides by every "
+        "element (not the KL divergence; it warns), Keras' KLDivergence sums each row and averages the rows "
+        "(batchmean), JAX's rel_entr returns each element.",
+        kl_div_default_reduction,
+    ),
+    Convention(
+        "kl_div.clipping",
+        "The probability below which the prediction is clipped, read from KL([1, 0] ‖ [10⁻¹⁰, 1 − 10⁻¹⁰]) = 23.03: "
+        "none where −log 10⁻¹⁰ comes back; Keras clips both distributions to [10⁻⁷, 1] (16.12).",
+        kl_div_clipping,
+    ),
+    Convention(
+        "cross_entropy.label_smoothing_formula",
+        "The target distribution of cross-entropy with label smoothing ε = 0.4 over C = 4 classes, read from the "
+        "loss: PyTorch's label_smoothing, optax's smooth_labels and Keras' CategoricalCrossentropy all give "
+        "(1 − ε)·onehot + ε/C (target weight 0.7), not ε/(C − 1) to the other classes (0.6).",
+        cross_entropy_label_smoothing_formula,
+    ),
+    Convention(
+        "binary_cross_entropy.label_smoothing_formula",
+        "Label smoothing of binary cross-entropy (ε = 0.4, label 1): Keras' BinaryCrossentropy smooths the label to "
+        "y(1 − ε) + ε/2 = 0.8; PyTorch's binary_cross_entropy_with_logits and optax's sigmoid_binary_cross_entropy "
+        "have no such argument.",
+        binary_cross_entropy_label_smoothing_formula,
+    ),
+    Convention(
+        "binary_cross_entropy_with_logits.pos_weight",
+        "A weight of the positive term of binary cross-entropy from logits (pos_weight = 3 at logits 0, targets "
+        "[1, 0]): PyTorch's pos_weight and TensorFlow's weighted_cross_entropy_with_logits multiply y·log σ(x) only; "
+        "optax and Keras have none.",
+        binary_cross_entropy_with_logits_pos_weight,
+    ),
+    Convention(
+        "dropout.scaling",
+        "The value dropout gives a kept 1 at p = 0.5 in training: 2 for inverted dropout (×1/(1 − p)), 1 where the "
+        "kept units are not scaled (the paper's form, which scales the weights at test time instead).",
+        dropout_scaling,
+    ),
+    Convention(
+        "dropout.rate_meaning",
+        "What dropout's p (rate) is: the probability of dropping a unit, or of keeping it (read from the fraction "
+        "of zeros at p = 0.2 on 10,000 units).",
+        dropout_rate_meaning,
+    ),
+    Convention(
+        "dropout.dropped_nan",
+        "What a dropped NaN becomes: NaN where dropout multiplies by the mask (x·0), 0 where it selects 0.",
+        dropout_dropped_nan,
+    ),
+    Convention(
+        "dropout.float64_input",
+        "The dtype of dropout's output for a float64 input: a Keras layer casts to its dtype policy (float32).",
+        dropout_float64_input,
+    ),
+    Convention(
+        "embedding.padding_index",
+        "Whether a padding index's row gets a gradient: PyTorch's padding_idx gives it none; Keras' mask_zero "
+        "masks later layers only.",
+        embedding_padding_index,
+    ),
+    Convention(
+        "embedding.default_init",
+        "How an embedding layer's table is initialised by default: N(0, 1) in PyTorch, uniform(−0.05, 0.05) in Keras.",
+        embedding_default_init,
+    ),
+    Convention(
+        "embedding.out_of_range_index",
+        "What a lookup at index V (one past the last row, of V = 3) gives: an error, NaN, or a row (clamped or "
+        "wrapped).",
+        embedding_out_of_range_index,
+    ),
+    Convention(
+        "embedding.negative_index",
+        "What a lookup at index −1 gives: an error, or the last row (counted from the end).",
+        embedding_negative_index,
+    ),
+    Convention(
+        "adam.default_eps",
+        "Adam's ε when none is given: 1e-8 in the paper, PyTorch and optax, 1e-7 in Keras.",
+        adam_default_eps,
+    ),
+    Convention(
+        "adam.eps_placement",
+        "Where Adam adds ε, read from a first step with g = ε = 1e-6: to the bias-corrected √v̂ (the paper), or "
+        "to √v before the bias correction (Keras: the same as ε/√(1 − β₂ᵗ) on √v̂, 31.6·ε at the first step).",
+        adam_eps_placement,
+    ),
+    Convention(
+        "adam.weight_decay",
+        "What Adam's own weight_decay option does (lr = 0.1, λ = 0.5, a zero gradient, param 1): an L2 term "
+        "added to the gradient (PyTorch's Adam), a decoupled decay (Keras' Adam, like AdamW), or no option.",
+        adam_weight_decay,
+    ),
+    Convention(
+        "adam.float64_hyperparameters",
+        "Whether a float64 Adam step keeps its hyper-parameters (lr, β₁, β₂ as Python floats) in float64: "
+        "the relative error of a first step of lr = 0.1 with g = 1e4 (ε/|g| = 1e-12).",
+        adam_float64_hyperparameters,
+    ),
+    Convention(
+        "adamw.default_weight_decay",
+        "AdamW's weight decay λ when none is given: 1e-2 in PyTorch, 1e-4 in optax, 0.004 in Keras.",
+        adamw_default_weight_decay,
+    ),
+    # Attention: the reference's own readings (readings.attention_*), the canonical column.
+    Convention(
+        "attention.boolean_mask_meaning",
+        "What True means in a boolean attention mask: the key takes part (PyTorch, JAX, Keras) or is masked out.",
+        attention_boolean_mask_meaning,
+    ),
+    Convention(
+        "attention.default_scale",
+        "The factor of the scores q·k when no scale is given: 1/√E (E the features of a query and a key).",
+        attention_default_scale,
+    ),
+    Convention(
+        "attention.fully_masked_row",
+        "What a query whose boolean mask hides every key returns: NaN (0/0), 0 (PyTorch), or the mean of the "
+        "values (JAX and Keras mask with a large finite negative score).",
+        attention_fully_masked_row,
+    ),
+    Convention(
+        "attention.fully_masked_bias_row",
+        "What a query whose additive bias is −∞ for every key returns: NaN (0/0), or 0 (PyTorch).",
+        attention_fully_masked_bias_row,
+    ),
+    Convention(
+        "attention.causal_alignment",
+        "How a causal mask is aligned when there are L queries and S ≠ L keys: top-left (query i sees keys "
+        "j ≤ i: PyTorch's is_causal, JAX, Keras) or bottom-right (j ≤ i + S − L).",
+        attention_causal_alignment,
+    ),
+    Convention(
+        "attention.float64_softmax",
+        "The precision of the attention weights for float64 inputs: float64, or float32 (JAX computes its "
+        "softmax in float32 whatever the dtype).",
+        attention_float64_softmax,
     ),
 )

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from . import readings
 from .readings import (
     ACCUMULATION_X,
     CE2_LOGITS,
@@ -41,15 +42,40 @@ from .readings import (
     variance,
 )
 from .reference import (
+    ADAM_BIG_GRAD,
+    ADAM_DECAY,
+    ADAM_PROBE_EPS,
+    ADAM_PROBE_GRAD,
+    ADAM_PROBE_LR,
+    BN_BATCH,
+    BN_MOMENTUM,
     EPS_PROBE_A,
+    HUBER_RESIDUAL,
+    KL_BATCH_LOG_Q,
+    KL_BATCH_P,
+    KL_PREDICTION,
+    KL_TARGET,
     OFFSET_X,
+    SCALING_BETA,
+    SCALING_RESIDUAL,
     SOFTPLUS_SCAN,
     TINY_EPS,
     VARIANCE_X,
     algorithm_read,
+    eps_placement_read,
     eps_read,
     first_identity,
+    float64_step_read,
+    huber_delta_read,
+    kl_clip_read,
+    kl_input_read,
+    kl_reduction_read,
+    kl_tiny_log_q,
+    momentum_read,
+    running_variance_read,
+    scaling_read,
     variance_read,
+    weight_decay_read,
 )
 
 __all__ = ["PROBES"]
@@ -274,6 +300,219 @@ def group_norm_variance() -> Value:
     return variance_read(_keras_layer("GroupNormalization", [VARIANCE_X], groups=1, epsilon=TINY_EPS))
 
 
+def _batch_norm_step(running_var: float = 1.0, **kwargs: Any) -> Any:
+    """keras.layers.BatchNormalization (float64, defaults but ``kwargs``) after one training call on BN_BATCH,
+    from running mean 0 and running variance ``running_var``."""
+    import keras
+
+    layer = keras.layers.BatchNormalization(dtype="float64", **kwargs)
+    layer.build((2, 1))
+    layer.moving_variance.assign(np.asarray([running_var]))
+    layer(np.asarray(BN_BATCH, dtype=np.float64), training=True)
+    return layer
+
+
+def batch_norm_default_eps() -> Value:
+    import keras
+
+    layer = keras.layers.BatchNormalization(dtype="float64")
+    return eps_read(layer(np.asarray([[-EPS_PROBE_A], [EPS_PROBE_A]]), training=True).numpy())
+
+
+def batch_norm_new_batch_weight() -> Value:
+    return num(_batch_norm_step().moving_mean.numpy()[0])
+
+
+def batch_norm_momentum_meaning() -> Value:
+    return momentum_read(_batch_norm_step(momentum=BN_MOMENTUM).moving_mean.numpy())
+
+
+def batch_norm_running_variance() -> Value:
+    return running_variance_read(_batch_norm_step(0.0, momentum=0.0).moving_variance.numpy())
+
+
+def _f64(values: object) -> Any:
+    return _tf().constant(values, dtype="float64")
+
+
+def huber_loss_default_delta() -> Value:
+    return huber_delta_read(_keras().losses.Huber()(_f64([0.0]), _f64([HUBER_RESIDUAL])))
+
+
+def smooth_l1_loss_scaling() -> Value:
+    # Keras has no smooth L1 loss: its Huber loss with δ = 2 is what a user reaches for.
+    return scaling_read(_keras().losses.Huber(delta=SCALING_BETA)(_f64([0.0]), _f64([SCALING_RESIDUAL])))
+
+
+def kl_div_input_space() -> Value:
+    return kl_input_read(_keras().losses.kl_divergence(_f64(KL_TARGET), _f64(KL_PREDICTION)))
+
+
+def kl_div_default_reduction() -> Value:
+    # Keras reads probabilities: q = e^(log q) of the same two rows.
+    q = _f64(np.exp(np.asarray(KL_BATCH_LOG_Q)))
+    return kl_reduction_read(_keras().losses.KLDivergence()(_f64(KL_BATCH_P), q))
+
+
+def kl_div_clipping() -> Value:
+    q = _f64(np.exp(np.asarray(kl_tiny_log_q())))
+    return kl_clip_read(_keras().losses.kl_divergence(_f64([1.0, 0.0]), q))
+
+
+def cross_entropy_label_smoothing_formula() -> Value:
+    from .reference import SMOOTHING, SMOOTHING_LOGITS, smoothing_read
+
+    loss = _keras().losses.CategoricalCrossentropy(from_logits=True, label_smoothing=SMOOTHING)
+    return smoothing_read(loss(_f64(np.eye(len(SMOOTHING_LOGITS[0]))[[0]]), _f64(SMOOTHING_LOGITS)))
+
+
+def binary_cross_entropy_label_smoothing_formula() -> Value:
+    from .reference import BCE_PROBE_LOGIT, SMOOTHING, binary_smoothing_read
+
+    loss = _keras().losses.BinaryCrossentropy(from_logits=True, label_smoothing=SMOOTHING)
+    return binary_smoothing_read(loss(_f64([1.0]), _f64([BCE_PROBE_LOGIT])))
+
+
+def binary_cross_entropy_with_logits_pos_weight() -> Value:
+    from .reference import POS_WEIGHT, pos_weight_read
+
+    f = _tf().nn.weighted_cross_entropy_with_logits
+    return pos_weight_read(f(labels=_f64([1.0, 0.0]), logits=_f64([0.0, 0.0]), pos_weight=POS_WEIGHT))
+
+
+def dropout_scaling() -> Value:
+    from .reference import kept_value
+
+    tf, keras = _tf(), _keras()
+    return kept_value(keras.layers.Dropout(0.5, seed=0)(tf.ones(1000), training=True))
+
+
+def dropout_rate_meaning() -> Value:
+    from .reference import DROPOUT_RATE, DROPOUT_UNITS, rate_read
+
+    tf = _tf()
+    return rate_read(tf.nn.dropout(tf.ones(DROPOUT_UNITS), rate=DROPOUT_RATE, seed=0))
+
+
+def dropout_dropped_nan() -> Value:
+    from .reference import dropped_nan_read
+
+    tf, keras = _tf(), _keras()
+    return dropped_nan_read(keras.layers.Dropout(0.5, seed=0)(tf.fill([1000], float("nan")), training=True))
+
+
+def dropout_float64_input() -> Value:
+    tf, keras = _tf(), _keras()
+    return keras.layers.Dropout(0.5, seed=0)(tf.ones(4, dtype=tf.float64), training=True).dtype.name
+
+
+def embedding_padding_index() -> Value:
+    from .reference import INDEX_TABLE, padding_read
+
+    tf, keras = _tf(), _keras()
+    layer = keras.layers.Embedding(3, 2, mask_zero=True)
+    layer.build((None,))
+    layer.set_weights([np.asarray(INDEX_TABLE, dtype=np.float32)])
+    with tf.GradientTape() as tape:
+        total = tf.reduce_sum(layer(tf.constant([0, 1])))
+    (grad,) = tape.gradient(total, layer.trainable_variables)
+    return padding_read(tf.convert_to_tensor(grad)[0].numpy())
+
+
+def embedding_default_init() -> Value:
+    from .reference import init_read
+
+    keras = _keras()
+    layer = keras.layers.Embedding(1000, 64)
+    layer.build((None,))
+    return init_read(layer.embeddings.numpy())
+
+
+def _lookup(index: int) -> Any:
+    from .reference import INDEX_TABLE
+
+    tf = _tf()
+    return tf.nn.embedding_lookup(tf.constant(INDEX_TABLE), tf.constant([index])).numpy()
+
+
+def embedding_out_of_range_index() -> Value:
+    from .reference import index_read
+
+    return index_read(lambda: _lookup(3))
+
+
+def embedding_negative_index() -> Value:
+    from .reference import index_read
+
+    return index_read(lambda: _lookup(-1))
+
+
+# --- adaptive optimisers: keras.optimizers, one float64 step on one variable --------------------------
+
+
+def _keras_step(optimizer: Any, grad: float, param: float = 0.0) -> Any:
+    keras, tf = _keras(), _tf()
+    variable = keras.Variable(np.array([param]), dtype="float64")
+    optimizer.apply([tf.constant([grad], dtype=tf.float64)], [variable])
+    return variable.numpy()
+
+
+def adam_default_eps() -> Value:
+    return num(_keras().optimizers.Adam().epsilon)
+
+
+def adam_eps_placement() -> Value:
+    adam = _keras().optimizers.Adam(learning_rate=ADAM_PROBE_LR, epsilon=ADAM_PROBE_EPS)
+    return eps_placement_read(_keras_step(adam, ADAM_PROBE_GRAD))
+
+
+def adam_weight_decay() -> Value:
+    adam = _keras().optimizers.Adam(learning_rate=ADAM_PROBE_LR, weight_decay=ADAM_DECAY)
+    return weight_decay_read(_keras_step(adam, 0.0, param=1.0))
+
+
+def adam_float64_hyperparameters() -> Value:
+    return float64_step_read(_keras_step(_keras().optimizers.Adam(learning_rate=ADAM_PROBE_LR), ADAM_BIG_GRAD))
+
+
+def adamw_default_weight_decay() -> Value:
+    return num(_keras().optimizers.AdamW().weight_decay)
+
+
+def _attend(query: Any, key: Any, value: Any, mask: Any = None, bias: Any = None, causal: bool = False) -> Any:
+    """keras.ops.dot_product_attention in float64, its (B, T, N, H) layout from the canonical (N, H, L, E)."""
+    keras = _keras()
+    q, k, v = (np.swapaxes(np.asarray(x, dtype=np.float64), 1, 2) for x in (query, key, value))
+    keep = None if mask is None else np.asarray(mask, dtype=bool)
+    b = None if bias is None else np.asarray(bias, dtype=np.float64)
+    y = keras.ops.dot_product_attention(q, k, v, bias=b, mask=keep, is_causal=causal)
+    return np.swapaxes(keras.ops.convert_to_numpy(y), 1, 2)
+
+
+def attention_boolean_mask_meaning() -> Value:
+    return readings.attention_mask_read(_attend)
+
+
+def attention_default_scale() -> Value:
+    return readings.attention_scale_read(_attend)
+
+
+def attention_fully_masked_row() -> Value:
+    return readings.attention_masked_row_read(_attend)
+
+
+def attention_fully_masked_bias_row() -> Value:
+    return readings.attention_masked_bias_row_read(_attend)
+
+
+def attention_causal_alignment() -> Value:
+    return readings.attention_alignment_read(_attend)
+
+
+def attention_float64_softmax() -> Value:
+    return readings.attention_precision_read(_attend)
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "tf.nn.leaky_relu", leaky_relu_default_negative_slope),
     Probe(
@@ -355,4 +594,75 @@ PROBES: tuple[Probe, ...] = (
     Probe("rms_norm.default_eps", "keras.layers.RMSNormalization()", rms_norm_default_eps),
     Probe("group_norm.default_eps", "keras.layers.GroupNormalization(groups=1)", group_norm_default_eps),
     Probe("group_norm.variance", "keras.layers.GroupNormalization(groups=1)", group_norm_variance),
+    Probe("batch_norm.default_eps", "keras.layers.BatchNormalization (training)", batch_norm_default_eps),
+    Probe("batch_norm.new_batch_weight", "keras.layers.BatchNormalization (training)", batch_norm_new_batch_weight),
+    Probe("batch_norm.momentum_meaning", "keras.layers.BatchNormalization(momentum=0.25)", batch_norm_momentum_meaning),
+    Probe("batch_norm.running_variance", "keras.layers.BatchNormalization(momentum=0)", batch_norm_running_variance),
+    Probe("huber_loss.default_delta", "keras.losses.Huber()", huber_loss_default_delta),
+    Probe("smooth_l1_loss.scaling", "keras.losses.Huber(delta=2) (Keras has no smooth L1)", smooth_l1_loss_scaling),
+    Probe("kl_div.input_space", "keras.losses.kl_divergence", kl_div_input_space),
+    Probe("kl_div.default_reduction", "keras.losses.KLDivergence()", kl_div_default_reduction),
+    Probe("kl_div.clipping", "keras.losses.kl_divergence (float64)", kl_div_clipping),
+    Probe(
+        "cross_entropy.label_smoothing_formula",
+        "keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=0.4)",
+        cross_entropy_label_smoothing_formula,
+    ),
+    Probe(
+        "binary_cross_entropy.label_smoothing_formula",
+        "keras.losses.BinaryCrossentropy(from_logits=True, label_smoothing=0.4)",
+        binary_cross_entropy_label_smoothing_formula,
+    ),
+    Probe(
+        "binary_cross_entropy_with_logits.pos_weight",
+        "tf.nn.weighted_cross_entropy_with_logits(pos_weight=3)",
+        binary_cross_entropy_with_logits_pos_weight,
+    ),
+    Probe("dropout.scaling", "keras.layers.Dropout(0.5)", dropout_scaling),
+    Probe("dropout.rate_meaning", "tf.nn.dropout(rate=0.2)", dropout_rate_meaning),
+    Probe("dropout.dropped_nan", "keras.layers.Dropout(0.5)", dropout_dropped_nan),
+    Probe("dropout.float64_input", "keras.layers.Dropout (its default dtype policy)", dropout_float64_input),
+    Probe(
+        "embedding.padding_index",
+        "keras.layers.Embedding(mask_zero=True) + GradientTape (no padding index)",
+        embedding_padding_index,
+    ),
+    Probe("embedding.default_init", "keras.layers.Embedding(1000, 64)", embedding_default_init),
+    Probe("embedding.out_of_range_index", "tf.nn.embedding_lookup (cpu)", embedding_out_of_range_index),
+    Probe("embedding.negative_index", "tf.nn.embedding_lookup (cpu)", embedding_negative_index),
+    Probe("adam.default_eps", "keras.optimizers.Adam", adam_default_eps),
+    Probe("adam.eps_placement", "keras.optimizers.Adam (float64)", adam_eps_placement),
+    Probe("adam.weight_decay", "keras.optimizers.Adam(weight_decay=0.5) (float64)", adam_weight_decay),
+    Probe("adam.float64_hyperparameters", "keras.optimizers.Adam (float64)", adam_float64_hyperparameters),
+    Probe("adamw.default_weight_decay", "keras.optimizers.AdamW", adamw_default_weight_decay),
+    Probe(
+        "attention.boolean_mask_meaning",
+        "keras.ops.dot_product_attention(mask)",
+        attention_boolean_mask_meaning,
+    ),
+    Probe(
+        "attention.default_scale",
+        "keras.ops.dot_product_attention",
+        attention_default_scale,
+    ),
+    Probe(
+        "attention.fully_masked_row",
+        "keras.ops.dot_product_attention(mask)",
+        attention_fully_masked_row,
+    ),
+    Probe(
+        "attention.fully_masked_bias_row",
+        "keras.ops.dot_product_attention(bias)",
+        attention_fully_masked_bias_row,
+    ),
+    Probe(
+        "attention.causal_alignment",
+        "keras.ops.dot_product_attention(is_causal=True)",
+        attention_causal_alignment,
+    ),
+    Probe(
+        "attention.float64_softmax",
+        "keras.ops.dot_product_attention (float64)",
+        attention_float64_softmax,
+    ),
 )

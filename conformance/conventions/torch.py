@@ -10,6 +10,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from . import readings
 from .readings import (
     ACCUMULATION_X,
     CE2_LOGITS,
@@ -44,15 +45,40 @@ from .readings import (
     variance,
 )
 from .reference import (
+    ADAM_BIG_GRAD,
+    ADAM_DECAY,
+    ADAM_PROBE_EPS,
+    ADAM_PROBE_GRAD,
+    ADAM_PROBE_LR,
+    BN_BATCH,
+    BN_MOMENTUM,
     EPS_PROBE_A,
+    HUBER_RESIDUAL,
+    KL_BATCH_LOG_Q,
+    KL_BATCH_P,
+    KL_PREDICTION,
+    KL_TARGET,
     OFFSET_X,
+    SCALING_BETA,
+    SCALING_RESIDUAL,
     SOFTPLUS_SCAN,
     TINY_EPS,
     VARIANCE_X,
     algorithm_read,
+    eps_placement_read,
     eps_read,
     first_identity,
+    float64_step_read,
+    huber_delta_read,
+    kl_clip_read,
+    kl_input_read,
+    kl_reduction_read,
+    kl_tiny_log_q,
+    momentum_read,
+    running_variance_read,
+    scaling_read,
     variance_read,
+    weight_decay_read,
 )
 
 __all__ = ["PROBES"]
@@ -269,6 +295,216 @@ def group_norm_variance() -> Value:
     return variance_read(_torch().nn.functional.group_norm(_f64([VARIANCE_X]), 1, eps=TINY_EPS))
 
 
+def _batch_norm_step(running_var: float = 1.0, **kwargs: Any) -> tuple[Any, Any]:
+    """The running mean and variance after one training step of F.batch_norm on BN_BATCH (from 0 and running_var)."""
+    mean, var = _f64([0.0]), _f64([running_var])
+    _torch().nn.functional.batch_norm(_f64(BN_BATCH), mean, var, training=True, **kwargs)
+    return mean, var
+
+
+def batch_norm_default_eps() -> Value:
+    x = _f64([[-EPS_PROBE_A], [EPS_PROBE_A]])
+    return eps_read(_torch().nn.functional.batch_norm(x, _f64([0.0]), _f64([1.0]), training=True))
+
+
+def batch_norm_new_batch_weight() -> Value:
+    return num(_batch_norm_step()[0][0])
+
+
+def batch_norm_momentum_meaning() -> Value:
+    return momentum_read(_batch_norm_step(momentum=BN_MOMENTUM)[0])
+
+
+def batch_norm_running_variance() -> Value:
+    return running_variance_read(_batch_norm_step(0.0, momentum=1.0)[1])
+
+
+def huber_loss_default_delta() -> Value:
+    return huber_delta_read(_torch().nn.functional.huber_loss(_f64([HUBER_RESIDUAL]), _f64([0.0])))
+
+
+def smooth_l1_loss_scaling() -> Value:
+    f = _torch().nn.functional.smooth_l1_loss
+    return scaling_read(f(_f64([SCALING_RESIDUAL]), _f64([0.0]), beta=SCALING_BETA))
+
+
+def kl_div_input_space() -> Value:
+    f = _torch().nn.functional.kl_div
+    return kl_input_read(f(_f64(KL_PREDICTION), _f64(KL_TARGET), reduction="sum"))
+
+
+def kl_div_default_reduction() -> Value:
+    with warnings.catch_warnings():  # the default 'mean' warns that it is not the KL divergence: the point here
+        warnings.simplefilter("ignore")
+        return kl_reduction_read(_torch().nn.functional.kl_div(_f64(KL_BATCH_LOG_Q), _f64(KL_BATCH_P)))
+
+
+def kl_div_clipping() -> Value:
+    f = _torch().nn.functional.kl_div
+    return kl_clip_read(f(_f64(kl_tiny_log_q()), _f64([1.0, 0.0]), reduction="sum"))
+
+
+def cross_entropy_label_smoothing_formula() -> Value:
+    from .reference import SMOOTHING, SMOOTHING_LOGITS, smoothing_read
+
+    torch = _torch()
+    f = torch.nn.functional.cross_entropy
+    return smoothing_read(f(_f64(SMOOTHING_LOGITS), torch.tensor([0]), label_smoothing=SMOOTHING))
+
+
+def binary_cross_entropy_label_smoothing_formula() -> Value:
+    from .reference import BCE_PROBE_LOGIT, SMOOTHING, absent, binary_smoothing_read
+
+    f = _torch().nn.functional.binary_cross_entropy_with_logits
+    try:
+        return binary_smoothing_read(f(_f64([BCE_PROBE_LOGIT]), _f64([1.0]), label_smoothing=SMOOTHING))
+    except TypeError as exc:
+        return absent(exc)
+
+
+def binary_cross_entropy_with_logits_pos_weight() -> Value:
+    from .reference import POS_WEIGHT, pos_weight_read
+
+    f = _torch().nn.functional.binary_cross_entropy_with_logits
+    return pos_weight_read(f(_f64([0.0, 0.0]), _f64([1.0, 0.0]), pos_weight=_f64([POS_WEIGHT]), reduction="none"))
+
+
+def _seeded(f: Callable[[], Any]) -> Any:
+    torch = _torch()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        return f()
+
+
+def dropout_scaling() -> Value:
+    from .reference import kept_value
+
+    torch = _torch()
+    return kept_value(_seeded(lambda: torch.nn.functional.dropout(torch.ones(1000, dtype=torch.float64), 0.5)))
+
+
+def dropout_rate_meaning() -> Value:
+    from .reference import DROPOUT_RATE, DROPOUT_UNITS, rate_read
+
+    torch = _torch()
+    return rate_read(_seeded(lambda: torch.nn.functional.dropout(torch.ones(DROPOUT_UNITS), DROPOUT_RATE)))
+
+
+def dropout_dropped_nan() -> Value:
+    from .reference import dropped_nan_read
+
+    torch = _torch()
+    return dropped_nan_read(_seeded(lambda: torch.nn.functional.dropout(torch.full((1000,), float("nan")), 0.5)))
+
+
+def dropout_float64_input() -> Value:
+    torch = _torch()
+    y = torch.nn.Dropout(0.5)(torch.ones(4, dtype=torch.float64))
+    return str(y.dtype).removeprefix("torch.")
+
+
+def embedding_padding_index() -> Value:
+    from .reference import INDEX_TABLE, padding_read
+
+    torch = _torch()
+    w = torch.tensor(INDEX_TABLE, requires_grad=True)
+    torch.nn.functional.embedding(torch.tensor([0, 1]), w, padding_idx=0).sum().backward()
+    return padding_read(w.grad[0].numpy())
+
+
+def embedding_default_init() -> Value:
+    from .reference import init_read
+
+    torch = _torch()
+    return init_read(_seeded(lambda: torch.nn.Embedding(1000, 64).weight.detach().numpy()))
+
+
+def _lookup(index: int) -> Any:
+    from .reference import INDEX_TABLE
+
+    torch = _torch()
+    return torch.nn.functional.embedding(torch.tensor([index]), torch.tensor(INDEX_TABLE)).numpy()
+
+
+def embedding_out_of_range_index() -> Value:
+    from .reference import index_read
+
+    return index_read(lambda: _lookup(3))
+
+
+def embedding_negative_index() -> Value:
+    from .reference import index_read
+
+    return index_read(lambda: _lookup(-1))
+
+
+# --- adaptive optimisers: torch.optim, one float64 step on one parameter ---------------------------
+
+
+def _torch_step(optimizer: str, grad: float, param: float = 0.0, **kwargs: Any) -> Any:
+    torch = _torch()
+    p = torch.nn.Parameter(torch.tensor([param], dtype=torch.float64))
+    opt = getattr(torch.optim, optimizer)([p], **kwargs)
+    p.grad = torch.tensor([grad], dtype=torch.float64)
+    opt.step()
+    return p.detach().numpy()
+
+
+def adam_default_eps() -> Value:
+    torch = _torch()
+    return num(torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))]).defaults["eps"])
+
+
+def adam_eps_placement() -> Value:
+    return eps_placement_read(_torch_step("Adam", ADAM_PROBE_GRAD, lr=ADAM_PROBE_LR, eps=ADAM_PROBE_EPS))
+
+
+def adam_weight_decay() -> Value:
+    return weight_decay_read(_torch_step("Adam", 0.0, param=1.0, lr=ADAM_PROBE_LR, weight_decay=ADAM_DECAY))
+
+
+def adam_float64_hyperparameters() -> Value:
+    return float64_step_read(_torch_step("Adam", ADAM_BIG_GRAD, lr=ADAM_PROBE_LR))
+
+
+def adamw_default_weight_decay() -> Value:
+    torch = _torch()
+    return num(torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))]).defaults["weight_decay"])
+
+
+def _attend(query: Any, key: Any, value: Any, mask: Any = None, bias: Any = None, causal: bool = False) -> Any:
+    """torch.nn.functional.scaled_dot_product_attention in float64: a boolean or an additive attn_mask."""
+    torch = _torch()
+    attn_mask = None if mask is None else torch.tensor(mask, dtype=torch.bool)
+    attn_mask = attn_mask if bias is None else _f64(bias)
+    f = torch.nn.functional.scaled_dot_product_attention
+    return f(_f64(query), _f64(key), _f64(value), attn_mask=attn_mask, is_causal=causal)
+
+
+def attention_boolean_mask_meaning() -> Value:
+    return readings.attention_mask_read(_attend)
+
+
+def attention_default_scale() -> Value:
+    return readings.attention_scale_read(_attend)
+
+
+def attention_fully_masked_row() -> Value:
+    return readings.attention_masked_row_read(_attend)
+
+
+def attention_fully_masked_bias_row() -> Value:
+    return readings.attention_masked_bias_row_read(_attend)
+
+
+def attention_causal_alignment() -> Value:
+    return readings.attention_alignment_read(_attend)
+
+
+def attention_float64_softmax() -> Value:
+    return readings.attention_precision_read(_attend)
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "torch.nn.functional.leaky_relu", leaky_relu_default_negative_slope),
     Probe("leaky_relu.layer_default_negative_slope", "torch.nn.LeakyReLU()", leaky_relu_layer_default_negative_slope),
@@ -328,4 +564,73 @@ PROBES: tuple[Probe, ...] = (
     Probe("rms_norm.default_eps", "torch.nn.functional.rms_norm (float64)", rms_norm_default_eps),
     Probe("group_norm.default_eps", "torch.nn.functional.group_norm", group_norm_default_eps),
     Probe("group_norm.variance", "torch.nn.functional.group_norm", group_norm_variance),
+    Probe("batch_norm.default_eps", "torch.nn.functional.batch_norm(training=True)", batch_norm_default_eps),
+    Probe("batch_norm.new_batch_weight", "torch.nn.functional.batch_norm(training=True)", batch_norm_new_batch_weight),
+    Probe("batch_norm.momentum_meaning", "torch.nn.functional.batch_norm(momentum=0.25)", batch_norm_momentum_meaning),
+    Probe("batch_norm.running_variance", "torch.nn.functional.batch_norm(momentum=1)", batch_norm_running_variance),
+    Probe("huber_loss.default_delta", "torch.nn.functional.huber_loss", huber_loss_default_delta),
+    Probe("smooth_l1_loss.scaling", "torch.nn.functional.smooth_l1_loss(beta=2)", smooth_l1_loss_scaling),
+    Probe("kl_div.input_space", "torch.nn.functional.kl_div", kl_div_input_space),
+    Probe("kl_div.default_reduction", "torch.nn.functional.kl_div", kl_div_default_reduction),
+    Probe("kl_div.clipping", "torch.nn.functional.kl_div (float64)", kl_div_clipping),
+    Probe(
+        "cross_entropy.label_smoothing_formula",
+        "torch.nn.functional.cross_entropy(label_smoothing=0.4)",
+        cross_entropy_label_smoothing_formula,
+    ),
+    Probe(
+        "binary_cross_entropy.label_smoothing_formula",
+        "torch.nn.functional.binary_cross_entropy_with_logits(label_smoothing=0.4)",
+        binary_cross_entropy_label_smoothing_formula,
+    ),
+    Probe(
+        "binary_cross_entropy_with_logits.pos_weight",
+        "torch.nn.functional.binary_cross_entropy_with_logits(pos_weight=3)",
+        binary_cross_entropy_with_logits_pos_weight,
+    ),
+    Probe("dropout.scaling", "torch.nn.functional.dropout(p=0.5)", dropout_scaling),
+    Probe("dropout.rate_meaning", "torch.nn.functional.dropout(p=0.2)", dropout_rate_meaning),
+    Probe("dropout.dropped_nan", "torch.nn.functional.dropout (cpu)", dropout_dropped_nan),
+    Probe("dropout.float64_input", "torch.nn.Dropout", dropout_float64_input),
+    Probe(
+        "embedding.padding_index", "torch.nn.functional.embedding(padding_idx=0) + autograd", embedding_padding_index
+    ),
+    Probe("embedding.default_init", "torch.nn.Embedding(1000, 64)", embedding_default_init),
+    Probe("embedding.out_of_range_index", "torch.nn.functional.embedding", embedding_out_of_range_index),
+    Probe("embedding.negative_index", "torch.nn.functional.embedding", embedding_negative_index),
+    Probe("adam.default_eps", "torch.optim.Adam", adam_default_eps),
+    Probe("adam.eps_placement", "torch.optim.Adam (float64)", adam_eps_placement),
+    Probe("adam.weight_decay", "torch.optim.Adam(weight_decay=0.5) (float64)", adam_weight_decay),
+    Probe("adam.float64_hyperparameters", "torch.optim.Adam (float64)", adam_float64_hyperparameters),
+    Probe("adamw.default_weight_decay", "torch.optim.AdamW", adamw_default_weight_decay),
+    Probe(
+        "attention.boolean_mask_meaning",
+        "torch.nn.functional.scaled_dot_product_attention(mask)",
+        attention_boolean_mask_meaning,
+    ),
+    Probe(
+        "attention.default_scale",
+        "torch.nn.functional.scaled_dot_product_attention",
+        attention_default_scale,
+    ),
+    Probe(
+        "attention.fully_masked_row",
+        "torch.nn.functional.scaled_dot_product_attention(mask)",
+        attention_fully_masked_row,
+    ),
+    Probe(
+        "attention.fully_masked_bias_row",
+        "torch.nn.functional.scaled_dot_product_attention(attn_mask)",
+        attention_fully_masked_bias_row,
+    ),
+    Probe(
+        "attention.causal_alignment",
+        "torch.nn.functional.scaled_dot_product_attention(is_causal=True)",
+        attention_causal_alignment,
+    ),
+    Probe(
+        "attention.float64_softmax",
+        "torch.nn.functional.scaled_dot_product_attention (float64)",
+        attention_float64_softmax,
+    ),
 )

@@ -1,3 +1,22 @@
 """Invariants, one module per seed section; importing this package registers them all."""
 
-from . import activations, backprop, conv, layers, losses, normalization, optim, pooling, rnn, smooth_rectifiers  # noqa: F401
+from . import (  # noqa: F401
+    activations,
+    adaptive_optim,
+    attention,
+    backprop,
+    batch_norm,
+    classification_losses,
+    conv,
+    divergences,
+    embedding,
+    layers,
+    losses,
+    normalization,
+    optim,
+    pooling,
+    regression_losses,
+    regularization,
+    rnn,
+    smooth_rectifiers,
+)

@@ -12,7 +12,25 @@ term* page).
 
 from __future__ import annotations
 
-from . import activations, conv, layers, losses, normalization, optim, pooling, rnn, smooth_rectifiers
+from . import (
+    activations,
+    adaptive_optim,
+    attention,
+    batch_norm,
+    classification_losses,
+    conv,
+    divergences,
+    embedding,
+    layers,
+    losses,
+    normalization,
+    optim,
+    pooling,
+    regression_losses,
+    regularization,
+    rnn,
+    smooth_rectifiers,
+)
 from .record import (
     ABSOLUTE,
     AT_SIZES,
@@ -63,7 +81,25 @@ __all__ = [
 ]
 
 OPS: dict[str, Op] = {}
-for _module in (activations, smooth_rectifiers, layers, normalization, losses, optim, conv, pooling, rnn):
+for _module in (
+    activations,
+    smooth_rectifiers,
+    layers,
+    normalization,
+    batch_norm,
+    regularization,
+    losses,
+    regression_losses,
+    classification_losses,
+    divergences,
+    optim,
+    adaptive_optim,
+    conv,
+    pooling,
+    rnn,
+    embedding,
+    attention,
+):
     for _op in _module.OPS:
         if _op.name in OPS:
             raise ValueError(f"op {_op.name!r} is declared twice (dlterms.ops.{_module.__name__.rsplit('.', 1)[1]})")

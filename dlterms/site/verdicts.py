@@ -50,7 +50,22 @@ __all__ = [
 
 # Conventions whose id does not start with the op they concern, and the ops each is measured through
 # (every framework's probe of "same" padding calls its convolution: conformance/conventions/<fw>.py).
-MEASURED_THROUGH: dict[str, tuple[str, ...]] = {"padding.same_extra_cell": ("conv2d",)}
+MEASURED_THROUGH: dict[str, tuple[str, ...]] = {
+    "padding.same_extra_cell": ("conv2d",),
+    # attention.*: each framework's attention, called by readings.attention_*_read.
+    "attention.boolean_mask_meaning": ("scaled_dot_product_attention",),
+    "attention.default_scale": ("scaled_dot_product_attention",),
+    "attention.fully_masked_row": ("scaled_dot_product_attention",),
+    "attention.fully_masked_bias_row": ("scaled_dot_product_attention",),
+    "attention.causal_alignment": ("scaled_dot_product_attention",),
+    "attention.float64_softmax": ("scaled_dot_product_attention",),
+    # adam.*, adamw.*: each framework's Adam or AdamW optimizer, one step (conformance/conventions/<fw>.py).
+    "adam.default_eps": ("adam_step",),
+    "adam.eps_placement": ("adam_step",),
+    "adam.weight_decay": ("adam_step",),
+    "adam.float64_hyperparameters": ("adam_step",),
+    "adamw.default_weight_decay": ("adamw_step",),
+}
 # Conventions about a framework's arithmetic or an API no term has (a variance): shown on /conventions/ only.
 GENERAL_CONVENTIONS = frozenset(
     {

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from dlterms.conformance import runner
+from dlterms.conformance import known_defects, runner
 from dlterms.conformance.backends import load_backend
 from dlterms.conformance.math_modes import JUDGING, MATH_MODES, judged_under, judging_mode
 from dlterms.conformance.settings import MATH_MODE_NAMES
@@ -119,9 +119,11 @@ def test_a_float16_softmax_that_overflows_is_caught(broken_backend: Callable[...
 
 
 def test_reduced_precision_rows_of_torch_pass() -> None:
-    """torch passes the float16 and bfloat16 rows of softmax (log_softmax included), dense layer and losses."""
+    """torch passes the float16 and bfloat16 rows of softmax (log_softmax included), dense layer and losses, but
+    for its documented BCE-with-logits cancellation (known_defects.TORCH_BCE_WITH_LOGITS_DEFECTS)."""
     rows = _rows("torch", ["softmax", "dense-layer", "cross-entropy"], ["float16", "bfloat16"])
-    assert rows and all(r.status == "pass" for r in rows.values()), {k: r.message for k, r in rows.items()}
+    failing = {k: r.message for k, r in rows.items() if r.status != "pass"}
+    assert rows and set(failing) <= set(known_defects.TORCH_BCE_WITH_LOGITS_DEFECTS), failing
     assert "log_softmax.equals_log_of_softmax[float16]" in rows
 
 

@@ -148,10 +148,11 @@ def test_variants_hold_no_related_concept() -> None:
 
 
 def test_sections_of_the_seed_come_first_and_added_ones_have_no_seed_heading() -> None:
-    """sections.toml lists the seed's eight sections (each with its heading), then training and normalization."""
+    """sections.toml lists the seed's eight sections (each with its heading), then training, normalization and
+    attention."""
     sections = load_sections()
     assert [s.id for s in sections if s.seed is not None][-1] == "rnn"
-    assert [s.id for s in sections if s.seed is None] == ["training", "normalization"]
+    assert [s.id for s in sections if s.seed is None] == ["training", "normalization", "attention"]
     assert [s.seed is None for s in sections] == sorted(s.seed is None for s in sections)
     assert [s.order for s in sections] == list(range(len(sections)))
 
@@ -167,15 +168,16 @@ def _sections_with(tmp_path: Path, extra: str) -> Path:
 @pytest.mark.parametrize(
     ("extra", "field"),
     [
-        ('\n[[section]]\nid = "late"\nen = "Late"\nzh = "迟"\nseed = "迟"\n', "'section[10].seed'"),
-        ('\n[[section]]\nid = "odd"\nen = "Odd"\nzh = "奇"\nheading = "奇"\n', "'section[10].heading'"),
-        ('\n[[section]]\nid = "blank"\nen = "Blank"\nzh = "空"\nseed = ""\n', "'section[10].seed'"),
+        ('\n[[section]]\nid = "late"\nen = "Late"\nzh = "迟"\nseed = "迟"\n', "'section[{n}].seed'"),
+        ('\n[[section]]\nid = "odd"\nen = "Odd"\nzh = "奇"\nheading = "奇"\n', "'section[{n}].heading'"),
+        ('\n[[section]]\nid = "blank"\nen = "Blank"\nzh = "空"\nseed = ""\n', "'section[{n}].seed'"),
     ],
 )
 def test_bad_section_is_refused_naming_the_field(tmp_path: Path, extra: str, field: str) -> None:
     """A seed section after an added one, an unknown key or an empty seed heading raises GlossaryError naming it."""
     with pytest.raises(GlossaryError) as info:
         load_sections.__wrapped__(_sections_with(tmp_path, extra))
+    field = field.format(n=len(load_sections()))  # the extra section's index: after every real one
     assert "sections.toml" in str(info.value) and field in str(info.value)
 
 

@@ -201,6 +201,9 @@ DRIVER_EXTRA = (
 )
 
 REDUCTION = Choice(("none", "mean", "sum"))
+KL_REDUCTION = Choice(("none", "mean", "sum", "batchmean"))
+# A probability target below 0 (or NaN) is refused; above 1 it is allowed (an unnormalised measure, as in PyTorch).
+KL_TARGET_EXTRA = (("target", [[-0.5, 0.5, 1.0], [0.25, 0.25, 0.5]]), ("target", [[math.nan, 0.5, 0.5], P[1]]))
 CONV_HYPER: dict[str, Kind] = {
     "stride": Int(1, pair=True),
     "padding": Int(0, pair=True),
@@ -216,11 +219,67 @@ POOL_EXTRA = (("kernel_size", 5), ("padding", 2), ("padding", -1), ("padding", (
 NORMALIZED_SHAPE = Bad(("3", None, True, [], [3.5], [0], 2.5, [[3]], [-3], (True,)))
 NORM_AFFINE: dict[str, Kind] = {"weight": Tensor(ALL, optional=True), "bias": Tensor(ALL, optional=True)}
 RMS_EPS = Bad((math.nan, math.inf, -1e-6, "1e-6", True, [1e-6], 1j))
+# Batch normalization of XC (2 channels): running statistics (C,), and a momentum in [0, 1].
+BN_STATS = {"running_mean": [0.5, -0.25], "running_var": [2.0, 0.75]}
+BN_STATS_KINDS: dict[str, Kind] = {"running_mean": Tensor(ALL), "running_var": Tensor(ALL)}
+BN_MOMENTUM = Bad((math.nan, math.inf, -0.1, 1.5, "0.1", True, [0.1], 1j, None))
+
+
+# Dropout: a keep mask of 0 and 1 the shape of x, 0 <= p < 1. Embedding: int indices in [0, V = 4), padding in [−4, 4).
+MASK = [[1.0, 0.0, 1.0], [0.0, 1.0, 1.0]]  # (2, 3), as X
+MASK_EXTRA = (("mask", [[0.5, 0.0, 1.0], [0.0, 1.0, 1.0]]), ("mask", [[1.0, 0.0, math.nan], [0.0, 1.0, 2.0]]))
+DROP_RATE = Bad((1.0, 1.5, -0.1, math.nan, math.inf, "0.5", None, True, [0.5]))
+LOOKUPS = Bad((4, -1, [4, 0], [-1], [0.5], [True], "0", None, [[0], [1, 2]], 1.5, [[0, "1"]]))
+PADDING = Bad((4, -5, 1.5, "0", True, [0]))
 
 
 def _forward() -> ForwardPass:
     return ref.forward_pass(INPUTS[0], TARGETS[0], [W, W2], [B, B2])
 
+
+# The Adam family: one state (param, grad, m, v ≥ 0) of shape (2, 3) at step 3.
+ADAM = {"param": X, "grad": G, "m": G, "v": P, "step": 3}
+ADAM_KINDS: dict[str, Kind] = {
+    "param": Tensor(ALL),
+    "grad": Tensor(ALL),
+    "m": Tensor(ALL),
+    "v": Tensor(ALL),
+    "step": Int(1),
+    "lr": Real(0.0),
+    "beta1": Real(0.0),
+    "beta2": Real(0.0),
+    "eps": Real(0.0),
+}
+ADAM_EXTRA = (("v", [[0.25, -0.5, 0.75], [0.125, 0.875, 0.5]]), ("beta1", 1.0), ("beta2", 1.5))
+ADAM_COTANGENT = Bad((None, G, (G, G), (G, G, None), (G, G, [[1.0]]), ("g", G, G)))
+
+# scaled_dot_product_attention: N = 1, H = 2, L = 2 queries, S = 3 keys, E = 2, Ev = 1; a mask and a bias (L, S).
+ATTENTION_CALL: dict[str, Any] = {
+    "query": [[[[1.0, 0.5], [0.0, -1.0]], [[0.5, 0.5], [1.0, 0.0]]]],
+    "key": [[[[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], [[0.5, -0.5], [0.0, 2.0], [1.0, 0.0]]]],
+    "value": [[[[1.0], [2.0], [3.0]], [[-1.0], [0.0], [1.0]]]],
+    "mask": [[True, False, True], [True, True, False]],
+    "bias": [[0.0, 0.5, -0.5], [1.0, 0.0, 0.0]],
+    "causal": False,
+    "scale": 0.5,
+}
+ATTENTION_KINDS: dict[str, Kind] = {
+    "query": Tensor(ALL),
+    "key": Tensor(ALL),
+    "value": Tensor(("rank", "d0", "d1", "d2")),
+    "mask": Bad(
+        (
+            [[1, 0, 1], [1, 1, 0]],
+            [True, False, True],
+            [[True, False], [True, True]],
+            "all",
+            [[True, None, True], [True, True, False]],
+        )
+    ),
+    "bias": Tensor(ALL, optional=True),
+    "causal": Flag(),
+    "scale": Bad((math.nan, math.inf, "0.5", True)),  # a finite real, or None (1/√E)
+}
 
 TABLE: dict[str, Entry] = {
     # --- activations
@@ -339,6 +398,44 @@ TABLE: dict[str, Entry] = {
         {"x": Tensor(("0d", "d1")), "num_groups": Int(1), "cotangent": Tensor(ALL), **NORM_AFFINE, "eps": Real(0.0)},
         (("num_groups", 4),),
     ),
+    "batch_norm": Entry(
+        {"x": XC, **BN_STATS, "weight": B2, "bias": [0.25, 0.0], "training": True, "eps": 1e-5},
+        {"x": Tensor(("0d", "d1")), **BN_STATS_KINDS, **NORM_AFFINE, "training": Flag(), "eps": Real(0.0)},
+        (("x", [[[[1.0]], [[2.0]]]]),),  # one value per channel in training
+    ),
+    "batch_norm_vjp": Entry(
+        {
+            "x": XC,
+            **BN_STATS,
+            "cotangent": image(2, 2, 2, 2, 0.5),
+            "weight": B2,
+            "bias": B2,
+            "training": False,
+            "eps": 0.0,
+        },
+        {
+            "x": Tensor(("0d", "d1")),
+            **BN_STATS_KINDS,
+            "cotangent": Tensor(ALL),
+            **NORM_AFFINE,
+            "training": Flag(),
+            "eps": Real(0.0),
+        },
+    ),
+    "batch_norm_running_stats": Entry(
+        {"x": XC, **BN_STATS, "momentum": 0.1},
+        {"x": Tensor(("0d", "d1")), **BN_STATS_KINDS, "momentum": BN_MOMENTUM},
+        (("x", [[[[1.0]], [[2.0]]]]),),  # one value per channel
+    ),
+    "batch_norm_running_stats_vjp": Entry(
+        {"x": XC, **BN_STATS, "cotangent": ([1.0, -0.5], [0.25, 2.0]), "momentum": 0.5},
+        {
+            "x": Tensor(("0d", "d1")),
+            **BN_STATS_KINDS,
+            "cotangent": Bad((None, 1.0, [1.0], ([1.0, 2.0],), "x", ([1.0], [1.0, 2.0]))),
+            "momentum": BN_MOMENTUM,
+        },
+    ),
     # --- losses
     "mse_loss": Entry(
         {"input": X, "target": G, "reduction": "sum"},
@@ -374,11 +471,117 @@ TABLE: dict[str, Entry] = {
             "reduction": REDUCTION,
         },
     ),
+    # --- robust regression losses and the KL divergence
+    **{
+        loss: Entry(
+            {"input": X, "target": G, name: 2.0, "reduction": "sum"},
+            {"input": Tensor(ALL), "target": Tensor(ALL), name: Real(0.0, strict=strict), "reduction": REDUCTION},
+        )
+        for loss, name, strict in (("huber_loss", "delta", True), ("smooth_l1_loss", "beta", False))
+    },
+    **{
+        f"{loss}_vjp": Entry(
+            {"input": X, "target": G, "cotangent": 1.0, name: 0.5, "reduction": "mean"},
+            {
+                "input": Tensor(ALL),
+                "target": Tensor(ALL),
+                "cotangent": Tensor(("rank",)),
+                name: Real(0.0, strict=strict),
+                "reduction": REDUCTION,
+            },
+        )
+        for loss, name, strict in (("huber_loss", "delta", True), ("smooth_l1_loss", "beta", False))
+    },
+    "kl_div": Entry(
+        {"input": X, "target": P, "reduction": "batchmean", "log_target": False},
+        {"input": Tensor(ALL), "target": Tensor(ALL), "reduction": KL_REDUCTION, "log_target": Flag()},
+        KL_TARGET_EXTRA,
+    ),
+    "kl_div_vjp": Entry(
+        {"input": X, "target": X, "cotangent": G, "reduction": "none", "log_target": True},
+        {
+            "input": Tensor(ALL),
+            "target": Tensor(ALL),
+            "cotangent": Tensor(ALL),
+            "reduction": KL_REDUCTION,
+            "log_target": Flag(),
+        },
+    ),
+    # --- classification losses: nll_loss, BCE with logits, label smoothing
+    "nll_loss": Entry(
+        {"input": X, "target": LABELS, "weight": [1.0, 2.0, 0.5], "reduction": "mean"},
+        {
+            "input": Tensor(("rank", "d0", "d1-")),
+            "target": Indices(3),
+            "weight": Tensor(("rank", "d0"), optional=True),
+            "reduction": REDUCTION,
+        },
+        (("weight", [1.0, -1.0, 1.0]),),
+    ),
+    "nll_loss_vjp": Entry(
+        {"input": X, "target": LABELS, "cotangent": [1.0, -0.5], "weight": [0.5, 1.0, 2.0], "reduction": "none"},
+        {
+            "input": Tensor(("rank", "d0", "d1-")),
+            "target": Indices(3),
+            "cotangent": Tensor(ALL),
+            "weight": Tensor(("rank", "d0"), optional=True),
+            "reduction": REDUCTION,
+        },
+    ),
+    "binary_cross_entropy_with_logits": Entry(
+        {"input": X, "target": Y, "pos_weight": [1.0, 2.0, 0.5], "reduction": "mean"},
+        {
+            "input": Tensor(ALL),
+            "target": Tensor(ALL, probabilities=True),
+            "pos_weight": Tensor(("rank", "d0"), optional=True),
+            "reduction": REDUCTION,
+        },
+        (("pos_weight", [1.0, -1.0, 1.0]),),
+    ),
+    "binary_cross_entropy_with_logits_vjp": Entry(
+        {"input": X, "target": Y, "cotangent": G, "pos_weight": [0.5, 1.0, 2.0], "reduction": "none"},
+        {
+            "input": Tensor(ALL),
+            "target": Tensor(ALL, probabilities=True),
+            "cotangent": Tensor(ALL),
+            "pos_weight": Tensor(("rank", "d0"), optional=True),
+            "reduction": REDUCTION,
+        },
+    ),
+    "smoothed_cross_entropy": Entry(
+        {"logits": LOGITS, "target": LABELS, "label_smoothing": 0.1, "reduction": "mean"},
+        {
+            "logits": Tensor(("rank", "d0", "d1-")),
+            "target": Indices(3),
+            "label_smoothing": Real(0.0),
+            "reduction": REDUCTION,
+        },
+        (("label_smoothing", 1.5),),
+    ),
+    "smoothed_cross_entropy_vjp": Entry(
+        {"logits": LOGITS, "target": LABELS, "cotangent": [1.0, -0.5], "label_smoothing": 0.1, "reduction": "none"},
+        {
+            "logits": Tensor(("rank", "d0", "d1-")),
+            "target": Indices(3),
+            "cotangent": Tensor(ALL),
+            "label_smoothing": Real(0.0),
+            "reduction": REDUCTION,
+        },
+        (("label_smoothing", 1.5),),
+    ),
     # --- gradient descent
     "sgd_step": Entry({"param": X, "grad": G, "lr": 0.1}, {"param": Tensor(ALL), "grad": Tensor(ALL), "lr": Real(0.0)}),
     "sgd_step_vjp": Entry(
         {"param": X, "grad": G, "lr": 0.1, "cotangent": G},
         {"param": Tensor(ALL), "grad": Tensor(ALL), "lr": Real(0.0), "cotangent": Tensor(ALL)},
+    ),
+    "adam_step": Entry(ADAM, ADAM_KINDS, ADAM_EXTRA),
+    "adam_step_vjp": Entry({**ADAM, "cotangent": (G, G, G)}, {**ADAM_KINDS, "cotangent": ADAM_COTANGENT}, ADAM_EXTRA),
+    "adamw_step": Entry(ADAM, {**ADAM_KINDS, "weight_decay": Real(0.0)}, ADAM_EXTRA),
+    "adamw_step_vjp": Entry(
+        {**ADAM, "cotangent": (G, G, G)},
+        {**ADAM_KINDS, "weight_decay": Real(0.0), "cotangent": ADAM_COTANGENT},
+        ADAM_EXTRA,
     ),
     "gradient_descent": Entry(
         {**DRIVER, "batch_size": 1, "shuffle": True, "seed": 3},
@@ -576,6 +779,30 @@ TABLE: dict[str, Entry] = {
     ),
     "rnn_many_to_one": Entry({"x": XS, **RNN, "w_out": W_OUT, "b_out": B_OUT}, {**RNN_KINDS, **READOUT_KINDS}),
     "rnn_many_to_many": Entry({"x": XS, **RNN, "w_out": W_OUT, "b_out": B_OUT}, {**RNN_KINDS, **READOUT_KINDS}),
+    # --- dropout (the keep mask given) and embedding
+    "dropout": Entry(
+        {"x": X, "mask": MASK, "p": 0.5, "training": True},
+        {"x": Tensor(ALL), "mask": Tensor(ALL), "p": DROP_RATE, "training": Flag()},
+        MASK_EXTRA,
+    ),
+    "dropout_vjp": Entry(
+        {"x": X, "mask": MASK, "cotangent": G, "p": 0.25, "training": False},
+        {"x": Tensor(ALL), "mask": Tensor(ALL), "cotangent": Tensor(ALL), "p": DROP_RATE, "training": Flag()},
+        MASK_EXTRA,
+    ),
+    "embedding": Entry(
+        {"weight": W, "indices": [[3, 0], [3, 1]], "padding_idx": 0},
+        {"weight": Tensor(("rank", "d0-")), "indices": LOOKUPS, "padding_idx": PADDING},
+    ),
+    "embedding_vjp": Entry(
+        {"weight": W, "indices": [3, 0, 3], "cotangent": W[:3], "padding_idx": -1},
+        {"weight": Tensor(("rank", "d0-", "d1")), "indices": LOOKUPS, "cotangent": Tensor(ALL), "padding_idx": PADDING},
+    ),
+    "scaled_dot_product_attention": Entry(ATTENTION_CALL, ATTENTION_KINDS),
+    "scaled_dot_product_attention_vjp": Entry(
+        {**ATTENTION_CALL, "cotangent": [[[[1.0], [-1.0]], [[0.5], [2.0]]]]},
+        {**ATTENTION_KINDS, "cotangent": Tensor(ALL)},
+    ),
 }
 
 
