@@ -186,3 +186,14 @@ def test_an_added_section_reads_without_seed_heading(tmp_path: Path) -> None:
     extra = '\n[[section]]\nid = "extra"\nen = "Extra"\nzh = "附加"\n'
     sections = load_sections.__wrapped__(_sections_with(tmp_path, extra))
     assert (sections[-1].id, sections[-1].seed, sections[-1].order) == ("extra", None, len(sections) - 1)
+
+
+def test_no_index_name_is_a_case_twin_of_its_term_name() -> None:
+    """No English alias or Chinese variant differs from its term's name by letter case only.
+
+    The indexes list each such pair once, so the twin would be missing from them (GeLU and Dropout were).
+    """
+    for t in load_terms().values():
+        for name, others in ((t.en.name, t.en.aliases), (t.zh.name, t.zh.variants)):
+            twins = [o for o in others if o != name and o.casefold() == name.casefold()]
+            assert not twins, f"{t.id}: {twins} differ from {name!r} by case only"
