@@ -232,7 +232,7 @@ def layer_norm_variance_algorithm() -> Value:
 
 
 def _optax_losses() -> Any:
-    import optax  # not a dependency of dlterms' jax extra: without it these rows are errors
+    import optax  # in dlterms' jax extra; a JAX without it records these rows as errors
 
     return optax.losses
 
@@ -364,6 +364,35 @@ def adamw_default_weight_decay() -> Value:
     return num(inspect.signature(_optax().adamw).parameters["weight_decay"].default)
 
 
+def sgd_momentum_formulation() -> Value:
+    optax, jax = _optax(), _jax()
+    lrs = readings.SGD_LRS
+    sgd = optax.sgd(
+        learning_rate=lambda count: jax.numpy.where(count == 0, lrs[0], lrs[1]), momentum=readings.SGD_MOMENTUM
+    )
+    with jax.enable_x64(True):
+        param = jax.numpy.zeros(1, dtype=jax.numpy.float64)
+        state = sgd.init(param)
+        for _ in lrs:
+            updates, state = sgd.update(jax.numpy.ones(1, dtype=jax.numpy.float64), state, param)
+            param = optax.apply_updates(param, updates)
+        return readings.sgd_momentum_read(np.asarray(param))
+
+
+def rmsprop_eps_placement() -> Value:
+    r = readings
+    rms = _optax().rmsprop(r.RMS_PROBE_LR, decay=r.RMS_PROBE_DECAY, eps=r.RMS_PROBE_EPS)
+    return r.rmsprop_eps_read(_optax_step(rms, r.RMS_PROBE_GRAD))
+
+
+def rmsprop_default_decay() -> Value:
+    return num(inspect.signature(_optax().rmsprop).parameters["decay"].default)
+
+
+def rmsprop_default_eps() -> Value:
+    return num(inspect.signature(_optax().rmsprop).parameters["eps"].default)
+
+
 def _attend(query: Any, key: Any, value: Any, mask: Any = None, bias: Any = None, causal: bool = False) -> Any:
     """jax.nn.dot_product_attention in float64 (64-bit types on), its (B, T, N, H) layout from the canonical
     (N, H, L, E)."""
@@ -485,6 +514,10 @@ PROBES: tuple[Probe, ...] = (
     Probe("adam.weight_decay", "optax.adam", adam_weight_decay),
     Probe("adam.float64_hyperparameters", "optax.adam (float64)", adam_float64_hyperparameters),
     Probe("adamw.default_weight_decay", "optax.adamw", adamw_default_weight_decay),
+    Probe("sgd.momentum_formulation", "optax.sgd(momentum=0.5) (float64)", sgd_momentum_formulation),
+    Probe("rmsprop.eps_placement", "optax.rmsprop (float64)", rmsprop_eps_placement),
+    Probe("rmsprop.default_decay", "optax.rmsprop (decay)", rmsprop_default_decay),
+    Probe("rmsprop.default_eps", "optax.rmsprop", rmsprop_default_eps),
     Probe(
         "attention.boolean_mask_meaning",
         "jax.nn.dot_product_attention(mask)",

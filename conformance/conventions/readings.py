@@ -291,3 +291,56 @@ def attention_precision_read(attend: Attend) -> Value:
     if y == 1.0:
         return "float64"
     return "float32" if y == 1.0 + 2.0**-25 else f"{y!r}"
+
+
+# --- SGD's momentum, RMSprop and a dense layer's initial values: APIs the reference has no op for -------
+
+SGD_MOMENTUM = 0.5  # two steps of gradient 1 from θ = 0, the second at half the first's learning rate
+SGD_LRS = (1.0, 0.5)
+RMS_PROBE_LR = 0.1
+RMS_PROBE_GRAD = 1e-6  # g² = 1e−12 ≪ ε = 1e−6: √v + ε and √(v + ε) differ by a factor of about 585
+RMS_PROBE_EPS = 1e-6
+RMS_PROBE_DECAY = 0.5  # v = (1 − 0.5)·g² after one step from v = 0
+DENSE_FAN_IN, DENSE_FAN_OUT = 100, 2000  # bounds 1/√100 = 0.1 and √(6/2100) = 0.053 (Glorot) apart
+
+
+def sgd_momentum_read(param: object) -> Value:
+    """Where SGD with momentum puts the learning rate, from θ after the two steps of the probe."""
+    p = _first(param)
+    (lr1, lr2), mu = SGD_LRS, SGD_MOMENTUM
+    if math.isclose(p, -(lr1 + lr2 * (mu + 1.0)), rel_tol=1e-6):  # v = μv + g, θ −= lr·v: −1.75
+        return "lr outside the velocity (v = μv + g, θ −= lr·v)"
+    if math.isclose(p, -(lr1 + mu * lr1 + lr2), rel_tol=1e-6):  # v = μv − lr·g, θ += v: −2
+        return "lr inside the velocity (v = μv − lr·g, θ += v)"
+    return f"other (θ = {p:.6g} after two steps)"
+
+
+def rmsprop_eps_read(delta: object) -> Value:
+    """Where RMSprop adds ε, from the first step ``delta`` of the probe (g = ε = 1e−6, decay 0.5, lr 0.1)."""
+    step = abs(_first(delta)) / RMS_PROBE_LR
+    v = (1.0 - RMS_PROBE_DECAY) * RMS_PROBE_GRAD**2
+    if math.isclose(step, RMS_PROBE_GRAD / (math.sqrt(v) + RMS_PROBE_EPS), rel_tol=1e-3):
+        return "sqrt(v) + eps"
+    if math.isclose(step, RMS_PROBE_GRAD / math.sqrt(v + RMS_PROBE_EPS), rel_tol=1e-3):
+        return "sqrt(v + eps)"
+    return f"other (first step {step:.6g}·lr)"
+
+
+def dense_init_read(values: object) -> Value:
+    """The distribution of a fresh dense layer's weights or bias (fan-in 100, fan-out 2000), by its largest |value|.
+
+    Of 2000 or more draws from U(−b, b), the largest |value| is below 0.99·b with probability at most
+    0.99²⁰⁰⁰ ≈ 2·10⁻⁹, so a uniform initialiser is told by its bound.
+    """
+    v = np.abs(np.asarray(values, dtype=np.float64)).reshape(-1)
+    top = float(v.max(initial=0.0))
+    if top == 0.0:
+        return "zeros"
+    bounds = {
+        "uniform(±1/√fan_in)": 1.0 / math.sqrt(DENSE_FAN_IN),
+        "uniform(±√(6/(fan_in + fan_out))) (Glorot)": math.sqrt(6.0 / (DENSE_FAN_IN + DENSE_FAN_OUT)),
+    }
+    for name, bound in bounds.items():
+        if 0.99 * bound <= top <= bound * (1.0 + 1e-6):
+            return name
+    return f"other (max |value| {top:.3g}, std {float(np.std(v)):.3g})"

@@ -985,6 +985,41 @@ CONVENTIONS: tuple[Convention, ...] = (
         "AdamW's weight decay λ when none is given: 1e-2 in PyTorch, 1e-4 in optax, 0.004 in Keras.",
         adamw_default_weight_decay,
     ),
+    # SGD's momentum, RMSprop and a dense layer's initial values: the reference has no such op (not_offered).
+    Convention(
+        "sgd.momentum_formulation",
+        "Where SGD with momentum puts the learning rate: outside the velocity (v = μv + g, θ −= lr·v) or inside "
+        "it (v = μv − lr·g, θ += v, Sutskever et al. 2013); equal at a constant rate, not when the rate changes "
+        "(two steps of gradient 1, μ = 0.5, at lr 1 then 0.5: θ = −1.75 or −2).",
+        not_offered,
+    ),
+    Convention(
+        "rmsprop.eps_placement",
+        "Where RMSprop adds ε: to the root, g/(√v + ε), or under it, g/√(v + ε) (one step of g = ε = 1e−6).",
+        not_offered,
+    ),
+    Convention(
+        "rmsprop.default_decay",
+        "The decay of RMSprop's mean square when none is given (alpha, rho or decay): 0.99 in PyTorch, 0.9 in "
+        "optax and Keras.",
+        not_offered,
+    ),
+    Convention(
+        "rmsprop.default_eps",
+        "The ε of RMSprop when none is given.",
+        not_offered,
+    ),
+    Convention(
+        "linear.default_weight_init",
+        "The distribution of a fresh dense layer's weights (fan-in 100, fan-out 2000): PyTorch's "
+        "uniform(±1/√fan_in), Glorot's uniform(±√(6/(fan_in + fan_out))) in Keras.",
+        not_offered,
+    ),
+    Convention(
+        "linear.default_bias_init",
+        "The distribution of a fresh dense layer's bias: uniform(±1/√fan_in) in PyTorch, zeros in Keras.",
+        not_offered,
+    ),
     # Attention: the reference's own readings (readings.attention_*), the canonical column.
     Convention(
         "attention.boolean_mask_meaning",

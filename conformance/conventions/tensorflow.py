@@ -479,6 +479,44 @@ def adamw_default_weight_decay() -> Value:
     return num(_keras().optimizers.AdamW().weight_decay)
 
 
+def sgd_momentum_formulation() -> Value:
+    keras, tf = _keras(), _tf()
+    variable = keras.Variable(np.zeros(1), dtype="float64")
+    sgd = keras.optimizers.SGD(learning_rate=readings.SGD_LRS[0], momentum=readings.SGD_MOMENTUM)
+    for lr in readings.SGD_LRS:
+        sgd.learning_rate = lr
+        sgd.apply([tf.ones(1, dtype=tf.float64)], [variable])
+    return readings.sgd_momentum_read(variable.numpy())
+
+
+def rmsprop_eps_placement() -> Value:
+    r = readings
+    rms = _keras().optimizers.RMSprop(learning_rate=r.RMS_PROBE_LR, rho=r.RMS_PROBE_DECAY, epsilon=r.RMS_PROBE_EPS)
+    return r.rmsprop_eps_read(_keras_step(rms, r.RMS_PROBE_GRAD))
+
+
+def rmsprop_default_decay() -> Value:
+    return num(_keras().optimizers.RMSprop().rho)
+
+
+def rmsprop_default_eps() -> Value:
+    return num(_keras().optimizers.RMSprop().epsilon)
+
+
+def _fresh_dense() -> Any:
+    layer = _keras().layers.Dense(readings.DENSE_FAN_OUT)
+    layer.build((None, readings.DENSE_FAN_IN))
+    return layer
+
+
+def linear_default_weight_init() -> Value:
+    return readings.dense_init_read(_fresh_dense().kernel.numpy())
+
+
+def linear_default_bias_init() -> Value:
+    return readings.dense_init_read(_fresh_dense().bias.numpy())
+
+
 def _attend(query: Any, key: Any, value: Any, mask: Any = None, bias: Any = None, causal: bool = False) -> Any:
     """keras.ops.dot_product_attention in float64, its (B, T, N, H) layout from the canonical (N, H, L, E)."""
     keras = _keras()
@@ -635,6 +673,12 @@ PROBES: tuple[Probe, ...] = (
     Probe("adam.weight_decay", "keras.optimizers.Adam(weight_decay=0.5) (float64)", adam_weight_decay),
     Probe("adam.float64_hyperparameters", "keras.optimizers.Adam (float64)", adam_float64_hyperparameters),
     Probe("adamw.default_weight_decay", "keras.optimizers.AdamW", adamw_default_weight_decay),
+    Probe("sgd.momentum_formulation", "keras.optimizers.SGD(momentum=0.5) (float64)", sgd_momentum_formulation),
+    Probe("rmsprop.eps_placement", "keras.optimizers.RMSprop (float64)", rmsprop_eps_placement),
+    Probe("rmsprop.default_decay", "keras.optimizers.RMSprop (rho)", rmsprop_default_decay),
+    Probe("rmsprop.default_eps", "keras.optimizers.RMSprop", rmsprop_default_eps),
+    Probe("linear.default_weight_init", "keras.layers.Dense(2000) on 100 features", linear_default_weight_init),
+    Probe("linear.default_bias_init", "keras.layers.Dense(2000) on 100 features", linear_default_bias_init),
     Probe(
         "attention.boolean_mask_meaning",
         "keras.ops.dot_product_attention(mask)",

@@ -472,6 +472,46 @@ def adamw_default_weight_decay() -> Value:
     return num(torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))]).defaults["weight_decay"])
 
 
+def sgd_momentum_formulation() -> Value:
+    torch = _torch()
+    param = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    sgd = torch.optim.SGD([param], lr=readings.SGD_LRS[0], momentum=readings.SGD_MOMENTUM)
+    for lr in readings.SGD_LRS:
+        sgd.param_groups[0]["lr"] = lr
+        param.grad = torch.ones(1, dtype=torch.float64)
+        sgd.step()
+    return readings.sgd_momentum_read(param.detach().numpy())
+
+
+def rmsprop_eps_placement() -> Value:
+    r = readings
+    kwargs = {"lr": r.RMS_PROBE_LR, "alpha": r.RMS_PROBE_DECAY, "eps": r.RMS_PROBE_EPS}
+    return r.rmsprop_eps_read(_torch_step("RMSprop", r.RMS_PROBE_GRAD, **kwargs))
+
+
+def rmsprop_default_decay() -> Value:
+    torch = _torch()
+    return num(torch.optim.RMSprop([torch.nn.Parameter(torch.zeros(1))]).defaults["alpha"])
+
+
+def rmsprop_default_eps() -> Value:
+    torch = _torch()
+    return num(torch.optim.RMSprop([torch.nn.Parameter(torch.zeros(1))]).defaults["eps"])
+
+
+def _fresh_linear() -> Any:
+    torch = _torch()
+    return _seeded(lambda: torch.nn.Linear(readings.DENSE_FAN_IN, readings.DENSE_FAN_OUT))
+
+
+def linear_default_weight_init() -> Value:
+    return readings.dense_init_read(_fresh_linear().weight.detach().numpy())
+
+
+def linear_default_bias_init() -> Value:
+    return readings.dense_init_read(_fresh_linear().bias.detach().numpy())
+
+
 def _attend(query: Any, key: Any, value: Any, mask: Any = None, bias: Any = None, causal: bool = False) -> Any:
     """torch.nn.functional.scaled_dot_product_attention in float64: a boolean or an additive attn_mask."""
     torch = _torch()
@@ -603,6 +643,12 @@ PROBES: tuple[Probe, ...] = (
     Probe("adam.weight_decay", "torch.optim.Adam(weight_decay=0.5) (float64)", adam_weight_decay),
     Probe("adam.float64_hyperparameters", "torch.optim.Adam (float64)", adam_float64_hyperparameters),
     Probe("adamw.default_weight_decay", "torch.optim.AdamW", adamw_default_weight_decay),
+    Probe("sgd.momentum_formulation", "torch.optim.SGD(momentum=0.5) (float64)", sgd_momentum_formulation),
+    Probe("rmsprop.eps_placement", "torch.optim.RMSprop (float64)", rmsprop_eps_placement),
+    Probe("rmsprop.default_decay", "torch.optim.RMSprop (alpha)", rmsprop_default_decay),
+    Probe("rmsprop.default_eps", "torch.optim.RMSprop", rmsprop_default_eps),
+    Probe("linear.default_weight_init", "torch.nn.Linear(100, 2000)", linear_default_weight_init),
+    Probe("linear.default_bias_init", "torch.nn.Linear(100, 2000)", linear_default_bias_init),
     Probe(
         "attention.boolean_mask_meaning",
         "torch.nn.functional.scaled_dot_product_attention(mask)",

@@ -65,6 +65,8 @@ MEASURED_THROUGH: dict[str, tuple[str, ...]] = {
     "adam.weight_decay": ("adam_step",),
     "adam.float64_hyperparameters": ("adam_step",),
     "adamw.default_weight_decay": ("adamw_step",),
+    # SGD with momentum, measured through each framework's optimizer: shown beside the plain step.
+    "sgd.momentum_formulation": ("sgd_step",),
 }
 # Conventions about a framework's arithmetic or an API no term has (a variance): shown on /conventions/ only.
 GENERAL_CONVENTIONS = frozenset(
@@ -75,6 +77,10 @@ GENERAL_CONVENTIONS = frozenset(
         "float16.largest_finite",
         "float16.sum_accumulation",
         "bfloat16.sum_accumulation",
+        # RMSprop has no op yet (decisions: RMSprop).
+        "rmsprop.eps_placement",
+        "rmsprop.default_decay",
+        "rmsprop.default_eps",
     }
 )
 

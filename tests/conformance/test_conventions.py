@@ -360,3 +360,39 @@ def test_smooth_rectifier_conventions_are_measured() -> None:
         assert got["softplus.threshold"]["value"] == threshold
         assert got["softplus.has_beta"]["value"] is beta
         assert got["elu.default_alpha"]["value"] == 1.0
+
+
+def test_optimizer_and_initialisation_readers_tell_the_behaviours_apart() -> None:
+    """Hand-computed results of each formulation read as it: SGD θ = −1.75 or −2, RMSprop's two first steps."""
+    from dlterms.conformance.conventions import readings as r
+
+    assert r.sgd_momentum_read([-1.75]).startswith("lr outside")  # θ1 = −1, v2 = 0.5·1 + 1, θ2 = −1 − 0.5·1.5
+    assert r.sgd_momentum_read([-2.0]).startswith("lr inside")  # v1 = −1, v2 = 0.5·(−1) − 0.5, θ2 = −1 − 1
+    assert r.sgd_momentum_read([-1.5]).startswith("other")
+    # v = 0.5·10⁻¹²: 10⁻⁶/(7.0711e−7 + 10⁻⁶) = 0.585786 and 10⁻⁶/√(10⁻⁶ + 5·10⁻¹³) = 9.99999e−4, times lr = 0.1
+    assert r.rmsprop_eps_read([-0.0585786]) == "sqrt(v) + eps"
+    assert r.rmsprop_eps_read([-9.99999e-5]) == "sqrt(v + eps)"
+    assert r.rmsprop_eps_read([-0.1]).startswith("other")
+    assert r.dense_init_read([0.0, 0.0]) == "zeros"
+    assert r.dense_init_read([0.0995, -0.02]) == "uniform(±1/√fan_in)"  # 1/√100 = 0.1
+    assert r.dense_init_read([0.0534, 0.01]).endswith("(Glorot)")  # √(6/2100) = 0.05345
+    assert r.dense_init_read([0.2]).startswith("other")
+
+
+def test_optimizer_and_initialisation_conventions_match_the_documentation() -> None:
+    """torch.optim's SGD puts lr outside the velocity, Keras' inside; RMSprop's ε and decay; dense layers' init."""
+    expected = {
+        "torch": ("outside", "sqrt(v) + eps", 0.99, 1e-8, "uniform(±1/√fan_in)", "uniform(±1/√fan_in)"),
+        "jax": ("outside", "sqrt(v + eps)", 0.9, 1e-8, None, None),  # optax.rmsprop(eps_in_sqrt=True)
+        "tensorflow": ("inside", "sqrt(v + eps)", 0.9, 1e-7, "uniform(±√(6/(fan_in + fan_out))) (Glorot)", "zeros"),
+    }
+    for fw, (lr_place, eps_place, decay, eps, weight, bias) in expected.items():
+        pytest.importorskip(fw)
+        probes = importlib.import_module(f"dlterms.conformance.conventions.{fw}")
+        assert probes.sgd_momentum_formulation().startswith(f"lr {lr_place}"), fw
+        assert probes.rmsprop_eps_placement() == eps_place, fw
+        assert (probes.rmsprop_default_decay(), probes.rmsprop_default_eps()) == (decay, eps), fw
+        if weight is not None:
+            assert (probes.linear_default_weight_init(), probes.linear_default_bias_init()) == (weight, bias), fw
+    canonical = _by_id(cv.measure("reference"))
+    assert all(canonical[c]["value"] is None for c in ("sgd.momentum_formulation", "linear.default_weight_init"))
