@@ -21,8 +21,9 @@ from __future__ import annotations
 import math
 
 from ._exact import exact_sum
-from ._tensor import Nested, Shape, choice, integer, same_shape, scalar, tensor, unflatten
+from ._tensor import Nested, Shape, choice, same_shape, scalar, tensor, unflatten
 from .activations import log_softmax, softmax
+from .losses import class_rows
 from .regression_losses import cotangent_per_term, reduce_terms
 
 __all__ = [
@@ -35,36 +36,6 @@ __all__ = [
 ]
 
 REDUCTIONS = ("none", "mean", "sum")
-
-
-def class_rows(fn: str, name: str, value: Nested, target: Nested) -> tuple[list[list[float]], list[int], int]:
-    """Check ``value`` (N, C) and ``target`` (N,) class indices in [0, C); return the rows, the indices and C.
-
-    An empty batch is ``value=[]``, ``target=[]`` (N = 0; a nested list cannot say C).
-    """
-    shape, flat = tensor(fn, name, value)
-    if shape == (0,):
-        shape = (0, 0)
-    if len(shape) != 2:
-        raise ValueError(
-            f"{fn}: {name}.shape={shape}; expected (N, C): one row of C classes per example "
-            f"(wrap a single example as [[...]])"
-        )
-    n, c = shape
-    if not isinstance(target, list | tuple):
-        raise TypeError(f"{fn}: target is {type(target).__name__} {target!r}; expected a list of {n} class indices")
-    if len(target) != n:
-        raise ValueError(f"{fn}: target has {len(target)} class indices but {name} has N={n} rows; expected N")
-    labels = []
-    for i, k in enumerate(target):
-        k = integer(fn, f"target[{i}]", k)
-        if not 0 <= k < c:
-            raise ValueError(
-                f"{fn}: target[{i}]={k} is out of range for C={c} classes ({name}.shape={shape}); "
-                f"expected 0 <= target < {c}"
-            )
-        labels.append(k)
-    return [flat[i * c : (i + 1) * c] for i in range(n)], labels, c
 
 
 # --- negative log-likelihood ----------------------------------------------------------------

@@ -199,31 +199,34 @@ def binary_cross_entropy_vjp(input: Nested, target: Nested, cotangent: Nested, r
 # --- cross-entropy (softmax + negative log-likelihood) ---------------------------------
 
 
-def _class_indices(fn: str, logits: Nested, target: Nested) -> tuple[int, list[int]]:
-    """Check ``logits`` (N, C) and ``target`` (N,) class indices; return N and the indices."""
-    shape, _ = tensor(fn, "logits", logits)
-    if shape == (0,):  # an empty batch: N = 0 (a nested list cannot say C)
+def class_rows(fn: str, name: str, value: Nested, target: Nested) -> tuple[list[list[float]], list[int], int]:
+    """Check ``value`` (N, C) and ``target`` (N,) class indices in [0, C); return the rows, the indices and C.
+
+    An empty batch is ``value=[]``, ``target=[]`` (N = 0; a nested list cannot say C).
+    """
+    shape, flat = tensor(fn, name, value)
+    if shape == (0,):
         shape = (0, 0)
     if len(shape) != 2:
         raise ValueError(
-            f"{fn}: logits.shape={shape}; expected (N, C): one row of C class scores per example "
+            f"{fn}: {name}.shape={shape}; expected (N, C): one row of C classes per example "
             f"(wrap a single example as [[...]])"
         )
     n, c = shape
     if not isinstance(target, list | tuple):
         raise TypeError(f"{fn}: target is {type(target).__name__} {target!r}; expected a list of {n} class indices")
     if len(target) != n:
-        raise ValueError(f"{fn}: target has {len(target)} class indices but logits has N={n} rows; expected N")
+        raise ValueError(f"{fn}: target has {len(target)} class indices but {name} has N={n} rows; expected N")
     labels = []
     for i, k in enumerate(target):
         k = integer(fn, f"target[{i}]", k)
         if not 0 <= k < c:
             raise ValueError(
-                f"{fn}: target[{i}]={k} is out of range for C={c} classes (logits.shape={shape}); "
+                f"{fn}: target[{i}]={k} is out of range for C={c} classes ({name}.shape={shape}); "
                 f"expected 0 <= target < {c}"
             )
         labels.append(k)
-    return n, labels
+    return [flat[i * c : (i + 1) * c] for i in range(n)], labels, c
 
 
 def cross_entropy(logits: Nested, target: Nested, reduction: str = "mean") -> Nested:
@@ -248,7 +251,8 @@ def cross_entropy(logits: Nested, target: Nested, reduction: str = "mean") -> Ne
     0.6931471805599453
     """
     fn = "cross_entropy"
-    n, labels = _class_indices(fn, logits, target)
+    _, labels, _ = class_rows(fn, "logits", logits, target)
+    n = len(labels)
     reduction = choice(fn, "reduction", reduction, REDUCTIONS)
     rows = log_softmax(logits, axis=-1) if n else []
     return _reduce([0.0 - row[k] for row, k in zip(rows, labels, strict=True)], (n,), reduction)
@@ -266,7 +270,8 @@ def cross_entropy_vjp(logits: Nested, target: Nested, cotangent: Nested, reducti
     [[0.5, -0.5]]
     """
     fn = "cross_entropy_vjp"
-    n, labels = _class_indices(fn, logits, target)
+    _, labels, _ = class_rows(fn, "logits", logits, target)
+    n = len(labels)
     reduction = choice(fn, "reduction", reduction, REDUCTIONS)
     g = _cotangent_per_value(fn, cotangent, (n,), n, reduction)
     probs = softmax(logits, axis=-1) if n else []
