@@ -23,8 +23,7 @@ import math
 from ._exact import exact_sum
 from ._tensor import Nested, Shape, choice, same_shape, scalar, tensor, unflatten
 from .activations import log_softmax, softmax
-from .losses import class_rows
-from .regression_losses import cotangent_per_term, reduce_terms
+from .losses import class_rows, cotangent_per_term, reduce_terms
 
 __all__ = [
     "binary_cross_entropy_with_logits",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 from ._tensor import Nested, Shape, choice, same_shape, tensor, unflatten
-from .regression_losses import cotangent_per_term, reduce_terms
+from .losses import cotangent_per_term, reduce_terms
 
 __all__ = ["kl_div", "kl_div_vjp"]
 

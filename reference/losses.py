@@ -35,17 +35,28 @@ __all__ = [
 REDUCTIONS = ("none", "mean", "sum")
 
 
-def _reduce(values: list[float], shape: Shape, reduction: str) -> Nested:
+def reduce_terms(values: list[float], shape: Shape, reduction: str, batch: int | None = None) -> Nested:
+    """The loss terms ``values`` (of a tensor of ``shape``) reduced.
+
+    ``"none"``: the terms in that shape; ``"sum"``: their sum rounded once; ``"mean"``: the sum
+    over their number (NaN for none); ``"batchmean"``: the sum over ``batch`` (the first
+    dimension's length; NaN for 0).
+    """
     if reduction == "none":
         return unflatten(values, shape)
     if reduction == "sum":
-        return exact_sum(values)  # exact to one rounding, whatever the order; ±inf where the sum overflows
+        return exact_sum(values)  # one rounding whatever the order; ±inf where the sum overflows
+    if reduction == "batchmean":
+        return exact_sum(values) / batch if batch else math.nan
     return exact_mean(values)  # NaN for no values; finite where the mean is, even if the sum overflows
 
 
-def _cotangent_per_value(fn: str, cotangent: Nested, shape: Shape, n: int, reduction: str) -> list[float]:
-    """The cotangent of each unreduced value: ḡ·1 (sum), ḡ/n (mean), or gᵢ (none)."""
+def cotangent_per_term(
+    fn: str, cotangent: Nested, shape: Shape, reduction: str, batch: int | None = None
+) -> list[float]:
+    """The cotangent of each unreduced term: ``g_i`` (none), ``ḡ`` (sum), ``ḡ/n`` (mean), ``ḡ/batch`` (batchmean)."""
     g_shape, g = tensor(fn, "cotangent", cotangent)
+    n = math.prod(shape)
     if reduction == "none":
         same_shape(fn, "cotangent", g_shape, "the unreduced loss", shape)
         return g
@@ -54,9 +65,8 @@ def _cotangent_per_value(fn: str, cotangent: Nested, shape: Shape, n: int, reduc
             f"{fn}: cotangent.shape={g_shape} but reduction={reduction!r} gives a scalar loss; "
             f"expected a number (a 0-d cotangent)"
         )
-    if n == 0:
-        return []
-    return [g[0] / n if reduction == "mean" else g[0]] * n
+    divisor = {"sum": 1, "mean": n, "batchmean": batch}[reduction]
+    return [g[0] / divisor] * n if n else []
 
 
 # --- mean squared error ----------------------------------------------------------
@@ -83,7 +93,8 @@ def mse_loss(input: Nested, target: Nested, reduction: str = "mean") -> Nested:
     t_shape, t = tensor(fn, "target", target)
     same_shape(fn, "input", shape, "target", t_shape)
     reduction = choice(fn, "reduction", reduction, REDUCTIONS)
-    return _reduce([(a - b) * (a - b) for a, b in zip(x, t, strict=True)], shape, reduction)  # inf, not OverflowError
+    squares = [(a - b) * (a - b) for a, b in zip(x, t, strict=True)]  # inf, not OverflowError
+    return reduce_terms(squares, shape, reduction)
 
 
 def mse_loss_vjp(input: Nested, target: Nested, cotangent: Nested, reduction: str = "mean") -> tuple[Nested, Nested]:
@@ -100,7 +111,7 @@ def mse_loss_vjp(input: Nested, target: Nested, cotangent: Nested, reduction: st
     t_shape, t = tensor(fn, "target", target)
     same_shape(fn, "input", shape, "target", t_shape)
     reduction = choice(fn, "reduction", reduction, REDUCTIONS)
-    g = _cotangent_per_value(fn, cotangent, shape, len(x), reduction)
+    g = cotangent_per_term(fn, cotangent, shape, reduction)
     d_input = [2.0 * gi * (a - b) for a, b, gi in zip(x, t, g, strict=True)]
     return unflatten(d_input, shape), unflatten([-d for d in d_input], shape)
 
@@ -162,7 +173,7 @@ def binary_cross_entropy(input: Nested, target: Nested, reduction: str = "mean")
     for pi, yi in zip(p, t, strict=True):
         log_p, log_q = _clamped_logs(pi)
         values.append(0.0 - (yi * log_p + (1.0 - yi) * log_q))  # 0.0 - : no -0.0
-    return _reduce(values, shape, reduction)
+    return reduce_terms(values, shape, reduction)
 
 
 def _bce_derivative(p: float, y: float) -> float:
@@ -192,7 +203,7 @@ def binary_cross_entropy_vjp(input: Nested, target: Nested, cotangent: Nested, r
     t_shape, t = _probabilities(fn, "target", target)
     same_shape(fn, "input", shape, "target", t_shape)
     reduction = choice(fn, "reduction", reduction, REDUCTIONS)
-    g = _cotangent_per_value(fn, cotangent, shape, len(p), reduction)
+    g = cotangent_per_term(fn, cotangent, shape, reduction)
     return unflatten([gi * _bce_derivative(pi, yi) for pi, yi, gi in zip(p, t, g, strict=True)], shape)
 
 
@@ -255,7 +266,7 @@ def cross_entropy(logits: Nested, target: Nested, reduction: str = "mean") -> Ne
     n = len(labels)
     reduction = choice(fn, "reduction", reduction, REDUCTIONS)
     rows = log_softmax(logits, axis=-1) if n else []
-    return _reduce([0.0 - row[k] for row, k in zip(rows, labels, strict=True)], (n,), reduction)
+    return reduce_terms([0.0 - row[k] for row, k in zip(rows, labels, strict=True)], (n,), reduction)
 
 
 def cross_entropy_vjp(logits: Nested, target: Nested, cotangent: Nested, reduction: str = "mean") -> Nested:
@@ -273,7 +284,7 @@ def cross_entropy_vjp(logits: Nested, target: Nested, cotangent: Nested, reducti
     _, labels, _ = class_rows(fn, "logits", logits, target)
     n = len(labels)
     reduction = choice(fn, "reduction", reduction, REDUCTIONS)
-    g = _cotangent_per_value(fn, cotangent, (n,), n, reduction)
+    g = cotangent_per_term(fn, cotangent, (n,), reduction)
     probs = softmax(logits, axis=-1) if n else []
     return [[gn * d for d in _softmax_minus_onehot(row, k)] for row, k, gn in zip(probs, labels, g, strict=True)]
 

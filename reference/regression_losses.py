@@ -11,8 +11,8 @@ or ``"sum"``; input and target have the same shape (no broadcasting).
 Each ``<loss>_vjp(..., cotangent, ...)`` returns ``(d_input, d_target)``: the cotangent is a
 float for ``"mean"``/``"sum"`` and has the input's shape for ``"none"``.
 
-:func:`reduce_terms` and :func:`cotangent_per_term` are the reductions of these losses and of
-:mod:`dlterms.reference.divergences` (with its ``"batchmean"``).
+:func:`~dlterms.reference.losses.reduce_terms` and :func:`~dlterms.reference.losses.cotangent_per_term`
+reduce these losses, as they do every loss.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from ._exact import exact_mean, exact_sum
 from ._tensor import Nested, Shape, choice, same_shape, scalar, tensor, unflatten
+from .losses import cotangent_per_term, reduce_terms
 
 __all__ = [
     "huber_loss",
@@ -31,40 +31,6 @@ __all__ = [
 ]
 
 REDUCTIONS = ("none", "mean", "sum")
-
-
-def reduce_terms(values: list[float], shape: Shape, reduction: str, batch: int | None = None) -> Nested:
-    """The loss terms ``values`` (of a tensor of ``shape``) reduced.
-
-    ``"none"``: the terms in that shape; ``"sum"``: their sum rounded once; ``"mean"``: the sum
-    over their number (NaN for none); ``"batchmean"``: the sum over ``batch`` (the first
-    dimension's length; NaN for 0).
-    """
-    if reduction == "none":
-        return unflatten(values, shape)
-    if reduction == "sum":
-        return exact_sum(values)  # one rounding whatever the order; ±inf where the sum overflows
-    if reduction == "batchmean":
-        return exact_sum(values) / batch if batch else math.nan
-    return exact_mean(values)  # NaN for no values; finite where the mean is, even if the sum overflows
-
-
-def cotangent_per_term(
-    fn: str, cotangent: Nested, shape: Shape, reduction: str, batch: int | None = None
-) -> list[float]:
-    """The cotangent of each unreduced term: ``g_i`` (none), ``ḡ`` (sum), ``ḡ/n`` (mean), ``ḡ/batch`` (batchmean)."""
-    g_shape, g = tensor(fn, "cotangent", cotangent)
-    n = math.prod(shape)
-    if reduction == "none":
-        same_shape(fn, "cotangent", g_shape, "the unreduced loss", shape)
-        return g
-    if g_shape != ():
-        raise ValueError(
-            f"{fn}: cotangent.shape={g_shape} but reduction={reduction!r} gives a scalar loss; "
-            f"expected a number (a 0-d cotangent)"
-        )
-    divisor = {"sum": 1, "mean": n, "batchmean": batch}[reduction]
-    return [g[0] / divisor] * n if n else []
 
 
 def _threshold(fn: str, name: str, value: object, *, zero_allowed: bool) -> float:
