@@ -130,7 +130,7 @@ def to_numpy(x: tf.Tensor) -> np.ndarray:
 
 @_on_device
 def vjp(fn: Callable[..., Any], primals: tuple[tf.Tensor, ...], cotangent: Any) -> tuple[tf.Tensor, ...]:
-    if getattr(fn, "op", None) in _ASSIGNED:
+    if getattr(fn, "op", None) in NOT_DIFFERENTIABLE:
         raise Unsupported(f"{fn.op}: Keras' optimizers assign to variables, which GradientTape does not differentiate")
     primals = tuple(tf.identity(p) for p in primals)
     with tf.GradientTape() as tape:
@@ -454,8 +454,8 @@ def sgd_step(param: tf.Tensor, grad: tf.Tensor, lr: float) -> tf.Tensor:
 # --- adaptive optimisers: keras.optimizers -------------------------------------------------------
 
 # Ops computed by Keras' optimisers, which update variables in place (assign): GradientTape does not
-# differentiate through an assignment, so their VJP is unsupported here.
-_ASSIGNED = ("adam_step", "adamw_step")
+# differentiate through an assignment, so their VJP is unsupported here (their gradient checks too).
+NOT_DIFFERENTIABLE = ("adam_step", "adamw_step")
 
 
 def keras_epsilon(eps: float, beta2: float, step: int) -> float:
