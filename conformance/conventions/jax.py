@@ -231,12 +231,6 @@ def layer_norm_variance_algorithm() -> Value:
     return algorithm_read(_standardize(OFFSET_X, epsilon=TINY_EPS))
 
 
-def _optax_losses() -> Any:
-    import optax  # in dlterms' jax extra; a JAX without it records these rows as errors
-
-    return optax.losses
-
-
 def _in_float64(f: Callable[..., Any], *values: object, **kwargs: Any) -> Any:
     """``f`` of ``values`` as float64 arrays, computed with 64-bit types on."""
     jax = _jax()
@@ -245,12 +239,12 @@ def _in_float64(f: Callable[..., Any], *values: object, **kwargs: Any) -> Any:
 
 
 def huber_loss_default_delta() -> Value:
-    return huber_delta_read(_in_float64(_optax_losses().huber_loss, [HUBER_RESIDUAL], [0.0]))
+    return huber_delta_read(_in_float64(_optax().losses.huber_loss, [HUBER_RESIDUAL], [0.0]))
 
 
 def smooth_l1_loss_scaling() -> Value:
     # optax has no smooth L1 loss: its Huber loss with δ = 2 is what a user reaches for.
-    f = _optax_losses().huber_loss
+    f = _optax().losses.huber_loss
     return scaling_read(_in_float64(f, [SCALING_RESIDUAL], [0.0], delta=SCALING_BETA))
 
 
@@ -269,18 +263,18 @@ def kl_div_clipping() -> Value:
 
 
 def cross_entropy_label_smoothing_formula() -> Value:
-    import optax
+    optax = _optax()
 
     from .reference import SMOOTHING, SMOOTHING_LOGITS, smoothing_read
 
     labels = optax.smooth_labels(np.eye(len(SMOOTHING_LOGITS[0]))[[0]], SMOOTHING)
-    return smoothing_read(_in_float64(_optax_losses().softmax_cross_entropy, SMOOTHING_LOGITS, labels))
+    return smoothing_read(_in_float64(_optax().losses.softmax_cross_entropy, SMOOTHING_LOGITS, labels))
 
 
 def binary_cross_entropy_label_smoothing_formula() -> Value:
     from .reference import BCE_PROBE_LOGIT, SMOOTHING, absent, binary_smoothing_read
 
-    f = _optax_losses().sigmoid_binary_cross_entropy
+    f = _optax().losses.sigmoid_binary_cross_entropy
     try:
         return binary_smoothing_read(_in_float64(f, [BCE_PROBE_LOGIT], [1.0], label_smoothing=SMOOTHING))
     except TypeError as exc:
@@ -290,7 +284,7 @@ def binary_cross_entropy_label_smoothing_formula() -> Value:
 def binary_cross_entropy_with_logits_pos_weight() -> Value:
     from .reference import POS_WEIGHT, absent, pos_weight_read
 
-    f = _optax_losses().sigmoid_binary_cross_entropy
+    f = _optax().losses.sigmoid_binary_cross_entropy
     try:
         return pos_weight_read(_in_float64(f, [0.0, 0.0], [1.0, 0.0], pos_weight=POS_WEIGHT))
     except TypeError as exc:
@@ -328,7 +322,7 @@ def embedding_negative_index() -> Value:
 
 
 def _optax() -> Any:
-    import optax
+    import optax  # in dlterms' jax extra; a JAX without it records these rows as errors
 
     return optax
 
