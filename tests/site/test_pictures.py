@@ -8,7 +8,7 @@ import pytest
 from dlterms.glossary import PICTURE_KINDS, PICTURE_VARIANTS, Picture, load_sections, load_terms
 
 from dlterms.site import plots
-from dlterms.site.plots.diagrams import MODES
+from dlterms.site.plots.diagrams import MODES, wrap_identifier
 
 TERMS = load_terms()
 SECTIONS = load_sections()
@@ -51,3 +51,12 @@ def test_pictures_of_some_terms() -> None:
         "softmax": ["vector-softmax-log_softmax"],
         "bias": ["related-bias"],
     }
+
+
+def test_a_long_reference_name_is_broken_after_underscores_in_the_related_map() -> None:
+    """batch_norm_running_stats() takes two lines of at most 16 characters, and joined again it is the name."""
+    assert wrap_identifier("batch_norm_running_stats()", 16) == "batch_norm_\nrunning_stats()"
+    wrapped = wrap_identifier("scaled_dot_product_attention_vjp()", 16)
+    assert all(len(line) <= 16 for line in wrapped.split("\n"))
+    assert wrapped.replace("\n", "") == "scaled_dot_product_attention_vjp()"
+    assert wrap_identifier("relu()", 16) == "relu()"

@@ -82,6 +82,23 @@ def draw_rnn(highlight: str | None) -> Figure:
     return fig
 
 
+def wrap_identifier(name: str, width: int) -> str:
+    """``name`` on lines of at most ``width`` characters where it can be, each broken after an underscore.
+
+    >>> wrap_identifier("batch_norm_running_stats()", 16)
+    'batch_norm_\\nrunning_stats()'
+    """
+    lines = [""]
+    for part in name.split("_"):
+        piece = part if not lines[-1] else "_" + part
+        if lines[-1] and len(lines[-1]) + len(piece) > width:
+            lines[-1] += "_"
+            lines.append(part)
+        else:
+            lines[-1] += piece
+    return "\n".join(lines)
+
+
 def draw_related(term: Term, terms: dict[str, Term], sections: Sequence[Section]) -> Figure:
     """The term (with the reference functions that show it) on the left, its related terms listed on the
     right, each joined to it; colour: the seed section, named under the list."""
@@ -108,8 +125,8 @@ def draw_related(term: Term, terms: dict[str, Term], sections: Sequence[Section]
         box = {"boxstyle": "round,pad=0.25", "facecolor": colour(other), "edgecolor": GREY, "lw": 0.6}
         ax.text(2.25, y, textwrap.shorten(other.en.name, 28, placeholder="…"), va="center", zorder=2, bbox=box)
     centre = "\n".join(textwrap.wrap(term.en.name, 16))
-    if term.reference:  # the reference functions, without "reference." (the box stays narrow)
-        centre += "\n" + "\n".join(f"{r}()" for r in term.reference[:3])
+    if term.reference:  # the reference functions, without "reference.", broken after "_" (the box stays narrow)
+        centre += "\n" + "\n".join(wrap_identifier(f"{r}()", 16) for r in term.reference[:3])
     box = {"boxstyle": "round,pad=0.4", "facecolor": "white", "edgecolor": BLUE, "lw": 1.4}
     ax.text(0.75, centre_y, centre, ha="center", va="center", zorder=3, bbox=box)
     for i, sid in enumerate(used):
