@@ -30,6 +30,7 @@ _HOMES = {
     "DEFAULT_DTYPES": "settings",
     "DEFAULT_MAX_EXAMPLES": "settings",
     "Unsupported": "checks",
+    "UnsupportedCase": "checks",
 }
 
 __all__ = sorted(_HOMES)

@@ -20,6 +20,7 @@ from .tolerances import Relative, Tolerance
 
 __all__ = [
     "Unsupported",
+    "UnsupportedCase",
     "Violation",
     "as_float64",
     "assert_close",
@@ -43,6 +44,14 @@ class Violation(AssertionError):
 
 class Unsupported(Exception):
     """The backend lacks something the invariant needs (an op, a dtype, autodiff)."""
+
+
+class UnsupportedCase(Unsupported):
+    """The backend cannot express this one case (an option value its API lacks).
+
+    The runner sets the example aside and checks the others; the row counts the cases set aside
+    and is unsupported only if every case was.
+    """
 
 
 # The largest errors seen by assert_close while one invariant runs (see measure_errors).

@@ -32,14 +32,14 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import HealthCheck, Phase, given
+from hypothesis import HealthCheck, Phase, given, reject
 from hypothesis import seed as hypothesis_seed
 from hypothesis import settings as hypothesis_settings
 from hypothesis.errors import Flaky, Unsatisfiable
 
 from . import invariants as _invariants  # noqa: F401  (registers every invariant)
 from .backends import Backend
-from .checks import Unsupported, Violation, json_safe, measure_errors
+from .checks import Unsupported, UnsupportedCase, Violation, json_safe, measure_errors
 from .generation import bounded_shrinking, no_local_constants, private_hypothesis_home
 from .limits import CheckTimeout, TimeLimit
 from .math_modes import MATH_MODES, affected, device_math_mode, judged_under
@@ -240,14 +240,21 @@ def run_one(
         row.status, row.message = "unsupported", reason
         return row
 
-    state: dict[str, Any] = {"case": None, "examples": 0}
+    state: dict[str, Any] = {"case": None, "examples": 0, "set_aside": 0, "set_aside_reason": ""}
 
     def prop(case: dict[str, Any]) -> None:
         state["case"] = case
         state["examples"] += 1
         if on_case is not None:
             on_case(case)
-        inv.check(bk, dtype, **case)
+        try:
+            inv.check(bk, dtype, **case)
+        except UnsupportedCase as exc:
+            # A case the backend's API cannot express: set aside, the other cases still checked.
+            state["examples"] -= 1
+            state["set_aside"] += 1
+            state["set_aside_reason"] = state["set_aside_reason"] or str(exc)
+            reject()
 
     if inv.max_examples is not None:
         max_examples = min(max_examples, inv.max_examples)
@@ -293,7 +300,10 @@ def run_one(
     except Unsupported as exc:
         row.status, row.message = "unsupported", str(exc)
     except Unsatisfiable as exc:
-        row.status, row.message = "skip", f"no valid example could be generated: {exc}"
+        if state["set_aside"]:
+            row.status, row.message = "unsupported", f"every case was set aside: {state['set_aside_reason']}"
+        else:
+            row.status, row.message = "skip", f"no valid example could be generated: {exc}"
     except CheckTimeout as exc:
         row.status, row.message = "error", f"timeout: {exc}"
         row.counterexample = state["case"]
@@ -305,6 +315,8 @@ def run_one(
         _under_device_mode(row, bk, inv, dtype, device_mode or "", _left(timeout_s, start))
     row.duration_s = time.perf_counter() - start
     row.examples = state["examples"]
+    if state["set_aside"]:
+        row.details["set_aside"] = {"cases": state["set_aside"], "reason": state["set_aside_reason"]}
     if row.status == "pass":
         row.max_abs_err, row.max_rel_err, row.tolerance = (
             errors["max_abs_err"],

@@ -9,7 +9,10 @@ ops declared in :mod:`dlterms.ops`, with the signatures of their records
 ``op_dtypes`` (op -> the dtypes it has that op in, when fewer than
 ``dtypes``: :meth:`Backend.supports`) and ``conventions`` (probes of its
 framework's own defaults: :mod:`dlterms.conformance.conventions`); an op can
-also raise :class:`Unsupported` for a case its framework has no kernel for.
+also raise :class:`Unsupported` when its framework has no kernel for a dtype or a
+mode (the whole row is unsupported), or :class:`UnsupportedCase` for one case its
+API cannot express, such as an option value (that example is set aside and the
+row counts it).
 
 :func:`load_backend` finds one by
 
@@ -42,7 +45,7 @@ from typing import Any
 
 from dlterms import frameworks, ops
 
-from ..checks import Unsupported
+from ..checks import Unsupported, UnsupportedCase
 
 __all__ = [
     "BUILTIN",
@@ -52,6 +55,7 @@ __all__ = [
     "BackendError",
     "OpCall",
     "Unsupported",
+    "UnsupportedCase",
     "load_backend",
 ]
 

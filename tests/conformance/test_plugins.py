@@ -291,6 +291,33 @@ def test_an_op_raising_unsupported_gives_unsupported_rows(contract_probe: Callab
         assert rows["float64"]["message"] == "no float64 relu kernel"
 
 
+def test_an_op_raising_unsupported_case_sets_that_case_aside(contract_probe: Callable[..., str], conform: Any) -> None:
+    """An op that raises UnsupportedCase for some cases is checked on the others, and the row counts those set aside."""
+    from dlterms.conformance.backends import UnsupportedCase
+
+    def relu(x: np.ndarray) -> np.ndarray:
+        if x.size % 2:
+            raise UnsupportedCase("no relu of an odd size")
+        return np.maximum(x, np.zeros_like(x))
+
+    def never(x: np.ndarray) -> np.ndarray:
+        raise UnsupportedCase("no relu at all")
+
+    fields = {"version": "1", "dtypes": ("float64",), "asarray": np.asarray, "to_numpy": np.asarray}
+    row = _row(conform(contract_probe(name="probe", relu=relu, **fields), "--terms", "relu", "--max-examples", "20"))
+    assert row["status"] == "pass" and row["examples"] > 0
+    assert row["details"]["set_aside"]["cases"] > 0
+    assert row["details"]["set_aside"]["reason"] == "no relu of an odd size"
+    row = _row(conform(contract_probe(name="probe", relu=never, **fields), "--terms", "relu", "--max-examples", "5"))
+    assert row["status"] == "unsupported"
+    assert row["message"] == "every case was set aside: no relu at all"
+
+
+def _row(run: Any) -> dict[str, Any]:
+    """The float64 relu.equals_max_zero row of a run."""
+    return next(r for r in run.rows() if r["invariant"] == "relu.equals_max_zero" and r["dtype"] == "float64")
+
+
 def test_device_reported_by_facts_is_kept(contract_probe: Callable[..., str], conform: Any) -> None:
     """An adapter with no `device` attribute whose facts() names a device is reported on that device, not 'cpu'."""
     spec = contract_probe(
