@@ -155,6 +155,7 @@ def _run(report: dict[str, Any]) -> dict[str, Any]:
         "version": backend.get("version"),
         "device": backend.get("device", "cpu"),
         "dlterms_version": report.get("dlterms_version"),
+        "hypothesis_version": report.get("hypothesis_version"),
         "created": report.get("created"),
         "seed": settings.get("seed"),
         "max_examples": settings.get("max_examples"),

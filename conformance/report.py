@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+import hypothesis
+
 import dlterms
 from dlterms.files import atomic_write_text
 
@@ -73,6 +75,8 @@ def build_report(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "dlterms_version": dlterms.__version__,
         "python": platform.python_version(),
+        # A seed's cases are drawn by Hypothesis: the same seed draws other cases under another version.
+        "hypothesis_version": hypothesis.__version__,
         "platform": platform.platform(),
         "backend": {**bk.facts(), "spec": backend_spec, "device": bk.device},
         "settings": settings,
@@ -232,6 +236,7 @@ def write_junit(path: str | os.PathLike[str], report: dict[str, Any]) -> None:
         ("device", b.get("device", "cpu")),
         ("dlterms", report["dlterms_version"]),
         ("python", report["python"]),
+        ("hypothesis", report.get("hypothesis_version", "unknown")),
         ("seed", str(report["settings"].get("seed"))),
         ("interrupted", str(report["interrupted"]).lower()),
     ):
@@ -352,7 +357,8 @@ th{{background:#f3f3f3}}pre{{background:#f7f7f7;padding:.75em;overflow:auto}}{cs
 </style></head><body>
 <h1>dlterms conformance report</h1>
 <p>Backend <b>{e(b["name"])} {e(b["version"])}</b> on {e(b.get("device", "cpu"))};
-dlterms {e(report["dlterms_version"])}; Python {e(report["python"])}; seed {e(str(report["settings"].get("seed")))};
+dlterms {e(report["dlterms_version"])}; Python {e(report["python"])};
+Hypothesis {e(report.get("hypothesis_version", "unknown"))}; seed {e(str(report["settings"].get("seed")))};
 {e(report["created"])}{" — <b>interrupted</b>" if report["interrupted"] else ""}</p>
 <p><b>{e(counts)}</b> ({s["total"]} checks)</p>
 <table><thead><tr><th>term</th><th>invariant</th><th>dtype</th><th>device</th><th>status</th><th>examples</th>
