@@ -60,3 +60,27 @@ def test_a_long_reference_name_is_broken_after_underscores_in_the_related_map() 
     assert all(len(line) <= 16 for line in wrapped.split("\n"))
     assert wrapped.replace("\n", "") == "scaled_dot_product_attention_vjp()"
     assert wrap_identifier("relu()", 16) == "relu()"
+
+
+def test_attention_heat_map_shows_the_softmax_of_the_scores() -> None:
+    """The heat map's weights are softmax(XXᵀ/√4) of its tokens (by NumPy here); causal ones are 0 above j = i."""
+    import numpy as np
+
+    from dlterms.site.plots import heatmaps
+
+    x = np.array(heatmaps.tokens())
+    scores = x @ x.T / 2.0
+    for causal in (False, True):
+        if causal:
+            scores = np.where(np.tril(np.ones_like(scores)) > 0, scores, -np.inf)
+        expected = np.exp(scores - scores.max(axis=1, keepdims=True))
+        expected /= expected.sum(axis=1, keepdims=True)
+        got = np.array(heatmaps.attention_weights(causal))
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-15)
+    assert np.all(np.triu(np.array(heatmaps.attention_weights(True)), k=1) == 0.0)
+
+
+def test_scaled_dot_product_attention_shows_the_attention_heat_map() -> None:
+    """The attention term's page declares the heat map."""
+    names = [p.name for p in plots.pictures_for(TERMS["scaled-dot-product-attention"], TERMS, SECTIONS)]
+    assert names == ["attention-weights"]

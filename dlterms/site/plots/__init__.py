@@ -10,6 +10,8 @@ Which pictures a term gets is declared by its glossary entry (``[[picture]]`` ta
 * ``learning-rates``: the cost for too small, good and too large learning rates;
 * ``convolution`` (with ``stride``, ``padding``), ``pooling``, ``cnn-block``: the window on a small grid;
 * ``rnn``: the unrolled network and its four input/output modes (``variant`` highlights one);
+* ``attention``: the weights of one self-attention example as a heat map, without and with the causal
+  mask (:mod:`.heatmaps`);
 * ``computational-graph``: backpropagation's forward and backward pass, traced from the reference's
   ``forward_pass`` and ``backward_pass`` (:mod:`.graph`; a hand-written SVG whose nodes link to terms);
 * a term that declares none: a map of the term and its related terms (the fallback).
@@ -34,7 +36,7 @@ from dlterms.glossary import Picture as Declared
 from dlterms.glossary import Section, Term
 
 from ..text import log, write_if_changed
-from . import curves, descent, diagrams, graph, grids
+from . import curves, descent, diagrams, graph, grids, heatmaps
 from .common import METADATA, RC
 
 __all__ = ["DRAWERS", "Picture", "Plotter", "computational_graph", "fallback_picture", "pictures_for"]
@@ -133,6 +135,18 @@ def _rnn(p: Declared, terms: dict[str, Term]) -> Picture:
     )
 
 
+def _attention(p: Declared, terms: dict[str, Term]) -> Picture:
+    return Picture(
+        "attention-weights",
+        "The weights softmax(QKᵀ/√E) of a self-attention over six positions, from the reference: each row is a "
+        "query and sums to 1. Right: with the causal mask, query i sees keys j ≤ i only.",
+        "参考实现算出的六个位置自注意力的权重 softmax(QKᵀ/√E)：每行是一个查询，和为 1。右：加因果掩码后，"
+        "查询 i 只看到键 j ≤ i。",
+        heatmaps.draw_attention,
+        alt="Two heat maps of attention weights over six positions; the causal one is zero above the diagonal.",
+    )
+
+
 def computational_graph(p: Declared, terms: dict[str, Term]) -> Picture:
     """Backpropagation's computational graph (kind ``computational-graph``), its nodes linked to ``terms``."""
     return Picture(
@@ -159,6 +173,7 @@ DRAWERS: dict[str, Callable[[Declared, dict[str, Term]], Picture]] = {
     "pooling": _pooling,
     "cnn-block": _cnn_block,
     "rnn": _rnn,
+    "attention": _attention,
     "computational-graph": computational_graph,
 }
 

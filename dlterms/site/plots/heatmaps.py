@@ -1,0 +1,54 @@
+"""Matrices as heat maps: attention weights, computed by the reference."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from .common import PANEL_W, fn
+
+# Six positions of a self-attention example: x_t = 2·(cos t, sin t, ½cos 2t, ½sin 2t), so a query scores
+# highest on its own key and on keys of a similar phase.
+POSITIONS = 6
+
+
+def tokens() -> list[list[float]]:
+    """The example's six tokens x_t (see :data:`POSITIONS`)."""
+    return [
+        [2 * math.cos(t), 2 * math.sin(t), math.cos(2 * t), math.sin(2 * t)]
+        for t in (0.9 * p for p in range(POSITIONS))
+    ]
+
+
+def attention_weights(causal: bool) -> list[list[float]]:
+    """The weights softmax(QKᵀ/√E) of the example's self-attention (Q = K = the tokens), from the reference.
+
+    With the identity as the values (S values of S features) attention returns its weights: P·I = P.
+    """
+    attend = fn("scaled_dot_product_attention")
+    if attend is None:
+        raise LookupError("dlterms.reference has no scaled_dot_product_attention")
+    x = tokens()
+    identity = [[1.0 if i == j else 0.0 for j in range(POSITIONS)] for i in range(POSITIONS)]
+    out = attend(query=[[x]], key=[[x]], value=[[identity]], causal=causal)
+    return [list(row) for row in out[0][0]]
+
+
+def draw_attention() -> Figure:
+    """Attention weights of one self-attention example, without and with the causal mask."""
+    fig = Figure(figsize=(PANEL_W, 2.9))
+    axes = fig.subplots(1, 2)
+    image: Any = None
+    for ax, causal, title in zip(axes, (False, True), ("all keys", "causal"), strict=True):
+        weights = attention_weights(causal)
+        image = ax.imshow(weights, cmap="Blues", vmin=0.0, vmax=1.0)
+        ax.set_title(title)
+        ax.set_xlabel("key j")
+        ax.set_xticks(range(POSITIONS))
+        ax.set_yticks(range(POSITIONS))
+        ax.grid(False)
+    axes[0].set_ylabel("query i")
+    fig.colorbar(image, ax=list(axes), shrink=0.7, label="weight")
+    return fig
