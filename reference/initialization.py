@@ -51,6 +51,8 @@ def fans(shape: Shape | list[int]) -> tuple[int, int]:
     >>> fans((128, 64, 3, 3))
     (576, 1152)
     """
+    if not isinstance(shape, tuple | list):
+        raise TypeError(f"fans: shape is {type(shape).__name__} {shape!r}; expected a tuple of ints (out, in, *kernel)")
     dims = tuple(shape)
     if len(dims) < 2:
         raise ValueError(

@@ -72,9 +72,9 @@ OPS = (
             _uniform_ends(
                 "xavier_uniform",
                 "a (2, 2) weight",
-                "b = √(6/(2 + 2)) = √1.5",
+                "b = √3·σ and σ = √(2/(2 + 2)) = √0.5 (PyTorch's order: the standard deviation first)",
                 [[0.0, 1.0], [0.5, 0.5]],
-                [[-math.sqrt(1.5), math.sqrt(1.5)], [0.0, 0.0]],
+                [[-math.sqrt(3.0) * math.sqrt(0.5), math.sqrt(3.0) * math.sqrt(0.5)], [0.0, 0.0]],
             ),
         ),
     ),
