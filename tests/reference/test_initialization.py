@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -145,3 +146,37 @@ def test_bad_initialisation_inputs_are_refused_with_the_argument_named(call, err
     """A draw outside [0, 1], a vector, a gain ≤ 0, an unknown mode or nonlinearity: the error names it."""
     with pytest.raises(error, match=message):
         call()
+
+
+@settings(max_examples=200)
+@given(
+    draw=st.floats(0.0, 1.0),
+    z=st.floats(-8.0, 8.0),
+    shape=st.sampled_from([(3, 5), (12, 6, 3, 3), (7, 1, 2), (1, 1)]),
+    gain=st.sampled_from([0.5, 1.0, 5.0 / 3.0, math.sqrt(2.0)]),
+    a=st.sampled_from([0.0, 0.01, 0.2, math.sqrt(5.0)]),
+    mode=st.sampled_from(["fan_in", "fan_out"]),
+)
+def test_the_maps_are_within_4_ulp_of_mpmath(
+    draw: float, z: float, shape: tuple[int, ...], gain: float, a: float, mode: str
+) -> None:
+    """b·(2u − 1) within 4 ulp of b and σ·z within 4 ulp of itself, against 100-digit mpmath (reference-accuracy)."""
+    mpmath = pytest.importorskip("mpmath")
+    with mpmath.workdps(100):
+        fan_in, fan_out = ref.fans(shape)
+        xavier_var = mpmath.mpf(gain) ** 2 * 2 / (fan_in + fan_out)
+        kaiming_var = 2 / (1 + mpmath.mpf(a) ** 2) / (fan_in if mode == "fan_in" else fan_out)
+        u, zz = np.full(shape, draw).tolist(), np.full(shape, z).tolist()
+        kaiming = {"a": a, "mode": mode}
+        for got, var, uniform in (
+            (ref.xavier_uniform(u, gain), xavier_var, True),
+            (ref.kaiming_uniform(u, **kaiming), kaiming_var, True),
+            (ref.xavier_normal(zz, gain), xavier_var, False),
+            (ref.kaiming_normal(zz, **kaiming), kaiming_var, False),
+        ):
+            while isinstance(got, list):
+                got = got[0]
+            b = mpmath.sqrt(3 * var)
+            exact = b * (2 * mpmath.mpf(draw) - 1) if uniform else mpmath.sqrt(var) * mpmath.mpf(z)
+            scale = float(b) if uniform else abs(float(exact))
+            assert abs(mpmath.mpf(got) - exact) <= 4 * math.ulp(scale)
