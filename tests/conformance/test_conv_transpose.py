@@ -85,34 +85,37 @@ def _measured(framework: str) -> dict[str, object]:
 
 
 def test_the_reference_and_torch_conv_transpose2d_conventions() -> None:
-    """PyTorch's layout (in, out/groups, kH, kW), the adjoint of conv2d, output_padding < max(stride, dilation)."""
+    """PyTorch's layout (in, out/groups, kH, kW), the adjoint of conv2d, output_padding < max(stride, dilation);
+    torch refuses padding="same" for a transposed convolution."""
     expected = {
         "conv_transpose2d.kernel_layout": "(in, out, kH, kW)",
         "conv_transpose2d.adjoint_by_default": "the adjoint of conv2d",
         "conv_transpose2d.output_padding_limit": "≤ 1 at stride 2; ≤ 1 at stride 1 with dilation 2",
     }
     assert _measured("reference") == expected
-    assert _measured("torch") == expected
+    assert _measured("torch") == {**expected, "conv_transpose2d.same_padding": "rejected (TypeError)"}
 
 
 def test_jax_conv_transpose_flips_the_kernel_by_default() -> None:
     """jax.lax.conv_transpose takes an HWIO kernel (I its input) and, with transpose_kernel=False, is not conv2d's
-    adjoint; it has no output_padding argument."""
+    adjoint; it has no output_padding argument; "SAME" gives H·s."""
     pytest.importorskip("jax")
     assert _measured("jax") == {
         "conv_transpose2d.kernel_layout": "(kH, kW, in, out)",
         "conv_transpose2d.adjoint_by_default": "kernel flipped (not the adjoint of conv2d)",
+        "conv_transpose2d.same_padding": "6 (H·s)",
     }
 
 
 def test_tensorflow_conv_transpose_layout_and_keras_output_padding_rule() -> None:
     """tf.nn.conv2d_transpose takes (kH, kW, out, in) and is conv2d's adjoint; Keras' Conv2DTranspose requires
-    output_padding < strides, dilation or not."""
+    output_padding < strides, dilation or not; "same" gives H·s."""
     pytest.importorskip("tensorflow")
     assert _measured("tensorflow") == {
         "conv_transpose2d.kernel_layout": "(kH, kW, out, in)",
         "conv_transpose2d.adjoint_by_default": "the adjoint of conv2d",
         "conv_transpose2d.output_padding_limit": "≤ 1 at stride 2; ≤ 0 at stride 1 with dilation 2",
+        "conv_transpose2d.same_padding": "6 (H·s)",
     }
 
 
