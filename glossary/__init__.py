@@ -114,6 +114,7 @@ PICTURE_KINDS: dict[str, tuple[str, ...]] = {
     "pooling": ("functions",),  # 2x2 windows and their outputs
     "cnn-block": (),  # convolution, ReLU, pooling
     "rnn": ("variant",),  # the unrolled network and the four input/output modes
+    "lstm-cell": (),  # the LSTM cell's gates and state lines, one step's numbers from the reference
     "attention": (),  # attention weights as a heat map, without and with the causal mask
     "computational-graph": (),  # backpropagation's forward and backward pass, traced from the reference
 }

@@ -84,3 +84,24 @@ def test_scaled_dot_product_attention_shows_the_attention_heat_map() -> None:
     """The attention term's page declares the heat map."""
     names = [p.name for p in plots.pictures_for(TERMS["scaled-dot-product-attention"], TERMS, SECTIONS)]
     assert names == ["attention-weights"]
+
+
+def test_lstm_cell_diagram_shows_the_step_worked_by_hand() -> None:
+    """The diagram's f, i·g, o, c′ and h′ are the gates of its example worked out here with math (i, f, g, o rows)."""
+    import math
+
+    from dlterms.site.plots import cells
+
+    def sigmoid(a: float) -> float:
+        return 1.0 / (1.0 + math.exp(-a))
+
+    x, h, c = cells.X, cells.H, cells.C
+    pre = [
+        w[0] * x + u[0] * h + b + d for w, u, b, d in zip(cells.W_IH, cells.W_HH, cells.B_IH, cells.B_HH, strict=True)
+    ]
+    i, f, g, o = sigmoid(pre[0]), sigmoid(pre[1]), math.tanh(pre[2]), sigmoid(pre[3])
+    expected = {"f": f, "i·g": i * g, "o": o, "c′": f * c + i * g, "h′": o * math.tanh(f * c + i * g)}
+    got = cells.lstm_step()
+    assert got.keys() == expected.keys()
+    for name, value in expected.items():
+        assert math.isclose(got[name], value, rel_tol=1e-12), name

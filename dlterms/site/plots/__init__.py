@@ -10,6 +10,8 @@ Which pictures a term gets is declared by its glossary entry (``[[picture]]`` ta
 * ``learning-rates``: the cost for too small, good and too large learning rates;
 * ``convolution`` (with ``stride``, ``padding``), ``pooling``, ``cnn-block``: the window on a small grid;
 * ``rnn``: the unrolled network and its four input/output modes (``variant`` highlights one);
+* ``lstm-cell``: the LSTM cell's gates and state lines, with one step's numbers from the reference
+  (:mod:`.cells`);
 * ``attention``: the weights of one self-attention example as a heat map, without and with the causal
   mask (:mod:`.heatmaps`);
 * ``computational-graph``: backpropagation's forward and backward pass, traced from the reference's
@@ -36,7 +38,7 @@ from dlterms.glossary import Picture as Declared
 from dlterms.glossary import Section, Term
 
 from ..text import log, write_if_changed
-from . import curves, descent, diagrams, graph, grids, heatmaps
+from . import cells, curves, descent, diagrams, graph, grids, heatmaps
 from .common import METADATA, RC
 
 __all__ = ["DRAWERS", "Picture", "Plotter", "computational_graph", "fallback_picture", "pictures_for"]
@@ -135,6 +137,18 @@ def _rnn(p: Declared, terms: dict[str, Term]) -> Picture:
     )
 
 
+def _lstm_cell(p: Declared, terms: dict[str, Term]) -> Picture:
+    return Picture(
+        "lstm-cell",
+        "One step of an LSTM cell with one unit: the gates f, i, g, o read [h, x]; the cell state c is scaled by "
+        "the forget gate f and gets i·g added; h′ = o·tanh(c′). The numbers are the reference's lstm_cell.",
+        "单个单元的 LSTM 一步：门 f、i、g、o 读取 [h, x]；记忆元 c 乘以遗忘门 f，再加上 i·g；h′ = o·tanh(c′)。"
+        "数值由参考实现的 lstm_cell 算出。",
+        cells.draw_lstm_cell,
+        alt="LSTM cell diagram: forget, input, candidate and output gates, the cell-state line and the output.",
+    )
+
+
 def _attention(p: Declared, terms: dict[str, Term]) -> Picture:
     return Picture(
         "attention-weights",
@@ -173,6 +187,7 @@ DRAWERS: dict[str, Callable[[Declared, dict[str, Term]], Picture]] = {
     "pooling": _pooling,
     "cnn-block": _cnn_block,
     "rnn": _rnn,
+    "lstm-cell": _lstm_cell,
     "attention": _attention,
     "computational-graph": computational_graph,
 }
