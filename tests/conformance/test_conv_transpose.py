@@ -133,3 +133,29 @@ def test_torch_bfloat16_conv_transpose2d_is_less_accurate_than_conv2d_of_the_sam
     bound = 0.016 * exact.abs() + 1e-5  # the bfloat16 forward tolerance (rtol, atol)
     assert int(((same_sums - exact).abs() > bound).sum()) == 0
     assert int(((transposed - exact).abs() > bound).sum()) > 0
+
+
+@pytest.mark.parametrize("framework", ["jax", "tensorflow"])
+@pytest.mark.parametrize(
+    ("stride", "padding", "output_padding", "dilation", "groups"),
+    [
+        ((2, 1), (1, 0), (1, 0), (1, 1), 1),
+        ((1, 2), (0, 1), (1, 1), (2, 1), 2),  # output_padding ≥ stride where the dilation allows it
+        ((3, 2), (2, 1), (2, 1), (2, 2), 1),  # stride and dilation together (TensorFlow: the kernel dilated)
+        ((1, 1), (1, 1), (0, 0), (1, 1), 4),  # depthwise
+    ],
+)
+def test_translation_matches_torch(framework: str, stride, padding, output_padding, dilation, groups) -> None:
+    """The JAX and TensorFlow adapters' translation (weight layout, padding, output_padding, dilation, groups) equals
+    torch.nn.functional.conv_transpose2d in float64."""
+    pytest.importorskip(framework)
+    import importlib
+
+    bk = importlib.import_module(f"dlterms.conformance.backends.{framework}")
+    rng = np.random.default_rng(0)
+    x, w, b = rng.standard_normal((2, 4, 5, 4)), rng.standard_normal((4, 8 // groups, 3, 2)), rng.standard_normal(8)
+    hyper = {"stride": stride, "padding": padding, "output_padding": output_padding, "dilation": dilation}
+    expected = F.conv_transpose2d(*(torch.tensor(a) for a in (x, w, b)), groups=groups, **hyper).numpy()
+    args = (bk.asarray(a.tolist(), "float64") for a in (x, w, b))
+    got = bk.to_numpy(bk.conv_transpose2d(*args, groups=groups, **hyper))
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
