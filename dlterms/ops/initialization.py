@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from .record import ABSOLUTE, INF, NAN, Cases, Op, Special, option, tensor
+from .record import INF, NAN, Cases, Op, Special, option, relative, tensor
 
 # Weight shapes of the size tier, in PyTorch's layout: a square and a wide dense layer and two
 # convolutions (fan_in ≠ fan_out, a receptive field of 9 and 25), 16,384 to 73,728 weights.
@@ -29,7 +29,12 @@ _KAIMING = (
 _U = tensor("u", annotation="uniform draw in [0, 1], the weight's shape (out, in, *kernel)")
 _Z = tensor("z", annotation="standard normal draw, the weight's shape (out, in, *kernel)")
 _INNER = "u in [¼, ¾]: the finite differences stay inside [0, 1], where a uniform draw lies"
-_DIFFERENCE = ABSOLUTE  # b·(2u − 1) cancels near u = ½ (a difference); σ·z is one product, within it too
+_UNIFORM = relative(
+    "uniform_draw",
+    "b·(2u − 1) cancels near u = ½: its error is relative to the bound (κ·|y| = 2b·u), from b's few roundings "
+    "and PyTorch's −b + 2b·u",
+)
+_NORMAL = relative("value", "σ·z is positively homogeneous in z (κ = 1): σ's few roundings and one product")
 
 
 def _uniform_ends(op: str, shape_note: str, bound: str, u: list[list[float]], value: list[list[float]]) -> Special:
@@ -64,7 +69,7 @@ OPS = (
         args=(_U, _GAIN),
         cases=Cases("invariants.initialization.init_cases", {"kind": "xavier_uniform"}),
         grad_cases=Cases("invariants.initialization.init_cases", {"kind": "xavier_uniform", "inner": True}, why=_INNER),
-        accuracy=_DIFFERENCE,
+        accuracy=_UNIFORM,
         sizes=Cases(
             "invariants.initialization.init_sizes", {"kind": "xavier_uniform", "shapes": INIT_SHAPES}, why=_SIZES_WHY
         ),
@@ -84,7 +89,7 @@ OPS = (
         summary="Glorot's normal weight σ·z, σ = gain·√(2/(fan_in + fan_out)), the draw z given",
         args=(_Z, _GAIN),
         cases=Cases("invariants.initialization.init_cases", {"kind": "xavier_normal"}),
-        accuracy=_DIFFERENCE,
+        accuracy=_NORMAL,
         sizes=Cases(
             "invariants.initialization.init_sizes", {"kind": "xavier_normal", "shapes": INIT_SHAPES}, why=_SIZES_WHY
         ),
@@ -101,7 +106,7 @@ OPS = (
         grad_cases=Cases(
             "invariants.initialization.init_cases", {"kind": "kaiming_uniform", "inner": True}, why=_INNER
         ),
-        accuracy=_DIFFERENCE,
+        accuracy=_UNIFORM,
         sizes=Cases(
             "invariants.initialization.init_sizes", {"kind": "kaiming_uniform", "shapes": INIT_SHAPES}, why=_SIZES_WHY
         ),
@@ -121,7 +126,7 @@ OPS = (
         summary="He's normal weight σ·z, σ = gain(a)/√fan, fan_in or fan_out, the draw z given",
         args=(_Z, *_KAIMING),
         cases=Cases("invariants.initialization.init_cases", {"kind": "kaiming_normal"}),
-        accuracy=_DIFFERENCE,
+        accuracy=_NORMAL,
         sizes=Cases(
             "invariants.initialization.init_sizes", {"kind": "kaiming_normal", "shapes": INIT_SHAPES}, why=_SIZES_WHY
         ),
