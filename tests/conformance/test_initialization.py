@@ -251,3 +251,12 @@ def test_the_distribution_reader_tells_a_normal_from_a_clipped_one_and_a_uniform
     from dlterms.conformance.invariants.initialization import normal_distribution_read
 
     assert normal_distribution_read(draw, 1.0).startswith(expected)
+
+
+def test_the_uniform_maps_sensitivity_is_two_b_u() -> None:
+    """(1, 2) with Kaiming's defaults: fan_in = 2, b = √2·√(3/2) = √3, so s = 2√3·u: √3/2 at u = ¼, 2√3 at u = 1."""
+    from dlterms.conformance.sensitivities import sensitivity
+
+    case = {"u": [[0.25, 1.0]], "a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"}
+    (s,) = sensitivity("uniform_draw", case, [np.zeros((1, 2))])
+    assert s.tolist()[0] == pytest.approx([math.sqrt(3.0) / 2.0, 2.0 * math.sqrt(3.0)], rel=1e-15)
