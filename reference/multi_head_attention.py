@@ -39,6 +39,7 @@ class _Shapes:
         out_proj_bias: Nested | None,
         mask: Nested | None,
     ) -> None:
+        self.fn = fn
         shapes = {name: tensor(fn, name, t)[0] for name, t in (("query", query), ("key", key), ("value", value))}
         for name, shape in shapes.items():
             if len(shape) != 3:
@@ -99,7 +100,7 @@ class _Shapes:
         """The query's, key's and value's biases: the three E-blocks of ``in_proj_bias`` (None without one)."""
         if in_proj_bias is None:
             return None, None, None
-        b = tensor("multi_head_attention", "in_proj_bias", in_proj_bias)[1]
+        b = tensor(self.fn, "in_proj_bias", in_proj_bias)[1]
         return b[: self.e], b[self.e : 2 * self.e], b[2 * self.e :]
 
 
@@ -148,7 +149,7 @@ def multi_head_attention(
     q = linear(query, q_proj_weight, bq)
     k = linear(key, k_proj_weight, bk)
     v = linear(value, v_proj_weight, bv)
-    with on_behalf_of(fn, note="mask is the heads' (L, S) or (N, H, L, S) attention mask"):
+    with on_behalf_of(fn, note="the mask (L, S) is every head's attention mask"):
         heads = scaled_dot_product_attention(sh.split(q), sh.split(k), sh.split(v), mask=mask, causal=causal)
     return linear(sh.join(heads, sh.len_q), out_proj_weight, out_proj_bias)
 
@@ -197,7 +198,7 @@ def multi_head_attention_vjp(
     k = linear(key, k_proj_weight, bk)
     v = linear(value, v_proj_weight, bv)
     qh, kh, vh = sh.split(q), sh.split(k), sh.split(v)
-    with on_behalf_of(fn, note="mask is the heads' (L, S) or (N, H, L, S) attention mask"):
+    with on_behalf_of(fn, note="the mask (L, S) is every head's attention mask"):
         joined = sh.join(scaled_dot_product_attention(qh, kh, vh, mask=mask, causal=causal), sh.len_q)
         d_joined, d_out_w, d_out_b = linear_vjp(joined, out_proj_weight, out_proj_bias, cotangent)
         dqh, dkh, dvh = scaled_dot_product_attention_vjp(qh, kh, vh, sh.split(d_joined), mask=mask, causal=causal)
