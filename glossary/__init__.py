@@ -115,6 +115,7 @@ PICTURE_KINDS: dict[str, tuple[str, ...]] = {
     "cnn-block": (),  # convolution, ReLU, pooling
     "rnn": ("variant",),  # the unrolled network and the four input/output modes
     "lstm-cell": (),  # the LSTM cell's gates and state lines, one step's numbers from the reference
+    "positional-encoding": (),  # the sinusoidal encodings of 64 positions as a heat map
     "attention": (),  # attention weights as a heat map, without and with the causal mask
     "computational-graph": (),  # backpropagation's forward and backward pass, traced from the reference
 }

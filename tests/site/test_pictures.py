@@ -105,3 +105,18 @@ def test_lstm_cell_diagram_shows_the_step_worked_by_hand() -> None:
     assert got.keys() == expected.keys()
     for name, value in expected.items():
         assert math.isclose(got[name], value, rel_tol=1e-12), name
+
+
+def test_positional_encoding_heat_map_is_sin_and_cos_of_the_positions() -> None:
+    """The heat map's table is sin(p·10000^(−2i/32)) in column 2i and cos in 2i + 1 (math here), 64 by 32."""
+    import math
+
+    from dlterms.site.plots import heatmaps
+
+    table = heatmaps.positional_encodings()
+    assert (len(table), len(table[0])) == (64, 32)
+    for p in (0, 1, 17, 63):
+        for i in (0, 5, 15):
+            angle = p * 10000.0 ** (-2 * i / 32)
+            assert math.isclose(table[p][2 * i], math.sin(angle), rel_tol=1e-12, abs_tol=1e-15)
+            assert math.isclose(table[p][2 * i + 1], math.cos(angle), rel_tol=1e-12, abs_tol=1e-15)

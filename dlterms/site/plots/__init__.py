@@ -12,6 +12,7 @@ Which pictures a term gets is declared by its glossary entry (``[[picture]]`` ta
 * ``rnn``: the unrolled network and its four input/output modes (``variant`` highlights one);
 * ``lstm-cell``: the LSTM cell's gates and state lines, with one step's numbers from the reference
   (:mod:`.cells`);
+* ``positional-encoding``: the sinusoidal encodings of 64 positions as a heat map (:mod:`.heatmaps`);
 * ``attention``: the weights of one self-attention example as a heat map, without and with the causal
   mask (:mod:`.heatmaps`);
 * ``computational-graph``: backpropagation's forward and backward pass, traced from the reference's
@@ -149,6 +150,17 @@ def _lstm_cell(p: Declared, terms: dict[str, Term]) -> Picture:
     )
 
 
+def _positional_encoding(p: Declared, terms: dict[str, Term]) -> Picture:
+    return Picture(
+        "positional-encoding",
+        "The sinusoidal positional encodings of positions 0 to 63 for a 32-dimensional model, from the reference: "
+        "each row is a position; the first columns turn fastest, the last ones slowest.",
+        "参考实现算出的 32 维模型中位置 0 到 63 的正弦位置编码：每行是一个位置；前面的列变化最快，后面的最慢。",
+        heatmaps.draw_positional_encoding,
+        alt="Heat map of sinusoidal positional encodings: 64 positions by 32 dimensions, stripes widening rightwards.",
+    )
+
+
 def _attention(p: Declared, terms: dict[str, Term]) -> Picture:
     return Picture(
         "attention-weights",
@@ -188,6 +200,7 @@ DRAWERS: dict[str, Callable[[Declared, dict[str, Term]], Picture]] = {
     "cnn-block": _cnn_block,
     "rnn": _rnn,
     "lstm-cell": _lstm_cell,
+    "positional-encoding": _positional_encoding,
     "attention": _attention,
     "computational-graph": computational_graph,
 }

@@ -52,3 +52,27 @@ def draw_attention() -> Figure:
     axes[0].set_ylabel("query i")
     fig.colorbar(image, ax=list(axes), shrink=0.7, label="weight")
     return fig
+
+
+# The positional-encoding table shown: 64 positions of a 32-dimensional model (base 10000).
+PE_POSITIONS, PE_DIMENSIONS = 64, 32
+
+
+def positional_encodings() -> list[list[float]]:
+    """The sinusoidal positional encodings of positions 0 … 63 for d = 32, from the reference."""
+    encode = fn("sinusoidal_positional_encoding")
+    if encode is None:
+        raise LookupError("dlterms.reference has no sinusoidal_positional_encoding")
+    return encode([float(p) for p in range(PE_POSITIONS)], PE_DIMENSIONS)
+
+
+def draw_positional_encoding() -> Figure:
+    """The table PE[p, j]: each row one position, sin in the even columns and cos in the odd ones."""
+    fig = Figure(figsize=(PANEL_W, 3.2))
+    ax = fig.add_axes((0.14, 0.16, 0.66, 0.74))
+    image = ax.imshow(positional_encodings(), cmap="RdBu_r", vmin=-1.0, vmax=1.0, aspect="auto")
+    ax.set_xlabel("dimension j")
+    ax.set_ylabel("position p")
+    ax.grid(False)
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
