@@ -18,12 +18,14 @@ import numpy as np
 __all__ = [
     "SENSITIVITY",
     "NormalizedGroups",
+    "angles",
     "batch_norm_as_group_norm",
     "batch_norm_eval",
     "batch_norm_output",
     "kl_div_reduced",
     "kl_div_terms",
     "normalized_groups",
+    "rate_scaled_step",
     "sensitivity",
 ]
 
@@ -275,6 +277,54 @@ def _adam_step(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
     return [np.abs(p) * (1.0 + 2.0 * decay) + s_u, s_m, s_v]
 
 
+def rate_scaled_step(case: dict[str, Any], v1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """RMSprop's or Adagrad's step: (|g|, the denominator d, the root under it, the learning rate lr_t) of ``case``.
+
+    d = √v′ + ε (root √v′) or, with ``eps_in_sqrt``, √(v′ + ε) (root d); Adagrad's lr_t = lr/(1 + (t − 1)·lr_decay).
+    """
+    g = np.abs(np.asarray(case["grad"], dtype=np.float64))
+    eps = case.get("eps", 1e-10 if "state_sum" in case else 1e-8)
+    lr = case.get("lr", 1e-2)
+    if "state_sum" in case:
+        lr = lr / (1.0 + (case["step"] - 1) * case.get("lr_decay", 0.0))
+    if case.get("eps_in_sqrt", False):
+        root = np.sqrt(v1 + eps)
+        return g, root, root, lr
+    root = np.sqrt(v1)
+    return g, root + eps, root, lr
+
+
+def _rmsprop_step(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # First order (Higham 2002, §1.6), as _adam_step: v′ = αv + (1 − α)g² (Adagrad: s + g²), its two terms
+    # and |v − g²| for α's rounding or the form v + (1 − α)(g² − v); the step lr_t·|g|/d, its own roundings
+    # (4, and 2 for Adagrad's lr_t), ε's rounding (ε/d, or ε/(2d²) under the root) and v′'s error carried
+    # through ∂d/∂v′ = 1/(2r), r the root. param − step: |param| and the step's.
+    p, v = np.asarray(case["param"], dtype=np.float64), ys[1]
+    state = np.asarray(case.get("square_avg", case.get("state_sum")), dtype=np.float64)
+    g, den, root, lr = rate_scaled_step(case, v)
+    eps = case.get("eps", 1e-10 if "state_sum" in case else 1e-8)
+    step = lr * g / den
+    s_v = state + g * g if "state_sum" in case else v + np.abs(state - g * g)
+    through_v = np.where(root > 0, step * s_v / (2.0 * den * root), 0.0)
+    eps_term = eps / (2.0 * den * den) if case.get("eps_in_sqrt", False) else eps / den
+    return [np.abs(p) + step * (6.0 + eps_term) + through_v, s_v]
+
+
+def _sgd_momentum_step(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # First order (Higham 2002, §1.6): each output's terms, and what rounding a hyper-parameter to the dtype
+    # by u moves (a term times u). g̃ = g + λ·param: |g| + λ|param|; b′ = μb + (1 − τ)g̃ (g̃ at the first step):
+    # its terms; the update b′ (Nesterov: g̃ + μb′) and param − lr·update: |param| and lr times the update's
+    # terms. Without momentum: param − lr·g̃, and the buffer passes through unchanged.
+    p, g, b = (np.abs(np.asarray(case[k], dtype=np.float64)) for k in ("param", "grad", "momentum_buffer"))
+    lr, mu = case["lr"], case["momentum"]
+    g_tilde = g + case.get("weight_decay", 0.0) * p
+    if mu == 0.0:
+        return [p + lr * g_tilde, b]
+    s_b = g_tilde if case.get("first_step", False) else mu * b + (1.0 - case.get("dampening", 0.0)) * g_tilde
+    s_u = g_tilde + mu * s_b if case.get("nesterov", False) else s_b
+    return [p + lr * s_u, s_b]
+
+
 # --- the KL divergence: p·(log p − log q), terms of both signs ----------------------------------------
 
 
@@ -359,6 +409,104 @@ def _batch_norm_running_stats(case: dict[str, Any], ys: list[np.ndarray]) -> lis
     return [(1 - m) * old + m * np.mean(np.abs(x), axis=1), np.abs(var_y)]
 
 
+# --- positions and perplexity (sinusoidal_positional_encoding, rotary_embedding, perplexity) ---------------
+
+
+def angles(case: dict[str, Any], d: int) -> np.ndarray:
+    """θ = p·ω_i (L, d/2) of a positional call: ω_i = base^(−2i/d), p its ``positions``."""
+    p = np.asarray(case["positions"], dtype=np.float64)
+    omega = float(case.get("base", 10000.0)) ** (-2.0 * np.arange(d // 2) / d)
+    return np.multiply.outer(p, omega)
+
+
+def _sinusoid_angle(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # sin θ and cos θ of an angle θ = p·ω_i known within a few u·|θ| (ω_i and the product rounded, or ω_i from
+    # exp(−2i/d·log base)): |d sin/dθ| ≤ 1, so s = |θ| in both columns of the pair (Higham 2002, §1.6).
+    (y,) = ys
+    theta = np.abs(angles(case, int(case["d_model"])))
+    return [np.repeat(theta, 2, axis=-1).reshape(np.shape(y))]
+
+
+def _rotation(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # y_a = x_a·cos θ − x_b·sin θ, y_b = x_a·sin θ + x_b·cos θ: two products that can cancel (|x_a| + |x_b|)
+    # and an angle within a few u·|θ| (|∂y/∂θ| ≤ |x_a| + |x_b|): s = (|x_a| + |x_b|)·(1 + |θ|) on both.
+    x = np.abs(np.asarray(case["x"], dtype=np.float64))
+    d = x.shape[-1]
+    theta = np.abs(angles(case, d))  # (L, d/2), broadcast over the leading axes
+    if case.get("interleaved", True):
+        a, b = x[..., 0::2], x[..., 1::2]
+        return [np.repeat((a + b) * (1.0 + theta), 2, axis=-1)]
+    a, b = x[..., : d // 2], x[..., d // 2 :]
+    both = (a + b) * (1.0 + theta)
+    return [np.concatenate([both, both], axis=-1)]
+
+
+def _perplexity(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # e^L of the mean cross-entropy L: an error δ in L is a relative error δ in e^L, and L is held to
+    # k·u·(L + s_L) (cross-entropy's model), so s = PPL·(L + s_L) (Higham 2002, §1.6).
+    (y,) = ys
+    loss = np.log(y)
+    (s_loss,) = _cross_entropy({**case, "reduction": "mean"}, [loss])
+    return [np.abs(y) * (np.abs(loss) + s_loss)]
+
+
+# --- learning-rate schedules and gradient clipping (step_lr, cosine_annealing_lr, linear_warmup_lr, ---
+# clip_grad_norm): first order (Higham 2002, §1.6), with the rounding of the hyper-parameters to the dtype
+# and PyTorch's chainable schedulers, which compute the rate of step t from the rate of step t − 1: t
+# recursive steps of a few roundings each (Higham 2002, §3.1: a product of t factors is within γ_{2t}).
+
+
+def _schedule_steps(case: dict[str, Any], end_key: str) -> np.ndarray:
+    """min(t, end) for each step count of ``case`` (end: the schedule's T or W), as float64."""
+    return np.minimum(np.asarray(case["step"], dtype=np.float64), float(case[end_key]))
+
+
+def _step_lr(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # lr·γᵏ, k = ⌊t/s⌋: γ rounded by u moves γᵏ by k·u (κ = k), and a recursion multiplies k times.
+    (y,) = ys
+    k = np.floor_divide(np.asarray(case["step"], dtype=np.float64), float(case["step_size"]))
+    return [(k + 1.0) * np.abs(y)]
+
+
+def _cosine_annealing_lr(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # η_min + (η₀ − η_min)·c(x), x = min(t, T)/T: the terms |η₀| + |η_min|; c's argument rounded by u moves
+    # it by (π/2)·x·|sin πx| per unit of |η₀ − η_min|; the recursion's steps (each ≤ a few u of |η₀| + |η_min|).
+    (y,) = ys
+    lr, low = abs(float(np.asarray(case["lr"]))), abs(float(case.get("eta_min", 0.0)))
+    t = _schedule_steps(case, "t_max")
+    x = t / float(case["t_max"])
+    argument = 0.5 * np.pi * x * np.abs(np.sin(np.pi * x)) * abs(lr - low)
+    return [np.broadcast_to((2.0 * t + 1.0) * (lr + low) + argument, np.shape(y))]
+
+
+def _linear_warmup_lr(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # lr·(s + (1 − s)·min(t, W)/W): the terms' size |lr| (Keras' (s·lr − lr)(1 − p) + lr cancels down to
+    # s·lr), and the recursion's min(t, W) steps of a few roundings of the rate each.
+    (y,) = ys
+    lr = abs(float(np.asarray(case["lr"])))
+    return [lr + 2.0 * _schedule_steps(case, "warmup_steps") * np.abs(y)]
+
+
+def _clip_grad_norm(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # N = √(Σg²): the sum of n squares is within γ_n of Σg² (all terms ≥ 0), so N within n/2·u; the factor
+    # c/N and each product g·(c/N) carry it (and a norm at the threshold may be clipped by one and not the
+    # other, a difference of |g|·(1 − c/N) ≤ |g|·n/2·u).
+    (y,) = ys
+    return [(0.5 * float(np.size(y)) + 2.0) * np.abs(y)]
+
+
+def _uniform_draw(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # y = b·(2u − 1) (xavier_uniform, kaiming_uniform): κ with respect to u is |2bu/y|, so s = κ·|y| = 2b·u, up
+    # to 2b; the map cancels near u = ½, where the rounding of b and of 2b·u (PyTorch's −b + 2b·u) stays b·u.
+    from dlterms import reference
+
+    u = np.asarray(case["u"], dtype=np.float64)
+    kind = "xavier_uniform" if "gain" in case else "kaiming_uniform"
+    options = {k: v for k, v in case.items() if k != "u"}
+    b = abs(float(np.asarray(getattr(reference, kind)(np.ones(u.shape).tolist(), **options)).reshape(-1)[0]))
+    return [2.0 * b * np.abs(u)]
+
+
 SENSITIVITY: dict[str, Callable[[dict[str, Any], list[np.ndarray]], list[np.ndarray]]] = {
     "rounded": _rounded,
     "value": _value,
@@ -380,6 +528,16 @@ SENSITIVITY: dict[str, Callable[[dict[str, Any], list[np.ndarray]], list[np.ndar
     "group_norm": _normalization,
     "kl_div": _kl_div,
     "adam_step": _adam_step,
+    "rmsprop_step": _rmsprop_step,
+    "sgd_momentum_step": _sgd_momentum_step,
     "batch_norm": _batch_norm,
     "batch_norm_running_stats": _batch_norm_running_stats,
+    "sinusoid_angle": _sinusoid_angle,
+    "rotation": _rotation,
+    "perplexity": _perplexity,
+    "step_lr": _step_lr,
+    "cosine_annealing_lr": _cosine_annealing_lr,
+    "linear_warmup_lr": _linear_warmup_lr,
+    "clip_grad_norm": _clip_grad_norm,
+    "uniform_draw": _uniform_draw,
 }

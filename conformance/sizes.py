@@ -31,10 +31,12 @@ __all__ = [
     "adaptive_steps",
     "conv",
     "elementwise",
+    "gated_cells",
     "linear",
     "logits",
     "losses",
     "pooling",
+    "rate_scaled_steps",
     "recurrent",
     "steps",
     "values",
@@ -259,6 +261,26 @@ def recurrent(dtype: str, rng: np.random.Generator, *, shapes: tuple[tuple[int, 
         }
 
 
+def gated_cells(
+    dtype: str, rng: np.random.Generator, *, shapes: tuple[tuple[int, int, int], ...], gates: int
+) -> Iterator[Case]:
+    """``lstm_cell`` (``gates=4``, with ``c``) or ``gru_cell`` (``gates=3``) for each ``(batch, inputs, hidden)``,
+    weights scaled by 1/√hidden."""
+    for b, i, h in shapes:
+        scale = 1.0 / math.sqrt(h)
+        case = {
+            "x": values(dtype, rng, (b, i), span=1.0).tolist(),
+            "h": values(dtype, rng, (b, h), span=1.0).tolist(),
+            "w_ih": values(dtype, rng, (gates * h, i), span=scale).tolist(),
+            "w_hh": values(dtype, rng, (gates * h, h), span=scale).tolist(),
+            "b_ih": values(dtype, rng, (gates * h,), span=scale).tolist(),
+            "b_hh": values(dtype, rng, (gates * h,), span=scale).tolist(),
+        }
+        if gates == 4:
+            case["c"] = values(dtype, rng, (b, h), span=2.0).tolist()
+        yield case
+
+
 def steps(dtype: str, rng: np.random.Generator, *, lengths: tuple[int, ...]) -> Iterator[Case]:
     """``sgd_step`` on parameter vectors of each length."""
     for n in lengths:
@@ -275,3 +297,32 @@ def adaptive_steps(
         case = {"param": param, "grad": grad, "m": m, "v": v, "step": 10, "lr": 2.0**-7}
         case.update({"beta1": 0.9, "beta2": 0.999, "eps": 1e-8})
         yield {**case, "weight_decay": 2.0**-6} if decay else case
+
+
+def momentum_steps(dtype: str, rng: np.random.Generator, *, lengths: tuple[int, ...]) -> Iterator[Case]:
+    """``sgd_momentum_step`` on parameter vectors of each length, Nesterov at every other length.
+
+    μ = 0.875 is exact in float32, where Keras keeps its momentum (the convention sgd.float64_momentum).
+    """
+    for i, n in enumerate(lengths):
+        param, grad, buffer = (values(dtype, rng, (n,)).tolist() for _ in range(3))
+        case = {"param": param, "grad": grad, "momentum_buffer": buffer, "lr": 2.0**-7, "momentum": 0.875}
+        yield {**case, "nesterov": i % 2 == 1, "weight_decay": 2.0**-6}
+
+
+def rate_scaled_steps(
+    dtype: str, rng: np.random.Generator, *, lengths: tuple[int, ...], adagrad: bool = False
+) -> Iterator[Case]:
+    """``rmsprop_step`` (``adagrad_step`` with ``adagrad``, at step 10) on parameter vectors of each length.
+
+    ε = 0, where its two placements are one: a size is one example, and every framework can compute it
+    (PyTorch has ε only on the root, Keras and optax's Adagrad only under it).
+    """
+    for n in lengths:
+        param, grad = (values(dtype, rng, (n,)).tolist() for _ in range(2))
+        state = np.abs(values(dtype, rng, (n,), span=64.0)).tolist()
+        case = {"param": param, "grad": grad, "lr": 2.0**-7, "eps": 0.0, "eps_in_sqrt": True}
+        if adagrad:
+            yield {**case, "state_sum": state, "step": 10, "lr_decay": 0.0}
+        else:
+            yield {**case, "square_avg": state, "alpha": 0.99}

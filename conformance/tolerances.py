@@ -49,6 +49,7 @@ from .sensitivities import (
     kl_div_reduced,
     kl_div_terms,
     normalized_groups,
+    rate_scaled_step,
     sensitivity,
 )
 
@@ -391,6 +392,67 @@ def _recurrence(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np
     return [per_step, per_step[:, -1] if bounds else np.zeros_like(h0)]
 
 
+def _gate_preactivations(case: dict[str, Any], u: Units) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    # A gated cell's G·H pre-activations a = x·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh (N, G·H), each a sum of n = in + H + 2
+    # terms, bounded as one step of _recurrence: γ_n·A in the accumulator, the two partial sums rounded to the
+    # dtype (2u_out·A), a math mode's rounding of the products' factors (2u_in·P) and flushed products. Returns
+    # the exact a (from float64 data), its bound e, and the hidden side W_hh·h + b_hh.
+    x, h = (np.asarray(case[k], dtype=np.float64) for k in ("x", "h"))
+    w_ih, w_hh, b_ih, b_hh = (np.asarray(case[k], dtype=np.float64) for k in ("w_ih", "w_hh", "b_ih", "b_hh"))
+    products = np.abs(x) @ np.abs(w_ih).T + np.abs(h) @ np.abs(w_hh).T
+    terms = products + np.abs(b_ih) + np.abs(b_hh)
+    n = w_ih.shape[1] + w_hh.shape[1] + 2
+    e = (gamma(n, u.acc) + 2 * u.out) * terms + 2 * u.inputs * products + n * u.acc_floor
+    hidden_side = h @ w_hh.T + b_hh
+    return x @ w_ih.T + b_ih + hidden_side, e, hidden_side
+
+
+def _sigmoid_np(a: np.ndarray) -> np.ndarray:
+    return 0.5 * (1.0 + np.tanh(0.5 * a))
+
+
+def _lstm_cell_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # lstm_cell: (i, f, g, o) = (σ, σ, tanh, σ)(a), c′ = f·c + i·g, h′ = o·tanh(c′). A gate's error is its
+    # pre-activation's times the derivative (σ′ = σ(1 − σ), tanh′ = 1 − g²) plus its own rounding (k·u_out·|gate|);
+    # c′ adds |c|·e_f + |g|·e_i + |i|·e_g and the rounding of its two products and sum (2u_out·(|f·c| + |i·g|));
+    # h′ adds |tanh c′|·e_o + |o|·(1 − tanh²c′)·e_c and tanh's rounding (k·u_out·|tanh c′|). First order
+    # (Higham 2002, §1.6, §3.1).
+    _, c1 = ys
+    a, e_a, _ = _gate_preactivations(case, u)
+    hid = c1.shape[-1]
+    blocks = [slice(k * hid, (k + 1) * hid) for k in range(4)]
+    i, f, o = (_sigmoid_np(a[:, blocks[k]]) for k in (0, 1, 3))
+    g = np.tanh(a[:, blocks[2]])
+    e_i, e_f, e_o = (s * (1 - s) * e_a[:, blocks[k]] + K * u.out * s for s, k in ((i, 0), (f, 1), (o, 3)))
+    e_g = (1 - g * g) * e_a[:, blocks[2]] + K * u.out * np.abs(g)
+    c = np.asarray(case["c"], dtype=np.float64)
+    e_c = np.abs(c) * e_f + np.abs(g) * e_i + i * e_g + 2 * u.out * (np.abs(f * c) + np.abs(i * g))
+    t = np.tanh(c1)
+    e_h = np.abs(t) * e_o + o * ((1 - t * t) * e_c + K * u.out * np.abs(t))
+    return [e_h, e_c]
+
+
+def _gru_cell_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # gru_cell: r, z = σ(a_r), σ(a_z); n = tanh(a_in + r·a_hn) with a_in = W_in·x + b_in and a_hn = W_hn·h + b_hn;
+    # h′ = (1 − z)·n + z·h. The gates' errors as in _lstm_cell_acc; the candidate's pre-activation errs by
+    # e_a[n] (both sides' sums, r ≤ 1) + |a_hn|·e_r + its product's and sum's rounding 2u_out·(|a_in| + |r·a_hn|);
+    # h′ by (1 − z)·e_n + |h − n|·e_z + the rounding of 1 − z, its products and sum, k·u_out·(|n| + |h|).
+    (h1,) = ys
+    a, e_a, hidden_side = _gate_preactivations(case, u)
+    hid = h1.shape[-1]
+    r_, z_, n_ = (slice(k * hid, (k + 1) * hid) for k in range(3))
+    r, z = _sigmoid_np(a[:, r_]), _sigmoid_np(a[:, z_])
+    e_r = r * (1 - r) * e_a[:, r_] + K * u.out * r
+    e_z = z * (1 - z) * e_a[:, z_] + K * u.out * z
+    a_hn = hidden_side[:, n_]
+    a_in = a[:, n_] - a_hn
+    n = np.tanh(a_in + r * a_hn)
+    e_pre = e_a[:, n_] + np.abs(a_hn) * e_r + 2 * u.out * (np.abs(a_in) + np.abs(r * a_hn))
+    e_n = (1 - n * n) * e_pre + K * u.out * np.abs(n)
+    h = np.asarray(case["h"], dtype=np.float64)
+    return [(1 - z) * e_n + np.abs(h - n) * e_z + K * u.out * (np.abs(n) + np.abs(h))]
+
+
 def _times_x(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
     # x·σ(x): σ(x) is held to k·u·(…) + λ, λ the smallest normal number (XLA and TensorFlow flush
     # a subnormal σ(x) to zero; x/(1 + e^−x) is x/∞ = −0 once e^−x overflows), so the product is
@@ -469,6 +531,41 @@ def _adam_step_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list
     return [u.floor * (lr / c1 + 1.0 / np.sqrt(c2)) / den, np.zeros_like(v1), np.zeros_like(v1)]
 
 
+def _rmsprop_step_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # RMSprop and Adagrad, as _adam_step_acc: no sum, a floor carried. Keras computes lr·g first and XLA and
+    # TensorFlow flush a subnormal product to zero on the CPU; the division by d (as small as ε, or √ε under
+    # the root) carries that floor λ: λ·(lr_t + 1)/d on param, λ on the state.
+    _, v1 = ys
+    _, den, _, lr = rate_scaled_step(case, v1)
+    return [u.floor * (lr + 1.0) / den, np.zeros_like(v1)]
+
+
+def _sgd_momentum_step_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # No sum, a floor carried: Keras keeps the velocity −lr·b (the convention sgd.momentum_formulation), and
+    # XLA and TensorFlow flush a subnormal product to zero on the CPU; the buffer read back as −v′/lr carries
+    # that floor λ as λ·(1 + μ)/lr (the old velocity's and the new one's), param λ.
+    _, b1 = ys
+    lr, mu = case["lr"], case["momentum"]
+    floor = u.floor * (1.0 + mu) / lr if lr > 0.0 and mu > 0.0 else 0.0
+    return [np.full_like(b1, u.floor), np.full_like(b1, floor)]
+
+
+def _perplexity_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # e^L of the mean cross-entropy L: what L's sums add (its accumulation term a_L, an absolute error in L)
+    # is a relative error of e^L: a = PPL·a_L.
+    (y,) = ys
+    (a_loss,) = _cross_entropy_acc({**case, "reduction": "mean"}, [np.log(y)], u)
+    return [np.abs(y) * a_loss]
+
+
+def _rotation_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # y_a = x_a·cos θ − x_b·sin θ: each of the two products of a normal x may be subnormal and flushed to zero
+    # (XLA and TensorFlow flush on CPU, float64 too: the convention float32.subnormal_arithmetic), an error
+    # below λ each, 2λ for the output; the relative model's own λ covers one.
+    (y,) = ys
+    return [np.full_like(y, 2 * u.floor)]
+
+
 # The accumulation functions an op record may name (dlterms.ops.Accuracy.accumulation).
 ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list[np.ndarray]]] = {
     "dot_product": _dot_product,
@@ -479,6 +576,8 @@ ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list
     "nll_loss": _nll_loss_acc,
     "smoothed_cross_entropy": _smoothed_cross_entropy_acc,
     "recurrence": _recurrence,
+    "lstm_cell": _lstm_cell_acc,
+    "gru_cell": _gru_cell_acc,
     "times_x": _times_x,
     "layer_norm": _normalization_acc,
     "rms_norm": _normalization_acc,
@@ -487,6 +586,10 @@ ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list
     "batch_norm_running_stats": _batch_norm_running_stats_acc,
     "kl_div": _kl_div_acc,
     "adam_step": _adam_step_acc,
+    "rmsprop_step": _rmsprop_step_acc,
+    "sgd_momentum_step": _sgd_momentum_step_acc,
+    "perplexity": _perplexity_acc,
+    "rotation": _rotation_acc,
 }
 
 

@@ -17,7 +17,9 @@ Translations (each keeps the canonical semantics of :mod:`dlterms.reference`):
   and ``jnp.log`` clamped at −100, as the canonical definition says; Huber,
   smooth L1 (huber(δ = β)/β) and KL (log-predictions, as canonical) are
   optax's, imported on first use;
-* rnn: ``lax.scan`` over the time axis with the two biases ``b_ih``, ``b_hh``.
+* rnn: ``lax.scan`` over the time axis with the two biases ``b_ih``, ``b_hh``;
+* lstm_cell, gru_cell: composed from ``jnp`` and ``jax.nn.sigmoid`` in PyTorch's
+  layout (flax's cells, the ones a JAX user calls, are not a dependency).
 
 Every op is ``jax.jit``-compiled (non-array arguments static), and ``vjp`` of
 an :class:`~dlterms.conformance.backends.OpCall` runs as one compiled
@@ -58,11 +60,12 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402  (after x64 is enabled)
+from dlterms.reference.rmsprop import adagrad_rate  # noqa: E402
 from jax import lax  # noqa: E402
 
 from dlterms.ops import as_pair  # noqa: E402
 
-from ..checks import Unsupported  # noqa: E402
+from ..checks import Unsupported, UnsupportedCase  # noqa: E402
 
 name = "jax"
 version = jax.__version__
@@ -580,6 +583,101 @@ def adamw_step(
     return _optax_step(transform, param, grad, m, v, step)
 
 
+@_jit("nesterov", "first_step")
+def sgd_momentum_step(
+    param: jax.Array,
+    grad: jax.Array,
+    momentum_buffer: jax.Array,
+    lr: float,
+    momentum: float,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+    first_step: bool = False,
+) -> tuple[jax.Array, jax.Array]:
+    # optax.sgd(lr, momentum, nesterov): trace (b ← g + μ·b; Nesterov g + μ·b′) and −lr, the lr outside the
+    # velocity as in PyTorch. optax has no L2 decay in sgd: optax.add_decayed_weights(λ) chained first adds
+    # λ·param to the gradient. It has no dampening: optax.scale(1 − τ) on the gradient is PyTorch's
+    # μ·b + (1 − τ)·g̃ (no dampening with Nesterov, as PyTorch requires). PyTorch's first step (no buffer yet,
+    # b = g̃) is optax's step from a zero trace, undamped. Without momentum PyTorch keeps no buffer and applies
+    # neither dampening nor Nesterov: there the step of optax.sgd(lr), which keeps no trace, is taken and the
+    # canonical buffer passes through (μ is traced under autodiff, so both steps are computed).
+    optax = _optax()
+    decay = optax.add_decayed_weights(weight_decay)
+    plain = optax.chain(decay, optax.sgd(lr))
+    plain_updates, _ = plain.update(grad, plain.init(param), param)
+    damped = () if first_step else (optax.scale(1.0 - dampening),)
+    transform = optax.chain(decay, *damped, optax.sgd(lr, momentum=momentum, nesterov=nesterov))
+
+    def is_trace(s: Any) -> bool:
+        return isinstance(s, optax.TraceState)
+
+    trace = jnp.zeros_like(param) if first_step else momentum_buffer
+    state = jax.tree.map(
+        lambda s: s._replace(trace=trace) if is_trace(s) else s, transform.init(param), is_leaf=is_trace
+    )
+    updates, state = transform.update(grad, state, param)
+    after = next(s for s in jax.tree.leaves(state, is_leaf=is_trace) if is_trace(s))
+    none = jnp.asarray(momentum) == 0.0
+    return (
+        jnp.where(none, optax.apply_updates(param, plain_updates), optax.apply_updates(param, updates)),
+        jnp.where(none, momentum_buffer, after.trace),
+    )
+
+
+def _optax_with_state(
+    transform: Any, kind: str, field: str, param: jax.Array, grad: jax.Array, state: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    # One step of `transform` with its state `kind` (ScaleByRmsState.nu, ScaleByRssState.sum_of_squares)
+    # set from the canonical state; returns the new parameters and that state.
+    optax = _optax()
+    cls = getattr(optax, kind)
+
+    def mine(s: Any) -> bool:
+        return isinstance(s, cls)
+
+    init = jax.tree.map(lambda s: s._replace(**{field: state}) if mine(s) else s, transform.init(param), is_leaf=mine)
+    updates, after = transform.update(grad, init, param)
+    new = next(s for s in jax.tree.leaves(after, is_leaf=mine) if mine(s))
+    return optax.apply_updates(param, updates), getattr(new, field)
+
+
+@_jit("eps_in_sqrt")
+def rmsprop_step(
+    param: jax.Array,
+    grad: jax.Array,
+    square_avg: jax.Array,
+    lr: float = 1e-2,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    eps_in_sqrt: bool = False,
+) -> tuple[jax.Array, jax.Array]:
+    # optax.rmsprop has both placements of ε (eps_in_sqrt, True by default: the convention
+    # rmsprop.eps_placement) and decay 0.9 by default (rmsprop.default_decay): both passed.
+    transform = _optax().rmsprop(lr, decay=alpha, eps=eps, eps_in_sqrt=eps_in_sqrt)
+    return _optax_with_state(transform, "ScaleByRmsState", "nu", param, grad, square_avg)
+
+
+@_jit("eps_in_sqrt")
+def adagrad_step(
+    param: jax.Array,
+    grad: jax.Array,
+    state_sum: jax.Array,
+    step: int,
+    lr: float = 1e-2,
+    lr_decay: float = 0.0,
+    eps: float = 1e-10,
+    eps_in_sqrt: bool = False,
+) -> tuple[jax.Array, jax.Array]:
+    # optax.adagrad adds ε under the root only (adagrad.eps_placement): the other form is set aside, even at
+    # ε = 0 where the two are one (ε is traced under autodiff, the form is static). It has no lr_decay:
+    # PyTorch's decayed rate lr_t is passed as the rate. Its sum starts at 0.1 (adagrad.initial_accumulator): set.
+    if not eps_in_sqrt:
+        raise UnsupportedCase("adagrad_step: optax.adagrad adds eps under the root only (eps_in_sqrt=False)")
+    transform = _optax().adagrad(adagrad_rate(lr, lr_decay, step), eps=eps)
+    return _optax_with_state(transform, "ScaleByRssState", "sum_of_squares", param, grad, state_sum)
+
+
 # --- convolution and pooling (NCHW, OIHW as in the reference) ------------------------------------
 
 
@@ -634,6 +732,50 @@ def avg_pool2d(
     return total / cells
 
 
+def conv_transpose2d(
+    x: jax.Array,
+    weight: jax.Array,
+    bias: jax.Array | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> jax.Array:
+    # lax.conv_transpose has no feature_group_count, so this is what it computes, written with
+    # conv_general_dilated: the input dilated by the stride, convolved with the flipped kernel whose in and
+    # out channels are swapped per group, padded with d·(k − 1) − p before and d·(k − 1) − p + output_padding
+    # after (a negative pad crops). PyTorch's padding p crops the full output; JAX's explicit padding pads the
+    # dilated input (the conv_transpose2d.padding_semantics convention).
+    c, o_g, kh, kw = weight.shape
+    w = weight.reshape(groups, c // groups, o_g, kh, kw).swapaxes(1, 2).reshape(groups * o_g, c // groups, kh, kw)
+    pads = [
+        (d * (k - 1) - p, d * (k - 1) - p + op)
+        for k, p, op, d in zip((kh, kw), as_pair(padding), as_pair(output_padding), as_pair(dilation), strict=True)
+    ]
+    y = lax.conv_general_dilated(
+        x,
+        w[:, :, ::-1, ::-1],
+        window_strides=(1, 1),
+        padding=pads,
+        lhs_dilation=as_pair(stride),
+        rhs_dilation=as_pair(dilation),
+        dimension_numbers=("NCHW", "OIHW", "NCHW"),
+        feature_group_count=groups,
+    )
+    return y if bias is None else y + bias[None, :, None, None]
+
+
+def adaptive_avg_pool2d(x: jax.Array, output_size: Any) -> jax.Array:
+    # JAX (and flax.linen) has no adaptive pooling: the mean of each of PyTorch's bins, ⌊i·H/n⌋ to ⌈(i + 1)·H/n⌉.
+    (oh, ow), (h, w) = as_pair(output_size), x.shape[2:]
+    rows = [(i * h // oh, -(-(i + 1) * h // oh)) for i in range(oh)]
+    cols = [(j * w // ow, -(-(j + 1) * w // ow)) for j in range(ow)]
+    return jnp.stack(
+        [jnp.stack([x[:, :, r0:r1, c0:c1].mean(axis=(2, 3)) for c0, c1 in cols], axis=-1) for r0, r1 in rows], axis=-2
+    )
+
+
 # --- recurrent network --------------------------------------------------------------------------------
 
 
@@ -647,6 +789,30 @@ def rnn(
 
     h_n, states = lax.scan(step, h0, jnp.swapaxes(x, 0, 1))  # scan runs over the leading (time) axis
     return jnp.swapaxes(states, 0, 1), h_n
+
+
+# --- gated recurrent cells: composed from jnp and jax.nn (flax, whose cells a JAX user would call, is not a
+# dependency), in PyTorch's layout ------------------------------------------------------------------------
+
+
+@_jit()
+def lstm_cell(
+    x: jax.Array, h: jax.Array, c: jax.Array, w_ih: jax.Array, w_hh: jax.Array, b_ih: jax.Array, b_hh: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    i, f, g, o = jnp.split(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh, 4, axis=-1)
+    c1 = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
+    return jax.nn.sigmoid(o) * jnp.tanh(c1), c1
+
+
+@_jit()
+def gru_cell(
+    x: jax.Array, h: jax.Array, w_ih: jax.Array, w_hh: jax.Array, b_ih: jax.Array, b_hh: jax.Array
+) -> jax.Array:
+    x_r, x_z, x_n = jnp.split(x @ w_ih.T + b_ih, 3, axis=-1)
+    h_r, h_z, h_n = jnp.split(h @ w_hh.T + b_hh, 3, axis=-1)
+    r, z = jax.nn.sigmoid(x_r + h_r), jax.nn.sigmoid(x_z + h_z)
+    n = jnp.tanh(x_n + r * h_n)  # the reset gate after the matmul and its bias, as PyTorch's and flax's GRUCell
+    return (1.0 - z) * n + z * h
 
 
 # --- dropout and embedding: flax's dropout (flax.linen.Dropout, not a dependency), jnp.take -------------
@@ -718,3 +884,194 @@ def scaled_dot_product_attention(
     # The boolean mask (True = takes part, as canonical) as an array, outside jit (a nested list is no static).
     keep = None if mask is None else jnp.asarray(np.asarray(mask, dtype=bool))
     return _attention(query, key, value, keep, bias, causal, scale)
+
+
+@_jit("num_heads", "causal")
+def _multi_head_attention(
+    query: jax.Array,
+    key: jax.Array,
+    value: jax.Array,
+    num_heads: int,
+    q_proj_weight: jax.Array,
+    k_proj_weight: jax.Array,
+    v_proj_weight: jax.Array,
+    out_proj_weight: jax.Array,
+    in_proj_bias: jax.Array | None = None,
+    out_proj_bias: jax.Array | None = None,
+    keep: jax.Array | None = None,
+    causal: bool = False,
+) -> jax.Array:
+    # jax.nn has no multi-head attention and flax is not a dependency: composed as flax's MultiHeadAttention does
+    # (flax.linen and flax.nnx dot_product_attention_weights): the projections cut into H blocks of d = E/H
+    # features, (N, T, H, d); scores q·kᵀ/√d by einsum; hidden keys at the dtype's lowest value (finfo.min, as
+    # flax: a row with no key left averages every value); jax.nn.softmax in the input dtype (flax's default
+    # force_fp32_for_softmax=False; jax.nn.dot_product_attention would take float32, a documented defect).
+    n, e = query.shape[0], query.shape[-1]
+    d = e // num_heads
+    bias = jnp.zeros(3 * e, dtype=query.dtype) if in_proj_bias is None else in_proj_bias
+    q, k, v = (
+        (x @ w.T + bias[i * e : (i + 1) * e]).reshape(n, x.shape[1], num_heads, d)
+        for i, (x, w) in enumerate(((query, q_proj_weight), (key, k_proj_weight), (value, v_proj_weight)))
+    )
+    scores = jnp.einsum("nlhd,nshd->nhls", q / jnp.sqrt(jnp.asarray(d, dtype=q.dtype)), k)
+    hidden = jnp.zeros(scores.shape[-2:], dtype=bool) if keep is None else ~keep
+    if causal:
+        hidden = hidden | ~jnp.tril(jnp.ones(scores.shape[-2:], dtype=bool))  # top left
+    scores = jnp.where(hidden, jnp.finfo(scores.dtype).min, scores)
+    z = jnp.einsum("nhls,nshd->nlhd", jax.nn.softmax(scores, axis=-1), v).reshape(n, query.shape[1], e)
+    return z @ out_proj_weight.T + (0 if out_proj_bias is None else out_proj_bias)
+
+
+def multi_head_attention(
+    query: jax.Array,
+    key: jax.Array,
+    value: jax.Array,
+    num_heads: int,
+    q_proj_weight: jax.Array,
+    k_proj_weight: jax.Array,
+    v_proj_weight: jax.Array,
+    out_proj_weight: jax.Array,
+    in_proj_bias: jax.Array | None = None,
+    out_proj_bias: jax.Array | None = None,
+    mask: Any = None,
+    causal: bool = False,
+) -> jax.Array:
+    # The boolean mask (L, S), True = takes part (jax.nn.dot_product_attention's meaning), as an array outside jit.
+    keep = None if mask is None else jnp.asarray(np.asarray(mask, dtype=bool))
+    weights = (q_proj_weight, k_proj_weight, v_proj_weight, out_proj_weight)
+    return _multi_head_attention(query, key, value, num_heads, *weights, in_proj_bias, out_proj_bias, keep, causal)
+
+
+# --- positions and perplexity: JAX has no op for any of them (flax is not a dependency); each is composed from
+# jnp.exp, sin, cos and jax.nn.log_softmax (the cross_entropy above), so these checks cover those primitives.
+
+
+def _frequencies(d: int, base: Any, like: jax.Array) -> jax.Array:
+    # ω_i = base^(−2i/d) as exp(2i·(−log base/d)), in the array's dtype (base is traced under the VJP's jit).
+    step = (-jnp.log(jnp.asarray(base, dtype=jnp.float64)) / d).astype(like.dtype)
+    return jnp.exp(jnp.arange(0, d, 2, dtype=like.dtype) * step)
+
+
+def sinusoidal_positional_encoding(positions: jax.Array, d_model: int, base: float = 10000.0) -> jax.Array:
+    angles = positions[:, None] * _frequencies(d_model, base, positions)
+    return jnp.stack((jnp.sin(angles), jnp.cos(angles)), axis=-1).reshape(positions.shape[0], d_model)
+
+
+def rotary_embedding(x: jax.Array, positions: jax.Array, base: float = 10000.0, interleaved: bool = True) -> jax.Array:
+    d = x.shape[-1]
+    angles = positions[:, None] * _frequencies(d, base, x)
+    cos, sin = jnp.cos(angles), jnp.sin(angles)
+    if interleaved:  # pairs (2i, 2i + 1)
+        a, b = x[..., 0::2], x[..., 1::2]
+        return jnp.stack((a * cos - b * sin, a * sin + b * cos), axis=-1).reshape(x.shape)
+    a, b = x[..., : d // 2], x[..., d // 2 :]  # pairs (i, i + d/2): rotate_half
+    return jnp.concatenate((a * cos - b * sin, a * sin + b * cos), axis=-1)
+
+
+def perplexity(logits: jax.Array, target: jax.Array) -> jax.Array:
+    return jnp.exp(cross_entropy(logits, target))  # e^(mean loss in nats)
+
+
+# --- weight initialisation: jax.nn.initializers -----------------------------------------------------
+# JAX's kernels are (*kernel, in, out) (in_axis=−2, out_axis=−1): the canonical (out, in, *kernel) shape is
+# reversed on its two leading axes and the draw transposed back. JAX has no nonlinearity gain; the
+# canonical gain (torch.nn.init.calculate_gain's, dlterms.reference.calculate_gain) becomes the scale g².
+_JAX_NAMED = {  # the defaults, by their own names: variance_scaling(1, fan_avg | 2, fan_in, ...)
+    "xavier_uniform": jax.nn.initializers.glorot_uniform,
+    "xavier_normal": jax.nn.initializers.glorot_normal,
+    "kaiming_uniform": jax.nn.initializers.he_uniform,
+    "kaiming_normal": jax.nn.initializers.he_normal,
+}
+
+
+def _jax_variance(kind: str, gain: Any, a: Any, mode: str, nonlinearity: str) -> Any:
+    """(scale, mode) of jax.nn.initializers.variance_scaling for the canonical options (a and gain may be traced)."""
+    from dlterms.reference import calculate_gain
+
+    if kind.startswith("xavier"):
+        return gain * gain, "fan_avg"
+    if nonlinearity == "leaky_relu":
+        return 2.0 / (1.0 + a * a), mode  # g(a)² = 2/(1 + a²)
+    return calculate_gain(nonlinearity) ** 2, mode
+
+
+def _jax_fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    receptive = int(np.prod(shape[2:]))
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _jax_scale(kind: str, x: jax.Array, **options: Any) -> jax.Array:
+    """variance_scaling's sqrt(variance) for a uniform or normal draw, variance = scale/denominator in x's dtype."""
+    opts = {"gain": 1.0, "a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu", **options}
+    scale, mode = _jax_variance(kind, **opts)
+    fan_in, fan_out = _jax_fans(tuple(x.shape))
+    denominator = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+    variance = jnp.array(scale / denominator, dtype=x.dtype)
+    return jnp.sqrt(3 * variance) if kind.endswith("uniform") else jnp.sqrt(variance)
+
+
+def xavier_uniform(u: jax.Array, gain: float = 1.0) -> jax.Array:
+    # random.uniform(key, shape, dtype, −1, 1)·√(3·variance): the uniform on [−1, 1) is −1 + 2u
+    return (u * 2 - 1) * _jax_scale("xavier_uniform", u, gain=gain)
+
+
+def xavier_normal(z: jax.Array, gain: float = 1.0) -> jax.Array:
+    return z * _jax_scale("xavier_normal", z, gain=gain)
+
+
+def kaiming_uniform(u: jax.Array, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> jax.Array:
+    return (u * 2 - 1) * _jax_scale("kaiming_uniform", u, a=a, mode=mode, nonlinearity=nonlinearity)
+
+
+def kaiming_normal(z: jax.Array, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> jax.Array:
+    return z * _jax_scale("kaiming_normal", z, a=a, mode=mode, nonlinearity=nonlinearity)
+
+
+def random_init(kind: str, shape: tuple[int, ...], seed: int, dtype: str = "float32", **options: Any) -> jax.Array:
+    """jax.nn.initializers' glorot_*/he_* (variance_scaling for other options) on the (*kernel, in, out) kernel."""
+    opts = {"gain": 1.0, "a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu", **options}
+    if all(opts[k] == v for k, v in (("gain", 1.0), ("a", 0.0), ("mode", "fan_in"), ("nonlinearity", "leaky_relu"))):
+        init = _JAX_NAMED[kind]()
+    else:
+        scale, mode = _jax_variance(kind, **opts)
+        # glorot_normal and he_normal are variance_scaling(..., "truncated_normal"): the normal ops keep it
+        distribution = "uniform" if kind.endswith("uniform") else "truncated_normal"
+        init = jax.nn.initializers.variance_scaling(scale, mode, distribution)
+    n = len(shape)
+    w = init(jax.random.key(seed), (*shape[2:], shape[1], shape[0]), jnp.dtype(dtype))
+    return jnp.transpose(w, (n - 1, n - 2, *range(n - 2)))
+
+
+# --- learning-rate schedules and gradient clipping: optax's (imported on first use by _optax) ------------
+
+
+def step_lr(lr: jax.Array, step: jax.Array, step_size: int, gamma: float = 0.1) -> jax.Array:
+    # optax.exponential_decay with staircase=True: init_value·decay_rate^⌊count/transition_steps⌋. It tests
+    # decay_rate == 0 in Python (a constant schedule: the special value step_lr.zero_gamma), so γ cannot be
+    # traced, and the VJP (which traces every float argument) is unsupported.
+    if isinstance(gamma, jax.core.Tracer):
+        raise Unsupported("step_lr: optax.exponential_decay branches on decay_rate in Python, so it cannot be traced")
+    schedule = _optax().exponential_decay(lr, transition_steps=step_size, decay_rate=gamma, staircase=True)
+    return jnp.asarray(schedule(step)).astype(lr.dtype)
+
+
+def cosine_annealing_lr(lr: jax.Array, step: jax.Array, t_max: int, eta_min: float = 0.0) -> jax.Array:
+    # optax.cosine_decay_schedule's alpha is the final rate as a fraction of init_value (the canonical
+    # eta_min is absolute): alpha = eta_min/lr. optax clamps the count at decay_steps, as the canonical op.
+    alpha = jnp.where(lr > 0, eta_min / jnp.where(lr > 0, lr, 1.0), 0.0)
+    schedule = _optax().cosine_decay_schedule(lr, decay_steps=t_max, alpha=alpha)
+    return jnp.asarray(schedule(step)).astype(lr.dtype)
+
+
+def linear_warmup_lr(lr: jax.Array, step: jax.Array, warmup_steps: int, start_factor: float = 0.0) -> jax.Array:
+    # optax.linear_schedule from start_factor·lr to lr over warmup_steps, constant after.
+    schedule = _optax().linear_schedule(start_factor * lr, lr, transition_steps=warmup_steps)
+    return jnp.asarray(schedule(step)).astype(lr.dtype)
+
+
+def clip_grad_norm(grads: jax.Array, max_norm: float) -> jax.Array:
+    # optax.clip_by_global_norm on the tuple of the k tensors grads[i] (a pytree of k leaves).
+    transform = _optax().clip_by_global_norm(max_norm)
+    leaves = tuple(grads[i] for i in range(grads.shape[0]))
+    clipped, _ = transform.update(leaves, transform.init(leaves))
+    return jnp.stack(clipped)

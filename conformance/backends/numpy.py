@@ -291,6 +291,62 @@ def adamw_step(
     return param * (1.0 - lr * weight_decay) - lr * update, m, v
 
 
+def sgd_momentum_step(
+    param: np.ndarray,
+    grad: np.ndarray,
+    momentum_buffer: np.ndarray,
+    lr: float,
+    momentum: float,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+    first_step: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    # NumPy has no optimiser: PyTorch's algorithm (Python floats keep the arrays' dtype).
+    g = grad + weight_decay * param if weight_decay else grad
+    if momentum == 0.0:
+        return param - lr * g, momentum_buffer
+    b = g if first_step else momentum * momentum_buffer + (1.0 - dampening) * g
+    return param - lr * (g + momentum * b if nesterov else b), b
+
+
+def _rate_scaled(
+    param: np.ndarray, grad: np.ndarray, v: np.ndarray, lr: float, eps: float, eps_in_sqrt: bool
+) -> np.ndarray:
+    # θ − lr·g/(√v + ε), or /√(v + ε); 0/0 is NaN, as IEEE gives it.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return param - lr * (grad / (np.sqrt(v + eps) if eps_in_sqrt else np.sqrt(v) + eps))
+
+
+def rmsprop_step(
+    param: np.ndarray,
+    grad: np.ndarray,
+    square_avg: np.ndarray,
+    lr: float = 1e-2,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    eps_in_sqrt: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    # NumPy has no optimiser: Tieleman and Hinton's formulas (Python floats keep the arrays' dtype).
+    v = alpha * square_avg + (1.0 - alpha) * (grad * grad)
+    return _rate_scaled(param, grad, v, lr, eps, eps_in_sqrt), v
+
+
+def adagrad_step(
+    param: np.ndarray,
+    grad: np.ndarray,
+    state_sum: np.ndarray,
+    step: int,
+    lr: float = 1e-2,
+    lr_decay: float = 0.0,
+    eps: float = 1e-10,
+    eps_in_sqrt: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    # Duchi et al.'s sum of squares, with PyTorch's decayed rate lr/(1 + (t − 1)·lr_decay).
+    s = state_sum + grad * grad
+    return _rate_scaled(param, grad, s, lr / (1.0 + (step - 1) * lr_decay), eps, eps_in_sqrt), s
+
+
 def rnn(
     x: np.ndarray, h0: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -344,6 +400,71 @@ def avg_pool2d(
     return total / inside
 
 
+def conv_transpose2d(
+    x: np.ndarray,
+    weight: np.ndarray,
+    bias: np.ndarray | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> np.ndarray:
+    # Scatter: input (h, w) times tap (i, j) lands at (h·s + i·d, w·s + j·d) of the uncropped output, which
+    # output_padding extends at the end; padding then crops p from each side.
+    (sh, sw), (ph, pw), (oph, opw), (dh, dw) = (as_pair(v) for v in (stride, padding, output_padding, dilation))
+    n, c, h, w = x.shape
+    _, o_g, kh, kw = weight.shape
+    x_g = x.reshape(n, groups, c // groups, h, w)
+    w_g = weight.reshape(groups, c // groups, o_g, kh, kw)
+    taps = np.einsum("ngchw,gcoij->ngohwij", x_g, w_g).reshape(n, groups * o_g, h, w, kh, kw)
+    size = ((h - 1) * sh + dh * (kh - 1) + 1 + oph, (w - 1) * sw + dw * (kw - 1) + 1 + opw)
+    full = np.zeros((n, groups * o_g, *size), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = slice(i * dh, i * dh + (h - 1) * sh + 1, sh), slice(j * dw, j * dw + (w - 1) * sw + 1, sw)
+            full[:, :, rows, cols] += taps[..., i, j]
+    y = full[:, :, ph : full.shape[2] - ph, pw : full.shape[3] - pw]
+    return y if bias is None else y + bias[:, None, None]
+
+
+def adaptive_avg_pool2d(x: np.ndarray, output_size: Any) -> np.ndarray:
+    # PyTorch's bins: output i averages positions ⌊i·H/n⌋ to ⌈(i + 1)·H/n⌉ − 1.
+    (oh, ow), (h, w) = as_pair(output_size), x.shape[2:]
+    rows = [(i * h // oh, -(-(i + 1) * h // oh)) for i in range(oh)]
+    cols = [(j * w // ow, -(-(j + 1) * w // ow)) for j in range(ow)]
+    return np.stack(
+        [np.stack([x[:, :, r0:r1, c0:c1].mean(axis=(2, 3)) for c0, c1 in cols], axis=-1) for r0, r1 in rows], axis=-2
+    )
+
+
+# --- gated recurrent cells (forward only): PyTorch's formulas ------------------------------------------
+
+
+def lstm_cell(
+    x: np.ndarray,
+    h: np.ndarray,
+    c: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    i, f, g, o = np.split(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh, 4, axis=-1)
+    c1 = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+    return sigmoid(o) * np.tanh(c1), c1
+
+
+def gru_cell(
+    x: np.ndarray, h: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray
+) -> np.ndarray:
+    x_r, x_z, x_n = np.split(x @ w_ih.T + b_ih, 3, axis=-1)
+    h_r, h_z, h_n = np.split(h @ w_hh.T + b_hh, 3, axis=-1)
+    r, z = sigmoid(x_r + h_r), sigmoid(x_z + h_z)
+    n = np.tanh(x_n + r * h_n)
+    return (1 - z) * n + z * h
+
+
 # --- dropout and embedding (forward only) ---------------------------------------------------------
 
 
@@ -378,3 +499,129 @@ def scaled_dot_product_attention(
     s = np.where(keep, s, -np.inf)
     with np.errstate(invalid="ignore"):  # a query that sees no key: 0/0, NaN
         return softmax(s, axis=-1) @ value
+
+
+def multi_head_attention(
+    query: np.ndarray,
+    key: np.ndarray,
+    value: np.ndarray,
+    num_heads: int,
+    q_proj_weight: np.ndarray,
+    k_proj_weight: np.ndarray,
+    v_proj_weight: np.ndarray,
+    out_proj_weight: np.ndarray,
+    in_proj_bias: np.ndarray | None = None,
+    out_proj_bias: np.ndarray | None = None,
+    mask: Any = None,
+    causal: bool = False,
+) -> np.ndarray:
+    # NumPy has no attention: the three projections, heads as blocks of E/H features (N, L, H, d) → (N, H, L, d),
+    # the attention above (scale 1/√d), the heads joined back and projected (forward).
+    n, e = query.shape[0], query.shape[-1]
+    bias = np.zeros(3 * e, dtype=query.dtype) if in_proj_bias is None else in_proj_bias
+    q, k, v = (
+        (x @ w.T + bias[i * e : (i + 1) * e]).reshape(n, x.shape[1], num_heads, e // num_heads).transpose(0, 2, 1, 3)
+        for i, (x, w) in enumerate(((query, q_proj_weight), (key, k_proj_weight), (value, v_proj_weight)))
+    )
+    z = scaled_dot_product_attention(q, k, v, mask=mask, causal=causal).transpose(0, 2, 1, 3).reshape(n, -1, e)
+    return z @ out_proj_weight.T + (0 if out_proj_bias is None else out_proj_bias)
+
+
+# --- positions and perplexity: NumPy has none; composed from np.exp, sin, cos and the cross_entropy above -----
+
+
+def _frequencies(d: int, base: float, like: np.ndarray) -> np.ndarray:
+    # ω_i = base^(−2i/d) as exp(2i·(−log base/d)), in the array's dtype.
+    return np.exp(np.arange(0, d, 2, dtype=like.dtype) * like.dtype.type(-np.log(base) / d))
+
+
+def sinusoidal_positional_encoding(positions: np.ndarray, d_model: int, base: float = 10000.0) -> np.ndarray:
+    with np.errstate(invalid="ignore"):  # sin(±∞) is NaN
+        angles = positions[:, None] * _frequencies(d_model, base, positions)
+        return np.stack((np.sin(angles), np.cos(angles)), axis=-1).reshape(positions.shape[0], d_model)
+
+
+def rotary_embedding(
+    x: np.ndarray, positions: np.ndarray, base: float = 10000.0, interleaved: bool = True
+) -> np.ndarray:
+    d = x.shape[-1]
+    with np.errstate(invalid="ignore"):  # sin(±∞) is NaN
+        angles = positions[:, None] * _frequencies(d, base, x)
+        cos, sin = np.cos(angles), np.sin(angles)
+        if interleaved:  # pairs (2i, 2i + 1)
+            a, b = x[..., 0::2], x[..., 1::2]
+            return np.stack((a * cos - b * sin, a * sin + b * cos), axis=-1).reshape(x.shape)
+        a, b = x[..., : d // 2], x[..., d // 2 :]  # pairs (i, i + d/2): rotate_half
+        return np.concatenate((a * cos - b * sin, a * sin + b * cos), axis=-1)
+
+
+def perplexity(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
+    return np.exp(cross_entropy(logits, target))  # e^(mean loss in nats)
+
+
+# --- weight initialisation ---------------------------------------------------------------------------
+# NumPy has no initialiser (and no random_init here): the canonical maps in NumPy's arithmetic, the
+# fans of (out, in, *kernel) and the gain as torch.nn.init.calculate_gain (dlterms.reference's).
+
+
+def _init_std(kind: str, shape: tuple[int, ...], gain: float = 1.0, **kaiming: Any) -> float:
+    from dlterms.reference import calculate_gain
+
+    receptive = int(np.prod(shape[2:]))
+    fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+    if kind == "xavier":
+        return gain * float(np.sqrt(2.0 / (fan_in + fan_out)))
+    g = calculate_gain(kaiming.get("nonlinearity", "leaky_relu"), kaiming.get("a", 0.0))
+    return g / float(np.sqrt(fan_in if kaiming.get("mode", "fan_in") == "fan_in" else fan_out))
+
+
+def _uniform_map(u: np.ndarray, bound: float) -> np.ndarray:
+    # numpy.random.uniform's low + (high − low)·u, in u's dtype
+    return (u * u.dtype.type(2.0 * bound) - u.dtype.type(bound)).astype(u.dtype)
+
+
+def xavier_uniform(u: np.ndarray, gain: float = 1.0) -> np.ndarray:
+    return _uniform_map(u, float(np.sqrt(3.0)) * _init_std("xavier", u.shape, gain))
+
+
+def xavier_normal(z: np.ndarray, gain: float = 1.0) -> np.ndarray:
+    return (z * z.dtype.type(_init_std("xavier", z.shape, gain))).astype(z.dtype)
+
+
+def kaiming_uniform(
+    u: np.ndarray, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> np.ndarray:
+    std = _init_std("kaiming", u.shape, a=a, mode=mode, nonlinearity=nonlinearity)
+    return _uniform_map(u, float(np.sqrt(3.0)) * std)
+
+
+def kaiming_normal(z: np.ndarray, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> np.ndarray:
+    std = _init_std("kaiming", z.shape, a=a, mode=mode, nonlinearity=nonlinearity)
+    return (z * z.dtype.type(std)).astype(z.dtype)
+
+
+# --- learning-rate schedules and gradient clipping: the closed forms in the dtype of lr (grads) ----------
+
+
+def step_lr(lr: np.ndarray, step: np.ndarray, step_size: int, gamma: float = 0.1) -> np.ndarray:
+    t = lr.dtype.type
+    return (lr * np.power(t(gamma), step // step_size).astype(lr.dtype)).astype(lr.dtype)
+
+
+def cosine_annealing_lr(lr: np.ndarray, step: np.ndarray, t_max: int, eta_min: float = 0.0) -> np.ndarray:
+    t = lr.dtype.type
+    x = np.minimum(step, t_max).astype(lr.dtype) / t(t_max)
+    return (t(eta_min) + (lr - t(eta_min)) * (t(1.0) + np.cos(t(np.pi) * x)) / t(2.0)).astype(lr.dtype)
+
+
+def linear_warmup_lr(lr: np.ndarray, step: np.ndarray, warmup_steps: int, start_factor: float = 0.0) -> np.ndarray:
+    t = lr.dtype.type
+    x = np.minimum(step, warmup_steps).astype(lr.dtype) / t(warmup_steps)
+    return (lr * (t(start_factor) + (t(1.0) - t(start_factor)) * x)).astype(lr.dtype)
+
+
+def clip_grad_norm(grads: np.ndarray, max_norm: float) -> np.ndarray:
+    total = np.linalg.norm(grads.ravel())  # np.linalg.norm scales by the largest element: no overflow
+    t = grads.dtype.type
+    clipped = total > max_norm or np.isnan(total)
+    return (grads * (t(max_norm) / total) if clipped else grads).astype(grads.dtype)

@@ -23,6 +23,10 @@ tested against NumPy in ``tests/conformance/test_tensorflow.py``):
   bias ``= b_ih + b_hh`` (Keras has one bias where PyTorch has two; the sum
   gives the same pre-activation, and the tape splits the gradient back to
   both);
+* lstm_cell, gru_cell: Keras 3's ``LSTMCell`` (gates i, f, c, o as PyTorch's
+  i, f, g, o; one bias ``= b_ih + b_hh``) and ``GRUCell`` with its default
+  ``reset_after=True`` (PyTorch's placement; blocks reordered from r, z, n to
+  Keras' z, r, n; its (2, 3H) bias holds both), kernels transposed;
 * losses: ``tf.nn.sparse_softmax_cross_entropy_with_logits`` for
   cross-entropy; binary cross-entropy is written with ``tf.math.log``
   clamped at −100 (Keras' ``binary_crossentropy`` clips probabilities to
@@ -51,10 +55,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 import keras
 import tensorflow as tf
+from dlterms.reference.rmsprop import adagrad_rate
 
 from dlterms.ops import as_pair
 
-from ..checks import Unsupported
+from ..checks import Unsupported, UnsupportedCase
 
 name = "tensorflow"
 version = tf.__version__
@@ -455,7 +460,7 @@ def sgd_step(param: tf.Tensor, grad: tf.Tensor, lr: float) -> tf.Tensor:
 
 # Ops computed by Keras' optimisers, which update variables in place (assign): GradientTape does not
 # differentiate through an assignment, so their VJP is unsupported here (their gradient checks too).
-NOT_DIFFERENTIABLE = ("adam_step", "adamw_step")
+NOT_DIFFERENTIABLE = ("adam_step", "adamw_step", "rmsprop_step", "adagrad_step", "sgd_momentum_step")
 
 
 def keras_epsilon(eps: float, beta2: float, step: int) -> float:
@@ -525,6 +530,106 @@ def adamw_step(
     return _keras_step(keras.optimizers.AdamW(learning_rate=lr, **hyper), param, grad, m, v, step)
 
 
+@_on_device
+def sgd_momentum_step(
+    param: tf.Tensor,
+    grad: tf.Tensor,
+    momentum_buffer: tf.Tensor,
+    lr: float,
+    momentum: float,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+    first_step: bool = False,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    # keras.optimizers.SGD keeps the velocity v = −lr·b (v ← μ·v − lr·g, param + v; Nesterov param + μ·v′ − lr·g:
+    # the convention sgd.momentum_formulation): the buffer goes in as −lr·b and comes back as −v′/lr, exact for a
+    # rate that is a power of two. At lr = 0 the velocity holds no buffer, and Keras casts its momentum (a Python
+    # float, which it requires) through float32 (sgd.float64_momentum): those cases are set aside. Keras' own
+    # weight_decay is decoupled (sgd.weight_decay_coupling): the L2 term λ·param is added to the gradient, as an
+    # L2 penalty's gradient is. It has no dampening: the gradient is scaled by 1 − τ (PyTorch's μ·b + (1 − τ)·g̃),
+    # except on the first step, which starts from a zero velocity undamped (PyTorch's b = g̃). Without momentum
+    # Keras keeps no velocity and the canonical buffer passes through.
+    if param.dtype == tf.float64 and float(np.float32(momentum)) != momentum:
+        raise UnsupportedCase(f"sgd_momentum_step: Keras rounds momentum={momentum!r} to float32")
+    g = grad + weight_decay * param if weight_decay else grad
+    variable = keras.Variable(param, name="param")
+    if momentum == 0.0:
+        keras.optimizers.SGD(learning_rate=lr).apply([g], [variable])
+        return tf.convert_to_tensor(variable), momentum_buffer
+    if lr == 0.0:
+        raise UnsupportedCase("sgd_momentum_step: Keras keeps the velocity −lr·b, which holds no buffer at lr = 0")
+    if dampening and not first_step:
+        g = (1.0 - dampening) * g
+    optimizer = keras.optimizers.SGD(learning_rate=lr, momentum=float(momentum), nesterov=nesterov)
+    optimizer.build([variable])
+    velocity = optimizer.momentums[0]
+    velocity.assign(tf.zeros_like(param) if first_step else -lr * momentum_buffer)
+    optimizer.apply([g], [variable])
+    return tf.convert_to_tensor(variable), -tf.convert_to_tensor(velocity) / lr
+
+
+def _eps_under_the_root(op: str, eps: float, eps_in_sqrt: bool) -> None:
+    # Keras' RMSprop and Adagrad add ε under the root only (rmsprop.eps_placement, adagrad.eps_placement);
+    # at ε = 0 the two forms are one.
+    if not eps_in_sqrt and eps != 0.0:
+        raise UnsupportedCase(f"{op}: Keras adds epsilon under the root only, never to it (eps_in_sqrt=False)")
+
+
+def _keras_slot_step(
+    optimizer: keras.optimizers.Optimizer, slot: str, param: tf.Tensor, grad: tf.Tensor, state: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    # A fresh optimiser built on one variable, its slot <variable>_<slot> set from the canonical state
+    # (whatever its initial value: Adagrad's 0.1, the convention adagrad.initial_accumulator), one apply.
+    variable = keras.Variable(param, name="param")
+    optimizer.build([variable])
+    slots = {s.name: s for s in optimizer.variables}
+    slots[f"param_{slot}"].assign(state)
+    optimizer.apply([grad], [variable])
+    return tf.convert_to_tensor(variable), tf.convert_to_tensor(slots[f"param_{slot}"])
+
+
+def _rate(lr: float, dtype: tf.DType) -> Callable[[], tf.Tensor]:
+    # The learning rate as a callable of a tensor of the parameters' dtype: Keras keeps a float rate in a
+    # float32 variable (adam.learning_rate_dtype), a callable's value is cast to the parameters' dtype.
+    return lambda: tf.constant(lr, dtype=dtype)
+
+
+@_on_device
+def rmsprop_step(
+    param: tf.Tensor,
+    grad: tf.Tensor,
+    square_avg: tf.Tensor,
+    lr: float = 1e-2,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    eps_in_sqrt: bool = False,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    # keras.optimizers.RMSprop's rho is the canonical alpha (default 0.9: rmsprop.default_decay), passed.
+    _eps_under_the_root("rmsprop_step", eps, eps_in_sqrt)
+    hyper = _constants(param.dtype, rho=alpha, epsilon=eps)
+    optimizer = keras.optimizers.RMSprop(learning_rate=_rate(lr, param.dtype), **hyper)
+    return _keras_slot_step(optimizer, "velocity", param, grad, square_avg)
+
+
+@_on_device
+def adagrad_step(
+    param: tf.Tensor,
+    grad: tf.Tensor,
+    state_sum: tf.Tensor,
+    step: int,
+    lr: float = 1e-2,
+    lr_decay: float = 0.0,
+    eps: float = 1e-10,
+    eps_in_sqrt: bool = False,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    # keras.optimizers.Adagrad has no lr_decay: PyTorch's decayed rate lr_t is passed as the rate.
+    _eps_under_the_root("adagrad_step", eps, eps_in_sqrt)
+    rate = _rate(adagrad_rate(lr, lr_decay, step), param.dtype)
+    optimizer = keras.optimizers.Adagrad(learning_rate=rate, **_constants(param.dtype, epsilon=eps))
+    return _keras_slot_step(optimizer, "accumulator", param, grad, state_sum)
+
+
 # --- convolution and pooling ------------------------------------------------------------------
 
 
@@ -580,6 +685,58 @@ def avg_pool2d(
     return y * tf.constant(kernel[0] * kernel[1] / cells, dtype=y.dtype)  # sum/(kH·kW) → sum/cells
 
 
+def _dilate_kernel(w: tf.Tensor, dilation: tuple[int, int]) -> tf.Tensor:
+    """An (kH, kW, out, in) kernel with d − 1 zeros between its taps along each spatial axis."""
+    for axis, d in enumerate(dilation):
+        if d > 1:
+            k = w.shape[axis]
+            moved = tf.experimental.numpy.moveaxis(w, axis, 0)
+            spread = tf.concat([moved[:, None], tf.zeros((k, d - 1, *moved.shape[1:]), w.dtype)], axis=1)
+            spread = tf.reshape(spread, (k * d, *moved.shape[1:]))[: d * (k - 1) + 1]
+            w = tf.experimental.numpy.moveaxis(spread, 0, axis)
+    return w
+
+
+def conv_transpose2d(
+    x: tf.Tensor,
+    weight: tf.Tensor,
+    bias: tf.Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> tf.Tensor:
+    # tf.nn.conv2d_transpose with padding "VALID" and an explicit output_shape gives the full output,
+    # (H − 1)·s + d·(k − 1) + 1 per axis; output_padding adds zeros at the bottom and right, and PyTorch's
+    # padding p crops p from each side. NHWC, kernel (kH, kW, out, in): PyTorch's (in, out/groups, kH, kW)
+    # transposed; no groups (one call per group) and, on CPU, no dilation ("Current CPU implementations do
+    # not yet support dilation rates larger than 1"): the kernel is dilated with zeros instead, the same sums.
+    (sh, sw), (ph, pw), (oph, opw), dilation = (as_pair(v) for v in (stride, padding, output_padding, dilation))
+    n, _, h, w = x.shape
+    kernel = _dilate_kernel(tf.transpose(weight, (2, 3, 1, 0)), dilation)  # (kH', kW', out/groups, in)
+    kh, kw, o_g, _ = kernel.shape
+    full = (n, (h - 1) * sh + kh, (w - 1) * sw + kw, o_g)
+    y = tf.concat(
+        [
+            tf.nn.conv2d_transpose(xg, wg, output_shape=full, strides=(sh, sw), padding="VALID")
+            for xg, wg in zip(
+                tf.split(nchw_to_nhwc(x), groups, axis=-1), tf.split(kernel, groups, axis=-1), strict=True
+            )
+        ],
+        axis=-1,
+    )
+    y = tf.pad(y, [[0, 0], [0, oph], [0, opw], [0, 0]])[:, ph : full[1] + oph - ph, pw : full[2] + opw - pw, :]
+    y = nhwc_to_nchw(y)
+    return y if bias is None else y + tf.reshape(bias, (1, -1, 1, 1))
+
+
+def adaptive_avg_pool2d(x: tf.Tensor, output_size: Any) -> tf.Tensor:
+    # Keras 3.15's own (keras.ops.adaptive_average_pool, the op of keras.layers.AdaptiveAveragePooling2D),
+    # channels first; TensorFlow itself has none.
+    return keras.ops.adaptive_average_pool(x, as_pair(output_size), data_format="channels_first")
+
+
 # --- recurrent network ---------------------------------------------------------------------------
 
 
@@ -610,6 +767,59 @@ def rnn(
     state = [v.value for v in layer.non_trainable_variables]  # its dropout seed, unused (dropout=0)
     (outputs, h_n), _ = layer.stateless_call(values, state, x, initial_state=h0)
     return outputs, h_n
+
+
+# --- gated recurrent cells ---------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _gated_cell(kind: str, n_in: int, hidden: int, dtype: str) -> keras.layers.Layer:
+    # Zero initialisers (the weights are replaced at each call; the default orthogonal one has no bfloat16 QR).
+    zeros = {"kernel_initializer": "zeros", "recurrent_initializer": "zeros", "dtype": dtype}
+    cell = keras.layers.LSTMCell(hidden, **zeros) if kind == "lstm" else keras.layers.GRUCell(hidden, **zeros)
+    cell.build((None, n_in))
+    return cell
+
+
+def _cell_call(cell: keras.layers.Layer, weights: dict[str, tf.Tensor], *args: Any) -> Any:
+    values = [weights[v.path.rsplit("/", 1)[-1]] for v in cell.trainable_variables]
+    state = [v.value for v in cell.non_trainable_variables]  # its dropout seed, unused (dropout=0)
+    out, _ = cell.stateless_call(values, state, *args)
+    return out
+
+
+@_on_device
+def lstm_cell(
+    x: tf.Tensor, h: tf.Tensor, c: tf.Tensor, w_ih: tf.Tensor, w_hh: tf.Tensor, b_ih: tf.Tensor, b_hh: tf.Tensor
+) -> tuple[tf.Tensor, tf.Tensor]:
+    # keras.layers.LSTMCell: kernel (in, 4H) and recurrent_kernel (H, 4H) in the gate order i, f, c, o (PyTorch's
+    # i, f, g, o, its c being the candidate), and one bias (4H,): the two biases' sum.
+    cell = _gated_cell("lstm", int(x.shape[-1]), int(h.shape[-1]), x.dtype.name)
+    weights = {"kernel": tf.transpose(w_ih), "recurrent_kernel": tf.transpose(w_hh), "bias": b_ih + b_hh}
+    _, (h1, c1) = _cell_call(cell, weights, x, [h, c])
+    return h1, c1
+
+
+def _zrn(w: tf.Tensor) -> tf.Tensor:
+    """PyTorch's GRU blocks (r, z, n) along the first axis in Keras' order (z, r, n)."""
+    r, z, n = tf.split(w, 3, axis=0)
+    return tf.concat([z, r, n], axis=0)
+
+
+@_on_device
+def gru_cell(
+    x: tf.Tensor, h: tf.Tensor, w_ih: tf.Tensor, w_hh: tf.Tensor, b_ih: tf.Tensor, b_hh: tf.Tensor
+) -> tf.Tensor:
+    # keras.layers.GRUCell(reset_after=True, its default): the reset gate on W_hn·h + b_hn, as PyTorch's; kernel
+    # (in, 3H) and recurrent_kernel (H, 3H) in the gate order z, r, n, and the bias (2, 3H): input and recurrent.
+    cell = _gated_cell("gru", int(x.shape[-1]), int(h.shape[-1]), x.dtype.name)
+    weights = {
+        "kernel": tf.transpose(_zrn(w_ih)),
+        "recurrent_kernel": tf.transpose(_zrn(w_hh)),
+        "bias": tf.stack([_zrn(b_ih), _zrn(b_hh)]),
+    }
+    h1, _ = _cell_call(cell, weights, x, [h])
+    return h1
 
 
 # --- dropout and embedding -----------------------------------------------------------------------
@@ -659,3 +869,195 @@ def scaled_dot_product_attention(
     keep = None if mask is None else tf.constant(mask, dtype=tf.bool)
     y = keras.ops.dot_product_attention(q, k, v, bias=bias, mask=keep, scale=scale, is_causal=causal)
     return tf.transpose(y, (0, 2, 1, 3))
+
+
+@functools.lru_cache(maxsize=64)
+def _mha_layer(heads: int, e: int, kdim: int, vdim: int, dtype: str) -> keras.layers.MultiHeadAttention:
+    # Zero initialisers: the weights are replaced at each call (stateless_call). Built as (query, value, key).
+    zeros = {"kernel_initializer": "zeros", "bias_initializer": "zeros"}
+    layer = keras.layers.MultiHeadAttention(heads, key_dim=e // heads, dtype=dtype, **zeros)
+    layer.build((None, None, e), (None, None, vdim), (None, None, kdim))
+    return layer
+
+
+@_on_device
+def multi_head_attention(
+    query: tf.Tensor,
+    key: tf.Tensor,
+    value: tf.Tensor,
+    num_heads: int,
+    q_proj_weight: tf.Tensor,
+    k_proj_weight: tf.Tensor,
+    v_proj_weight: tf.Tensor,
+    out_proj_weight: tf.Tensor,
+    in_proj_bias: tf.Tensor | None = None,
+    out_proj_bias: tf.Tensor | None = None,
+    mask: Any = None,
+    causal: bool = False,
+) -> tf.Tensor:
+    # keras.layers.MultiHeadAttention(num_heads, key_dim=E/H) keeps a kernel per projection, (in, H, d), with a
+    # bias (H, d), and the output kernel (H, d, E): the canonical (out, in) weights, whose row h·d + j is head
+    # h's feature j, are transposed and reshaped into them (a missing bias is zeros: use_bias is one flag).
+    # Its attention_mask is (N, L, S), True = attends (as canonical); use_causal_mask is top left. It is called
+    # as (query, value, key), value before key.
+    e, kdim, vdim = int(query.shape[-1]), int(key.shape[-1]), int(value.shape[-1])
+    d = e // num_heads
+    layer = _mha_layer(num_heads, e, kdim, vdim, query.dtype.name)
+    bias = tf.zeros(3 * e, dtype=query.dtype) if in_proj_bias is None else in_proj_bias
+    out_bias = tf.zeros(e, dtype=query.dtype) if out_proj_bias is None else out_proj_bias
+    weights = {}
+    for i, (name, w) in enumerate((("query", q_proj_weight), ("key", k_proj_weight), ("value", v_proj_weight))):
+        weights[f"{name}/kernel"] = tf.reshape(tf.transpose(w), (-1, num_heads, d))
+        weights[f"{name}/bias"] = tf.reshape(bias[i * e : (i + 1) * e], (num_heads, d))
+    weights["attention_output/kernel"] = tf.reshape(tf.transpose(out_proj_weight), (num_heads, d, e))
+    weights["attention_output/bias"] = out_bias
+    values = [weights["/".join(v.path.split("/")[-2:])] for v in layer.trainable_variables]
+    state = [v.value for v in layer.non_trainable_variables]
+    keep = None
+    if mask is not None:
+        keep = tf.broadcast_to(tf.constant(mask, dtype=tf.bool), (query.shape[0], query.shape[1], key.shape[1]))
+    y, _ = layer.stateless_call(values, state, query, value, key, attention_mask=keep, use_causal_mask=causal)
+    return y
+
+
+# --- positions and perplexity: neither TensorFlow nor Keras 3 has an op for them (keras_hub's
+# SinePositionEncoding, RotaryEmbedding and Perplexity are not dependencies); each is composed from tf.exp,
+# sin, cos and tf.nn.sparse_softmax_cross_entropy_with_logits, so these checks cover those primitives.
+
+
+def _frequencies(d: int, base: float, like: tf.Tensor) -> tf.Tensor:
+    # ω_i = base^(−2i/d) as exp(2i·(−log base/d)), in the tensor's dtype.
+    two_i = tf.range(0, d, 2, dtype=like.dtype)
+    return tf.exp(two_i * tf.constant(-float(np.log(base)) / d, dtype=like.dtype))
+
+
+def sinusoidal_positional_encoding(positions: tf.Tensor, d_model: int, base: float = 10000.0) -> tf.Tensor:
+    angles = positions[:, None] * _frequencies(d_model, base, positions)
+    return tf.reshape(tf.stack((tf.sin(angles), tf.cos(angles)), axis=-1), (-1, d_model))
+
+
+def rotary_embedding(x: tf.Tensor, positions: tf.Tensor, base: float = 10000.0, interleaved: bool = True) -> tf.Tensor:
+    d = x.shape[-1]
+    angles = positions[:, None] * _frequencies(d, base, x)
+    cos, sin = tf.cos(angles), tf.sin(angles)
+    if interleaved:  # pairs (2i, 2i + 1)
+        a, b = x[..., 0::2], x[..., 1::2]
+        return tf.reshape(tf.stack((a * cos - b * sin, a * sin + b * cos), axis=-1), tf.shape(x))
+    a, b = x[..., : d // 2], x[..., d // 2 :]  # pairs (i, i + d/2): rotate_half (keras_hub's RotaryEmbedding)
+    return tf.concat((a * cos - b * sin, a * sin + b * cos), axis=-1)
+
+
+def perplexity(logits: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
+    return tf.exp(cross_entropy(logits, target))  # e^(mean loss in nats)
+
+
+# --- weight initialisation: keras.initializers ------------------------------------------------------
+# Keras' kernels are (*kernel, in, out) (compute_fans: the last axis is fan-out, the one before fan-in):
+# the canonical (out, in, *kernel) shape is reversed on its two leading axes and the draw transposed
+# back. Keras has no nonlinearity gain: the canonical gain (dlterms.reference.calculate_gain, PyTorch's)
+# becomes VarianceScaling's scale g².
+_KERAS_NAMED = {  # the defaults, by their own names: VarianceScaling(1, fan_avg | 2, fan_in, ...)
+    "xavier_uniform": keras.initializers.GlorotUniform,
+    "xavier_normal": keras.initializers.GlorotNormal,
+    "kaiming_uniform": keras.initializers.HeUniform,
+    "kaiming_normal": keras.initializers.HeNormal,
+}
+
+
+def _keras_variance(kind: str, shape: tuple[int, ...], **options: Any) -> tuple[float, str]:
+    """(scale, mode) of keras.initializers.VarianceScaling for the canonical options."""
+    from dlterms.reference import calculate_gain
+
+    opts = {"gain": 1.0, "a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu", **options}
+    if kind.startswith("xavier"):
+        return opts["gain"] ** 2, "fan_avg"
+    return calculate_gain(opts["nonlinearity"], opts["a"]) ** 2, opts["mode"]
+
+
+def _keras_std(kind: str, shape: tuple[int, ...], **options: Any) -> float:
+    """VarianceScaling.__call__'s limit √(3·scale) (uniform) or untruncated stddev √scale, scale /= its fan."""
+    scale, mode = _keras_variance(kind, shape, **options)
+    receptive = int(np.prod(shape[2:]))
+    fan_in, fan_out = shape[1] * receptive, shape[0] * receptive
+    scale /= max(1.0, {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[mode])
+    return float(np.sqrt(3.0 * scale)) if kind.endswith("uniform") else float(np.sqrt(scale))
+
+
+@_on_device
+def xavier_uniform(u: tf.Tensor, gain: float = 1.0) -> tf.Tensor:
+    limit = _keras_std("xavier_uniform", tuple(u.shape), gain=gain)
+    return u * (2.0 * limit) + (-limit)  # random.uniform(minval=−limit, maxval=limit): minval + (max − min)·u
+
+
+@_on_device
+def xavier_normal(z: tf.Tensor, gain: float = 1.0) -> tf.Tensor:
+    # the canonical z is an untruncated draw: VarianceScaling's "untruncated_normal" map, stddev·z
+    return z * _keras_std("xavier_normal", tuple(z.shape), gain=gain)
+
+
+@_on_device
+def kaiming_uniform(u: tf.Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> tf.Tensor:
+    limit = _keras_std("kaiming_uniform", tuple(u.shape), a=a, mode=mode, nonlinearity=nonlinearity)
+    return u * (2.0 * limit) + (-limit)
+
+
+@_on_device
+def kaiming_normal(z: tf.Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu") -> tf.Tensor:
+    return z * _keras_std("kaiming_normal", tuple(z.shape), a=a, mode=mode, nonlinearity=nonlinearity)
+
+
+@_on_device
+def random_init(kind: str, shape: tuple[int, ...], seed: int, dtype: str = "float32", **options: Any) -> tf.Tensor:
+    """Keras' Glorot*/He* initialiser (VarianceScaling for other options) on the (*kernel, in, out) kernel."""
+    defaults = {"gain": 1.0, "a": 0.0, "mode": "fan_in", "nonlinearity": "leaky_relu"}
+    if all(options.get(k, v) == v for k, v in defaults.items()):
+        init = _KERAS_NAMED[kind](seed=seed)
+    else:
+        scale, mode = _keras_variance(kind, shape, **options)
+        # GlorotNormal and HeNormal are VarianceScaling(..., "truncated_normal"): the normal ops keep it
+        distribution = "uniform" if kind.endswith("uniform") else "truncated_normal"
+        init = keras.initializers.VarianceScaling(scale, mode, distribution, seed=seed)
+    n = len(shape)
+    w = init((*shape[2:], shape[1], shape[0]), dtype=dtype)
+    return tf.transpose(w, (n - 1, n - 2, *range(n - 2)))
+
+
+# --- learning-rate schedules: keras.optimizers.schedules; gradient clipping: tf.clip_by_global_norm ------
+#
+# Keras' schedules cast their hyper-parameters to the rate's dtype with ops.cast, which reads a Python
+# float as float32 first (γ = 0.1 becomes 0.10000000149 in a float64 schedule: the convention
+# lr_schedule.float64_hyperparameters); the adapter passes them as tensors of lr's dtype, as a float64 user must.
+
+
+def _like(value: float, lr: tf.Tensor) -> tf.Tensor:
+    return tf.constant(value, dtype=lr.dtype)
+
+
+@_on_device
+def step_lr(lr: tf.Tensor, step: tf.Tensor, step_size: int, gamma: float = 0.1) -> tf.Tensor:
+    # ExponentialDecay(staircase=True): lr·γ^⌊t/decay_steps⌋, computed in lr's dtype.
+    return keras.optimizers.schedules.ExponentialDecay(lr, step_size, _like(gamma, lr), staircase=True)(step)
+
+
+@_on_device
+def cosine_annealing_lr(lr: tf.Tensor, step: tf.Tensor, t_max: int, eta_min: float = 0.0) -> tf.Tensor:
+    # CosineDecay's alpha is the final rate as a fraction of the initial one (the canonical eta_min is
+    # absolute): alpha = eta_min/lr. Keras clamps the step at decay_steps, as the canonical op.
+    alpha = tf.math.divide_no_nan(_like(eta_min, lr), lr)
+    return keras.optimizers.schedules.CosineDecay(lr, t_max, alpha=alpha)(step)
+
+
+@_on_device
+def linear_warmup_lr(lr: tf.Tensor, step: tf.Tensor, warmup_steps: int, start_factor: float = 0.0) -> tf.Tensor:
+    # Keras has no linear schedule of its own; PolynomialDecay with power 1 from start_factor·lr to lr
+    # over warmup_steps is one ((s·lr − lr)·(1 − t/W) + lr), constant after. (CosineDecay's warm-up
+    # branches with ops.cond on the step, so it takes one step at a time.)
+    start = _like(start_factor, lr) * lr
+    return keras.optimizers.schedules.PolynomialDecay(start, warmup_steps, end_learning_rate=lr, power=1.0)(step)
+
+
+@_on_device
+def clip_grad_norm(grads: tf.Tensor, max_norm: float) -> tf.Tensor:
+    # tf.clip_by_global_norm on the list of the k tensors grads[i]: t·clip_norm/max(N, clip_norm).
+    clipped, _ = tf.clip_by_global_norm(tf.unstack(grads, axis=0), _like(max_norm, grads))
+    return tf.stack(clipped)

@@ -13,9 +13,12 @@ from typing import Any
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.optim.adagrad import adagrad as functional_adagrad
 from torch.optim.adam import adam as functional_adam
+from torch.optim.rmsprop import rmsprop as functional_rmsprop
+from torch.optim.sgd import sgd as functional_sgd
 
-from ..checks import Unsupported
+from ..checks import Unsupported, UnsupportedCase
 
 name = "torch"
 version = torch.__version__
@@ -84,9 +87,18 @@ def to_numpy(x: torch.Tensor) -> np.ndarray:
 
 
 def vjp(fn: Any, primals: tuple[torch.Tensor, ...], cotangent: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    if getattr(fn, "op", None) in NOT_DIFFERENTIABLE:
+        raise Unsupported(f"{fn.op}: torch computes it under no_grad, in place, which autograd does not differentiate")
     inputs = [p.detach().clone().requires_grad_(True) for p in primals]
     out = fn(*inputs)
-    grads = torch.autograd.grad(out, inputs, grad_outputs=cotangent, allow_unused=True)
+    outs, cots = (out, cotangent) if isinstance(out, tuple | list) else ((out,), (cotangent,))
+    # An output that autograd does not track (torch detached it) is a constant: its cotangent adds nothing.
+    tracked = [(o, c) for o, c in zip(outs, cots, strict=True) if o.requires_grad]
+    if not tracked:
+        return tuple(torch.zeros_like(p) for p in inputs)
+    grads = torch.autograd.grad(
+        [o for o, _ in tracked], inputs, grad_outputs=[c for _, c in tracked], allow_unused=True
+    )
     return tuple(torch.zeros_like(p) if g is None else g for p, g in zip(inputs, grads, strict=True))
 
 
@@ -320,6 +332,82 @@ def adamw_step(
     return _adam(param, grad, m, v, step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay)
 
 
+def sgd_momentum_step(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    momentum_buffer: torch.Tensor,
+    lr: float,
+    momentum: float,
+    dampening: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float = 0.0,
+    first_step: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    # torch.optim.sgd.sgd, the functional form of torch.optim.SGD's for-loop kernel, on clones (it updates in
+    # place). Its buffer list holds None before the first step (torch then starts the buffer at the gradient);
+    # with momentum 0 it keeps no buffer, and the canonical one passes through.
+    out, buffers = [param.clone()], [None if first_step else momentum_buffer.clone()]
+    functional_sgd(
+        out, [grad], buffers, foreach=False, weight_decay=weight_decay, momentum=momentum, lr=lr,
+        dampening=dampening, nesterov=nesterov, maximize=False,
+    )  # fmt: skip
+    return out[0], momentum_buffer.clone() if buffers[0] is None else buffers[0]
+
+
+def _eps_on_the_root(op: str, eps: float, eps_in_sqrt: bool) -> None:
+    # torch.optim's RMSprop and Adagrad add ε to the root only (the convention rmsprop.eps_placement);
+    # at ε = 0 the two forms are one.
+    if eps_in_sqrt and eps != 0.0:
+        raise UnsupportedCase(f"{op}: torch.optim adds eps to the root only, never under it (eps_in_sqrt=True)")
+
+
+def _taped(*tensors: torch.Tensor) -> bool:
+    return torch.is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
+def rmsprop_step(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    square_avg: torch.Tensor,
+    lr: float = 1e-2,
+    alpha: float = 0.99,
+    eps: float = 1e-8,
+    eps_in_sqrt: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    # torch.optim.rmsprop.rmsprop, the functional form of torch.optim.RMSprop's for-loop kernel, on clones
+    # (differentiable=True under autograd, as for Adam). Tests check torch.optim.RMSprop itself.
+    _eps_on_the_root("rmsprop_step", eps, eps_in_sqrt)
+    out = [param.clone(), square_avg.clone()]
+    functional_rmsprop(
+        out[:1], [grad], out[1:], [], [], [torch.tensor(0.0)], foreach=False,
+        differentiable=_taped(param, grad, square_avg),
+        lr=lr, alpha=alpha, eps=eps, weight_decay=0.0, momentum=0.0, centered=False,
+    )  # fmt: skip
+    return out[0], out[1]
+
+
+def adagrad_step(
+    param: torch.Tensor,
+    grad: torch.Tensor,
+    state_sum: torch.Tensor,
+    step: int,
+    lr: float = 1e-2,
+    lr_decay: float = 0.0,
+    eps: float = 1e-10,
+    eps_in_sqrt: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    # torch.optim.adagrad.adagrad, torch.optim.Adagrad's for-loop kernel, on clones; its step counter
+    # holds t − 1 (torch increments it first). Tests check torch.optim.Adagrad itself.
+    _eps_on_the_root("adagrad_step", eps, eps_in_sqrt)
+    out = [param.clone(), state_sum.clone()]
+    counter = [torch.tensor(float(step - 1), dtype=torch.float64)]
+    functional_adagrad(
+        out[:1], [grad], out[1:], counter, foreach=False, differentiable=_taped(param, grad, state_sum),
+        lr=lr, weight_decay=0.0, lr_decay=lr_decay, eps=eps, maximize=False,
+    )  # fmt: skip
+    return out[0], out[1]
+
+
 def rnn(
     x: torch.Tensor,
     h0: torch.Tensor,
@@ -336,6 +424,33 @@ def rnn(
     params = {"weight_ih_l0": w_ih, "weight_hh_l0": w_hh, "bias_ih_l0": b_ih, "bias_hh_l0": b_hh}
     outputs, h_n = torch.func.functional_call(module, params, (x, h0.unsqueeze(0)))  # h: (layers=1, N, H)
     return outputs, h_n.squeeze(0)
+
+
+def _cell_params(w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor) -> dict[str, Any]:
+    return {"weight_ih": w_ih, "weight_hh": w_hh, "bias_ih": b_ih, "bias_hh": b_hh}
+
+
+def lstm_cell(
+    x: torch.Tensor,
+    h: torch.Tensor,
+    c: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor,
+    b_hh: torch.Tensor,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    # torch.nn.LSTMCell itself with the given tensors as its parameters (its layout: gates i, f, g, o, two biases).
+    module = torch.nn.LSTMCell(x.shape[-1], h.shape[-1], device="meta", dtype=x.dtype)
+    h1, c1 = torch.func.functional_call(module, _cell_params(w_ih, w_hh, b_ih, b_hh), (x, (h, c)))
+    return h1, c1
+
+
+def gru_cell(
+    x: torch.Tensor, h: torch.Tensor, w_ih: torch.Tensor, w_hh: torch.Tensor, b_ih: torch.Tensor, b_hh: torch.Tensor
+) -> torch.Tensor:
+    # torch.nn.GRUCell itself (gates r, z, n; the reset gate on W_hn·h + b_hn, "linear before reset").
+    module = torch.nn.GRUCell(x.shape[-1], h.shape[-1], device="meta", dtype=x.dtype)
+    return torch.func.functional_call(module, _cell_params(w_ih, w_hh, b_ih, b_hh), (x, h))
 
 
 def _hw(v: Any) -> Any:
@@ -362,6 +477,23 @@ def avg_pool2d(
     x: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, count_include_pad: bool = True
 ) -> torch.Tensor:
     return F.avg_pool2d(x, _hw(kernel_size), _hw(stride), _hw(padding), count_include_pad=count_include_pad)
+
+
+def conv_transpose2d(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: torch.Tensor | None = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    groups: int = 1,
+    dilation: Any = 1,
+) -> torch.Tensor:
+    return F.conv_transpose2d(x, weight, bias, _hw(stride), _hw(padding), _hw(output_padding), groups, _hw(dilation))
+
+
+def adaptive_avg_pool2d(x: torch.Tensor, output_size: Any) -> torch.Tensor:
+    return F.adaptive_avg_pool2d(x, _hw(output_size))
 
 
 # --- dropout and embedding -----------------------------------------------------------------------
@@ -408,3 +540,213 @@ def scaled_dot_product_attention(
     if bias is not None:
         attn_mask = bias if keep is None else torch.where(keep, bias, -torch.inf)
     return F.scaled_dot_product_attention(query, key, value, attn_mask=attn_mask, is_causal=causal, scale=scale)
+
+
+def multi_head_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    num_heads: int,
+    q_proj_weight: torch.Tensor,
+    k_proj_weight: torch.Tensor,
+    v_proj_weight: torch.Tensor,
+    out_proj_weight: torch.Tensor,
+    in_proj_bias: torch.Tensor | None = None,
+    out_proj_bias: torch.Tensor | None = None,
+    mask: Any = None,
+    causal: bool = False,
+) -> torch.Tensor:
+    # F.multi_head_attention_forward is sequence first, (L, N, E): transposed. Its boolean attn_mask means
+    # True = masked OUT (the opposite of the canonical mask and of its own F.scaled_dot_product_attention), so
+    # the mask is inverted; its is_causal is only a hint that attn_mask is causal, so causal joins the mask.
+    lq, s = query.shape[1], key.shape[1]
+    keep = torch.ones(lq, s, dtype=torch.bool, device=query.device)
+    if mask is not None:
+        keep = keep & torch.tensor(mask, dtype=torch.bool, device=query.device)
+    if causal:
+        keep = keep & torch.ones(lq, s, dtype=torch.bool, device=query.device).tril()  # top left
+    attn_mask = None if mask is None and not causal else ~keep
+    y, _ = F.multi_head_attention_forward(
+        *(x.transpose(0, 1) for x in (query, key, value)),
+        embed_dim_to_check=query.shape[-1],
+        num_heads=num_heads,
+        in_proj_weight=None,
+        in_proj_bias=in_proj_bias,
+        bias_k=None,
+        bias_v=None,
+        add_zero_attn=False,
+        dropout_p=0.0,
+        out_proj_weight=out_proj_weight,
+        out_proj_bias=out_proj_bias,
+        training=False,
+        need_weights=False,
+        attn_mask=attn_mask,
+        use_separate_proj_weight=True,
+        q_proj_weight=q_proj_weight,
+        k_proj_weight=k_proj_weight,
+        v_proj_weight=v_proj_weight,
+    )
+    return y.transpose(0, 1)
+
+
+# --- positions and perplexity: PyTorch has no op for any of them (torchtune's RotaryPositionalEmbeddings is
+# not a dependency); each is composed from torch.exp, sin, cos and F.cross_entropy, as a PyTorch user writes it,
+# so these checks cover those primitives, not a fused op.
+
+
+def _frequencies(d: int, base: float, like: torch.Tensor) -> torch.Tensor:
+    # ω_i = base^(−2i/d) as the PyTorch tutorial's div_term: exp(2i·(−log base/d)), in the tensor's dtype.
+    two_i = torch.arange(0, d, 2, dtype=like.dtype, device=like.device)
+    return torch.exp(two_i * (-float(np.log(base)) / d))
+
+
+def sinusoidal_positional_encoding(positions: torch.Tensor, d_model: int, base: float = 10000.0) -> torch.Tensor:
+    angles = positions[:, None] * _frequencies(d_model, base, positions)
+    return torch.stack((torch.sin(angles), torch.cos(angles)), dim=-1).flatten(-2)  # sin, cos interleaved
+
+
+def rotary_embedding(
+    x: torch.Tensor, positions: torch.Tensor, base: float = 10000.0, interleaved: bool = True
+) -> torch.Tensor:
+    d = x.shape[-1]
+    angles = positions[:, None] * _frequencies(d, base, x)
+    cos, sin = torch.cos(angles), torch.sin(angles)
+    if interleaved:  # pairs (2i, 2i + 1): RoFormer, GPT-J, torchtune
+        a, b = x[..., 0::2], x[..., 1::2]
+        return torch.stack((a * cos - b * sin, a * sin + b * cos), dim=-1).flatten(-2)
+    a, b = x[..., : d // 2], x[..., d // 2 :]  # pairs (i, i + d/2): rotate_half (GPT-NeoX, Hugging Face Llama)
+    return torch.cat((a * cos - b * sin, a * sin + b * cos), dim=-1)
+
+
+def perplexity(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    return torch.exp(F.cross_entropy(logits, target))  # e^(mean loss in nats)
+
+
+# --- weight initialisation: torch.nn.init ----------------------------------------------------------
+
+_INITS = {
+    "xavier_uniform": torch.nn.init.xavier_uniform_,
+    "xavier_normal": torch.nn.init.xavier_normal_,
+    "kaiming_uniform": torch.nn.init.kaiming_uniform_,
+    "kaiming_normal": torch.nn.init.kaiming_normal_,
+}
+
+
+def _init_fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight (out, in, *kernel), as torch.nn.init's _calculate_fan_in_and_fan_out."""
+    receptive = int(np.prod(shape[2:]))
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _kaiming_std(shape: tuple[int, ...], a: float, mode: str, nonlinearity: str) -> float:
+    fan_in, fan_out = _init_fans(shape)
+    return torch.nn.init.calculate_gain(nonlinearity, a) / float(np.sqrt(fan_in if mode == "fan_in" else fan_out))
+
+
+def _xavier_std(shape: tuple[int, ...], gain: float) -> float:
+    fan_in, fan_out = _init_fans(shape)
+    return gain * float(np.sqrt(2.0 / float(fan_in + fan_out)))
+
+
+def _uniform_from(u: torch.Tensor, bound: float) -> torch.Tensor:
+    # tensor.uniform_(−b, b) on the CPU: from + (to − from)·u (ATen's uniform_real_distribution), u given
+    return u * (2.0 * bound) + (-bound)
+
+
+def xavier_uniform(u: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    return _uniform_from(u, float(np.sqrt(3.0)) * _xavier_std(tuple(u.shape), gain))  # as xavier_uniform_
+
+
+def xavier_normal(z: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    return z * _xavier_std(tuple(z.shape), gain)  # normal_(0, std): mean + std·z
+
+
+def kaiming_uniform(
+    u: torch.Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> torch.Tensor:
+    return _uniform_from(u, float(np.sqrt(3.0)) * _kaiming_std(tuple(u.shape), a, mode, nonlinearity))
+
+
+def kaiming_normal(
+    z: torch.Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu"
+) -> torch.Tensor:
+    return z * _kaiming_std(tuple(z.shape), a, mode, nonlinearity)
+
+
+def random_init(kind: str, shape: tuple[int, ...], seed: int, dtype: str = "float32", **options: Any) -> torch.Tensor:
+    """torch.nn.init's own <kind>_ on an empty (out, in, *kernel) weight, its generator seeded with ``seed``."""
+    w = torch.empty(shape, dtype=getattr(torch, dtype), device=device)
+    return _INITS[kind](w, **options, generator=torch.Generator(device=device).manual_seed(seed))
+
+
+# --- learning-rate schedules: torch.optim.lr_scheduler, run at base rate 1 and scaled by lr ------------
+
+
+def _scheduler_course(make: Any, last: int) -> list[float]:
+    """The rates a torch scheduler gives at steps 0..last on an SGD optimiser of base rate 1.
+
+    Each step is ``optimizer.step()`` then ``scheduler.step()`` (torch's order; no gradient, so nothing
+    moves): the chainable, recursive form a training loop gets. The schedulers keep the rate as a Python
+    float, outside autograd, so the adapter scales the course by the tensor ``lr``: every torch schedule
+    here is linear in the base rate (cosine annealing affine in (lr, eta_min)), and the gradient reaches lr.
+    """
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = make(optimizer)
+    rates = [optimizer.param_groups[0]["lr"]]
+    for _ in range(last):
+        optimizer.step()
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    return rates
+
+
+def _course_at(rates: list[float], step: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    return torch.tensor(rates, dtype=like.dtype, device=like.device)[step]
+
+
+def step_lr(lr: torch.Tensor, step: torch.Tensor, step_size: int, gamma: float = 0.1) -> torch.Tensor:
+    last = int(step.max()) if step.numel() else 0
+    course = _scheduler_course(lambda o: torch.optim.lr_scheduler.StepLR(o, step_size, gamma=gamma), last)
+    return lr * _course_at(course, step, lr)
+
+
+def cosine_annealing_lr(lr: torch.Tensor, step: torch.Tensor, t_max: int, eta_min: float = 0.0) -> torch.Tensor:
+    # CosineAnnealingLR follows the cosine back up after T_max (period 2·T_max, the convention
+    # cosine_annealing_lr.after_t_max): the canonical schedule stays at eta_min, so it is read at min(t, T).
+    course = _scheduler_course(lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, t_max, eta_min=0.0), t_max)
+    return eta_min + (lr - eta_min) * _course_at(course, torch.clamp(step, max=t_max), lr)
+
+
+def linear_warmup_lr(
+    lr: torch.Tensor, step: torch.Tensor, warmup_steps: int, start_factor: float = 0.0
+) -> torch.Tensor:
+    if start_factor == 0.0:
+        raise UnsupportedCase("linear_warmup_lr: torch's LinearLR refuses start_factor = 0 (it must be > 0)")
+    last = int(step.max()) if step.numel() else 0
+
+    def make(o: Any) -> Any:
+        return torch.optim.lr_scheduler.LinearLR(o, start_factor=start_factor, end_factor=1.0, total_iters=warmup_steps)
+
+    return lr * _course_at(_scheduler_course(make, last), step, lr)
+
+
+# --- gradient clipping: torch.nn.utils.clip_grad_norm_'s two halves ------------------------------------
+
+
+def clip_grad_norm(grads: torch.Tensor, max_norm: float) -> torch.Tensor:
+    # torch.nn.utils.get_total_norm and clip_grads_with_norm_ (the two halves of clip_grad_norm_) on
+    # parameters holding grads[i] as their .grad. torch scales by max_norm/(N + 1e-6) (the convention
+    # clip_grad_norm.eps): max_norm·(N + 1e-6)/N is passed so that the factor is the canonical max_norm/N.
+    # Both run under no_grad (in place), so the VJP is unsupported (NOT_DIFFERENTIABLE).
+    params = [torch.zeros_like(g) for g in grads]
+    for p, g in zip(params, grads, strict=True):
+        p.grad = g.clone()
+    total = torch.nn.utils.get_total_norm([p.grad for p in params])
+    n = float(total)
+    limit = max_norm * (n + 1e-6) / n if 0.0 < n < float("inf") else max_norm
+    torch.nn.utils.clip_grads_with_norm_(params, limit, total)
+    return torch.stack([p.grad for p in params])
+
+
+# Ops whose torch implementation runs outside autograd (no_grad, in place): their VJP is unsupported.
+NOT_DIFFERENTIABLE = ("clip_grad_norm",)

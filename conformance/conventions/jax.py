@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from . import readings
+from . import reference as reference_conventions
 from .readings import (
     ACCUMULATION_X,
     F16_EXP_X,
@@ -54,6 +55,7 @@ from .reference import (
     SOFTPLUS_SCAN,
     TINY_EPS,
     VARIANCE_X,
+    adagrad_first_step_read,
     algorithm_read,
     eps_placement_read,
     eps_read,
@@ -373,6 +375,57 @@ def sgd_momentum_formulation() -> Value:
         return readings.sgd_momentum_read(np.asarray(param))
 
 
+def _optax_sgd(transform: Any, grads: tuple[float, ...], param: float = 0.0) -> Any:
+    """θ after float64 steps of an optax transform with the given gradients."""
+    optax, jax = _optax(), _jax()
+    with jax.enable_x64(True):
+        p = jax.numpy.asarray([param], dtype=jax.numpy.float64)
+        state = transform.init(p)
+        for g in grads:
+            updates, state = transform.update(jax.numpy.asarray([g], dtype=jax.numpy.float64), state, p)
+            p = optax.apply_updates(p, updates)
+        return np.asarray(p)
+
+
+def sgd_first_step_buffer() -> Value:
+    from .reference import first_step_buffer_read
+
+    # optax.sgd has no dampening: its trace starts at zeros (optax.trace's init).
+    return first_step_buffer_read(_optax_sgd(_optax().sgd(1.0, momentum=0.5), (1.0,)), has_dampening=False)
+
+
+def sgd_dampening() -> Value:
+    from .reference import dampening_read
+
+    parameter = inspect.signature(_optax().sgd).parameters.get("dampening")
+    return dampening_read(None if parameter is None else parameter.default)
+
+
+def sgd_nesterov_formulation() -> Value:
+    from .reference import nesterov_read
+
+    return nesterov_read(_optax_sgd(_optax().sgd(1.0, momentum=0.5, nesterov=True), (1.0, 1.0)))
+
+
+def sgd_weight_decay_coupling() -> Value:
+    from .reference import weight_decay_coupling_read
+
+    # optax.sgd has no weight_decay: a user chains optax.add_decayed_weights, which adds λ·θ to the gradient.
+    has = "weight_decay" in inspect.signature(_optax().sgd).parameters
+    return None if has else weight_decay_coupling_read(None)
+
+
+def sgd_float64_momentum() -> Value:
+    from .reference import SGD_FLOAT64_MOMENTUM, float64_momentum_read
+
+    return float64_momentum_read(_optax_sgd(_optax().sgd(1.0, momentum=SGD_FLOAT64_MOMENTUM), (1.0, 1.0)))
+
+
+def sgd_default_learning_rate() -> Value:
+    default = inspect.signature(_optax().sgd).parameters["learning_rate"].default
+    return "required" if default is inspect.Parameter.empty else num(default)
+
+
 def rmsprop_eps_placement() -> Value:
     r = readings
     rms = _optax().rmsprop(r.RMS_PROBE_LR, decay=r.RMS_PROBE_DECAY, eps=r.RMS_PROBE_EPS)
@@ -385,6 +438,82 @@ def rmsprop_default_decay() -> Value:
 
 def rmsprop_default_eps() -> Value:
     return num(inspect.signature(_optax().rmsprop).parameters["eps"].default)
+
+
+def _required_or_default(fn: Any, name: str) -> Value:
+    default = inspect.signature(fn).parameters[name].default
+    return "none (a required argument)" if default is inspect.Parameter.empty else num(default)
+
+
+def rmsprop_default_lr() -> Value:
+    return _required_or_default(_optax().rmsprop, "learning_rate")
+
+
+def adagrad_eps_placement() -> Value:
+    adagrad = _optax().adagrad(readings.RMS_PROBE_LR, initial_accumulator_value=0.0, eps=readings.RMS_PROBE_EPS)
+    return adagrad_first_step_read(_optax_step(adagrad, readings.RMS_PROBE_GRAD))
+
+
+def adagrad_default_eps() -> Value:
+    return num(inspect.signature(_optax().adagrad).parameters["eps"].default)
+
+
+def adagrad_default_lr() -> Value:
+    return _required_or_default(_optax().adagrad, "learning_rate")
+
+
+def adagrad_initial_accumulator() -> Value:
+    optax, jax = _optax(), _jax()
+    state = optax.adagrad(0.1).init(jax.numpy.zeros(1))
+    rss = next(s for s in jax.tree.leaves(state, is_leaf=_is_rss) if _is_rss(s))
+    return num(rss.sum_of_squares[0])
+
+
+def _is_rss(s: Any) -> bool:
+    return hasattr(s, "sum_of_squares")  # optax's ScaleByRssState
+
+
+# --- weight initialisation: jax.nn.initializers' own draws (readers in dlterms.conformance.invariants.initialization)
+
+
+def _jax_init(name: str, shape: tuple[int, ...], layout: bool = True) -> Any:
+    """jax.nn.initializers.<name>() on the (in, out) kernel of a canonical (out, in) shape (``layout`` False: as is)."""
+    jax = _jax()
+    kernel = (shape[1], shape[0]) if layout else shape
+    return np.asarray(getattr(jax.nn.initializers, name)()(jax.random.key(0), kernel, jax.numpy.float32))
+
+
+def kaiming_default_mode() -> Value:
+    from ..invariants.initialization import PROBE_RECT, PROBE_SQUARE, kaiming_mode_read
+
+    return kaiming_mode_read(_jax_init("he_normal", PROBE_SQUARE), _jax_init("he_normal", PROBE_RECT))
+
+
+def kaiming_default_gain() -> Value:
+    from ..invariants.initialization import PROBE_SQUARE, kaiming_gain_read
+
+    return kaiming_gain_read(_jax_init("he_normal", PROBE_SQUARE))
+
+
+def _normal_distribution(kind: str, name: str) -> Value:
+    from ..invariants.initialization import PROBE_RECT, expected_scale, normal_distribution_read
+
+    return normal_distribution_read(_jax_init(name, PROBE_RECT), expected_scale(kind, PROBE_RECT))
+
+
+def xavier_normal_distribution() -> Value:
+    return _normal_distribution("xavier_normal", "glorot_normal")
+
+
+def kaiming_normal_distribution() -> Value:
+    return _normal_distribution("kaiming_normal", "he_normal")
+
+
+def init_conv_fan_layout() -> Value:
+    from ..invariants.initialization import CONV_SHAPES, conv_layout_read
+
+    shape = CONV_SHAPES["(*kernel, in, out)"]  # flax.linen.Conv's kernel; in_axis=−2, out_axis=−1 by default
+    return conv_layout_read(shape, _jax_init("he_normal", shape, layout=False))
 
 
 def _attend(query: Any, key: Any, value: Any, mask: Any = None, bias: Any = None, causal: bool = False) -> Any:
@@ -422,6 +551,74 @@ def attention_causal_alignment() -> Value:
 
 def attention_float64_softmax() -> Value:
     return readings.attention_precision_read(_attend)
+
+
+# --- learning-rate schedules and gradient clipping: optax ------------------------------------------------
+
+
+def step_lr_default_gamma() -> Value:
+    return "required (decay_rate)"  # optax.exponential_decay has no default decay rate
+
+
+def cosine_annealing_lr_default_eta_min() -> Value:
+    return num(inspect.signature(_optax().cosine_decay_schedule).parameters["alpha"].default)
+
+
+def cosine_annealing_lr_after_t_max() -> Value:
+    t_max = reference_conventions.SCHEDULE_PROBE_T_MAX
+    return num(_optax().cosine_decay_schedule(1.0, t_max)(2 * t_max))
+
+
+def linear_warmup_lr_default_start_factor() -> Value:
+    return "required (init_value)"  # optax.linear_schedule has no default start
+
+
+def lr_schedule_first_step_count() -> Value:
+    optax = _optax()
+    sgd = optax.sgd(optax.exponential_decay(1.0, transition_steps=1, decay_rate=0.5, staircase=True))
+    return reference_conventions.first_step_count_read(_optax_step(sgd, 1.0)[0])
+
+
+def lr_schedule_float64_hyperparameters() -> Value:
+    optax, jax = _optax(), _jax()
+    with jax.enable_x64(True):
+        schedule = optax.exponential_decay(jax.numpy.float64(1.0), 1, 0.1, staircase=True)
+        return reference_conventions.float64_rate_read(schedule(1))
+
+
+def clip_grad_norm_eps() -> Value:
+    optax, jax = _optax(), _jax()
+    with jax.enable_x64(True):
+        g = jax.numpy.asarray(reference_conventions.CLIP_PROBE, dtype=jax.numpy.float64)
+        transform = optax.clip_by_global_norm(1.0)
+        clipped, _ = transform.update(g, transform.init(g))
+        return reference_conventions.clip_eps_read(float(clipped[0]))
+
+
+# --- transposed convolution (issue 13): jax.lax.conv_transpose, NHWC by default; no output_padding argument
+# and no adaptive pooling in JAX.
+
+
+def conv_transpose2d_kernel_layout() -> Value:
+    jax = _jax()
+    x = np.zeros((1, 1, 1, 2), np.float32)  # NHWC: 2 input channels
+    return reference_conventions.kernel_layout_read(
+        lambda shape: jax.lax.conv_transpose(x, np.zeros(shape, np.float32), (1, 1), "VALID").shape[-1]
+    )
+
+
+def conv_transpose2d_adjoint_by_default() -> Value:
+    jax = _jax()
+    w = np.array([1.0, 2.0], np.float32).reshape(1, 2, 1, 1)  # HWIO
+    return reference_conventions.transpose_of_one_read(
+        jax.lax.conv_transpose(np.ones((1, 1, 1, 1), np.float32), w, (1, 1), "VALID")
+    )
+
+
+def conv_transpose2d_same_padding() -> Value:
+    jax = _jax()
+    x, w = np.zeros((1, 1, 3, 1), np.float32), np.zeros((1, 3, 1, 1), np.float32)  # NHWC, HWIO
+    return reference_conventions.same_output_read(int(jax.lax.conv_transpose(x, w, (1, 2), "SAME").shape[2]))
 
 
 PROBES: tuple[Probe, ...] = (
@@ -509,9 +706,25 @@ PROBES: tuple[Probe, ...] = (
     Probe("adam.float64_hyperparameters", "optax.adam (float64)", adam_float64_hyperparameters),
     Probe("adamw.default_weight_decay", "optax.adamw", adamw_default_weight_decay),
     Probe("sgd.momentum_formulation", "optax.sgd(momentum=0.5) (float64)", sgd_momentum_formulation),
+    Probe("sgd.first_step_buffer", "optax.sgd(momentum=0.5) (float64)", sgd_first_step_buffer),
+    Probe("sgd.dampening", "optax.sgd", sgd_dampening),
+    Probe("sgd.nesterov_formulation", "optax.sgd(nesterov=True) (float64)", sgd_nesterov_formulation),
+    Probe("sgd.weight_decay_coupling", "optax.sgd", sgd_weight_decay_coupling),
+    Probe("sgd.float64_momentum", "optax.sgd(momentum=0.9) (float64)", sgd_float64_momentum),
+    Probe("sgd.default_learning_rate", "optax.sgd", sgd_default_learning_rate),
     Probe("rmsprop.eps_placement", "optax.rmsprop (float64)", rmsprop_eps_placement),
     Probe("rmsprop.default_decay", "optax.rmsprop (decay)", rmsprop_default_decay),
     Probe("rmsprop.default_eps", "optax.rmsprop", rmsprop_default_eps),
+    Probe("rmsprop.default_lr", "optax.rmsprop (learning_rate)", rmsprop_default_lr),
+    Probe("adagrad.eps_placement", "optax.adagrad (float64)", adagrad_eps_placement),
+    Probe("adagrad.default_eps", "optax.adagrad", adagrad_default_eps),
+    Probe("adagrad.default_lr", "optax.adagrad (learning_rate)", adagrad_default_lr),
+    Probe("adagrad.initial_accumulator", "optax.adagrad (sum_of_squares)", adagrad_initial_accumulator),
+    Probe("kaiming.default_mode", "jax.nn.initializers.he_normal()", kaiming_default_mode),
+    Probe("kaiming.default_gain", "jax.nn.initializers.he_normal()", kaiming_default_gain),
+    Probe("xavier_normal.distribution", "jax.nn.initializers.glorot_normal()", xavier_normal_distribution),
+    Probe("kaiming_normal.distribution", "jax.nn.initializers.he_normal()", kaiming_normal_distribution),
+    Probe("init.conv_fan_layout", "jax.nn.initializers.he_normal() on a (3, 3, 4, 64) kernel", init_conv_fan_layout),
     Probe(
         "attention.boolean_mask_meaning",
         "jax.nn.dot_product_attention(mask)",
@@ -542,4 +755,34 @@ PROBES: tuple[Probe, ...] = (
         "jax.nn.dot_product_attention (float64)",
         attention_float64_softmax,
     ),
+    Probe("step_lr.default_gamma", "optax.exponential_decay", step_lr_default_gamma),
+    Probe(
+        "cosine_annealing_lr.default_eta_min",
+        "optax.cosine_decay_schedule (alpha)",
+        cosine_annealing_lr_default_eta_min,
+    ),
+    Probe(
+        "cosine_annealing_lr.after_t_max",
+        "optax.cosine_decay_schedule(1.0, decay_steps=4)(8)",
+        cosine_annealing_lr_after_t_max,
+    ),
+    Probe("linear_warmup_lr.default_start_factor", "optax.linear_schedule", linear_warmup_lr_default_start_factor),
+    Probe("lr_schedule.first_step_count", "optax.sgd(optax.exponential_decay(...))", lr_schedule_first_step_count),
+    Probe(
+        "lr_schedule.float64_hyperparameters",
+        "optax.exponential_decay(decay_rate=0.1) (x64)",
+        lr_schedule_float64_hyperparameters,
+    ),
+    Probe("clip_grad_norm.eps", "optax.clip_by_global_norm (float64)", clip_grad_norm_eps),
+    Probe(
+        "conv_transpose2d.kernel_layout",
+        "jax.lax.conv_transpose (default dimension_numbers)",
+        conv_transpose2d_kernel_layout,
+    ),
+    Probe(
+        "conv_transpose2d.adjoint_by_default",
+        "jax.lax.conv_transpose (transpose_kernel=False)",
+        conv_transpose2d_adjoint_by_default,
+    ),
+    Probe("conv_transpose2d.same_padding", "jax.lax.conv_transpose(padding='SAME')", conv_transpose2d_same_padding),
 )

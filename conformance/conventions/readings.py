@@ -33,6 +33,10 @@ __all__ = [
     "F16_PARTIAL_SUM_X",
     "F16_SOFTMAX_CLOSE",
     "F16_SOFTMAX_PLUS_MINUS",
+    "GATE_SATURATION",
+    "GRU_RESET_H",
+    "GRU_RESET_R_BIAS",
+    "GRU_RESET_W_HN",
     "SUBNORMAL_X",
     "TINY32",
     "X3",
@@ -40,6 +44,8 @@ __all__ = [
     "XCORR_X",
     "Attend",
     "Convention",
+    "GruCell",
+    "LstmCell",
     "Probe",
     "Value",
     "attention_alignment_read",
@@ -51,7 +57,11 @@ __all__ = [
     "ce_input",
     "extra_cell_side",
     "flip",
+    "forget_bias_init_read",
+    "gru_gate_order_read",
+    "gru_reset_read",
     "largest_finite",
+    "lstm_gate_order_read",
     "num",
     "pad_counted",
     "reduction",
@@ -344,3 +354,67 @@ def dense_init_read(values: object) -> Value:
         if 0.99 * bound <= top <= bound * (1.0 + 1e-6):
             return name
     return f"other (max |value| {top:.3g}, std {float(np.std(v)):.3g})"
+
+
+# --- gated recurrent cells: one unit (two for the reset probe), zero weights and input, biases set ----------
+
+# A gate's bias that saturates it: σ(±40) is within 4.3·10⁻¹⁸ of 1 or 0.
+GATE_SATURATION = 40.0
+# The GRU reset probe (two units, z shut): r = (1, 0) from the input biases, W_hn swaps the units, h = (1, 0).
+# After the matmul, r ⊙ (W_hn·h) = (1·0, 0·1) = 0: n = (0, 0); before it, W_hn·(r ⊙ h) = W_hn·(1, 0) = (0, 1):
+# n = (0, tanh 1). Either way h′ = n.
+GRU_RESET_R_BIAS = (GATE_SATURATION, -GATE_SATURATION)
+GRU_RESET_W_HN = ((0.0, 1.0), (1.0, 0.0))
+GRU_RESET_H = (1.0, 0.0)
+LstmCell = Callable[[list[float]], tuple[float, float]]  # the four blocks' input biases -> (h′, c′) from h = 0, c = 1
+GruCell = Callable[[list[float]], float]  # the three blocks' input biases -> h′ from h = 1/2
+
+
+def lstm_gate_order_read(cell: LstmCell) -> Value:
+    """The gate of each bias block, in the framework's order, named as PyTorch's (i, f, g, o).
+
+    Block k at +40 and the others at −40 (from c = 1): c′ = 1 where it is the forget gate (c kept), −1 where
+    it is the input gate (writing g = tanh(−40)), 0 otherwise; with the others at 0 instead, c′ = ½ + ½·1 = 1
+    where it is the candidate g, ½ where it is the output gate o.
+    """
+    s, names = GATE_SATURATION, []
+    for k in range(4):
+        _, c_shut = cell([s if j == k else -s for j in range(4)])
+        _, c_half = cell([s if j == k else 0.0 for j in range(4)])
+        names.append("f" if c_shut > 0.5 else "i" if c_shut < -0.5 else "g" if c_half > 0.75 else "o")
+    return ", ".join(names)
+
+
+def gru_gate_order_read(cell: GruCell) -> Value:
+    """The gate of each bias block, in the framework's order, named as PyTorch's (r, z, n).
+
+    Block k at +40 and the others at −40 (from h = ½): h′ = ½ where it is the update gate z (h kept), −1 where
+    it is the reset gate r (z = 0, n = tanh(−40)), 1 where it is the candidate n (n = tanh(40)).
+    """
+    s, names = GATE_SATURATION, []
+    for k in range(3):
+        h1 = cell([s if j == k else -s for j in range(3)])
+        names.append("n" if h1 > 0.75 else "r" if h1 < -0.75 else "z")
+    return ", ".join(names)
+
+
+def gru_reset_read(h1: object) -> Value:
+    """Where the reset gate acts, from the second unit of the reset probe's h′: 0 after the matmul, tanh 1 before."""
+    v = float(np.asarray(h1, dtype=np.float64).reshape(-1)[1])
+    if abs(v) < 1e-6:
+        return "after the matmul: r ⊙ (W_hn·h + b_hn)"
+    if math.isclose(v, math.tanh(1.0), rel_tol=1e-6):
+        return "before the matmul: W_hn·(r ⊙ h) + b_hn"
+    return f"other (h′ = {v:.6g})"
+
+
+def forget_bias_init_read(forget: object, others: object, hidden: int) -> Value:
+    """A fresh LSTM's forget-gate bias (``forget``, one bias vector's forget block) against its other blocks."""
+    f, o = (np.asarray(v, dtype=np.float64).reshape(-1) for v in (forget, others))
+    if np.all(f == 1.0) and np.all(o == 0.0):
+        return "1 (the other gates' 0)"
+    if np.all(f == 0.0) and np.all(o == 0.0):
+        return "0"
+    if max(np.max(np.abs(f)), np.max(np.abs(o))) <= 1.0 / math.sqrt(hidden) and len(set(f.tolist())) > 1:
+        return "uniform(±1/√H), as every other bias"
+    return f"other (forget block {f.tolist()})"

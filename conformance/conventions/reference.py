@@ -34,6 +34,16 @@ from .readings import (
     F16_PARTIAL_SUM_X,
     F16_SOFTMAX_CLOSE,
     F16_SOFTMAX_PLUS_MINUS,
+    GATE_SATURATION,
+    GRU_RESET_H,
+    GRU_RESET_R_BIAS,
+    GRU_RESET_W_HN,
+    RMS_PROBE_DECAY,
+    RMS_PROBE_EPS,
+    RMS_PROBE_GRAD,
+    RMS_PROBE_LR,
+    SGD_LRS,
+    SGD_MOMENTUM,
     SUBNORMAL_X,
     TINY32,
     X3,
@@ -49,10 +59,15 @@ from .readings import (
     attention_scale_read,
     ce_input,
     flip,
+    gru_gate_order_read,
+    gru_reset_read,
     largest_finite,
+    lstm_gate_order_read,
     num,
     pad_counted,
     reduction,
+    rmsprop_eps_read,
+    sgd_momentum_read,
     sign_of_zero,
     softmax_axis,
     softmax_pair,
@@ -130,6 +145,41 @@ def conv2d_flips_kernel() -> Value:
 
 def rnn_bias_vectors() -> Value:
     return sum(1 for p in inspect.signature(reference.rnn).parameters if p.startswith("b_"))
+
+
+# --- gated recurrent cells (the probes of readings.lstm_gate_order_read and its siblings) ---------------
+
+
+def _lstm_probe(b_ih: list[float]) -> tuple[float, float]:
+    h1, c1 = reference.lstm_cell([[0.0]], [[0.0]], [[1.0]], [[0.0]] * 4, [[0.0]] * 4, b_ih, [0.0] * 4)
+    return h1[0][0], c1[0][0]
+
+
+def _gru_probe(b_ih: list[float]) -> float:
+    return reference.gru_cell([[0.0]], [[0.5]], [[0.0]] * 3, [[0.0]] * 3, b_ih, [0.0] * 3)[0][0]
+
+
+def lstm_gate_order() -> Value:
+    return lstm_gate_order_read(_lstm_probe)
+
+
+def lstm_bias_count() -> Value:
+    return sum(1 for p in inspect.signature(reference.lstm_cell).parameters if p.startswith("b_"))
+
+
+def gru_gate_order() -> Value:
+    return gru_gate_order_read(_gru_probe)
+
+
+def gru_reset_after() -> Value:
+    s = GATE_SATURATION
+    b_ih = [*GRU_RESET_R_BIAS, -s, -s, 0.0, 0.0]  # r = (1, 0), z = (0, 0), the candidate's input bias 0
+    w_hh = [[0.0, 0.0]] * 4 + [list(row) for row in GRU_RESET_W_HN]
+    return gru_reset_read(reference.gru_cell([[0.0]], [list(GRU_RESET_H)], [[0.0]] * 6, w_hh, b_ih, [0.0] * 6))
+
+
+def gru_bias_count() -> Value:
+    return sum(1 for p in inspect.signature(reference.gru_cell).parameters if p.startswith("b_"))
 
 
 def _f16(v: object) -> np.ndarray:
@@ -607,6 +657,140 @@ def adamw_default_weight_decay() -> Value:
     return num(inspect.signature(reference.adamw_step).parameters["weight_decay"].default)
 
 
+# --- SGD with momentum: a few float64 steps of gradient 1 (or 0) from θ = 0 (or 1), read as words ----------
+
+SGD_PROBE_DAMPENING = 0.5  # sgd.first_step_buffer: one step of g = 1, lr = 1, μ = 0.5
+SGD_DECAY_PROBE = {"lr": 0.5, "momentum": 0.5, "weight_decay": 0.5}  # two steps of g = 0 from θ = 1
+SGD_FLOAT64_MOMENTUM = 0.9  # two steps of g = 1, lr = 1: θ = −(1 + 1.9) = −2.9 with μ exact in float64
+
+
+def first_step_buffer_read(theta: object, has_dampening: bool) -> Value:
+    """What the first step (g = 1, lr = 1, μ = 0.5, dampening 0.5 where the API has it) moved θ = 0 to."""
+    p = float(np.asarray(theta, dtype=np.float64).reshape(-1)[-1])
+    if not has_dampening:
+        return "zeros (b = μ·0 + g; no dampening to skip)" if p == -1.0 else f"other (θ = {p:.6g})"
+    if p == -1.0:
+        return "none until the first step, then b = g (undamped)"
+    return "zeros, then b = (1 − τ)·g (damped)" if p == -(1.0 - SGD_PROBE_DAMPENING) else f"other (θ = {p:.6g})"
+
+
+def dampening_read(default: object) -> Value:
+    """SGD's dampening option: its default, or none."""
+    return "no dampening option" if default is None else f"b = μ·b + (1 − τ)·g, τ = {num(default):g} by default"
+
+
+def nesterov_read(theta: object) -> Value:
+    """Nesterov's form, from θ after two steps of g = 1 (lr = 1, μ = 0.5): −3.25 along the new velocity b′."""
+    p = float(np.asarray(theta, dtype=np.float64).reshape(-1)[-1])
+    if math.isclose(p, -3.25, rel_tol=1e-9):  # b = 1, θ = −1.5; b′ = 1.5, θ = −1.5 − (1 + 0.75)
+        return "g + μ·b′ (the new velocity)"
+    if math.isclose(p, -3.0, rel_tol=1e-9):  # θ = −1.5 − (1 + 0.5·1)
+        return "g + μ·b (the old velocity)"
+    return f"other (θ = {p:.6g} after two steps)"
+
+
+def weight_decay_coupling_read(theta: object | None) -> Value:
+    """SGD's weight_decay, from θ after two steps of g = 0 from θ = 1 (lr = 0.5, μ = 0.5, λ = 0.5); None: no option.
+
+    L2: b = 0.5, θ = 0.75; g̃ = 0.375, b = 0.625, θ = 0.4375. Decoupled: θ = 0.75² = 0.5625 (no velocity).
+    """
+    if theta is None:
+        return "no weight_decay option"
+    p = float(np.asarray(theta, dtype=np.float64).reshape(-1)[-1])
+    if math.isclose(p, 0.4375, rel_tol=1e-9):
+        return "L2, coupled (λ·θ added to the gradient, through the momentum)"
+    if math.isclose(p, 0.5625, rel_tol=1e-9):
+        return "decoupled (θ·(1 − lr·λ) beside the step)"
+    return f"other (θ = {p:.6g} after two steps)"
+
+
+def float64_momentum_read(theta: object) -> Value:
+    """How exact μ = 0.9 is in a float64 step: θ after two steps of g = 1, lr = 1, against −2.9."""
+    p = float(np.asarray(theta, dtype=np.float64).reshape(-1)[-1])
+    error = p / -2.9 - 1.0
+    return "float64" if abs(error) < 1e-15 else f"rounded to float32 (θ off by {error:.2g})"
+
+
+def _sgd_steps(grads: tuple[float, ...], param: float = 0.0, **hyper: float | bool) -> float:
+    """θ after steps of the reference with the given gradients (the first with first_step=True)."""
+    p, b = [param], [0.0]
+    for t, g in enumerate(grads):
+        p, b = reference.sgd_momentum_step(p, [g], b, first_step=t == 0, **hyper)
+    return p[0]
+
+
+def sgd_momentum_formulation() -> Value:
+    p, b = [0.0], [0.0]
+    for t, lr in enumerate(SGD_LRS):
+        p, b = reference.sgd_momentum_step(p, [1.0], b, lr=lr, momentum=SGD_MOMENTUM, first_step=t == 0)
+    return sgd_momentum_read(p)
+
+
+def sgd_first_step_buffer() -> Value:
+    theta = _sgd_steps((1.0,), lr=1.0, momentum=0.5, dampening=SGD_PROBE_DAMPENING)
+    return first_step_buffer_read(theta, has_dampening=True)
+
+
+def sgd_dampening() -> Value:
+    return dampening_read(inspect.signature(reference.sgd_momentum_step).parameters["dampening"].default)
+
+
+def sgd_nesterov_formulation() -> Value:
+    return nesterov_read(_sgd_steps((1.0, 1.0), lr=1.0, momentum=0.5, nesterov=True))
+
+
+def sgd_weight_decay_coupling() -> Value:
+    return weight_decay_coupling_read(_sgd_steps((0.0, 0.0), param=1.0, **SGD_DECAY_PROBE))
+
+
+def sgd_float64_momentum() -> Value:
+    return float64_momentum_read(_sgd_steps((1.0, 1.0), lr=1.0, momentum=SGD_FLOAT64_MOMENTUM))
+
+
+def sgd_default_learning_rate() -> Value:
+    return "required"  # sgd_momentum_step, like sgd_step, has no default rate
+
+
+# --- RMSprop and Adagrad: the reference's defaults, and its steps read as each framework's -------------------
+
+
+def rmsprop_default_decay() -> Value:
+    return num(inspect.signature(reference.rmsprop_step).parameters["alpha"].default)
+
+
+def rmsprop_default_eps() -> Value:
+    return num(inspect.signature(reference.rmsprop_step).parameters["eps"].default)
+
+
+def rmsprop_default_lr() -> Value:
+    return num(inspect.signature(reference.rmsprop_step).parameters["lr"].default)
+
+
+def adagrad_default_eps() -> Value:
+    return num(inspect.signature(reference.adagrad_step).parameters["eps"].default)
+
+
+def adagrad_default_lr() -> Value:
+    return num(inspect.signature(reference.adagrad_step).parameters["lr"].default)
+
+
+def rmsprop_eps_placement() -> Value:
+    after, _ = reference.rmsprop_step(
+        [0.0], [RMS_PROBE_GRAD], [0.0], lr=RMS_PROBE_LR, alpha=RMS_PROBE_DECAY, eps=RMS_PROBE_EPS
+    )
+    return rmsprop_eps_read(after)
+
+
+def adagrad_first_step_read(param: object) -> Value:
+    """Adagrad's first step from a zero sum (g = ε = 1e−6), in units of lr: 0.5 = g/(g + ε), 0.001 = g/√(g² + ε)."""
+    return num(abs(float(np.asarray(param, dtype=np.float64).reshape(-1)[0])) / RMS_PROBE_LR)
+
+
+def adagrad_eps_placement() -> Value:
+    after, _ = reference.adagrad_step([0.0], [RMS_PROBE_GRAD], [0.0], 1, lr=RMS_PROBE_LR, eps=RMS_PROBE_EPS)
+    return adagrad_first_step_read(after)
+
+
 # --- attention: the reference read as each framework is (readings.attention_*_read) ---------------
 
 
@@ -632,6 +816,264 @@ def attention_causal_alignment() -> Value:
 
 def attention_float64_softmax() -> Value:
     return attention_precision_read(reference.scaled_dot_product_attention)
+
+
+# --- positions: the reference read as a library's layer would be (readers in dlterms.conformance.invariants.positional)
+
+
+def rope_pairing() -> Value:
+    from ..invariants.positional import rope_pairing_read
+
+    return rope_pairing_read(reference.rotary_embedding)
+
+
+def positional_encoding_layout() -> Value:
+    from ..invariants.positional import encoding_layout_read
+
+    return encoding_layout_read(reference.sinusoidal_positional_encoding)
+
+
+# --- weight initialisation: the reference's maps on a seeded standard normal draw (readers in
+# dlterms.conformance.invariants.initialization) ---------------------------------------------------------
+
+
+def _init_draw(shape: tuple[int, ...]) -> list[object]:
+    return np.random.default_rng(0).standard_normal(shape).tolist()
+
+
+def _kaiming_square_and_rect() -> tuple[object, object]:
+    from ..invariants.initialization import PROBE_RECT, PROBE_SQUARE
+
+    return reference.kaiming_normal(_init_draw(PROBE_SQUARE)), reference.kaiming_normal(_init_draw(PROBE_RECT))
+
+
+def kaiming_default_mode() -> Value:
+    from ..invariants.initialization import kaiming_mode_read
+
+    return kaiming_mode_read(*_kaiming_square_and_rect())
+
+
+def kaiming_default_gain() -> Value:
+    from ..invariants.initialization import kaiming_gain_read
+
+    return kaiming_gain_read(_kaiming_square_and_rect()[0])
+
+
+def _normal_distribution(kind: str) -> Value:
+    from ..invariants.initialization import PROBE_RECT, expected_scale, normal_distribution_read
+
+    w = getattr(reference, kind)(_init_draw(PROBE_RECT))
+    return normal_distribution_read(w, expected_scale(kind, PROBE_RECT))
+
+
+def xavier_normal_distribution() -> Value:
+    return _normal_distribution("xavier_normal")
+
+
+def kaiming_normal_distribution() -> Value:
+    return _normal_distribution("kaiming_normal")
+
+
+def init_conv_fan_layout() -> Value:
+    from ..invariants.initialization import CONV_SHAPES, conv_layout_read
+
+    shape = CONV_SHAPES["(out, in, *kernel)"]
+    return conv_layout_read(shape, reference.kaiming_normal(_init_draw(shape)))
+
+
+# --- learning-rate schedules and gradient clipping (readers shared by the framework probes) ----------------
+
+SCHEDULE_PROBE_T_MAX = 4  # cosine annealing read at t = 2T = 8, η₀ = 1, η_min = 0: 0 clamped, 1 on a period 2T
+CLIP_PROBE = (3.0, 4.0)  # N = 5, clipped to max_norm 1: the first element 3·1/(5 + eps)
+
+
+def first_step_count_read(first_update: float) -> Value:
+    """The step count t of an optimiser's first update, from that update (lr 1, gradient 1) under step decay
+    with step_size 1 and γ = 0.5: a move of 1 is t = 0, of 0.5 is t = 1."""
+    return {1.0: 0, 0.5: 1}.get(abs(float(first_update)), f"a first move of {float(first_update)!r}")
+
+
+def float64_rate_read(rate: float) -> Value:
+    """The precision of a float64 schedule's γ = 0.1, from its rate after one drop of a base rate 1."""
+    rate = float(rate)
+    return "float64" if rate == 0.1 else "float32" if rate == float(np.float32(0.1)) else f"{rate!r}"
+
+
+def clip_eps_read(first: float) -> Value:
+    """The ε of a clipping factor max_norm/(N + ε), from [3, 4] (N = 5) clipped to max_norm 1: ε = 3/y₀ − 5
+    (0 below 1e-12, the float64 rounding of the exact factor)."""
+    eps = 3.0 / float(first) - 5.0
+    return 0.0 if abs(eps) < 1e-12 else num(eps)
+
+
+def step_lr_default_gamma() -> Value:
+    return num(inspect.signature(reference.step_lr).parameters["gamma"].default)
+
+
+def cosine_annealing_lr_default_eta_min() -> Value:
+    return num(inspect.signature(reference.cosine_annealing_lr).parameters["eta_min"].default)
+
+
+def cosine_annealing_lr_after_t_max() -> Value:
+    return num(reference.cosine_annealing_lr(1.0, 2 * SCHEDULE_PROBE_T_MAX, SCHEDULE_PROBE_T_MAX))
+
+
+def linear_warmup_lr_default_start_factor() -> Value:
+    return num(inspect.signature(reference.linear_warmup_lr).parameters["start_factor"].default)
+
+
+def lr_schedule_first_step_count() -> Value:
+    # The canonical first step is t = 0: its rate, step_lr at 0, is the base rate.
+    return first_step_count_read(reference.step_lr(1.0, 0, 1, 0.5))
+
+
+def lr_schedule_float64_hyperparameters() -> Value:
+    return float64_rate_read(reference.step_lr(1.0, 1, 1, 0.1))
+
+
+def clip_grad_norm_eps() -> Value:
+    return clip_eps_read(reference.clip_grad_norm([list(CLIP_PROBE)], 1.0)[0][0])
+
+
+# --- transposed convolution and adaptive pooling (issue 13) ------------------------------------------------
+# The readers are here, beside their canonical values, for the framework probes to share.
+
+# Weight shapes of a transposed convolution from 2 to 3 channels with a 1 × 2 kernel, in each layout.
+CONV_T_LAYOUTS: dict[str, tuple[int, int, int, int]] = {
+    "(in, out, kH, kW)": (2, 3, 1, 2),
+    "(out, in, kH, kW)": (3, 2, 1, 2),
+    "(kH, kW, in, out)": (1, 2, 2, 3),
+    "(kH, kW, out, in)": (1, 2, 3, 2),
+}
+
+
+def kernel_layout_read(out_channels: Callable[[tuple[int, int, int, int]], int]) -> str:
+    """The layouts of :data:`CONV_T_LAYOUTS` whose shape an API takes for 2 input and 3 output channels.
+
+    ``out_channels(shape)`` calls the API with a kernel of that shape and returns the output's channels.
+    """
+    found = []
+    for name, shape in CONV_T_LAYOUTS.items():
+        try:
+            if out_channels(shape) == 3:
+                found.append(name)
+        except Exception:  # any framework's refusal of the shape (RuntimeError, InvalidArgumentError, TypeError)
+            continue
+    return " or ".join(found) if found else "none accepted"
+
+
+def transpose_of_one_read(y: object) -> str:
+    """A single 1 transposed-convolved by the 1 × 2 kernel [1, 2]: [1, 2] is the adjoint (input gradient) of
+    conv2d by that kernel; [2, 1] has the kernel flipped."""
+    v = [float(a) for a in np.asarray(y, dtype=np.float64).reshape(-1)]
+    if v == [1.0, 2.0]:
+        return "the adjoint of conv2d"
+    return "kernel flipped (not the adjoint of conv2d)" if v == [2.0, 1.0] else f"other {v}"
+
+
+def output_padding_limit_read(call: Callable[[int, int, int], object]) -> str:
+    """The largest output_padding of 0, 1, 2 an API takes at stride 2 (dilation 1) and at stride 1, dilation 2.
+
+    ``call(stride, dilation, output_padding)`` runs the API on a 2 × 2 input and kernel.
+    """
+
+    def largest(stride: int, dilation: int) -> int:
+        ok = -1
+        for output_padding in range(3):
+            try:
+                call(stride, dilation, output_padding)
+            except Exception:  # any framework's refusal (RuntimeError, ValueError)
+                break
+            ok = output_padding
+        return ok
+
+    return f"≤ {largest(2, 1)} at stride 2; ≤ {largest(1, 2)} at stride 1 with dilation 2"
+
+
+ADAPTIVE_X = [[[[0.0, 1.0, 2.0, 3.0, 4.0]]]]  # pooled to (1, 3): PyTorch's bins 0-1, 1-3 and 3-4
+
+
+def adaptive_bins_read(y: object) -> str:
+    """The means of [0, 1, 2, 3, 4] pooled to 3: 0.5, 2, 3.5 with PyTorch's overlapping bins."""
+    return ", ".join(f"{num(v):g}" for v in np.asarray(y, dtype=np.float64).reshape(-1))
+
+
+def same_output_read(length: int) -> str:
+    """The output length of "same" padding for an input of 3 at stride 2 (kernel 3): 6 = H·s, as conv2d's "same"
+    maps 6 back to 3."""
+    return f"{length} (H·s)" if length == 6 else str(length)
+
+
+def conv_transpose2d_kernel_layout() -> Value:
+    return kernel_layout_read(
+        lambda shape: len(reference.conv_transpose2d([[[[0.0]], [[0.0]]]], np.zeros(shape).tolist())[0])
+    )
+
+
+def conv_transpose2d_adjoint_by_default() -> Value:
+    return transpose_of_one_read(reference.conv_transpose2d([[[[1.0]]]], [[[[1.0, 2.0]]]]))
+
+
+def conv_transpose2d_output_padding_limit() -> Value:
+    x, w = np.zeros((1, 1, 2, 2)).tolist(), np.zeros((1, 1, 2, 2)).tolist()
+    return output_padding_limit_read(
+        lambda s, d, op: reference.conv_transpose2d(x, w, stride=s, dilation=d, output_padding=op)
+    )
+
+
+def adaptive_avg_pool2d_bins() -> Value:
+    return adaptive_bins_read(reference.adaptive_avg_pool2d(ADAPTIVE_X, (1, 3)))
+
+
+# --- multi-head attention: each framework's layer, read through the same probes --------------------------
+
+MHA_MASK_PROBE = [[True, False]]  # one query, two keys with equal scores and values 1 and 3
+
+
+def mha_mask_read(output: float) -> Value:
+    """What True means in a multi-head attention's boolean mask, from its output under :data:`MHA_MASK_PROBE`
+    (identity projections, E = 1, one head, keys 0 and 0, values 1 and 3): 1 = True takes part, 3 = masked out."""
+    if output == 1.0:
+        return "True = takes part"
+    if output == 3.0:
+        return "True = masked out"
+    return f"other ({output:g})"
+
+
+def mha_layout_read(shapes: dict[str, tuple[int, ...]], e: int, heads: int) -> Value:
+    """The projection weights' layout from their shapes, for E = ``e`` features in ``heads`` heads (kdim = vdim = E)."""
+    d = e // heads
+    if shapes.get("in_proj_weight") == (3 * e, e):
+        return "packed in_proj_weight (3E, E), (out, in)"
+    if shapes.get("query") == (e, heads, d):
+        return "one kernel per projection (E, H, E/H), (in, heads, features)"
+    if shapes.get("q_proj_weight") == (e, e):
+        return "separate (E, E) weights, (out, in)"
+    return f"other ({sorted(shapes.items())})"
+
+
+def _mha_probe_output() -> float:
+    one = [[1.0]]
+    y = reference.multi_head_attention(
+        [[[1.0]]], [[[0.0], [0.0]]], [[[1.0], [3.0]]], 1, one, one, one, one, mask=MHA_MASK_PROBE
+    )
+    return float(y[0][0][0])
+
+
+def mha_boolean_mask_meaning() -> Value:
+    return mha_mask_read(_mha_probe_output())
+
+
+def mha_projection_layout() -> Value:
+    return mha_layout_read({"q_proj_weight": (4, 4)}, 4, 2)  # the signature's separate (E, E) weights
+
+
+def mha_batch_first_default() -> Value:
+    return True  # query (N, L, E): the reference has no other layout
+
+
+def mha_default_bias() -> Value:
+    return False  # in_proj_bias=None and out_proj_bias=None by default
 
 
 CONVENTIONS: tuple[Convention, ...] = (
@@ -727,6 +1169,42 @@ CONVENTIONS: tuple[Convention, ...] = (
         "rnn.bias_vectors",
         "Bias vectors of the default one-layer Elman (tanh) RNN: two (b_ih, b_hh) or one.",
         rnn_bias_vectors,
+    ),
+    Convention(
+        "lstm.gate_order",
+        "The LSTM's four weight and bias blocks in the order the framework stacks them, each named by the gate "
+        "it drives as PyTorch names them (i input, f forget, g candidate, o output), measured from a cell's "
+        "outputs with each block's bias saturated in turn.",
+        lstm_gate_order,
+    ),
+    Convention(
+        "lstm.bias_count",
+        "Bias vectors of the default LSTM cell: two (b_ih, b_hh, only their sum matters) or one.",
+        lstm_bias_count,
+    ),
+    Convention(
+        "lstm.forget_bias_init",
+        "The forget gate's bias in a freshly built LSTM cell: 1 (Jozefowicz et al. 2015, Keras' "
+        "unit_forget_bias) or drawn as every other bias (the reference initialises nothing).",
+        not_offered,
+    ),
+    Convention(
+        "gru.gate_order",
+        "The GRU's three weight and bias blocks in the order the framework stacks them, named as PyTorch names "
+        "them (r reset, z update, n candidate), measured with each block's bias saturated in turn.",
+        gru_gate_order,
+    ),
+    Convention(
+        "gru.reset_after",
+        "Where the default GRU cell applies its reset gate: after the hidden matmul and its bias, "
+        "r ⊙ (W_hn·h + b_hn) (PyTorch's and cuDNN's linear before reset, Keras' reset_after=True) or before it, "
+        "W_hn·(r ⊙ h) + b_hn (Cho et al. 2014, Keras' reset_after=False).",
+        gru_reset_after,
+    ),
+    Convention(
+        "gru.bias_count",
+        "Bias vectors of the default GRU cell: two (b_ih, b_hh, not interchangeable: r scales b_hn) or one.",
+        gru_bias_count,
     ),
     Convention(
         "float16.exp_overflow",
@@ -985,28 +1463,89 @@ CONVENTIONS: tuple[Convention, ...] = (
         "AdamW's weight decay λ when none is given: 1e-2 in PyTorch, 1e-4 in optax, 0.004 in Keras.",
         adamw_default_weight_decay,
     ),
-    # SGD's momentum, RMSprop and a dense layer's initial values: the reference has no such op (not_offered).
+    # SGD's momentum and a dense layer's initial values: the reference has no such op (not_offered); RMSprop and
+    # Adagrad's steps take their state as given (adagrad.initial_accumulator: not_offered).
     Convention(
         "sgd.momentum_formulation",
         "Where SGD with momentum puts the learning rate: outside the velocity (v = μv + g, θ −= lr·v) or inside "
         "it (v = μv − lr·g, θ += v, Sutskever et al. 2013); equal at a constant rate, not when the rate changes "
         "(two steps of gradient 1, μ = 0.5, at lr 1 then 0.5: θ = −1.75 or −2).",
-        not_offered,
+        sgd_momentum_formulation,
+    ),
+    Convention(
+        "sgd.first_step_buffer",
+        "SGD's momentum buffer before the first step (one step of g = 1, lr = 1, μ = 0.5, dampening 0.5 where the "
+        "API has it): none, then the gradient undamped (PyTorch), or zeros, damped like any step.",
+        sgd_first_step_buffer,
+    ),
+    Convention(
+        "sgd.dampening",
+        "Whether SGD has a dampening τ of the gradient in the buffer, b = μ·b + (1 − τ)·g (PyTorch), and its default.",
+        sgd_dampening,
+    ),
+    Convention(
+        "sgd.nesterov_formulation",
+        "Which velocity Nesterov's step looks ahead with (two steps of g = 1, lr = 1, μ = 0.5): the new one, "
+        "g + μ·b′ (θ = −3.25), or the old one (θ = −3).",
+        sgd_nesterov_formulation,
+    ),
+    Convention(
+        "sgd.weight_decay_coupling",
+        "What SGD's own weight_decay does (two steps of g = 0 from θ = 1, lr = 0.5, μ = 0.5, λ = 0.5): L2 added to "
+        "the gradient, through the momentum (θ = 0.4375; PyTorch), a decoupled decay (θ = 0.5625; Keras 3), or none.",
+        sgd_weight_decay_coupling,
+    ),
+    Convention(
+        "sgd.float64_momentum",
+        "Whether a float64 SGD step keeps its momentum μ = 0.9 in float64 (two steps of g = 1, lr = 1: θ = −2.9).",
+        sgd_float64_momentum,
+    ),
+    Convention(
+        "sgd.default_learning_rate",
+        "SGD's learning rate when none is given: 1e-3 in PyTorch, 0.01 in Keras, required by optax.",
+        sgd_default_learning_rate,
     ),
     Convention(
         "rmsprop.eps_placement",
         "Where RMSprop adds ε: to the root, g/(√v + ε), or under it, g/√(v + ε) (one step of g = ε = 1e−6).",
-        not_offered,
+        rmsprop_eps_placement,
     ),
     Convention(
         "rmsprop.default_decay",
         "The decay of RMSprop's mean square when none is given (alpha, rho or decay): 0.99 in PyTorch, 0.9 in "
         "optax and Keras.",
-        not_offered,
+        rmsprop_default_decay,
     ),
     Convention(
         "rmsprop.default_eps",
         "The ε of RMSprop when none is given.",
+        rmsprop_default_eps,
+    ),
+    Convention(
+        "rmsprop.default_lr",
+        "RMSprop's learning rate when none is given: 0.01 in PyTorch, 0.001 in Keras; optax requires one.",
+        rmsprop_default_lr,
+    ),
+    Convention(
+        "adagrad.eps_placement",
+        "Where Adagrad adds ε, read as its first step from a zero sum with g = ε = 1e−6, in units of lr: 0.5 where "
+        "ε is added to the root, g/(√s + ε) (PyTorch), 0.001 where it is under it, g/√(s + ε) (optax, Keras).",
+        adagrad_eps_placement,
+    ),
+    Convention(
+        "adagrad.default_eps",
+        "Adagrad's ε when none is given: 1e-10 in PyTorch, 1e-7 in optax and Keras.",
+        adagrad_default_eps,
+    ),
+    Convention(
+        "adagrad.default_lr",
+        "Adagrad's learning rate when none is given: 0.01 in PyTorch, 0.001 in Keras; optax requires one.",
+        adagrad_default_lr,
+    ),
+    Convention(
+        "adagrad.initial_accumulator",
+        "The sum of squares a fresh Adagrad starts from (read off its state): 0 in PyTorch, 0.1 in optax and Keras "
+        "(a first step from 0.1 is smaller than lr·sign(g) where g² is not ≫ 0.1).",
         not_offered,
     ),
     Convention(
@@ -1019,6 +1558,37 @@ CONVENTIONS: tuple[Convention, ...] = (
         "linear.default_bias_init",
         "The distribution of a fresh dense layer's bias: uniform(±1/√fan_in) in PyTorch, zeros in Keras.",
         not_offered,
+    ),
+    # Weight initialisation: the reference's own maps on a normal draw (kaiming_* and xavier_normal above).
+    Convention(
+        "kaiming.default_mode",
+        "Which fan He initialisation divides by when no mode is given: fan_in (the forward pass's variance) or "
+        "fan_out (the backward pass's), read off a (400, 50) draw against the gain of a (200, 200) one.",
+        kaiming_default_mode,
+    ),
+    Convention(
+        "kaiming.default_gain",
+        "The gain of He initialisation when no nonlinearity or slope is given: √2, a ReLU's (rms·√fan of a "
+        "(200, 200) draw).",
+        kaiming_default_gain,
+    ),
+    Convention(
+        "xavier_normal.distribution",
+        "The distribution of Glorot's normal initialiser: a normal of variance 2/(fan_in + fan_out), or a normal "
+        "truncated at ±2 standard deviations and widened by 1/0.8796 so that the variance is still the formula's.",
+        xavier_normal_distribution,
+    ),
+    Convention(
+        "kaiming_normal.distribution",
+        "The distribution of He's normal initialiser: a normal of variance 2/fan_in, or a truncated one widened "
+        "to that variance.",
+        kaiming_normal_distribution,
+    ),
+    Convention(
+        "init.conv_fan_layout",
+        "Which axes of a convolution kernel an initialiser reads as fan-in (in·∏kernel), in the framework's own "
+        "kernel layout: (out, in, kh, kw) in PyTorch, (kh, kw, in, out) in Keras and JAX.",
+        init_conv_fan_layout,
     ),
     # Attention: the reference's own readings (readings.attention_*), the canonical column.
     Convention(
@@ -1053,5 +1623,114 @@ CONVENTIONS: tuple[Convention, ...] = (
         "The precision of the attention weights for float64 inputs: float64, or float32 (JAX computes its "
         "softmax in float32 whatever the dtype).",
         attention_float64_softmax,
+    ),
+    # Positions: no framework has an op (keras_hub's RotaryEmbedding and SinePositionEncoding are not dependencies).
+    Convention(
+        "rotary_embedding.pairing",
+        "Which features rotary position embedding turns together: interleaved (x[2i], x[2i + 1]: RoFormer, GPT-J, "
+        "torchtune) or split halves (x[i], x[i + D/2]: GPT-NeoX, Hugging Face's rotate_half, keras_hub).",
+        rope_pairing,
+    ),
+    Convention(
+        "sinusoidal_positional_encoding.layout",
+        "Where the sinusoidal encoding writes sin(p·ω_i) and cos(p·ω_i): interleaved per pair (Vaswani et al., "
+        "keras_hub's SinePositionEncoding) or every sin, then every cos (tensor2tensor's timing signal).",
+        positional_encoding_layout,
+    ),
+    Convention(
+        "step_lr.default_gamma",
+        "Step decay's factor γ when none is given: 0.1 in PyTorch's StepLR; optax's exponential_decay and Keras' "
+        "ExponentialDecay require their decay_rate.",
+        step_lr_default_gamma,
+    ),
+    Convention(
+        "cosine_annealing_lr.default_eta_min",
+        "Cosine annealing's final rate when none is given (PyTorch's eta_min; optax's and Keras' alpha, a fraction "
+        "of the initial rate): 0 in all three.",
+        cosine_annealing_lr_default_eta_min,
+    ),
+    Convention(
+        "cosine_annealing_lr.after_t_max",
+        "The rate of cosine annealing from 1 to 0 over T = 4 steps, read at t = 2T = 8: 0 where the annealing ends "
+        "at T (optax, Keras), 1 where the cosine goes on with period 2T (PyTorch's CosineAnnealingLR).",
+        cosine_annealing_lr_after_t_max,
+    ),
+    Convention(
+        "linear_warmup_lr.default_start_factor",
+        "The first rate of a linear warm-up as a fraction of the base rate when none is given: 1/3 in PyTorch's "
+        "LinearLR (which refuses 0); optax's linear_schedule requires its init_value; Keras has no linear schedule.",
+        linear_warmup_lr_default_start_factor,
+    ),
+    Convention(
+        "lr_schedule.first_step_count",
+        "The step count t a schedule is read at for the first update (step decay with step_size 1, γ = 0.5): 0 in "
+        "PyTorch (after 0 scheduler.step() calls), optax (count 0) and Keras (optimizer.iterations 0).",
+        lr_schedule_first_step_count,
+    ),
+    Convention(
+        "lr_schedule.float64_hyperparameters",
+        "Whether a float64 schedule keeps its hyper-parameters in float64: step decay of γ = 0.1 (a Python float) "
+        "after one drop of a float64 base rate 1; Keras' ops.cast reads the float as float32 first.",
+        lr_schedule_float64_hyperparameters,
+    ),
+    Convention(
+        "clip_grad_norm.eps",
+        "The ε in clipping's factor max_norm/(N + ε), read from [3, 4] (N = 5) clipped to norm 1: PyTorch's "
+        "clip_grad_norm_ adds 1e-6; optax and TensorFlow divide by N (ε = 0).",
+        clip_grad_norm_eps,
+    ),
+    Convention(
+        "conv_transpose2d.kernel_layout",
+        "The weight layout of a transposed convolution from 2 to 3 channels with a 1 × 2 kernel: PyTorch's "
+        "(in, out/groups, kH, kW), that of the conv2d it transposes; tf.nn.conv2d_transpose's (kH, kW, out, in); "
+        "jax.lax.conv_transpose's default HWIO, I the transposed convolution's input.",
+        conv_transpose2d_kernel_layout,
+    ),
+    Convention(
+        "conv_transpose2d.adjoint_by_default",
+        "A single 1 transposed-convolved by the 1 × 2 kernel [1, 2] with default arguments: [1, 2], the adjoint "
+        "(input gradient) of conv2d, or [2, 1], the kernel flipped (jax.lax.conv_transpose's transpose_kernel=False).",
+        conv_transpose2d_adjoint_by_default,
+    ),
+    Convention(
+        "conv_transpose2d.output_padding_limit",
+        "The largest output_padding accepted at stride 2, and at stride 1 with dilation 2: PyTorch requires "
+        "output_padding < max(stride, dilation); an API may require it below the stride alone.",
+        conv_transpose2d_output_padding_limit,
+    ),
+    Convention(
+        "conv_transpose2d.same_padding",
+        'The output length of a transposed convolution with "same" padding, an input of 3, stride 2 and kernel 3: '
+        "6 = H·s in TensorFlow, Keras and JAX; PyTorch's padding is an explicit p cropped from each side (no "
+        '"same"), the reference\'s likewise.',
+        not_offered,
+    ),
+    Convention(
+        "adaptive_avg_pool2d.bins",
+        "[0, 1, 2, 3, 4] adaptively average-pooled to 3: 0.5, 2, 3.5 with PyTorch's bins ⌊i·H/n⌋ to ⌈(i + 1)·H/n⌉ "
+        "(overlapping where n does not divide H).",
+        adaptive_avg_pool2d_bins,
+    ),
+    Convention(
+        "mha.boolean_mask_meaning",
+        "What True means in a multi-head attention layer's boolean mask: the key takes part (Keras, and "
+        "scaled dot-product attention in every framework) or is masked out (PyTorch's MultiheadAttention).",
+        mha_boolean_mask_meaning,
+    ),
+    Convention(
+        "mha.projection_layout",
+        "How a multi-head attention layer stores its query, key and value projections when kdim = vdim = E: "
+        "separate (E, E) matrices, one packed (3E, E) matrix, or per-head kernels (E, H, E/H).",
+        mha_projection_layout,
+    ),
+    Convention(
+        "mha.batch_first_default",
+        "Whether a multi-head attention layer takes (N, L, E) by default (batch first) or (L, N, E).",
+        mha_batch_first_default,
+    ),
+    Convention(
+        "mha.default_bias",
+        "Whether a freshly built multi-head attention layer has projection biases by default.",
+        mha_default_bias,
     ),
 )

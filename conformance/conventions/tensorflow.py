@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from . import readings
+from . import reference as reference_conventions
 from .readings import (
     ACCUMULATION_X,
     CE2_LOGITS,
@@ -61,6 +62,7 @@ from .reference import (
     SOFTPLUS_SCAN,
     TINY_EPS,
     VARIANCE_X,
+    adagrad_first_step_read,
     algorithm_read,
     eps_placement_read,
     eps_read,
@@ -189,6 +191,65 @@ def rnn_bias_vectors() -> Value:
     layer = _keras().layers.SimpleRNN(1)
     layer.build((None, None, 1))
     return sum(1 for v in layer.trainable_variables if "bias" in v.path)
+
+
+def _keras_gated(kind: str, bias: list[float], h: list[float], c: float = 0.0, w_hh_n: Any = None) -> Any:
+    """keras.layers.LSTMCell or GRUCell (defaults, float64, in = 1, H = len(h)) with zero kernels but the given
+    input bias in Keras' own block order (and the candidate's block of the recurrent kernel, as (H, H) rows of
+    W_hn), at x = 0: (h′, c′) of the first unit, or the GRU's h′."""
+    keras = _keras()
+    hidden = len(h)
+    cell = (keras.layers.LSTMCell if kind == "lstm" else keras.layers.GRUCell)(hidden, dtype="float64")
+    cell.build((None, 1))
+    cell.kernel.assign(np.zeros(cell.kernel.shape))
+    recurrent = np.zeros(cell.recurrent_kernel.shape)
+    if w_hh_n is not None:
+        recurrent[:, 2 * hidden :] = np.asarray(w_hh_n, dtype=np.float64).T
+    cell.recurrent_kernel.assign(recurrent)
+    b = np.zeros(cell.bias.shape)
+    b.reshape(-1, b.shape[-1])[0] = bias  # the GRU's (2, 3H) bias: its first row is the input side
+    cell.bias.assign(b)
+    x, state = np.zeros((1, 1)), np.asarray([h], dtype=np.float64)
+    if kind == "lstm":
+        _, (h1, c1) = cell(x, [state, np.full((1, hidden), c)])
+        return float(h1[0, 0]), float(c1[0, 0])
+    h1, _ = cell(x, [state])
+    return np.asarray(h1)[0]
+
+
+def lstm_gate_order() -> Value:
+    return readings.lstm_gate_order_read(lambda b: _keras_gated("lstm", b, [0.0], c=1.0))
+
+
+def lstm_bias_count() -> Value:
+    cell = _keras().layers.LSTMCell(1)
+    cell.build((None, 1))
+    return sum(1 for v in cell.trainable_variables if "bias" in v.path)
+
+
+def lstm_forget_bias_init() -> Value:
+    hidden = 64
+    cell = _keras().layers.LSTMCell(hidden)
+    cell.build((None, 1))
+    b = np.asarray(cell.bias.numpy(), dtype=np.float64).tolist()  # blocks i, f, c, o
+    return readings.forget_bias_init_read(b[hidden : 2 * hidden], b[:hidden] + b[2 * hidden :], hidden)
+
+
+def gru_gate_order() -> Value:
+    return readings.gru_gate_order_read(lambda b: float(_keras_gated("gru", b, [0.5])[0]))
+
+
+def gru_reset_after() -> Value:
+    s = readings.GATE_SATURATION
+    bias = [-s, -s, *readings.GRU_RESET_R_BIAS, 0.0, 0.0]  # Keras' blocks z, r, n
+    h1 = _keras_gated("gru", bias, list(readings.GRU_RESET_H), w_hh_n=readings.GRU_RESET_W_HN)
+    return readings.gru_reset_read(h1)
+
+
+def gru_bias_count() -> Value:
+    cell = _keras().layers.GRUCell(1)
+    cell.build((None, 1))
+    return int(cell.bias.shape[0]) if len(cell.bias.shape) == 2 else 1  # reset_after: (2, 3H), input and recurrent
 
 
 def _half(x: Any, dtype: str = "float16") -> Any:
@@ -489,6 +550,57 @@ def sgd_momentum_formulation() -> Value:
     return readings.sgd_momentum_read(variable.numpy())
 
 
+def _keras_sgd(grads: tuple[float, ...], param: float = 0.0, **kwargs: Any) -> Any:
+    """θ after float64 steps of keras.optimizers.SGD(**kwargs) with the given gradients."""
+    keras, tf = _keras(), _tf()
+    variable = keras.Variable(np.array([param]), dtype="float64")
+    sgd = keras.optimizers.SGD(**kwargs)
+    for g in grads:
+        sgd.apply([tf.constant([g], dtype=tf.float64)], [variable])
+    return variable.numpy()
+
+
+def sgd_first_step_buffer() -> Value:
+    from .reference import first_step_buffer_read
+
+    # keras.optimizers.SGD has no dampening: its velocity starts at zeros (build).
+    return first_step_buffer_read(_keras_sgd((1.0,), learning_rate=1.0, momentum=0.5), has_dampening=False)
+
+
+def sgd_dampening() -> Value:
+    import inspect
+
+    from .reference import dampening_read
+
+    parameter = inspect.signature(_keras().optimizers.SGD).parameters.get("dampening")
+    return dampening_read(None if parameter is None else parameter.default)
+
+
+def sgd_nesterov_formulation() -> Value:
+    from .reference import nesterov_read
+
+    return nesterov_read(_keras_sgd((1.0, 1.0), learning_rate=1.0, momentum=0.5, nesterov=True))
+
+
+def sgd_weight_decay_coupling() -> Value:
+    from .reference import SGD_DECAY_PROBE, weight_decay_coupling_read
+
+    lr, mu, wd = (SGD_DECAY_PROBE[k] for k in ("lr", "momentum", "weight_decay"))
+    return weight_decay_coupling_read(_keras_sgd((0.0, 0.0), 1.0, learning_rate=lr, momentum=mu, weight_decay=wd))
+
+
+def sgd_float64_momentum() -> Value:
+    from .reference import SGD_FLOAT64_MOMENTUM, float64_momentum_read
+
+    return float64_momentum_read(_keras_sgd((1.0, 1.0), learning_rate=1.0, momentum=SGD_FLOAT64_MOMENTUM))
+
+
+def sgd_default_learning_rate() -> Value:
+    import inspect
+
+    return num(inspect.signature(_keras().optimizers.SGD).parameters["learning_rate"].default)
+
+
 def rmsprop_eps_placement() -> Value:
     r = readings
     rms = _keras().optimizers.RMSprop(learning_rate=r.RMS_PROBE_LR, rho=r.RMS_PROBE_DECAY, epsilon=r.RMS_PROBE_EPS)
@@ -503,6 +615,33 @@ def rmsprop_default_eps() -> Value:
     return num(_keras().optimizers.RMSprop().epsilon)
 
 
+def rmsprop_default_lr() -> Value:
+    return num(_keras().optimizers.RMSprop().learning_rate)
+
+
+def adagrad_eps_placement() -> Value:
+    r = readings
+    adagrad = _keras().optimizers.Adagrad(
+        learning_rate=r.RMS_PROBE_LR, initial_accumulator_value=0.0, epsilon=r.RMS_PROBE_EPS
+    )
+    return adagrad_first_step_read(_keras_step(adagrad, r.RMS_PROBE_GRAD))
+
+
+def adagrad_default_eps() -> Value:
+    return num(_keras().optimizers.Adagrad().epsilon)
+
+
+def adagrad_default_lr() -> Value:
+    return num(_keras().optimizers.Adagrad().learning_rate)
+
+
+def adagrad_initial_accumulator() -> Value:
+    keras = _keras()
+    adagrad = keras.optimizers.Adagrad()
+    adagrad.build([keras.Variable(np.zeros(1), dtype="float64", name="param")])
+    return num(next(v for v in adagrad.variables if v.name == "param_accumulator").numpy()[0])
+
+
 def _fresh_dense() -> Any:
     layer = _keras().layers.Dense(readings.DENSE_FAN_OUT)
     layer.build((None, readings.DENSE_FAN_IN))
@@ -515,6 +654,51 @@ def linear_default_weight_init() -> Value:
 
 def linear_default_bias_init() -> Value:
     return readings.dense_init_read(_fresh_dense().bias.numpy())
+
+
+# --- weight initialisation: keras.initializers' own draws (readers in dlterms.conformance.invariants.initialization)
+
+_KERAS_INITS = {"he_normal": "HeNormal", "glorot_normal": "GlorotNormal"}
+
+
+def _tensorflow_init(name: str, shape: tuple[int, ...]) -> Any:
+    """keras.initializers.<name> (seed 0) on the (in, out) kernel of a canonical (out, in) shape."""
+    init = getattr(_keras().initializers, _KERAS_INITS[name])(seed=0)
+    return np.asarray(init((shape[1], shape[0]), dtype="float32"))
+
+
+def kaiming_default_mode() -> Value:
+    from ..invariants.initialization import PROBE_RECT, PROBE_SQUARE, kaiming_mode_read
+
+    return kaiming_mode_read(_tensorflow_init("he_normal", PROBE_SQUARE), _tensorflow_init("he_normal", PROBE_RECT))
+
+
+def kaiming_default_gain() -> Value:
+    from ..invariants.initialization import PROBE_SQUARE, kaiming_gain_read
+
+    return kaiming_gain_read(_tensorflow_init("he_normal", PROBE_SQUARE))
+
+
+def _normal_distribution(kind: str, name: str) -> Value:
+    from ..invariants.initialization import PROBE_RECT, expected_scale, normal_distribution_read
+
+    return normal_distribution_read(_tensorflow_init(name, PROBE_RECT), expected_scale(kind, PROBE_RECT))
+
+
+def xavier_normal_distribution() -> Value:
+    return _normal_distribution("xavier_normal", "glorot_normal")
+
+
+def kaiming_normal_distribution() -> Value:
+    return _normal_distribution("kaiming_normal", "he_normal")
+
+
+def init_conv_fan_layout() -> Value:
+    from ..invariants.initialization import conv_layout_read
+
+    layer = _keras().layers.Conv2D(64, 3, kernel_initializer="he_normal")
+    layer.build((None, 8, 8, 4))  # Conv2D's own kernel: (3, 3, 4, 64)
+    return conv_layout_read(tuple(layer.kernel.shape), layer.kernel.numpy())
 
 
 def _attend(query: Any, key: Any, value: Any, mask: Any = None, bias: Any = None, causal: bool = False) -> Any:
@@ -549,6 +733,124 @@ def attention_causal_alignment() -> Value:
 
 def attention_float64_softmax() -> Value:
     return readings.attention_precision_read(_attend)
+
+
+# --- learning-rate schedules and gradient clipping: keras.optimizers.schedules, tf.clip_by_global_norm -----
+
+
+def step_lr_default_gamma() -> Value:
+    return "required (decay_rate)"  # keras.optimizers.schedules.ExponentialDecay has no default decay rate
+
+
+def cosine_annealing_lr_default_eta_min() -> Value:
+    return num(_keras().optimizers.schedules.CosineDecay(1.0, 4).alpha)
+
+
+def cosine_annealing_lr_after_t_max() -> Value:
+    t_max = reference_conventions.SCHEDULE_PROBE_T_MAX
+    return num(_keras().optimizers.schedules.CosineDecay(1.0, t_max)(2 * t_max))
+
+
+def lr_schedule_first_step_count() -> Value:
+    keras = _keras()
+    schedule = keras.optimizers.schedules.ExponentialDecay(1.0, 1, 0.5, staircase=True)
+    return reference_conventions.first_step_count_read(_keras_step(keras.optimizers.SGD(schedule), 1.0)[0])
+
+
+def lr_schedule_float64_hyperparameters() -> Value:
+    keras, tf = _keras(), _tf()
+    schedule = keras.optimizers.schedules.ExponentialDecay(tf.constant(1.0, tf.float64), 1, 0.1, staircase=True)
+    return reference_conventions.float64_rate_read(schedule(1).numpy())
+
+
+def clip_grad_norm_eps() -> Value:
+    tf = _tf()
+    clipped, _ = tf.clip_by_global_norm([tf.constant(reference_conventions.CLIP_PROBE, dtype=tf.float64)], 1.0)
+    return reference_conventions.clip_eps_read(float(clipped[0][0]))
+
+
+# --- transposed convolution and adaptive pooling (issue 13) ---------------------------------------------
+
+
+def conv_transpose2d_kernel_layout() -> Value:
+    tf = _tf()
+    x = np.zeros((1, 1, 1, 2), np.float32)  # NHWC: 2 input channels; a 1 × 2 kernel makes the output 2 wide
+
+    def out_channels(shape: tuple[int, int, int, int]) -> int:
+        y = tf.nn.conv2d_transpose(
+            x, np.zeros(shape, np.float32), output_shape=(1, 1, 2, 3), strides=1, padding="VALID"
+        )
+        return int(y.shape[-1])
+
+    return reference_conventions.kernel_layout_read(out_channels)
+
+
+def conv_transpose2d_adjoint_by_default() -> Value:
+    tf = _tf()
+    w = np.array([1.0, 2.0], np.float32).reshape(1, 2, 1, 1)  # (kH, kW, out, in)
+    y = tf.nn.conv2d_transpose(
+        np.ones((1, 1, 1, 1), np.float32), w, output_shape=(1, 1, 2, 1), strides=1, padding="VALID"
+    )
+    return reference_conventions.transpose_of_one_read(y)
+
+
+def conv_transpose2d_output_padding_limit() -> Value:
+    keras = _keras()
+    x = np.zeros((1, 2, 2, 1), np.float32)
+
+    def call(stride: int, dilation: int, output_padding: int) -> object:
+        # The constructor checks output_padding < strides; a call with dilation 2 would fail on CPU whatever the
+        # output_padding ("Current CPU implementations do not yet support dilation rates larger than 1").
+        layer = keras.layers.Conv2DTranspose(
+            1, 2, strides=stride, dilation_rate=dilation, output_padding=output_padding, padding="valid"
+        )
+        return layer(x) if dilation == 1 else layer
+
+    return reference_conventions.output_padding_limit_read(call)
+
+
+def conv_transpose2d_same_padding() -> Value:
+    keras = _keras()
+    layer = keras.layers.Conv2DTranspose(1, (1, 3), strides=(1, 2), padding="same")
+    return reference_conventions.same_output_read(int(layer(np.zeros((1, 1, 3, 1), np.float32)).shape[2]))
+
+
+def adaptive_avg_pool2d_bins() -> Value:
+    keras = _keras()
+    x = np.asarray(reference_conventions.ADAPTIVE_X, np.float32)
+    y = keras.ops.adaptive_average_pool(x, (1, 3), data_format="channels_first")
+    return reference_conventions.adaptive_bins_read(keras.ops.convert_to_numpy(y))
+
+
+# --- multi-head attention: keras.layers.MultiHeadAttention ------------------------------------------------
+
+
+def _keras_mha(heads: int, e: int, **options: Any) -> Any:
+    layer = _keras().layers.MultiHeadAttention(heads, key_dim=e // heads, dtype="float64", **options)
+    layer.build((None, None, e), (None, None, e), (None, None, e))
+    return layer
+
+
+def mha_boolean_mask_meaning() -> Value:
+    layer = _keras_mha(1, 1, kernel_initializer="ones", bias_initializer="zeros")
+    keys, values = np.zeros((1, 2, 1)), np.array([[[1.0], [3.0]]])
+    mask = np.array([reference_conventions.MHA_MASK_PROBE])
+    y = layer(np.ones((1, 1, 1)), values, keys, attention_mask=mask)  # (query, value, key)
+    return reference_conventions.mha_mask_read(float(_keras().ops.convert_to_numpy(y).reshape(())))
+
+
+def mha_projection_layout() -> Value:
+    layer = _keras_mha(2, 4)
+    shapes = {v.path.split("/")[-2]: tuple(v.shape) for v in layer.trainable_variables if v.path.endswith("kernel")}
+    return reference_conventions.mha_layout_read(shapes, 4, 2)
+
+
+def mha_batch_first_default() -> Value:
+    return True  # keras.layers.MultiHeadAttention has no other layout: (batch, sequence, features)
+
+
+def mha_default_bias() -> Value:
+    return bool(_keras_mha(2, 4).get_config()["use_bias"])
 
 
 PROBES: tuple[Probe, ...] = (
@@ -590,6 +892,12 @@ PROBES: tuple[Probe, ...] = (
     ),
     Probe("conv2d.flips_kernel", "tf.nn.conv2d", conv2d_flips_kernel),
     Probe("rnn.bias_vectors", "keras.layers.SimpleRNN", rnn_bias_vectors),
+    Probe("lstm.gate_order", "keras.layers.LSTMCell", lstm_gate_order),
+    Probe("lstm.bias_count", "keras.layers.LSTMCell", lstm_bias_count),
+    Probe("lstm.forget_bias_init", "keras.layers.LSTMCell", lstm_forget_bias_init),
+    Probe("gru.gate_order", "keras.layers.GRUCell", gru_gate_order),
+    Probe("gru.reset_after", "keras.layers.GRUCell", gru_reset_after),
+    Probe("gru.bias_count", "keras.layers.GRUCell", gru_bias_count),
     Probe("float16.exp_overflow", "tf.math.exp (float16, default device)", float16_exp_overflow),
     Probe("float16.largest_finite", "tf.math.add (float16, default device)", float16_largest_finite),
     Probe(
@@ -674,11 +982,31 @@ PROBES: tuple[Probe, ...] = (
     Probe("adam.float64_hyperparameters", "keras.optimizers.Adam (float64)", adam_float64_hyperparameters),
     Probe("adamw.default_weight_decay", "keras.optimizers.AdamW", adamw_default_weight_decay),
     Probe("sgd.momentum_formulation", "keras.optimizers.SGD(momentum=0.5) (float64)", sgd_momentum_formulation),
+    Probe("sgd.first_step_buffer", "keras.optimizers.SGD(momentum=0.5) (float64)", sgd_first_step_buffer),
+    Probe("sgd.dampening", "keras.optimizers.SGD", sgd_dampening),
+    Probe("sgd.nesterov_formulation", "keras.optimizers.SGD(nesterov=True) (float64)", sgd_nesterov_formulation),
+    Probe("sgd.weight_decay_coupling", "keras.optimizers.SGD(weight_decay=0.5) (float64)", sgd_weight_decay_coupling),
+    Probe("sgd.float64_momentum", "keras.optimizers.SGD(momentum=0.9) (float64)", sgd_float64_momentum),
+    Probe("sgd.default_learning_rate", "keras.optimizers.SGD", sgd_default_learning_rate),
     Probe("rmsprop.eps_placement", "keras.optimizers.RMSprop (float64)", rmsprop_eps_placement),
     Probe("rmsprop.default_decay", "keras.optimizers.RMSprop (rho)", rmsprop_default_decay),
     Probe("rmsprop.default_eps", "keras.optimizers.RMSprop", rmsprop_default_eps),
+    Probe("rmsprop.default_lr", "keras.optimizers.RMSprop", rmsprop_default_lr),
+    Probe("adagrad.eps_placement", "keras.optimizers.Adagrad (float64)", adagrad_eps_placement),
+    Probe("adagrad.default_eps", "keras.optimizers.Adagrad", adagrad_default_eps),
+    Probe("adagrad.default_lr", "keras.optimizers.Adagrad", adagrad_default_lr),
+    Probe("adagrad.initial_accumulator", "keras.optimizers.Adagrad (accumulator)", adagrad_initial_accumulator),
     Probe("linear.default_weight_init", "keras.layers.Dense(2000) on 100 features", linear_default_weight_init),
     Probe("linear.default_bias_init", "keras.layers.Dense(2000) on 100 features", linear_default_bias_init),
+    Probe("kaiming.default_mode", "keras.initializers.HeNormal", kaiming_default_mode),
+    Probe("kaiming.default_gain", "keras.initializers.HeNormal", kaiming_default_gain),
+    Probe("xavier_normal.distribution", "keras.initializers.GlorotNormal", xavier_normal_distribution),
+    Probe("kaiming_normal.distribution", "keras.initializers.HeNormal", kaiming_normal_distribution),
+    Probe(
+        "init.conv_fan_layout",
+        "keras.layers.Conv2D(64, 3, kernel_initializer='he_normal') on 4 channels",
+        init_conv_fan_layout,
+    ),
     Probe(
         "attention.boolean_mask_meaning",
         "keras.ops.dot_product_attention(mask)",
@@ -709,4 +1037,43 @@ PROBES: tuple[Probe, ...] = (
         "keras.ops.dot_product_attention (float64)",
         attention_float64_softmax,
     ),
+    Probe("step_lr.default_gamma", "keras.optimizers.schedules.ExponentialDecay", step_lr_default_gamma),
+    Probe(
+        "cosine_annealing_lr.default_eta_min",
+        "keras.optimizers.schedules.CosineDecay (alpha)",
+        cosine_annealing_lr_default_eta_min,
+    ),
+    Probe(
+        "cosine_annealing_lr.after_t_max",
+        "keras.optimizers.schedules.CosineDecay(1.0, decay_steps=4)(8)",
+        cosine_annealing_lr_after_t_max,
+    ),
+    Probe(
+        "lr_schedule.first_step_count",
+        "keras.optimizers.SGD(ExponentialDecay(...)) (float64)",
+        lr_schedule_first_step_count,
+    ),
+    Probe(
+        "lr_schedule.float64_hyperparameters",
+        "keras.optimizers.schedules.ExponentialDecay(float64 rate, decay_rate=0.1)",
+        lr_schedule_float64_hyperparameters,
+    ),
+    Probe("clip_grad_norm.eps", "tf.clip_by_global_norm (float64)", clip_grad_norm_eps),
+    Probe("conv_transpose2d.kernel_layout", "tf.nn.conv2d_transpose", conv_transpose2d_kernel_layout),
+    Probe("conv_transpose2d.adjoint_by_default", "tf.nn.conv2d_transpose", conv_transpose2d_adjoint_by_default),
+    Probe(
+        "conv_transpose2d.output_padding_limit",
+        "keras.layers.Conv2DTranspose(output_padding=...)",
+        conv_transpose2d_output_padding_limit,
+    ),
+    Probe(
+        "conv_transpose2d.same_padding",
+        "keras.layers.Conv2DTranspose(padding='same')",
+        conv_transpose2d_same_padding,
+    ),
+    Probe("adaptive_avg_pool2d.bins", "keras.ops.adaptive_average_pool", adaptive_avg_pool2d_bins),
+    Probe("mha.boolean_mask_meaning", "keras.layers.MultiHeadAttention(attention_mask)", mha_boolean_mask_meaning),
+    Probe("mha.projection_layout", "keras.layers.MultiHeadAttention(2, key_dim=2)", mha_projection_layout),
+    Probe("mha.batch_first_default", "keras.layers.MultiHeadAttention", mha_batch_first_default),
+    Probe("mha.default_bias", "keras.layers.MultiHeadAttention(use_bias)", mha_default_bias),
 )

@@ -6,11 +6,13 @@ measured per framework, with no device argument.
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable
 from typing import Any
 
 from . import readings
+from . import reference as reference_conventions
 from .readings import (
     ACCUMULATION_X,
     CE2_LOGITS,
@@ -64,6 +66,7 @@ from .reference import (
     SOFTPLUS_SCAN,
     TINY_EPS,
     VARIANCE_X,
+    adagrad_first_step_read,
     algorithm_read,
     eps_placement_read,
     eps_read,
@@ -190,6 +193,54 @@ def conv2d_flips_kernel() -> Value:
 
 def rnn_bias_vectors() -> Value:
     return sum(1 for n, _ in _torch().nn.RNN(1, 1).named_parameters() if n.startswith("bias"))
+
+
+def _torch_gated(kind: str, b_ih: list[float], h: list[float], c: float = 0.0, w_hh_n: Any = None) -> Any:
+    """torch.nn.LSTMCell or GRUCell (in = 1, H = len(h)) with zero weights but the given input bias (and the
+    candidate's block of weight_hh), at x = 0: (h′, c′) of the first unit, or the GRU's h′."""
+    torch = _torch()
+    hidden = len(h)
+    cell = (torch.nn.LSTMCell if kind == "lstm" else torch.nn.GRUCell)(1, hidden, dtype=torch.float64)
+    with torch.no_grad():
+        for p in cell.parameters():
+            p.zero_()
+        cell.bias_ih.copy_(torch.tensor(b_ih, dtype=torch.float64))
+        if w_hh_n is not None:
+            cell.weight_hh[2 * hidden :] = torch.tensor(w_hh_n, dtype=torch.float64)
+        x, state = torch.zeros(1, 1, dtype=torch.float64), torch.tensor([h], dtype=torch.float64)
+        if kind == "lstm":
+            h1, c1 = cell(x, (state, torch.full((1, hidden), c, dtype=torch.float64)))
+            return float(h1[0, 0]), float(c1[0, 0])
+        return cell(x, state)[0].numpy()
+
+
+def lstm_gate_order() -> Value:
+    return readings.lstm_gate_order_read(lambda b: _torch_gated("lstm", b, [0.0], c=1.0))
+
+
+def lstm_bias_count() -> Value:
+    return sum(1 for n, _ in _torch().nn.LSTMCell(1, 1).named_parameters() if n.startswith("bias"))
+
+
+def lstm_forget_bias_init() -> Value:
+    hidden = 64
+    b = _torch().nn.LSTMCell(1, hidden).bias_ih.detach().tolist()  # blocks i, f, g, o
+    return readings.forget_bias_init_read(b[hidden : 2 * hidden], b[:hidden] + b[2 * hidden :], hidden)
+
+
+def gru_gate_order() -> Value:
+    return readings.gru_gate_order_read(lambda b: float(_torch_gated("gru", b, [0.5])[0]))
+
+
+def gru_reset_after() -> Value:
+    s = readings.GATE_SATURATION
+    b_ih = [*readings.GRU_RESET_R_BIAS, -s, -s, 0.0, 0.0]  # blocks r, z, n
+    h1 = _torch_gated("gru", b_ih, list(readings.GRU_RESET_H), w_hh_n=readings.GRU_RESET_W_HN)
+    return readings.gru_reset_read(h1)
+
+
+def gru_bias_count() -> Value:
+    return sum(1 for n, _ in _torch().nn.GRUCell(1, 1).named_parameters() if n.startswith("bias"))
 
 
 def _half(x: Any, dtype: str = "float16") -> Any:
@@ -483,6 +534,54 @@ def sgd_momentum_formulation() -> Value:
     return readings.sgd_momentum_read(param.detach().numpy())
 
 
+def _torch_sgd(grads: tuple[float, ...], param: float = 0.0, **kwargs: Any) -> Any:
+    """θ after float64 steps of torch.optim.SGD(**kwargs) with the given gradients."""
+    torch = _torch()
+    p = torch.nn.Parameter(torch.tensor([param], dtype=torch.float64))
+    sgd = torch.optim.SGD([p], **kwargs)
+    for g in grads:
+        p.grad = torch.tensor([g], dtype=torch.float64)
+        sgd.step()
+    return p.detach().numpy()
+
+
+def sgd_first_step_buffer() -> Value:
+    from .reference import SGD_PROBE_DAMPENING, first_step_buffer_read
+
+    theta = _torch_sgd((1.0,), lr=1.0, momentum=0.5, dampening=SGD_PROBE_DAMPENING)
+    return first_step_buffer_read(theta, has_dampening=True)
+
+
+def sgd_dampening() -> Value:
+    from .reference import dampening_read
+
+    torch = _torch()
+    return dampening_read(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))]).defaults["dampening"])
+
+
+def sgd_nesterov_formulation() -> Value:
+    from .reference import nesterov_read
+
+    return nesterov_read(_torch_sgd((1.0, 1.0), lr=1.0, momentum=0.5, nesterov=True))
+
+
+def sgd_weight_decay_coupling() -> Value:
+    from .reference import SGD_DECAY_PROBE, weight_decay_coupling_read
+
+    return weight_decay_coupling_read(_torch_sgd((0.0, 0.0), param=1.0, **SGD_DECAY_PROBE))
+
+
+def sgd_float64_momentum() -> Value:
+    from .reference import SGD_FLOAT64_MOMENTUM, float64_momentum_read
+
+    return float64_momentum_read(_torch_sgd((1.0, 1.0), lr=1.0, momentum=SGD_FLOAT64_MOMENTUM))
+
+
+def sgd_default_learning_rate() -> Value:
+    torch = _torch()
+    return num(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))]).defaults["lr"])
+
+
 def rmsprop_eps_placement() -> Value:
     r = readings
     kwargs = {"lr": r.RMS_PROBE_LR, "alpha": r.RMS_PROBE_DECAY, "eps": r.RMS_PROBE_EPS}
@@ -499,6 +598,35 @@ def rmsprop_default_eps() -> Value:
     return num(torch.optim.RMSprop([torch.nn.Parameter(torch.zeros(1))]).defaults["eps"])
 
 
+def rmsprop_default_lr() -> Value:
+    torch = _torch()
+    return num(torch.optim.RMSprop([torch.nn.Parameter(torch.zeros(1))]).defaults["lr"])
+
+
+def _adagrad() -> Any:
+    torch = _torch()
+    p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    return p, torch.optim.Adagrad([p])
+
+
+def adagrad_eps_placement() -> Value:
+    r = readings
+    return adagrad_first_step_read(_torch_step("Adagrad", r.RMS_PROBE_GRAD, lr=r.RMS_PROBE_LR, eps=r.RMS_PROBE_EPS))
+
+
+def adagrad_default_eps() -> Value:
+    return num(_adagrad()[1].defaults["eps"])
+
+
+def adagrad_default_lr() -> Value:
+    return num(_adagrad()[1].defaults["lr"])
+
+
+def adagrad_initial_accumulator() -> Value:
+    p, adagrad = _adagrad()
+    return num(adagrad.state[p]["sum"][0])  # torch.optim.Adagrad creates its state when it is built
+
+
 def _fresh_linear() -> Any:
     torch = _torch()
     return _seeded(lambda: torch.nn.Linear(readings.DENSE_FAN_IN, readings.DENSE_FAN_OUT))
@@ -510,6 +638,49 @@ def linear_default_weight_init() -> Value:
 
 def linear_default_bias_init() -> Value:
     return readings.dense_init_read(_fresh_linear().bias.detach().numpy())
+
+
+# --- weight initialisation: torch.nn.init's own draws (readers in dlterms.conformance.invariants.initialization)
+
+
+def _torch_init(name: str, shape: tuple[int, ...]) -> Any:
+    torch = _torch()
+    w = torch.empty(shape, dtype=torch.float64)
+    return getattr(torch.nn.init, name)(w, generator=torch.Generator().manual_seed(0)).numpy()
+
+
+def kaiming_default_mode() -> Value:
+    from ..invariants.initialization import PROBE_RECT, PROBE_SQUARE, kaiming_mode_read
+
+    return kaiming_mode_read(_torch_init("kaiming_normal_", PROBE_SQUARE), _torch_init("kaiming_normal_", PROBE_RECT))
+
+
+def kaiming_default_gain() -> Value:
+    from ..invariants.initialization import PROBE_SQUARE, kaiming_gain_read
+
+    return kaiming_gain_read(_torch_init("kaiming_normal_", PROBE_SQUARE))
+
+
+def _normal_distribution(kind: str) -> Value:
+    from ..invariants.initialization import PROBE_RECT, expected_scale, normal_distribution_read
+
+    return normal_distribution_read(_torch_init(f"{kind}_", PROBE_RECT), expected_scale(kind, PROBE_RECT))
+
+
+def xavier_normal_distribution() -> Value:
+    return _normal_distribution("xavier_normal")
+
+
+def kaiming_normal_distribution() -> Value:
+    return _normal_distribution("kaiming_normal")
+
+
+def init_conv_fan_layout() -> Value:
+    from ..invariants.initialization import conv_layout_read
+
+    torch = _torch()
+    shape = tuple(torch.nn.Conv2d(4, 64, 3).weight.shape)  # nn.Conv2d's own kernel layout
+    return conv_layout_read(shape, _torch_init("kaiming_normal_", shape))
 
 
 def _attend(query: Any, key: Any, value: Any, mask: Any = None, bias: Any = None, causal: bool = False) -> Any:
@@ -545,6 +716,149 @@ def attention_float64_softmax() -> Value:
     return readings.attention_precision_read(_attend)
 
 
+# --- learning-rate schedules and gradient clipping: torch.optim.lr_scheduler, torch.nn.utils -------------
+
+
+def _torch_course(make: Callable[[Any], Any], steps: int) -> list[float]:
+    """The rates of a scheduler on an SGD optimiser of base rate 1, after 0..steps scheduler.step() calls."""
+    torch = _torch()
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    scheduler = make(optimizer)
+    rates = [optimizer.param_groups[0]["lr"]]
+    for _ in range(steps):
+        optimizer.step()
+        scheduler.step()
+        rates.append(optimizer.param_groups[0]["lr"])
+    return rates
+
+
+def step_lr_default_gamma() -> Value:
+    return num(inspect.signature(_torch().optim.lr_scheduler.StepLR).parameters["gamma"].default)
+
+
+def cosine_annealing_lr_default_eta_min() -> Value:
+    return num(inspect.signature(_torch().optim.lr_scheduler.CosineAnnealingLR).parameters["eta_min"].default)
+
+
+def cosine_annealing_lr_after_t_max() -> Value:
+    t_max = reference_conventions.SCHEDULE_PROBE_T_MAX
+    return num(_torch_course(lambda o: _torch().optim.lr_scheduler.CosineAnnealingLR(o, t_max), 2 * t_max)[-1])
+
+
+def linear_warmup_lr_default_start_factor() -> Value:
+    return num(inspect.signature(_torch().optim.lr_scheduler.LinearLR).parameters["start_factor"].default)
+
+
+def lr_schedule_first_step_count() -> Value:
+    torch = _torch()
+    param = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    sgd = torch.optim.SGD([param], lr=1.0)
+    torch.optim.lr_scheduler.StepLR(sgd, 1, gamma=0.5)
+    param.grad = torch.ones(1, dtype=torch.float64)
+    sgd.step()
+    return reference_conventions.first_step_count_read(param.item())
+
+
+def lr_schedule_float64_hyperparameters() -> Value:
+    return reference_conventions.float64_rate_read(
+        _torch_course(lambda o: _torch().optim.lr_scheduler.StepLR(o, 1, gamma=0.1), 1)[-1]
+    )
+
+
+def clip_grad_norm_eps() -> Value:
+    torch = _torch()
+    p = torch.zeros(2, dtype=torch.float64)
+    p.grad = torch.tensor(reference_conventions.CLIP_PROBE, dtype=torch.float64)
+    torch.nn.utils.clip_grad_norm_([p], 1.0)
+    return reference_conventions.clip_eps_read(p.grad[0].item())
+
+
+# --- transposed convolution and adaptive pooling (issue 13) ---------------------------------------------
+
+
+def conv_transpose2d_kernel_layout() -> Value:
+    torch = _torch()
+    x = torch.zeros(1, 2, 1, 1)
+    return reference_conventions.kernel_layout_read(
+        lambda shape: torch.nn.functional.conv_transpose2d(x, torch.zeros(shape)).shape[1]
+    )
+
+
+def conv_transpose2d_adjoint_by_default() -> Value:
+    torch = _torch()
+    y = torch.nn.functional.conv_transpose2d(torch.ones(1, 1, 1, 1), torch.tensor([[[[1.0, 2.0]]]]))
+    return reference_conventions.transpose_of_one_read(y)
+
+
+def conv_transpose2d_output_padding_limit() -> Value:
+    torch = _torch()
+    x, w = torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2)
+    return reference_conventions.output_padding_limit_read(
+        lambda s, d, op: torch.nn.functional.conv_transpose2d(x, w, stride=s, dilation=d, output_padding=op)
+    )
+
+
+def conv_transpose2d_same_padding() -> Value:
+    torch = _torch()
+    try:
+        y = torch.nn.functional.conv_transpose2d(
+            torch.zeros(1, 1, 1, 3), torch.zeros(1, 1, 1, 3), stride=2, padding="same"
+        )
+    except (TypeError, RuntimeError, ValueError) as exc:
+        return f"rejected ({type(exc).__name__})"
+    return reference_conventions.same_output_read(int(y.shape[-1]))
+
+
+def adaptive_avg_pool2d_bins() -> Value:
+    torch = _torch()
+    x = torch.tensor(reference_conventions.ADAPTIVE_X)
+    return reference_conventions.adaptive_bins_read(torch.nn.functional.adaptive_avg_pool2d(x, (1, 3)))
+
+
+# --- multi-head attention: torch.nn.MultiheadAttention and F.multi_head_attention_forward --------------
+
+
+def mha_boolean_mask_meaning() -> Value:
+    torch = _torch()
+    one = torch.ones(1, 1, dtype=torch.float64)
+    y, _ = torch.nn.functional.multi_head_attention_forward(
+        torch.ones(1, 1, 1, dtype=torch.float64),  # (L, N, E): sequence first
+        torch.zeros(2, 1, 1, dtype=torch.float64),
+        torch.tensor([[[1.0]], [[3.0]]], dtype=torch.float64),
+        1,
+        1,
+        None,
+        None,
+        None,
+        None,
+        False,
+        0.0,
+        one,
+        None,
+        need_weights=False,
+        attn_mask=torch.tensor(reference_conventions.MHA_MASK_PROBE),
+        use_separate_proj_weight=True,
+        q_proj_weight=one,
+        k_proj_weight=one,
+        v_proj_weight=one,
+    )
+    return reference_conventions.mha_mask_read(float(y))
+
+
+def mha_projection_layout() -> Value:
+    layer = _torch().nn.MultiheadAttention(4, 2)
+    shapes = {name: tuple(p.shape) for name, p in layer.named_parameters()}
+    return reference_conventions.mha_layout_read(shapes, 4, 2)
+
+
+def mha_batch_first_default() -> Value:
+    return bool(_torch().nn.MultiheadAttention(4, 2).batch_first)
+
+
+def mha_default_bias() -> Value:
+    return _torch().nn.MultiheadAttention(4, 2).in_proj_bias is not None
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "torch.nn.functional.leaky_relu", leaky_relu_default_negative_slope),
     Probe("leaky_relu.layer_default_negative_slope", "torch.nn.LeakyReLU()", leaky_relu_layer_default_negative_slope),
@@ -568,6 +882,12 @@ PROBES: tuple[Probe, ...] = (
     Probe("float32.subnormal_arithmetic", "torch.Tensor * (float32, cpu)", float32_subnormal_arithmetic),
     Probe("conv2d.flips_kernel", "torch.nn.functional.conv2d", conv2d_flips_kernel),
     Probe("rnn.bias_vectors", "torch.nn.RNN", rnn_bias_vectors),
+    Probe("lstm.gate_order", "torch.nn.LSTMCell", lstm_gate_order),
+    Probe("lstm.bias_count", "torch.nn.LSTMCell", lstm_bias_count),
+    Probe("lstm.forget_bias_init", "torch.nn.LSTMCell", lstm_forget_bias_init),
+    Probe("gru.gate_order", "torch.nn.GRUCell", gru_gate_order),
+    Probe("gru.reset_after", "torch.nn.GRUCell", gru_reset_after),
+    Probe("gru.bias_count", "torch.nn.GRUCell", gru_bias_count),
     Probe("float16.exp_overflow", "torch.exp (float16, cpu)", float16_exp_overflow),
     Probe("float16.largest_finite", "torch.Tensor + (float16, cpu)", float16_largest_finite),
     Probe(
@@ -644,11 +964,27 @@ PROBES: tuple[Probe, ...] = (
     Probe("adam.float64_hyperparameters", "torch.optim.Adam (float64)", adam_float64_hyperparameters),
     Probe("adamw.default_weight_decay", "torch.optim.AdamW", adamw_default_weight_decay),
     Probe("sgd.momentum_formulation", "torch.optim.SGD(momentum=0.5) (float64)", sgd_momentum_formulation),
+    Probe("sgd.first_step_buffer", "torch.optim.SGD(momentum=0.5, dampening=0.5) (float64)", sgd_first_step_buffer),
+    Probe("sgd.dampening", "torch.optim.SGD", sgd_dampening),
+    Probe("sgd.nesterov_formulation", "torch.optim.SGD(nesterov=True) (float64)", sgd_nesterov_formulation),
+    Probe("sgd.weight_decay_coupling", "torch.optim.SGD(weight_decay=0.5) (float64)", sgd_weight_decay_coupling),
+    Probe("sgd.float64_momentum", "torch.optim.SGD(momentum=0.9) (float64)", sgd_float64_momentum),
+    Probe("sgd.default_learning_rate", "torch.optim.SGD", sgd_default_learning_rate),
     Probe("rmsprop.eps_placement", "torch.optim.RMSprop (float64)", rmsprop_eps_placement),
     Probe("rmsprop.default_decay", "torch.optim.RMSprop (alpha)", rmsprop_default_decay),
     Probe("rmsprop.default_eps", "torch.optim.RMSprop", rmsprop_default_eps),
+    Probe("rmsprop.default_lr", "torch.optim.RMSprop", rmsprop_default_lr),
+    Probe("adagrad.eps_placement", "torch.optim.Adagrad (float64)", adagrad_eps_placement),
+    Probe("adagrad.default_eps", "torch.optim.Adagrad", adagrad_default_eps),
+    Probe("adagrad.default_lr", "torch.optim.Adagrad", adagrad_default_lr),
+    Probe("adagrad.initial_accumulator", "torch.optim.Adagrad (state['sum'])", adagrad_initial_accumulator),
     Probe("linear.default_weight_init", "torch.nn.Linear(100, 2000)", linear_default_weight_init),
     Probe("linear.default_bias_init", "torch.nn.Linear(100, 2000)", linear_default_bias_init),
+    Probe("kaiming.default_mode", "torch.nn.init.kaiming_normal_", kaiming_default_mode),
+    Probe("kaiming.default_gain", "torch.nn.init.kaiming_normal_", kaiming_default_gain),
+    Probe("xavier_normal.distribution", "torch.nn.init.xavier_normal_", xavier_normal_distribution),
+    Probe("kaiming_normal.distribution", "torch.nn.init.kaiming_normal_", kaiming_normal_distribution),
+    Probe("init.conv_fan_layout", "torch.nn.init.kaiming_normal_ on nn.Conv2d(4, 64, 3).weight", init_conv_fan_layout),
     Probe(
         "attention.boolean_mask_meaning",
         "torch.nn.functional.scaled_dot_product_attention(mask)",
@@ -679,4 +1015,54 @@ PROBES: tuple[Probe, ...] = (
         "torch.nn.functional.scaled_dot_product_attention (float64)",
         attention_float64_softmax,
     ),
+    Probe("step_lr.default_gamma", "torch.optim.lr_scheduler.StepLR", step_lr_default_gamma),
+    Probe(
+        "cosine_annealing_lr.default_eta_min",
+        "torch.optim.lr_scheduler.CosineAnnealingLR",
+        cosine_annealing_lr_default_eta_min,
+    ),
+    Probe(
+        "cosine_annealing_lr.after_t_max",
+        "torch.optim.lr_scheduler.CosineAnnealingLR(T_max=4), 8 steps",
+        cosine_annealing_lr_after_t_max,
+    ),
+    Probe(
+        "linear_warmup_lr.default_start_factor",
+        "torch.optim.lr_scheduler.LinearLR",
+        linear_warmup_lr_default_start_factor,
+    ),
+    Probe(
+        "lr_schedule.first_step_count", "torch.optim.SGD + StepLR(step_size=1, gamma=0.5)", lr_schedule_first_step_count
+    ),
+    Probe(
+        "lr_schedule.float64_hyperparameters",
+        "torch.optim.lr_scheduler.StepLR(gamma=0.1)",
+        lr_schedule_float64_hyperparameters,
+    ),
+    Probe("clip_grad_norm.eps", "torch.nn.utils.clip_grad_norm_ (float64)", clip_grad_norm_eps),
+    Probe("conv_transpose2d.kernel_layout", "torch.nn.functional.conv_transpose2d", conv_transpose2d_kernel_layout),
+    Probe(
+        "conv_transpose2d.adjoint_by_default",
+        "torch.nn.functional.conv_transpose2d",
+        conv_transpose2d_adjoint_by_default,
+    ),
+    Probe(
+        "conv_transpose2d.output_padding_limit",
+        "torch.nn.functional.conv_transpose2d",
+        conv_transpose2d_output_padding_limit,
+    ),
+    Probe(
+        "conv_transpose2d.same_padding",
+        "torch.nn.functional.conv_transpose2d(padding='same')",
+        conv_transpose2d_same_padding,
+    ),
+    Probe("adaptive_avg_pool2d.bins", "torch.nn.functional.adaptive_avg_pool2d", adaptive_avg_pool2d_bins),
+    Probe(
+        "mha.boolean_mask_meaning",
+        "torch.nn.functional.multi_head_attention_forward(attn_mask)",
+        mha_boolean_mask_meaning,
+    ),
+    Probe("mha.projection_layout", "torch.nn.MultiheadAttention(4, 2)", mha_projection_layout),
+    Probe("mha.batch_first_default", "torch.nn.MultiheadAttention(4, 2).batch_first", mha_batch_first_default),
+    Probe("mha.default_bias", "torch.nn.MultiheadAttention(4, 2).in_proj_bias", mha_default_bias),
 )

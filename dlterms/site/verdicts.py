@@ -65,8 +65,42 @@ MEASURED_THROUGH: dict[str, tuple[str, ...]] = {
     "adam.weight_decay": ("adam_step",),
     "adam.float64_hyperparameters": ("adam_step",),
     "adamw.default_weight_decay": ("adamw_step",),
-    # SGD with momentum, measured through each framework's optimizer: shown beside the plain step.
-    "sgd.momentum_formulation": ("sgd_step",),
+    # sgd.*: each framework's SGD optimizer with momentum, one step (conformance/conventions/<fw>.py).
+    "sgd.momentum_formulation": ("sgd_momentum_step",),
+    "sgd.first_step_buffer": ("sgd_momentum_step",),
+    "sgd.dampening": ("sgd_momentum_step",),
+    "sgd.nesterov_formulation": ("sgd_momentum_step",),
+    "sgd.weight_decay_coupling": ("sgd_momentum_step",),
+    "sgd.float64_momentum": ("sgd_momentum_step",),
+    "sgd.default_learning_rate": ("sgd_step", "sgd_momentum_step"),
+    # rmsprop.*, adagrad.*: each framework's optimizer, one step.
+    "rmsprop.eps_placement": ("rmsprop_step",),
+    "rmsprop.default_decay": ("rmsprop_step",),
+    "rmsprop.default_eps": ("rmsprop_step",),
+    "rmsprop.default_lr": ("rmsprop_step",),
+    "adagrad.eps_placement": ("adagrad_step",),
+    "adagrad.default_eps": ("adagrad_step",),
+    "adagrad.default_lr": ("adagrad_step",),
+    "adagrad.initial_accumulator": ("adagrad_step",),
+    # kaiming.*, init.*: each framework's initialisers.
+    "kaiming.default_mode": ("kaiming_uniform", "kaiming_normal"),
+    "kaiming.default_gain": ("kaiming_uniform", "kaiming_normal"),
+    "init.conv_fan_layout": ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"),
+    # lr_schedule.*: each framework's schedules.
+    "lr_schedule.first_step_count": ("step_lr", "cosine_annealing_lr", "linear_warmup_lr"),
+    "lr_schedule.float64_hyperparameters": ("step_lr", "cosine_annealing_lr", "linear_warmup_lr"),
+    # lstm.*, gru.*: each framework's cells, probed one gate at a time (readings.lstm_gate_order_read, ...).
+    "lstm.gate_order": ("lstm_cell",),
+    "lstm.bias_count": ("lstm_cell",),
+    "lstm.forget_bias_init": ("lstm_cell",),
+    "gru.gate_order": ("gru_cell",),
+    "gru.reset_after": ("gru_cell",),
+    "gru.bias_count": ("gru_cell",),
+    # mha.*: each framework's multi-head attention layer.
+    "mha.boolean_mask_meaning": ("multi_head_attention",),
+    "mha.projection_layout": ("multi_head_attention",),
+    "mha.batch_first_default": ("multi_head_attention",),
+    "mha.default_bias": ("multi_head_attention",),
 }
 # Conventions about a framework's arithmetic or an API no term has (a variance): shown on /conventions/ only.
 GENERAL_CONVENTIONS = frozenset(
@@ -77,10 +111,6 @@ GENERAL_CONVENTIONS = frozenset(
         "float16.largest_finite",
         "float16.sum_accumulation",
         "bfloat16.sum_accumulation",
-        # RMSprop has no op yet (decisions: RMSprop).
-        "rmsprop.eps_placement",
-        "rmsprop.default_decay",
-        "rmsprop.default_eps",
     }
 )
 

@@ -117,6 +117,12 @@ class Entry:
 
 
 ALL = ("all",)
+# Weight initialisation: a weight (out, in, *kernel) has 2 or more axes, none empty; u is a uniform draw in [0, 1].
+INIT_NONLINEARITIES = ("linear", "conv2d", "sigmoid", "tanh", "relu", "leaky_relu", "selu")
+INIT_U = Tensor(("0d", "d0=0", "d1=0"), probabilities=True)
+INIT_Z = Tensor(("0d", "d0=0", "d1=0"))
+KAIMING_CALL = {"a": 0.2, "mode": "fan_out", "nonlinearity": "leaky_relu"}
+KAIMING_KINDS = {"a": Real(), "mode": Choice(("fan_in", "fan_out")), "nonlinearity": Choice(INIT_NONLINEARITIES)}
 
 # Small valid tensors.
 X = [[0.5, -1.0, 2.0], [1.5, 0.0, -0.25]]  # (2, 3)
@@ -173,6 +179,11 @@ CELL_KINDS: dict[str, Kind] = {
     "b_ih": Tensor(ALL),
     "b_hh": Tensor(ALL),
 }
+# Gated cells: x (2, 3) and h, c (2, 2) as CELL's; the gates' blocks stacked (LSTM i, f, g, o; GRU r, z, n).
+LSTM = {"h": H0, "c": W_HH, "w_ih": W_IH * 4, "w_hh": W_HH * 4, "b_ih": B_IH * 4, "b_hh": B_HH * 4}
+LSTM_KINDS: dict[str, Kind] = {**CELL_KINDS, "c": Tensor(ALL)}
+GRU = {"h": H0, "w_ih": W_IH * 3, "w_hh": W_HH * 3, "b_ih": B_IH * 3, "b_hh": B_HH * 3}
+GRU_KINDS: dict[str, Kind] = CELL_KINDS
 
 # A two-layer perceptron 3 -> 4 -> 2 and a pair (x, y) for it.
 NET = {"weights": [W, W2], "biases": [B, B2]}
@@ -213,6 +224,12 @@ CONV_HYPER: dict[str, Kind] = {
 CONV_EXTRA = (("dilation", 2), ("groups", 2), ("groups", 3))  # kernel wider than the input; channels not divisible
 POOL_HYPER: dict[str, Kind] = {"kernel_size": Int(1, pair=True), "stride": Int(1, pair=True, optional=True)}
 POOL_EXTRA = (("kernel_size", 5), ("padding", 2), ("padding", -1), ("padding", (0, 2)))  # window > input; pad > k/2
+# Transposed convolution: weight (in, out/groups, kH, kW) = (2, 2, 2, 2); output_padding < max(stride, dilation).
+WT = [WC[0], WC[1]]
+GT = image(2, 2, 3, 3)  # conv_transpose2d(XC, WT) has shape (2, 2, 3, 3)
+CONV_T_HYPER: dict[str, Kind] = {**CONV_HYPER, "output_padding": Int(0, pair=True)}
+# output_padding not below stride and dilation; padding that leaves no output; channels not divisible; bias of 2 for 4
+CONV_T_EXTRA = (("output_padding", 1), ("output_padding", (0, 2)), ("padding", 2), ("groups", 3), ("groups", 2))
 
 
 # Normalization: the trailing dims (an int or a non-empty list of positive ints matching x), ε ≥ 0 (rms_norm: or None).
@@ -253,6 +270,36 @@ ADAM_KINDS: dict[str, Kind] = {
 ADAM_EXTRA = (("v", [[0.25, -0.5, 0.75], [0.125, 0.875, 0.5]]), ("beta1", 1.0), ("beta2", 1.5))
 ADAM_COTANGENT = Bad((None, G, (G, G), (G, G, None), (G, G, [[1.0]]), ("g", G, G)))
 
+# RMSprop and Adagrad: one state (param, grad, square_avg or state_sum ≥ 0) of shape (2, 3).
+RATE_KINDS: dict[str, Kind] = {"param": Tensor(ALL), "grad": Tensor(ALL), "lr": Real(0.0), "eps": Real(0.0)}
+RMSPROP = {"param": X, "grad": G, "square_avg": P, "alpha": 0.9, "eps_in_sqrt": True}
+RMSPROP_KINDS: dict[str, Kind] = {**RATE_KINDS, "square_avg": Tensor(ALL), "alpha": Real(0.0), "eps_in_sqrt": Flag()}
+RMSPROP_EXTRA = (("square_avg", [[0.25, -0.5, 0.75], [0.125, 0.875, 0.5]]), ("alpha", 1.0))
+ADAGRAD = {"param": X, "grad": G, "state_sum": P, "step": 3, "lr_decay": 0.5}
+ADAGRAD_KINDS: dict[str, Kind] = {
+    **RATE_KINDS,
+    "state_sum": Tensor(ALL),
+    "step": Int(1),
+    "lr_decay": Real(0.0),
+    "eps_in_sqrt": Flag(),
+}
+ADAGRAD_EXTRA = (("state_sum", [[0.25, -0.5, 0.75], [0.125, 0.875, 0.5]]),)
+RATE_COTANGENT = Bad((None, G, (G,), (G, None), (G, [[1.0]]), ("g", G)))
+# SGD with momentum: (param, grad, momentum_buffer) of shape (2, 3); dampening 0.5, so Nesterov is refused.
+MOMENTUM = {"param": X, "grad": G, "momentum_buffer": G, "lr": 0.5, "momentum": 0.9, "dampening": 0.5}
+MOMENTUM_KINDS: dict[str, Kind] = {
+    "param": Tensor(ALL),
+    "grad": Tensor(ALL),
+    "momentum_buffer": Tensor(ALL),
+    "lr": Real(0.0),
+    "momentum": Real(0.0),
+    "dampening": Real(0.0),
+    "nesterov": Flag(),
+    "weight_decay": Real(0.0),
+    "first_step": Flag(),
+}
+MOMENTUM_EXTRA = (("dampening", 1.5), ("nesterov", True))
+
 # scaled_dot_product_attention: N = 1, H = 2, L = 2 queries, S = 3 keys, E = 2, Ev = 1; a mask and a bias (L, S).
 ATTENTION_CALL: dict[str, Any] = {
     "query": [[[[1.0, 0.5], [0.0, -1.0]], [[0.5, 0.5], [1.0, 0.0]]]],
@@ -280,6 +327,73 @@ ATTENTION_KINDS: dict[str, Kind] = {
     "causal": Flag(),
     "scale": Bad((math.nan, math.inf, "0.5", True)),  # a finite real, or None (1/√E)
 }
+
+# Multi-head attention: N = 1, L = 2 queries of E = 2 features in H = 2 heads, S = 3 keys of kdim = 3, vdim = 1.
+MHA_CALL: dict[str, Any] = {
+    "query": [[[1.0, 0.5], [0.0, -1.0]]],
+    "key": [[[1.0, 0.0, 0.5], [0.0, 1.0, -1.0], [1.0, 1.0, 0.0]]],
+    "value": [[[1.0], [2.0], [3.0]]],
+    "num_heads": 2,
+    "q_proj_weight": [[1.0, 0.0], [0.5, -1.0]],
+    "k_proj_weight": [[1.0, 0.0, 0.5], [0.0, 1.0, 0.0]],
+    "v_proj_weight": [[1.0], [-0.5]],
+    "out_proj_weight": [[1.0, 0.5], [0.0, 1.0]],
+    "in_proj_bias": [0.0, 0.5, -0.5, 1.0, 0.0, 0.25],
+    "out_proj_bias": [0.5, -0.5],
+    "mask": [[True, False, True], [True, True, False]],
+    "causal": False,
+}
+MHA_KINDS: dict[str, Kind] = {
+    **{name: Tensor(ALL) for name in ("query", "key", "value", "q_proj_weight", "k_proj_weight", "v_proj_weight")},
+    "num_heads": Bad((0, 3, -1, 2.0, True, None, "2")),  # an int >= 1 that divides E = 2
+    "out_proj_weight": Tensor(ALL),
+    "in_proj_bias": Tensor(ALL, optional=True),
+    "out_proj_bias": Tensor(ALL, optional=True),
+    "mask": Bad(
+        (
+            [[1, 0, 1], [1, 1, 0]],
+            [True, False, True],
+            [[True, False], [True, True]],
+            [[[True, False, True], [True, True, False]]],
+            "all",
+            [[True, None, True], [True, True, False]],
+        )
+    ),
+    "causal": Flag(),
+}
+
+# Positions: three positions of a 4-column encoding; RoPE on x (1, L = 2, D = 4), either rank of leading axes valid.
+POSITIONS_CALL: dict[str, Any] = {"positions": [0.0, 1.5, 3.0], "d_model": 4, "base": 10000.0}
+POSITIONS_KINDS: dict[str, Kind] = {
+    "positions": Tensor(("rank",)),
+    "d_model": Bad((3, 0, -2, 4.0, True, None, "4")),  # an even int >= 2
+    "base": Real(0.0, strict=True),
+}
+ROPE_CALL: dict[str, Any] = {
+    "x": [[[1.0, 0.5, -1.0, 2.0], [0.0, 1.0, 0.5, -0.5]]],
+    "positions": [0.0, 2.0],
+    "base": 10000.0,
+    "interleaved": False,
+}
+ROPE_KINDS: dict[str, Kind] = {
+    "x": Tensor(("d1", "d2")),  # L must match the positions, D be even; more or fewer leading axes are valid
+    "positions": Tensor(ALL),
+    "base": Real(0.0, strict=True),
+    "interleaved": Flag(),
+}
+
+# Learning-rate schedules: step counts (ints >= 0, any shape) and each schedule's options.
+STEPS = [[0, 3], [5, 9]]
+STEP_COUNTS = Bad(([0, -1], [0.5], [[0], [1, 2]], "1", None, [True]))
+SCHEDULES = (
+    ("step_lr", {"step_size": 2, "gamma": 0.5}, {"step_size": Int(1), "gamma": Real(0.0)}),
+    ("cosine_annealing_lr", {"t_max": 4, "eta_min": 0.01}, {"t_max": Int(1), "eta_min": Real(0.0)}),
+    (
+        "linear_warmup_lr",
+        {"warmup_steps": 4, "start_factor": 0.25},
+        {"warmup_steps": Int(1), "start_factor": Bad((-0.1, 1.5, math.nan, "a"))},
+    ),
+)
 
 TABLE: dict[str, Entry] = {
     # --- activations
@@ -583,6 +697,18 @@ TABLE: dict[str, Entry] = {
         {**ADAM_KINDS, "weight_decay": Real(0.0), "cotangent": ADAM_COTANGENT},
         ADAM_EXTRA,
     ),
+    "rmsprop_step": Entry(RMSPROP, RMSPROP_KINDS, RMSPROP_EXTRA),
+    "rmsprop_step_vjp": Entry(
+        {**RMSPROP, "cotangent": (G, G)}, {**RMSPROP_KINDS, "cotangent": RATE_COTANGENT}, RMSPROP_EXTRA
+    ),
+    "adagrad_step": Entry(ADAGRAD, ADAGRAD_KINDS, ADAGRAD_EXTRA),
+    "sgd_momentum_step": Entry(MOMENTUM, MOMENTUM_KINDS, MOMENTUM_EXTRA),
+    "sgd_momentum_step_vjp": Entry(
+        {**MOMENTUM, "cotangent": (G, G)}, {**MOMENTUM_KINDS, "cotangent": RATE_COTANGENT}, MOMENTUM_EXTRA
+    ),
+    "adagrad_step_vjp": Entry(
+        {**ADAGRAD, "cotangent": (G, G)}, {**ADAGRAD_KINDS, "cotangent": RATE_COTANGENT}, ADAGRAD_EXTRA
+    ),
     "gradient_descent": Entry(
         {**DRIVER, "batch_size": 1, "shuffle": True, "seed": 3},
         {**DRIVER_KINDS, "batch_size": Int(1, optional=True), "shuffle": Flag(), "seed": Int()},
@@ -722,6 +848,47 @@ TABLE: dict[str, Entry] = {
         },
         POOL_EXTRA,
     ),
+    "conv_transpose2d": Entry(
+        {"x": XC, "weight": WT, "bias": BC[:2], "stride": 1, "padding": 0, "output_padding": 0, "groups": 1},
+        {
+            "x": Tensor(("rank", "d1", "d2=0", "d3=0")),
+            "weight": Tensor(("rank", "d0", "d1", "d2=0", "d3=0")),
+            "bias": Tensor(ALL, optional=True),
+            **CONV_T_HYPER,
+        },
+        CONV_T_EXTRA,
+    ),
+    "conv_transpose2d_vjp": Entry(
+        {"x": XC, "weight": WT, "bias": BC[:2], "cotangent": GT, "stride": (1, 1), "padding": 0, "dilation": 1},
+        {
+            "x": Tensor(ALL),
+            "weight": Tensor(ALL),
+            "bias": Tensor(ALL, optional=True),
+            "cotangent": Tensor(ALL),
+            **CONV_T_HYPER,
+        },
+        CONV_T_EXTRA,
+    ),
+    "conv_transpose_output_size": Entry(
+        {"size": 3, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1, "dilation": 1},
+        {
+            "size": Int(1),
+            "kernel_size": Int(1),
+            "stride": Int(1),
+            "padding": Int(0),
+            "output_padding": Int(0),
+            "dilation": Int(1),
+        },
+        (("output_padding", 2), ("padding", 4)),
+    ),
+    "adaptive_avg_pool2d": Entry(
+        {"x": XC, "output_size": (1, 2)}, {"x": Tensor(("rank", "d2=0", "d3=0")), "output_size": Int(1, pair=True)}
+    ),
+    "adaptive_avg_pool2d_vjp": Entry(
+        {"x": XC, "cotangent": GP, "output_size": 1},
+        {"x": Tensor(("rank", "d0", "d1", "d2=0", "d3=0")), "cotangent": Tensor(ALL), "output_size": Int(1, pair=True)},
+    ),
+    "adaptive_bins": Entry({"size": 5, "out": 3}, {"size": Int(1), "out": Int(1)}),
     "conv_block": Entry(
         {"x": XB, "weight": WC, "bias": BC, "stride": 1, "padding": 0, "pool": "avg", "pool_size": 2},
         {
@@ -779,6 +946,36 @@ TABLE: dict[str, Entry] = {
     ),
     "rnn_many_to_one": Entry({"x": XS, **RNN, "w_out": W_OUT, "b_out": B_OUT}, {**RNN_KINDS, **READOUT_KINDS}),
     "rnn_many_to_many": Entry({"x": XS, **RNN, "w_out": W_OUT, "b_out": B_OUT}, {**RNN_KINDS, **READOUT_KINDS}),
+    # --- gated recurrent cells (H = 2: LSTM 4H = 8 gate rows, GRU 3H = 6)
+    "lstm_cell": Entry({"x": XS[0], **LSTM}, LSTM_KINDS),
+    "lstm_cell_vjp": Entry(
+        {"x": XS[0], **LSTM, "cotangent": (H0, W_HH)},
+        {**LSTM_KINDS, "cotangent": Bad((None, H0, (H0,), (H0, None), (H0, [[1.0, 2.0, 3.0]] * 2), (W_HH, H0, H0)))},
+    ),
+    "gru_cell": Entry({"x": XS[0], **GRU}, GRU_KINDS),
+    "gru_cell_vjp": Entry({"x": XS[0], **GRU, "cotangent": W_HH}, {**GRU_KINDS, "cotangent": Tensor(ALL)}),
+    # --- weight initialisation (the draw given: u in [0, 1], z any real; a weight of 2 or more axes)
+    "fans": Entry({"shape": (4, 3, 2, 2)}, {"shape": Bad((None, "43", (4,), (4, 0), (4, 1.5), (True, 3), (4, -1)))}),
+    "calculate_gain": Entry(
+        {"nonlinearity": "leaky_relu", "param": 0.2},
+        {"nonlinearity": Choice(INIT_NONLINEARITIES), "param": Bad((math.inf, math.nan, "0.2", True))},
+    ),
+    "xavier_uniform": Entry({"u": P, "gain": 2.0}, {"u": INIT_U, "gain": Real(0.0, strict=True)}),
+    "xavier_uniform_vjp": Entry(
+        {"u": P, "cotangent": G, "gain": 1.0}, {"u": INIT_U, "cotangent": Tensor(ALL), "gain": Real(0.0, strict=True)}
+    ),
+    "xavier_normal": Entry({"z": X, "gain": 0.5}, {"z": INIT_Z, "gain": Real(0.0, strict=True)}),
+    "xavier_normal_vjp": Entry(
+        {"z": X, "cotangent": G, "gain": 1.0}, {"z": INIT_Z, "cotangent": Tensor(ALL), "gain": Real(0.0, strict=True)}
+    ),
+    "kaiming_uniform": Entry({"u": P, **KAIMING_CALL}, {"u": INIT_U, **KAIMING_KINDS}),
+    "kaiming_uniform_vjp": Entry(
+        {"u": P, "cotangent": G, **KAIMING_CALL}, {"u": INIT_U, "cotangent": Tensor(ALL), **KAIMING_KINDS}
+    ),
+    "kaiming_normal": Entry({"z": X, **KAIMING_CALL}, {"z": INIT_Z, **KAIMING_KINDS}),
+    "kaiming_normal_vjp": Entry(
+        {"z": X, "cotangent": G, **KAIMING_CALL}, {"z": INIT_Z, "cotangent": Tensor(ALL), **KAIMING_KINDS}
+    ),
     # --- dropout (the keep mask given) and embedding
     "dropout": Entry(
         {"x": X, "mask": MASK, "p": 0.5, "training": True},
@@ -802,6 +999,44 @@ TABLE: dict[str, Entry] = {
     "scaled_dot_product_attention_vjp": Entry(
         {**ATTENTION_CALL, "cotangent": [[[[1.0], [-1.0]], [[0.5], [2.0]]]]},
         {**ATTENTION_KINDS, "cotangent": Tensor(ALL)},
+    ),
+    "multi_head_attention": Entry(MHA_CALL, MHA_KINDS),
+    "multi_head_attention_vjp": Entry(
+        {**MHA_CALL, "cotangent": [[[1.0, -1.0], [0.5, 2.0]]]}, {**MHA_KINDS, "cotangent": Tensor(ALL)}
+    ),
+    # --- positions (sinusoidal encoding, RoPE: x (1, L = 2, D = 4)) and perplexity
+    "sinusoidal_positional_encoding": Entry(POSITIONS_CALL, POSITIONS_KINDS),
+    "sinusoidal_positional_encoding_vjp": Entry(
+        {**POSITIONS_CALL, "cotangent": [[1.0, -0.5, 0.25, 0.0]] * 3}, {**POSITIONS_KINDS, "cotangent": Tensor(ALL)}
+    ),
+    "rotary_embedding": Entry(ROPE_CALL, ROPE_KINDS),
+    "rotary_embedding_vjp": Entry(
+        {**ROPE_CALL, "cotangent": [[[0.5, 1.0, -1.0, 0.0], [1.0, 0.0, 2.0, -0.5]]]},
+        {**ROPE_KINDS, "cotangent": Tensor(ALL)},
+    ),
+    "perplexity": Entry(
+        {"logits": LOGITS, "target": LABELS}, {"logits": Tensor(("rank", "d0", "d1-")), "target": Indices(3)}
+    ),
+    "perplexity_vjp": Entry(
+        {"logits": LOGITS, "target": LABELS, "cotangent": 1.5},
+        {"logits": Tensor(("rank", "d0", "d1-")), "target": Indices(3), "cotangent": Tensor(("rank",))},
+    ),
+    # --- learning-rate schedules (lr 0-d, step a (2, 2) tensor of counts) and gradient clipping (2 tensors)
+    **{
+        name: Entry({**call, "lr": 0.1, "step": STEPS}, {**kinds, "lr": Tensor(("rank",)), "step": STEP_COUNTS})
+        for name, call, kinds in SCHEDULES
+    },
+    **{
+        f"{name}_vjp": Entry(
+            {**call, "lr": 0.1, "step": STEPS, "cotangent": [[1.0, -0.5], [0.25, 2.0]]},
+            {**kinds, "lr": Tensor(("rank",)), "step": STEP_COUNTS, "cotangent": Tensor(ALL)},
+        )
+        for name, call, kinds in SCHEDULES
+    },
+    "clip_grad_norm": Entry({"grads": X, "max_norm": 1.0}, {"grads": Tensor(("0d",)), "max_norm": Real(0.0)}),
+    "clip_grad_norm_vjp": Entry(
+        {"grads": X, "cotangent": G, "max_norm": 1.0},
+        {"grads": Tensor(("0d",)), "cotangent": Tensor(ALL), "max_norm": Real(0.0)},
     ),
 }
 
