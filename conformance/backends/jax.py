@@ -180,6 +180,11 @@ def to_numpy(x: jax.Array) -> np.ndarray:
     return a.astype(np.float64) if a.dtype == jnp.bfloat16 else a  # numpy has no bfloat16 arithmetic
 
 
+# Float options an op's library reads in Python (optax.exponential_decay tests decay_rate == 0 when it builds the
+# schedule): the VJP passes them as constants, one compiled program per value, instead of tracing them.
+STATIC_FLOATS: dict[str, tuple[str, ...]] = {"step_lr": ("gamma",)}
+
+
 def vjp(fn: Callable[..., Any], primals: tuple[jax.Array, ...], cotangent: Any) -> tuple[jax.Array, ...]:
     call = getattr(fn, "op", None)
     if call is None or getattr(fn, "backend", None) is None or not isinstance(fn.kwargs, dict):
@@ -188,7 +193,8 @@ def vjp(fn: Callable[..., Any], primals: tuple[jax.Array, ...], cotangent: Any) 
     # An OpCall: arrays and floats are traced, everything else (axis, stride, ...) is static. The op
     # is the one of the OpCall's backend (a wrapped or patched adapter keeps its own ops).
     forward = getattr(fn.backend, call)
-    dynamic = {k: v for k, v in fn.kwargs.items() if isinstance(v, jax.Array | float)}
+    concrete = STATIC_FLOATS.get(call, ())
+    dynamic = {k: v for k, v in fn.kwargs.items() if isinstance(v, jax.Array | float) and k not in concrete}
     static = tuple(sorted((k, _hashable(v)) for k, v in fn.kwargs.items() if k not in dynamic))
     return tuple(_compiled_vjp(forward, tuple(fn.diff_args), static)(tuple(primals), dynamic, cotangent))
 
@@ -1047,10 +1053,8 @@ def random_init(kind: str, shape: tuple[int, ...], seed: int, dtype: str = "floa
 
 def step_lr(lr: jax.Array, step: jax.Array, step_size: int, gamma: float = 0.1) -> jax.Array:
     # optax.exponential_decay with staircase=True: init_value·decay_rate^⌊count/transition_steps⌋. It tests
-    # decay_rate == 0 in Python (a constant schedule: the special value step_lr.zero_gamma), so γ cannot be
-    # traced, and the VJP (which traces every float argument) is unsupported.
-    if isinstance(gamma, jax.core.Tracer):
-        raise Unsupported("step_lr: optax.exponential_decay branches on decay_rate in Python, so it cannot be traced")
+    # decay_rate == 0 in Python (a constant schedule: the special value step_lr.zero_gamma), so γ is never traced
+    # (STATIC_FLOATS).
     schedule = _optax().exponential_decay(lr, transition_steps=step_size, decay_rate=gamma, staircase=True)
     return jnp.asarray(schedule(step)).astype(lr.dtype)
 
