@@ -221,7 +221,8 @@ def smoothed_cross_entropy(logits: Nested, target: Nested, label_smoothing: floa
     Citation: ``szegedy2016rethinking`` (§7); ``goodfellow2016deep`` (§7.5.1).
 
     Accuracy: within 4 ulp of the larger of the result and its largest term (every
-    ``−log softmax`` is ≥ 0 and so is every weight: no cancellation).
+    ``−log softmax`` is ≥ 0 and so is every weight: no cancellation), and within C·u
+    absolutely: the log of the rounded Σ e^(z − max) ≥ 1 loses a loss below u (0 for 2.9e−42).
 
     >>> smoothed_cross_entropy([[0.0, 0.0]], [0], label_smoothing=0.5)
     0.6931471805599453
