@@ -40,7 +40,7 @@ from hypothesis.errors import Flaky, Unsatisfiable
 from . import invariants as _invariants  # noqa: F401  (registers every invariant)
 from .backends import Backend
 from .checks import Unsupported, UnsupportedCase, Violation, json_safe, measure_errors
-from .generation import bounded_shrinking, no_local_constants, private_hypothesis_home
+from .generation import bounded_shrinking, no_local_constants, private_hypothesis_home, reused_expansions
 from .limits import CheckTimeout, TimeLimit
 from .math_modes import MATH_MODES, affected, device_math_mode, judged_under
 from .nondeterminism import Nondeterminism, rerun
@@ -281,7 +281,13 @@ def run_one(
     judge = math_mode if affected(inv, dtype, math_mode) else None
     start = time.perf_counter()
     try:
-        with TimeLimit(timeout_s), bounded_shrinking(), no_local_constants(), judged_under(judge):
+        with (
+            TimeLimit(timeout_s),
+            bounded_shrinking(),
+            no_local_constants(),
+            reused_expansions(),
+            judged_under(judge),
+        ):
             test()
     except Violation as exc:
         # Hypothesis replays the shrunk example last, so state holds it.
