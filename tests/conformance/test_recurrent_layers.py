@@ -5,12 +5,14 @@ adapters' translations equal torch, and Keras' go_backwards output order shown d
 from __future__ import annotations
 
 import functools
+import importlib
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
 from dlterms.conformance.backends import torch as torch_backend
+from dlterms.conformance.conventions import reference as cv
 
 TERMS = "long-short-term-memory,gated-recurrent-unit"
 
@@ -153,3 +155,60 @@ def test_keras_go_backwards_returns_outputs_in_the_order_it_read_them() -> None:
     outputs, h_n = (np.asarray(v) for v in layer(x))
     assert outputs[0, 0, 0] == pytest.approx(np.tanh(3.0) / 2, rel=1e-15)
     assert outputs[0, -1, 0] == h_n[0, 0]
+
+
+# --- conventions: the readers on hand-built results, then each framework's measured facts ----------------------
+
+
+def test_the_backwards_order_reader_tells_positions_from_read_order() -> None:
+    """The only non-zero output first reads as at the inputs' positions, last as the order read, else unrecognised."""
+    assert cv.backwards_order_read([[[0.3], [0.0], [0.0]]]).startswith("at the inputs' positions")
+    assert cv.backwards_order_read([[[0.0], [0.0], [0.3]]]) == "in the order read, last input first"
+    assert cv.backwards_order_read([[[0.3], [0.1], [0.0]]]).startswith("unrecognised")
+
+
+def test_the_merge_and_layout_readers_name_what_they_see() -> None:
+    """Zeros mark the backward direction: [x, 0] per step is [forward, backward], [0, x] the reverse; stacked states
+    name their first direction, separate ones are listed in order."""
+    assert cv.merge_read([[[0.3, 0.0], [0.1, 0.0]]]) == "concat on the feature axis, [forward, backward]"
+    assert cv.merge_read([[[0.0, 0.3], [0.0, 0.1]]]) == "concat on the feature axis, [backward, forward]"
+    assert cv.merge_read([[[0.3], [0.1]]]).startswith("unrecognised")
+    assert cv.h_n_layout_read([[[[0.0]], [[0.2]]]]) == "each state stacked (2·layers, N, H), backward first"
+    assert cv.h_n_layout_read([[[0.2]], [[0.0]]]) == "2 separate (N, H) tensors: forward, backward"
+
+
+@pytest.mark.parametrize(
+    ("framework", "expected"),
+    [
+        (
+            "reference",
+            {
+                "lstm_go_backwards_output_order": "at the inputs' positions (the state after reading x_t at t)",
+                "bidirectional_merge_mode": "concat on the feature axis, [forward, backward]",
+                "bidirectional_h_n_layout": "each state stacked (2·layers, N, H), forward first",
+            },
+        ),
+        (
+            "torch",
+            {
+                "lstm_go_backwards_output_order": "at the inputs' positions (the state after reading x_t at t)",
+                "bidirectional_merge_mode": "concat on the feature axis, [forward, backward]",
+                "bidirectional_h_n_layout": "each state stacked (2·layers, N, H), forward first",
+            },
+        ),
+        (
+            "tensorflow",
+            {
+                "lstm_go_backwards_output_order": "in the order read, last input first",
+                "bidirectional_merge_mode": "concat on the feature axis, [forward, backward]",
+                "bidirectional_h_n_layout": "4 separate (N, H) tensors: forward, forward, backward, backward",
+            },
+        ),
+    ],
+)
+def test_each_framework_measures_its_bidirectional_conventions(framework: str, expected: dict[str, str]) -> None:
+    """PyTorch's backward direction writes each output at its input's position, concatenates [forward, backward]
+    and stacks h_n and c_n (2·layers, N, H) forward first; Keras' go_backwards returns outputs in the order read,
+    Bidirectional concatenates by default and returns h and c of each direction as separate tensors."""
+    probes = importlib.import_module(f"dlterms.conformance.conventions.{framework}")
+    assert {name: getattr(probes, name)() for name in expected} == expected
