@@ -291,6 +291,10 @@ def _many_channels(draw: Callable[..., Any], dtype: str, bias: bool | None) -> d
     }
 
 
+# A pooling stride: omitted (the kernel size) or 1 to 3 on each axis; built once, not per example.
+_POOL_STRIDES = st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3))
+
+
 @st.composite
 def pool_params(
     draw: Callable[..., Any],
@@ -312,7 +316,7 @@ def pool_params(
     p = as_pair(padding) if padding is not None else tuple(draw(st.integers(0, k[a] // 2)) for a in range(2))
     size = [draw(st.integers(max(1, k[a] - 2 * p[a]), 6)) for a in range(2)]
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 3)), *size)
-    stride = draw(st.none() | st.tuples(st.integers(1, 3), st.integers(1, 3)))
+    stride = draw(_POOL_STRIDES)
     case = {
         "x": draw(distinct_grid_arrays(dtype, shape) if distinct else grid_arrays(dtype, shape)),
         "kernel_size": _compact(draw, *k),

@@ -40,7 +40,7 @@ from .. import tolerances
 from ..backends import Backend
 from ..checks import as_float64, assert_that
 from ..registry import invariant, register_ops
-from ..strategies import float_arrays, representable
+from ..strategies import float_arrays, representable, reused
 from .regularization import FALSE_ALARM, hoeffding_bound
 
 KINDS = ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")
@@ -56,6 +56,7 @@ UNITS = 65_536  # the fewest weights a statistical check draws
 TRUNCATED_STD = 0.87962566103423978
 
 
+@reused
 def _options(kind: str) -> st.SearchStrategy[dict[str, Any]]:
     """The op's options: a gain for Xavier; a slope, a mode and a nonlinearity for Kaiming."""
     if kind.startswith("xavier"):

@@ -39,7 +39,7 @@ from .. import tolerances
 from ..backends import Backend
 from ..checks import as_float64, assert_close
 from ..registry import invariant, register_ops
-from ..strategies import float_arrays, representable
+from ..strategies import float_arrays, representable, reused
 
 # The dtypes in which grid values keep every partial sum exact (see the module docstring).
 EXACT_DTYPES = ("float16", "float32", "float64")
@@ -47,6 +47,7 @@ EXACT_DTYPES = ("float16", "float32", "float64")
 DEEP_DTYPES = ("float32", "float64")
 
 
+@reused
 def grid(dtype: str, shape: tuple[int, ...], bound: float = 2.0) -> st.SearchStrategy[Any]:
     """Nested lists of multiples of 1/4 in ``[-bound, bound]`` (exact in every dtype)."""
     n = round(4 * bound)

@@ -24,7 +24,7 @@ from ..backends import Backend
 from ..checks import as_float64, assert_that
 from ..registry import invariant, register_ops
 from ..sensitivities import normalized_groups
-from ..strategies import float_arrays
+from ..strategies import float_arrays, reused
 from .layers import grid
 
 # ε: PyTorch's default, a larger one, and one that dominates the variance of grid values.
@@ -51,6 +51,7 @@ def well_conditioned(case: dict[str, Any]) -> bool:
     return bool(np.all(g.scale >= np.maximum(g.mean_abs / 4.0, MIN_GRADIENT_SCALE)))
 
 
+@reused
 def affine_values(dtype: str, shape: tuple[int, ...], exact: bool, given: bool | None) -> st.SearchStrategy[Any]:
     if given is False:
         return st.none()

@@ -25,7 +25,7 @@ from ..checks import as_float64, assert_that
 from ..registry import OPS, invariant, native_args, register_ops
 from ..sensitivities import sensitivity
 from ..sizes import values
-from ..strategies import float_arrays, representable
+from ..strategies import float_arrays, representable, reused
 
 PE = "sinusoidal_positional_encoding"
 ROPE = "rotary_embedding"
@@ -35,6 +35,7 @@ _BASES = (10000.0, 100.0)  # the Transformer's, and one whose slow frequencies t
 _WIDTHS = (2, 4, 6, 8, 16)
 
 
+@reused
 def _positions(dtype: str, largest: float, whole: bool) -> st.SearchStrategy[list[float]]:
     """1 to 6 positions in [0, largest]: whole numbers (``whole``), or whole numbers and fractions mixed."""
     integers = st.integers(0, int(largest)).map(float)

@@ -27,7 +27,7 @@ from ..backends import Backend
 from ..checks import as_float64, assert_close
 from ..registry import invariant, register_ops
 from ..sensitivities import sensitivity
-from ..strategies import representable, shapes
+from ..strategies import representable, reused, shapes
 
 # Base rates: powers of two (exact in every dtype) and the usual decimal ones (rounded to the dtype).
 _RATES = (1.0, 0.1, 2.0**-7, 0.5, 3e-4)
@@ -39,6 +39,7 @@ _WARMUP = (1, 2, 3, 5, 10, 100)
 _START_FACTORS = (0.0, 0.1, 0.25, 0.5, 1.0)
 
 
+@reused
 def _rate(dtype: str) -> st.SearchStrategy[float]:
     return st.sampled_from(_RATES).map(lambda r: float(representable(np.array(r), dtype)))
 
