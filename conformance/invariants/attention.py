@@ -26,6 +26,7 @@ from ..strategies import float_arrays
 
 OP = "scaled_dot_product_attention"
 TERM = "scaled-dot-product-attention"
+KV_CACHE = "kv-cache"  # the concept whose invariants (decoding with a cache) are stated on this op
 _SCALES = (None, 0.5, 1.0, 0.125)  # the default 1/√E, and explicit ones (powers of two: exact)
 
 
@@ -214,3 +215,32 @@ def causal_ignores_later(bk: Backend, dtype: str, split: int, later_key: Any, la
     y = exact(case)[:, :, :p]
     first, second = _call(bk, dtype, case)[:, :, :p], _call(bk, dtype, changed)[:, :, :p]
     _agree(bk, dtype, f"a causal output before position {p} changed with the keys from {p} on", first, second, y)
+
+
+@st.composite
+def _decoding_cases(draw: Any, dtype: str) -> dict[str, Any]:
+    """Causal cases without a mask or bias, T = L = S ≥ 2 positions (one query, key and value per position)."""
+    case = draw(attention_cases(dtype, causal=True, masked=False, min_keys=2))
+    n, h, _, e = np.shape(case["query"])
+    t = np.shape(case["key"])[2]
+    return {**case, "query": draw(float_arrays(dtype, (n, h, t, e), min_value=-2.0, max_value=2.0))}
+
+
+@invariant(
+    f"{OP}.kv_cache_decoding_matches_causal_attention",
+    term=KV_CACHE,
+    statement="Incremental decoding with a key/value cache equals causal attention over the whole sequence: for "
+    "each position t, query t alone over the cached keys and values 0 … t (no mask, causal=False) gives row t of "
+    "the causal attention of all T positions, so appending a key and value to the cache leaves the earlier "
+    "outputs unchanged.",
+    cases=_decoding_cases,
+)
+def kv_cache_decoding(bk: Backend, dtype: str, **case: Any) -> None:
+    q, k, v = (np.asarray(case[name], dtype=np.float64) for name in ("query", "key", "value"))
+    steps = []
+    for t in range(q.shape[2]):  # step t: query t, the cache holds keys and values 0 … t
+        cached = {"query": q[:, :, t : t + 1], "key": k[:, :, : t + 1], "value": v[:, :, : t + 1]}
+        steps.append(_call(bk, dtype, {**case, **{n: a.tolist() for n, a in cached.items()}, "causal": False}))
+    decoded = np.concatenate(steps, axis=2)  # (N, H, T, Ev): step t's output in row t
+    what = "decoding with a key/value cache differs from causal attention over the whole sequence"
+    _agree(bk, dtype, what, decoded, _call(bk, dtype, case), exact(case))

@@ -27,6 +27,7 @@ from . import attention
 OP = "multi_head_attention"
 TERM = "multi-head-attention"
 SDPA = attention.OP
+KV_CACHE = attention.KV_CACHE
 _WEIGHTS = ("q_proj_weight", "k_proj_weight", "v_proj_weight")
 
 
@@ -264,3 +265,31 @@ def causal_ignores_later(bk: Backend, dtype: str, split: int, later_key: Any, la
         second,
         exact(case)[:, :p],
     )
+
+
+@st.composite
+def _decoding_cases(draw: Any, dtype: str) -> dict[str, Any]:
+    """Causal cases without a mask, T = L = S ≥ 2 positions (one query, key and value per position)."""
+    case = draw(mha_cases(dtype, causal=True, masked=False, min_keys=2))
+    n, t, e = np.shape(case["key"])[0], np.shape(case["key"])[1], np.shape(case["query"])[2]
+    return {**case, "query": draw(float_arrays(dtype, (n, t, e), min_value=-1.0, max_value=1.0))}
+
+
+@invariant(
+    f"{OP}.kv_cache_decoding_matches_causal_attention",
+    term=KV_CACHE,
+    statement="Incremental decoding with a key/value cache equals causal multi-head attention over the whole "
+    "sequence: for each position t, query t alone over the cached keys and values 0 … t (no mask, causal=False) "
+    "gives row t of the causal attention of all T positions, so appending to the cache leaves the earlier outputs "
+    "unchanged.",
+    cases=_decoding_cases,
+)
+def kv_cache_decoding(bk: Backend, dtype: str, **case: Any) -> None:
+    q, k, v = (_f64(case, name) for name in ("query", "key", "value"))
+    steps = []
+    for t in range(q.shape[1]):  # step t: query t, the cache holds keys and values 0 … t
+        cached = {"query": q[:, t : t + 1], "key": k[:, : t + 1], "value": v[:, : t + 1]}
+        steps.append(_call(bk, dtype, {**case, **{n: a.tolist() for n, a in cached.items()}, "causal": False}))
+    decoded = np.concatenate(steps, axis=1)  # (N, T, E): step t's output in row t
+    what = "decoding with a key/value cache differs from causal attention over the whole sequence"
+    _agree(what, dtype, decoded, _call(bk, dtype, case), exact(case))

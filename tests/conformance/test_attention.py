@@ -52,6 +52,13 @@ def _scale_missing(query, key, value, mask=None, bias=None, causal=False, scale=
     return torch.softmax(_scores(query, key, mask, bias, causal, scale, scaled=False), dim=-1) @ value
 
 
+def _decoding_drops_the_newest_key(query, key, value, mask=None, bias=None, causal=False, scale=None):  # type: ignore[no-untyped-def]
+    s = _scores(query, key, mask, bias, causal, scale)
+    if query.shape[-2] == 1 and key.shape[-2] > 1:  # a one-query decoding step reads a cache one key short
+        s[..., -1] = -math.inf
+    return torch.softmax(s, dim=-1) @ value
+
+
 @pytest.mark.parametrize(
     ("impl", "expected"),
     [
@@ -71,6 +78,36 @@ def test_broken_attention_exits_1_naming_the_invariant(conform, broken_backend, 
     assert expected in run.failed_invariants()
     row = next(r for r in run.rows("fail") if r["invariant"] == expected)
     assert row["counterexample"] is not None
+
+
+KV_CACHE = "kv-cache"
+KV_INVARIANTS = {f"{op}.kv_cache_decoding_matches_causal_attention" for op in (OP, "multi_head_attention")}
+
+
+@pytest.mark.parametrize("impl", [_causal_off_by_one, _decoding_drops_the_newest_key])
+def test_broken_decoding_fails_the_kv_cache_invariant(conform, broken_backend, impl) -> None:  # type: ignore[no-untyped-def]
+    """A causal mask off by one, or a one-query decoding step that reads a cache one key short, fails the KV-cache
+    invariant of scaled dot-product attention, with a counterexample (multi-head attention, unbroken, passes)."""
+    run = conform(broken_backend("torch", **{OP: impl}), "--terms", KV_CACHE, "--max-examples", "40")
+    assert run.code == 1
+    expected = f"{OP}.kv_cache_decoding_matches_causal_attention"
+    assert run.failed_invariants() == {expected}
+    assert next(r for r in run.rows("fail") if r["invariant"] == expected)["counterexample"] is not None
+
+
+@pytest.mark.parametrize("backend", ["reference", "numpy", "torch", "jax", "tensorflow"])
+def test_kv_cache_decoding_matches_causal_attention_on_every_backend(conform, backend: str) -> None:  # type: ignore[no-untyped-def]
+    """Decoding step by step over a key/value cache equals causal attention over the whole sequence, for scaled
+    dot-product and multi-head attention, on every backend, but for Keras' documented bias-add defect (a decoding
+    step of one query over a cache of H keys meets it)."""
+    if backend in ("jax", "tensorflow"):
+        pytest.importorskip(backend)
+    run = conform(backend, "--terms", KV_CACHE, "--max-examples", "10")
+    allowed = known_defects.DEFAULT_RUN_DEFECTS.get(backend, frozenset())
+    failed = {f"{r['invariant']}[{r['dtype']}]" for r in run.rows() if r["status"] in ("fail", "error")}
+    assert failed <= allowed, failed - allowed
+    assert {r["invariant"] for r in run.rows()} == KV_INVARIANTS
+    assert f"{OP}.kv_cache_decoding_matches_causal_attention" in {r["invariant"] for r in run.rows("pass")}
 
 
 @pytest.mark.parametrize("backend", ["reference", "numpy", "torch", "tensorflow"])

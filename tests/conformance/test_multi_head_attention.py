@@ -81,6 +81,11 @@ def _last_key_dropped(*args: Any, **kwargs: Any) -> torch.Tensor:
     return _composed(*args, **kwargs, drop_last_key=True)
 
 
+def _decoding_drops_the_newest_key(query: torch.Tensor, key: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    one_step = query.shape[1] == 1 and key.shape[1] > 1  # a one-query decoding step reads a cache one key short
+    return _composed(query, key, *args, **kwargs, drop_last_key=one_step)
+
+
 def test_the_composed_torch_attention_passes(conform, broken_backend) -> None:  # type: ignore[no-untyped-def]
     """The torch composition the broken adapters start from, with no mistake switched on, passes every check:
     so a failure below is the mistake's."""
@@ -107,6 +112,17 @@ def test_broken_multi_head_attention_exits_1_naming_the_invariant(conform, broke
     assert expected in run.failed_invariants()
     row = next(r for r in run.rows("fail") if r["invariant"] == expected)
     assert row["counterexample"] is not None
+
+
+@pytest.mark.parametrize("impl", [_causal_off_by_one, _decoding_drops_the_newest_key])
+def test_broken_decoding_fails_the_kv_cache_invariant(conform, broken_backend, impl) -> None:  # type: ignore[no-untyped-def]
+    """A causal mask off by one, or a one-query decoding step that reads a cache one key short, fails the KV-cache
+    invariant of multi-head attention, with a counterexample (scaled dot-product attention, unbroken, passes)."""
+    run = conform(broken_backend("torch", **{OP: impl}), "--terms", "kv-cache", "--max-examples", "30")
+    assert run.code == 1
+    expected = f"{OP}.kv_cache_decoding_matches_causal_attention"
+    assert run.failed_invariants() == {expected}
+    assert next(r for r in run.rows("fail") if r["invariant"] == expected)["counterexample"] is not None
 
 
 @pytest.mark.parametrize("backend", ["reference", "numpy", "torch", "jax", "tensorflow"])
