@@ -15,6 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from dlterms import reference
+from dlterms.ops import as_pair
+
 __all__ = [
     "SENSITIVITY",
     "NormalizedGroups",
@@ -441,6 +444,36 @@ def _rotation(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
     return [np.concatenate([both, both], axis=-1)]
 
 
+def _resampling_axis(size_in: int, size_out: int, align_corners: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bilinear weights (n, H) of one axis, the difference of each output's neighbour pair (n, H), and |s| + 1."""
+    weights, diff, coord = np.zeros((size_out, size_in)), np.zeros((size_out, size_in)), np.zeros(size_out)
+    for d, taps in enumerate(reference.interpolation_taps(size_in, size_out, "bilinear", align_corners)):
+        for i, w in taps:
+            weights[d, i] = float(w)
+        s = float(sum(i * w for i, w in taps))  # the source coordinate (clamped): Σ i·w over its taps
+        coord[d] = abs(s) + 1.0
+        if size_in > 1:  # the pair around s whose difference a rounded λ multiplies
+            lo = min(int(s), size_in - 2)
+            diff[d, lo], diff[d, lo + 1] = -1.0, 1.0
+    return weights, diff, coord
+
+
+def _interpolation(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
+    # Nearest copies (s = 0). Bilinear y = Σ a·b·x: the products' terms Σ|a·b·x|, plus each axis' source
+    # coordinate rounded by the framework (|δs| ≤ 3u·(|s| + 1): the scale, a product and the −½ shift), which
+    # moves y by |∂y/∂s|·δs, ∂y/∂s the difference of the two inputs around s (weighted along the other axis).
+    (y,) = ys
+    if case.get("mode", "nearest") != "bilinear":
+        return [np.zeros_like(y)]
+    x = np.asarray(case["x"], dtype=np.float64)
+    (oh, ow), (h, w) = as_pair(case["size"]), x.shape[2:]
+    (a, da, sa), (b, db, sb) = (_resampling_axis(i, o, case.get("align_corners")) for i, o in ((h, oh), (w, ow)))
+    terms = np.einsum("ih,nchw,jw->ncij", a, np.abs(x), b)
+    along_h = np.abs(np.einsum("ih,nchw,jw->ncij", da, x, b)) * sa[:, None]
+    along_w = np.abs(np.einsum("ih,nchw,jw->ncij", a, x, db)) * sb[None, :]
+    return [terms + along_h + along_w]
+
+
 def _perplexity(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
     # e^L of the mean cross-entropy L: an error δ in L is a relative error δ in e^L, and L is held to
     # k·u·(L + s_L) (cross-entropy's model), so s = PPL·(L + s_L) (Higham 2002, §1.6).
@@ -534,6 +567,7 @@ SENSITIVITY: dict[str, Callable[[dict[str, Any], list[np.ndarray]], list[np.ndar
     "batch_norm_running_stats": _batch_norm_running_stats,
     "sinusoid_angle": _sinusoid_angle,
     "rotation": _rotation,
+    "interpolation": _interpolation,
     "perplexity": _perplexity,
     "step_lr": _step_lr,
     "cosine_annealing_lr": _cosine_annealing_lr,

@@ -34,7 +34,7 @@ the float32 comparisons of a check are judged by the mode's tolerance (see
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -418,7 +418,14 @@ def _lstm_cell_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list
     # h′ adds |tanh c′|·e_o + |o|·(1 − tanh²c′)·e_c and tanh's rounding (k·u_out·|tanh c′|). First order
     # (Higham 2002, §1.6, §3.1).
     _, c1 = ys
+    return list(_lstm_step(case, c1, u, 0.0, 0.0))
+
+
+def _lstm_step(case: dict[str, Any], c1: np.ndarray, u: Units, e_h0: Any, e_c0: Any) -> tuple[np.ndarray, np.ndarray]:
+    # One step of _lstm_cell_acc, starting from states h and c that already err by e_h0 and e_c0 (a layer's step):
+    # e_h0 enters every gate's pre-activation through |W_hh| (e_h0·|W_hh|ᵀ) and e_c0 enters c′ through f, first order.
     a, e_a, _ = _gate_preactivations(case, u)
+    e_a = e_a + np.asarray(e_h0) @ np.abs(np.asarray(case["w_hh"], dtype=np.float64)).T if np.ndim(e_h0) else e_a
     hid = c1.shape[-1]
     blocks = [slice(k * hid, (k + 1) * hid) for k in range(4)]
     i, f, o = (_sigmoid_np(a[:, blocks[k]]) for k in (0, 1, 3))
@@ -426,10 +433,10 @@ def _lstm_cell_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list
     e_i, e_f, e_o = (s * (1 - s) * e_a[:, blocks[k]] + K * u.out * s for s, k in ((i, 0), (f, 1), (o, 3)))
     e_g = (1 - g * g) * e_a[:, blocks[2]] + K * u.out * np.abs(g)
     c = np.asarray(case["c"], dtype=np.float64)
-    e_c = np.abs(c) * e_f + np.abs(g) * e_i + i * e_g + 2 * u.out * (np.abs(f * c) + np.abs(i * g))
+    e_c = np.abs(c) * e_f + np.abs(g) * e_i + i * e_g + 2 * u.out * (np.abs(f * c) + np.abs(i * g)) + f * e_c0
     t = np.tanh(c1)
     e_h = np.abs(t) * e_o + o * ((1 - t * t) * e_c + K * u.out * np.abs(t))
-    return [e_h, e_c]
+    return e_h, e_c
 
 
 def _gru_cell_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
@@ -438,8 +445,14 @@ def _gru_cell_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[
     # e_a[n] (both sides' sums, r ≤ 1) + |a_hn|·e_r + its product's and sum's rounding 2u_out·(|a_in| + |r·a_hn|);
     # h′ by (1 − z)·e_n + |h − n|·e_z + the rounding of 1 − z, its products and sum, k·u_out·(|n| + |h|).
     (h1,) = ys
+    return [_gru_step(case, h1.shape[-1], u, 0.0)]
+
+
+def _gru_step(case: dict[str, Any], hid: int, u: Units, e_h0: Any) -> np.ndarray:
+    # One step of _gru_cell_acc from a state h that already errs by e_h0 (a layer's step): e_h0 enters every gate's
+    # pre-activation through |W_hh| (the candidate's hidden side too, times r ≤ 1) and h′ through z, first order.
     a, e_a, hidden_side = _gate_preactivations(case, u)
-    hid = h1.shape[-1]
+    e_a = e_a + np.asarray(e_h0) @ np.abs(np.asarray(case["w_hh"], dtype=np.float64)).T if np.ndim(e_h0) else e_a
     r_, z_, n_ = (slice(k * hid, (k + 1) * hid) for k in range(3))
     r, z = _sigmoid_np(a[:, r_]), _sigmoid_np(a[:, z_])
     e_r = r * (1 - r) * e_a[:, r_] + K * u.out * r
@@ -450,7 +463,48 @@ def _gru_cell_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[
     e_pre = e_a[:, n_] + np.abs(a_hn) * e_r + 2 * u.out * (np.abs(a_in) + np.abs(r * a_hn))
     e_n = (1 - n * n) * e_pre + K * u.out * np.abs(n)
     h = np.asarray(case["h"], dtype=np.float64)
-    return [(1 - z) * e_n + np.abs(h - n) * e_z + K * u.out * (np.abs(n) + np.abs(h))]
+    return (1 - z) * e_n + np.abs(h - n) * e_z + K * u.out * (np.abs(n) + np.abs(h)) + z * e_h0
+
+
+def _layer_steps(case: dict[str, Any], outputs: np.ndarray) -> Iterator[tuple[int, dict[str, Any]]]:
+    # lstm, gru: the steps in the order the layer reads them (reverse=True: t = T … 1), each as a cell's case at
+    # the reference's states: x_t and the hidden state h the step starts from (h0 first, then the output read before).
+    x = np.asarray(case["x"], dtype=np.float64)
+    steps = x.shape[1]
+    order = list(range(steps - 1, -1, -1) if case.get("reverse", False) else range(steps))
+    h = np.asarray(case["h0"], dtype=np.float64)
+    for t in order:
+        yield t, {**case, "x": x[:, t], "h": h}
+        h = outputs[:, t]
+
+
+def _lstm_layer_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # lstm: each step is an LSTM cell (_lstm_step) at the reference's states, starting from the errors of the
+    # states the step before left; c_t from the exact pre-activations in float64 (the reference returns c_n only).
+    outputs, h_n, _ = ys
+    e_h, e_c = np.zeros_like(h_n), np.zeros_like(h_n)
+    c = np.asarray(case["c0"], dtype=np.float64)
+    bounds = np.zeros_like(outputs)
+    for t, cell in _layer_steps(case, outputs):
+        cell["c"] = c
+        a_i, a_f, a_g, _ = np.split(_gate_preactivations(cell, u)[0], 4, axis=-1)
+        i, f, g = _sigmoid_np(a_i), _sigmoid_np(a_f), np.tanh(a_g)
+        c = f * c + i * g
+        e_h, e_c = _lstm_step(cell, c, u, e_h, e_c)
+        bounds[:, t] = e_h
+    return [bounds, e_h, e_c]
+
+
+def _gru_layer_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # gru: each step is a GRU cell (_gru_step) at the reference's states, starting from the error of the state the
+    # step before left.
+    outputs, h_n = ys
+    e_h = np.zeros_like(h_n)
+    bounds = np.zeros_like(outputs)
+    for t, cell in _layer_steps(case, outputs):
+        e_h = _gru_step(cell, h_n.shape[-1], u, e_h)
+        bounds[:, t] = e_h
+    return [bounds, e_h]
 
 
 def _times_x(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
@@ -578,6 +632,8 @@ ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list
     "recurrence": _recurrence,
     "lstm_cell": _lstm_cell_acc,
     "gru_cell": _gru_cell_acc,
+    "lstm": _lstm_layer_acc,
+    "gru": _gru_layer_acc,
     "times_x": _times_x,
     "layer_norm": _normalization_acc,
     "rms_norm": _normalization_acc,

@@ -30,6 +30,7 @@ from .divergences import *  # noqa: F403
 from .embedding import *  # noqa: F403
 from .gated_rnn import *  # noqa: F403
 from .initialization import *  # noqa: F403
+from .interpolate import *  # noqa: F403
 from .layers import *  # noqa: F403
 from .losses import *  # noqa: F403
 from .momentum import *  # noqa: F403
@@ -39,12 +40,14 @@ from .optim import *  # noqa: F403
 from .perplexity import *  # noqa: F403
 from .pooling import *  # noqa: F403
 from .positional import *  # noqa: F403
+from .recurrent_layers import *  # noqa: F403
 from .regression_losses import *  # noqa: F403
 from .regularization import *  # noqa: F403
 from .rmsprop import *  # noqa: F403
 from .rnn import *  # noqa: F403
 from .schedules import *  # noqa: F403
 from .smooth_rectifiers import *  # noqa: F403
+from .transformer import *  # noqa: F403
 
 # One module per seed section, each listing its public functions in __all__. The
 # modules are read from sys.modules: a function may share its module's name
@@ -72,12 +75,15 @@ _MODULES = (
     "conv_transpose",
     "pooling",
     "adaptive_pooling",
+    "interpolate",
     "cnn",
     "rnn",
     "gated_rnn",
+    "recurrent_layers",
     "embedding",
     "attention",
     "multi_head_attention",
+    "transformer",
     "positional",
     "perplexity",
 )

@@ -782,6 +782,40 @@ def adaptive_avg_pool2d(x: jax.Array, output_size: Any) -> jax.Array:
     )
 
 
+def _corner_map(size_in: int, size_out: int) -> tuple[float, float]:
+    """The (scale, translation) of jax.image.scale_and_translate that samples d·(H − 1)/(n − 1) (align_corners).
+
+    It samples input (d + ½ − t)/scale − ½: scale (n − 1)/(H − 1) and t = (1 − scale)/2 give the corners' map;
+    n = 1 samples 0 with scale 1, t = 0 (PyTorch's choice); H = 1 samples inside pixel 0 with scale 2n, t = 0.
+    """
+    if size_in == 1:
+        return 2.0 * size_out, 0.0
+    if size_out == 1:
+        return 1.0, 0.0
+    scale = (size_out - 1) / (size_in - 1)
+    return scale, (1.0 - scale) / 2
+
+
+def interpolate(x: jax.Array, size: Any, mode: str = "nearest", align_corners: bool | None = None) -> jax.Array:
+    (oh, ow), (h, w) = as_pair(size), x.shape[2:]
+    if mode == "nearest":
+        # PyTorch's legacy nearest ⌊d·H/n⌋ has no JAX op (jax.image.resize's nearest is half-pixel): a gather.
+        rows = jnp.asarray([min(d * h // oh, h - 1) for d in range(oh)])
+        cols = jnp.asarray([min(d * w // ow, w - 1) for d in range(ow)])
+        return x[:, :, rows][:, :, :, cols]
+    shape = (*x.shape[:2], oh, ow)
+    if mode == "nearest-exact":
+        return jax.image.resize(x, shape, "nearest")  # half-pixel: ⌊(d + ½)·H/n⌋
+    if not align_corners:
+        # antialias defaults to True, which widens the kernel when shrinking (interpolate.antialias_default).
+        return jax.image.resize(x, shape, "linear", antialias=False)
+    # The weights are computed in the dtype of scale and translation: float64, as jax.image.resize's Python floats.
+    (sh, th), (sw, tw) = _corner_map(h, oh), _corner_map(w, ow)
+    return jax.image.scale_and_translate(
+        x, shape, (2, 3), jnp.asarray([sh, sw]), jnp.asarray([th, tw]), "linear", antialias=False
+    )
+
+
 # --- recurrent network --------------------------------------------------------------------------------
 
 
@@ -819,6 +853,48 @@ def gru_cell(
     r, z = jax.nn.sigmoid(x_r + h_r), jax.nn.sigmoid(x_z + h_z)
     n = jnp.tanh(x_n + r * h_n)  # the reset gate after the matmul and its bias, as PyTorch's and flax's GRUCell
     return (1.0 - z) * n + z * h
+
+
+# --- gated recurrent layers: JAX has no LSTM or GRU layer (flax's nn.RNN is not a dependency), so the cells above
+# run under lax.scan, whose reverse=True reads the sequence from its end and stacks each output at its input's
+# position: the check covers JAX's primitives (scan, its reverse and their VJPs), not a library's layer -----------
+
+
+@_jit("reverse")
+def lstm(
+    x: jax.Array,
+    h0: jax.Array,
+    c0: jax.Array,
+    w_ih: jax.Array,
+    w_hh: jax.Array,
+    b_ih: jax.Array,
+    b_hh: jax.Array,
+    reverse: bool = False,
+) -> tuple[jax.Array, jax.Array, jax.Array]:
+    def step(state: tuple[jax.Array, jax.Array], x_t: jax.Array) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
+        h, c = lstm_cell(x_t, *state, w_ih, w_hh, b_ih, b_hh)
+        return (h, c), h
+
+    (h_n, c_n), states = lax.scan(step, (h0, c0), jnp.swapaxes(x, 0, 1), reverse=reverse)
+    return jnp.swapaxes(states, 0, 1), h_n, c_n
+
+
+@_jit("reverse")
+def gru(
+    x: jax.Array,
+    h0: jax.Array,
+    w_ih: jax.Array,
+    w_hh: jax.Array,
+    b_ih: jax.Array,
+    b_hh: jax.Array,
+    reverse: bool = False,
+) -> tuple[jax.Array, jax.Array]:
+    def step(h: jax.Array, x_t: jax.Array) -> tuple[jax.Array, jax.Array]:
+        h = gru_cell(x_t, h, w_ih, w_hh, b_ih, b_hh)
+        return h, h
+
+    h_n, states = lax.scan(step, h0, jnp.swapaxes(x, 0, 1), reverse=reverse)
+    return jnp.swapaxes(states, 0, 1), h_n
 
 
 # --- dropout and embedding: flax's dropout (flax.linen.Dropout, not a dependency), jnp.take -------------
@@ -946,6 +1022,56 @@ def multi_head_attention(
     keep = None if mask is None else jnp.asarray(np.asarray(mask, dtype=bool))
     weights = (q_proj_weight, k_proj_weight, v_proj_weight, out_proj_weight)
     return _multi_head_attention(query, key, value, num_heads, *weights, in_proj_bias, out_proj_bias, keep, causal)
+
+
+def transformer_encoder_block(
+    x: jax.Array,
+    num_heads: int,
+    in_proj_weight: jax.Array,
+    in_proj_bias: jax.Array,
+    out_proj_weight: jax.Array,
+    out_proj_bias: jax.Array,
+    linear1_weight: jax.Array,
+    linear1_bias: jax.Array,
+    linear2_weight: jax.Array,
+    linear2_bias: jax.Array,
+    norm1_weight: jax.Array,
+    norm1_bias: jax.Array,
+    norm2_weight: jax.Array,
+    norm2_bias: jax.Array,
+    norm_first: bool = False,
+    activation: str = "relu",
+    eps: float = 1e-5,
+    causal: bool = False,
+) -> jax.Array:
+    # Neither JAX nor its standard library has a Transformer block (flax's are not dependencies): composed from
+    # this adapter's multi-head attention (flax's composition above), layer_norm (jax.nn.standardize), linear
+    # and jax.nn.relu / jax.nn.gelu(approximate=False), as a JAX user writes it; the checks cover those pieces.
+    # Not jitted as a whole: each piece is compiled once per shape and shared by every order, activation and mask
+    # (a program per block configuration took twice the time in a run).
+    e = x.shape[-1]
+    wq, wk, wv = (in_proj_weight[i * e : (i + 1) * e] for i in range(3))
+
+    def attention(u: jax.Array) -> jax.Array:
+        weights = (wq, wk, wv, out_proj_weight, in_proj_bias, out_proj_bias)
+        return _multi_head_attention(u, u, u, num_heads, *weights, None, causal)
+
+    def ffn(u: jax.Array) -> jax.Array:
+        hidden = linear(u, linear1_weight, linear1_bias)
+        hidden = gelu(hidden) if activation == "gelu" else relu(hidden)
+        return linear(hidden, linear2_weight, linear2_bias)
+
+    def norm1(u: jax.Array) -> jax.Array:
+        return layer_norm(u, e, norm1_weight, norm1_bias, eps)
+
+    def norm2(u: jax.Array) -> jax.Array:
+        return layer_norm(u, e, norm2_weight, norm2_bias, eps)
+
+    if norm_first:
+        h = x + attention(norm1(x))
+        return h + ffn(norm2(h))
+    h = norm1(x + attention(x))
+    return norm2(h + ffn(h))
 
 
 # --- positions and perplexity: JAX has no op for any of them (flax is not a dependency); each is composed from

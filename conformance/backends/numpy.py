@@ -13,6 +13,8 @@ import numpy as np
 
 from dlterms.ops import as_pair
 
+from ..checks import UnsupportedCase
+
 name = "numpy"
 version = np.__version__
 dtypes = ("float16", "float32", "float64")
@@ -438,6 +440,35 @@ def adaptive_avg_pool2d(x: np.ndarray, output_size: Any) -> np.ndarray:
     )
 
 
+def _resize_weights(size_in: int, size_out: int, mode: str, align_corners: bool | None) -> np.ndarray:
+    # The (size_out, size_in) matrix of PyTorch's coordinate maps: one 1 per row for nearest, 1 − λ and λ for bilinear.
+    d = np.arange(size_out, dtype=np.float64)
+    a = np.zeros((size_out, size_in))
+    if mode != "bilinear":
+        shift = 0.5 if mode == "nearest-exact" else 0.0
+        a[np.arange(size_out), np.minimum(np.floor((d + shift) * size_in / size_out), size_in - 1).astype(int)] = 1.0
+        return a
+    if align_corners:
+        s = d * ((size_in - 1) / (size_out - 1) if size_out > 1 else 0.0)
+    else:
+        s = np.maximum((d + 0.5) * size_in / size_out - 0.5, 0.0)
+    i0 = np.minimum(np.floor(s).astype(int), size_in - 1)
+    lam = s - i0
+    np.add.at(a, (np.arange(size_out), i0), 1.0 - lam)
+    np.add.at(a, (np.arange(size_out), np.minimum(i0 + 1, size_in - 1)), lam)
+    return a
+
+
+def interpolate(x: np.ndarray, size: Any, mode: str = "nearest", align_corners: bool | None = None) -> np.ndarray:
+    # NumPy has no resize: PyTorch's coordinate maps as one weight matrix per axis (zero weights multiply too).
+    (oh, ow), (h, w) = as_pair(size), x.shape[2:]
+    rows, cols = (_resize_weights(n, o, mode, align_corners).astype(x.dtype) for n, o in ((h, oh), (w, ow)))
+    if mode != "bilinear":
+        # Nearest reads one input per output (the row's single 1): a gather, so a NaN reaches only its readers.
+        return x[:, :, rows.argmax(axis=1)][:, :, :, cols.argmax(axis=1)]
+    return np.einsum("ih,nchw,jw->ncij", rows, x, cols)
+
+
 # --- gated recurrent cells (forward only): PyTorch's formulas ------------------------------------------
 
 
@@ -463,6 +494,44 @@ def gru_cell(
     r, z = sigmoid(x_r + h_r), sigmoid(x_z + h_z)
     n = np.tanh(x_n + r * h_n)
     return (1 - z) * n + z * h
+
+
+def _steps(x: np.ndarray, reverse: bool) -> range:
+    """The time steps of a batch-first ``x`` in the order a layer reads them."""
+    return range(x.shape[1] - 1, -1, -1) if reverse else range(x.shape[1])
+
+
+def lstm(
+    x: np.ndarray,
+    h0: np.ndarray,
+    c0: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+    reverse: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    h, c, outputs = h0, c0, [h0] * x.shape[1]
+    for t in _steps(x, reverse):  # each output at the position of the input it read
+        h, c = lstm_cell(x[:, t], h, c, w_ih, w_hh, b_ih, b_hh)
+        outputs[t] = h
+    return np.stack(outputs, axis=1), h, c
+
+
+def gru(
+    x: np.ndarray,
+    h0: np.ndarray,
+    w_ih: np.ndarray,
+    w_hh: np.ndarray,
+    b_ih: np.ndarray,
+    b_hh: np.ndarray,
+    reverse: bool = False,
+) -> tuple[np.ndarray, np.ndarray]:
+    h, outputs = h0, [h0] * x.shape[1]
+    for t in _steps(x, reverse):
+        h = gru_cell(x[:, t], h, w_ih, w_hh, b_ih, b_hh)
+        outputs[t] = h
+    return np.stack(outputs, axis=1), h
 
 
 # --- dropout and embedding (forward only) ---------------------------------------------------------
@@ -525,6 +594,51 @@ def multi_head_attention(
     )
     z = scaled_dot_product_attention(q, k, v, mask=mask, causal=causal).transpose(0, 2, 1, 3).reshape(n, -1, e)
     return z @ out_proj_weight.T + (0 if out_proj_bias is None else out_proj_bias)
+
+
+def transformer_encoder_block(
+    x: np.ndarray,
+    num_heads: int,
+    in_proj_weight: np.ndarray,
+    in_proj_bias: np.ndarray,
+    out_proj_weight: np.ndarray,
+    out_proj_bias: np.ndarray,
+    linear1_weight: np.ndarray,
+    linear1_bias: np.ndarray,
+    linear2_weight: np.ndarray,
+    linear2_bias: np.ndarray,
+    norm1_weight: np.ndarray,
+    norm1_bias: np.ndarray,
+    norm2_weight: np.ndarray,
+    norm2_bias: np.ndarray,
+    norm_first: bool = False,
+    activation: str = "relu",
+    eps: float = 1e-5,
+    causal: bool = False,
+) -> np.ndarray:
+    # NumPy has no Transformer block: composed from the multi-head attention, layer_norm, linear and relu above
+    # (forward). NumPy has no erf, so no GELU: a GELU case is set aside.
+    if activation != "relu":
+        raise UnsupportedCase(f"transformer_encoder_block: activation={activation!r}; NumPy has no erf for GELU")
+    e = x.shape[-1]
+    wq, wk, wv = (in_proj_weight[i * e : (i + 1) * e] for i in range(3))
+
+    def attention(u: np.ndarray) -> np.ndarray:
+        return multi_head_attention(
+            u, u, u, num_heads, wq, wk, wv, out_proj_weight, in_proj_bias, out_proj_bias, causal=causal
+        )
+
+    def ffn(u: np.ndarray) -> np.ndarray:
+        return linear(relu(linear(u, linear1_weight, linear1_bias)), linear2_weight, linear2_bias)
+
+    def norm(u: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
+        return layer_norm(u, e, weight, bias, eps)
+
+    if norm_first:
+        h = x + attention(norm(x, norm1_weight, norm1_bias))
+        return h + ffn(norm(h, norm2_weight, norm2_bias))
+    h = norm(x + attention(x), norm1_weight, norm1_bias)
+    return norm(h + ffn(h), norm2_weight, norm2_bias)
 
 
 # --- positions and perplexity: NumPy has none; composed from np.exp, sin, cos and the cross_entropy above -----

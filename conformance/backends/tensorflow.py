@@ -55,6 +55,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 import keras
 import tensorflow as tf
+from dlterms.reference.interpolate import interpolation_taps
 from dlterms.reference.rmsprop import adagrad_rate
 
 from dlterms.ops import as_pair
@@ -737,6 +738,39 @@ def adaptive_avg_pool2d(x: tf.Tensor, output_size: Any) -> tf.Tensor:
     return keras.ops.adaptive_average_pool(x, as_pair(output_size), data_format="channels_first")
 
 
+def _taps_matrix(size_in: int, size_out: int, align_corners: bool | None) -> tf.Tensor:
+    """The (size_out, size_in) float64 bilinear weights of :func:`dlterms.reference.interpolation_taps`."""
+    weights = np.zeros((size_out, size_in))
+    for d, taps in enumerate(interpolation_taps(size_in, size_out, "bilinear", align_corners)):
+        for i, w in taps:
+            weights[d, i] = float(w)
+    return tf.constant(weights, dtype=tf.float64)
+
+
+@_on_device
+def interpolate(x: tf.Tensor, size: Any, mode: str = "nearest", align_corners: bool | None = None) -> tf.Tensor:
+    # NHWC. tf.image.resize has half-pixel centres only ('nearest' is PyTorch's 'nearest-exact'); PyTorch's legacy
+    # nearest and align_corners=True are TensorFlow 1's kernels (tf.compat.v1.image.resize_nearest_neighbor and
+    # resize_bilinear), called as tf.raw_ops to skip their deprecation warnings. Bilinear kernels compute and
+    # return float32 whatever the input (interpolate.bilinear_output_dtype): cast back; in float64, composed as
+    # one weight matrix per axis (the reference's taps) applied by tf.einsum.
+    images, hw = nchw_to_nhwc(x), list(as_pair(size))
+    if mode == "nearest":
+        y = tf.raw_ops.ResizeNearestNeighbor(images=images, size=hw, align_corners=False, half_pixel_centers=False)
+    elif mode == "nearest-exact":
+        y = tf.image.resize(images, hw, method="nearest")
+    else:
+        if x.dtype == tf.float64:
+            rows, cols = (_taps_matrix(n, o, align_corners) for n, o in zip(x.shape[2:], hw, strict=True))
+            return tf.einsum("ih,nchw,jw->ncij", rows, x, cols)
+        if align_corners:
+            y = tf.raw_ops.ResizeBilinear(images=images, size=hw, align_corners=True, half_pixel_centers=False)
+        else:
+            y = tf.image.resize(images, hw, method="bilinear")
+        y = tf.cast(y, x.dtype)
+    return nhwc_to_nchw(y)
+
+
 # --- recurrent network ---------------------------------------------------------------------------
 
 
@@ -820,6 +854,65 @@ def gru_cell(
     }
     h1, _ = _cell_call(cell, weights, x, [h])
     return h1
+
+
+# --- gated recurrent layers ------------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=64)
+def _gated_layer(kind: str, n_in: int, hidden: int, dtype: str, reverse: bool) -> keras.layers.Layer:
+    # keras.layers.LSTM or GRU (reset_after=True, its default) returning every step and the final states; zero
+    # initialisers as for the cells. go_backwards=True reads the sequence from its end.
+    zeros = {"kernel_initializer": "zeros", "recurrent_initializer": "zeros", "dtype": dtype}
+    cls = keras.layers.LSTM if kind == "lstm" else keras.layers.GRU
+    layer = cls(hidden, return_sequences=True, return_state=True, go_backwards=reverse, **zeros)
+    layer.build((None, None, n_in))
+    return layer
+
+
+def _layer_call(kind: str, x: tf.Tensor, states: list[tf.Tensor], weights: dict[str, tf.Tensor], reverse: bool) -> Any:
+    layer = _gated_layer(kind, int(x.shape[-1]), int(states[0].shape[-1]), x.dtype.name, reverse)
+    values = [weights[v.path.rsplit("/", 1)[-1]] for v in layer.trainable_variables]
+    state = [v.value for v in layer.non_trainable_variables]  # its dropout seed, unused (dropout=0)
+    (outputs, *finals), _ = layer.stateless_call(values, state, x, initial_state=states)
+    # go_backwards=True returns the outputs in the order it read them, last input first (measured: the
+    # lstm.go_backwards_output_order convention): flipped back to the inputs' positions, as Bidirectional does.
+    return (tf.reverse(outputs, axis=[1]) if reverse else outputs, *finals)
+
+
+@_on_device
+def lstm(
+    x: tf.Tensor,
+    h0: tf.Tensor,
+    c0: tf.Tensor,
+    w_ih: tf.Tensor,
+    w_hh: tf.Tensor,
+    b_ih: tf.Tensor,
+    b_hh: tf.Tensor,
+    reverse: bool = False,
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    # The cell's translation (lstm_cell above): kernels transposed, gates i, f, c, o, one bias b_ih + b_hh.
+    weights = {"kernel": tf.transpose(w_ih), "recurrent_kernel": tf.transpose(w_hh), "bias": b_ih + b_hh}
+    return _layer_call("lstm", x, [h0, c0], weights, reverse)
+
+
+@_on_device
+def gru(
+    x: tf.Tensor,
+    h0: tf.Tensor,
+    w_ih: tf.Tensor,
+    w_hh: tf.Tensor,
+    b_ih: tf.Tensor,
+    b_hh: tf.Tensor,
+    reverse: bool = False,
+) -> tuple[tf.Tensor, tf.Tensor]:
+    # The cell's translation (gru_cell above): blocks z, r, n, kernels transposed, the (2, 3H) bias.
+    weights = {
+        "kernel": tf.transpose(_zrn(w_ih)),
+        "recurrent_kernel": tf.transpose(_zrn(w_hh)),
+        "bias": tf.stack([_zrn(b_ih), _zrn(b_hh)]),
+    }
+    return _layer_call("gru", x, [h0], weights, reverse)
 
 
 # --- dropout and embedding -----------------------------------------------------------------------
@@ -918,6 +1011,55 @@ def multi_head_attention(
         keep = tf.broadcast_to(tf.constant(mask, dtype=tf.bool), (query.shape[0], query.shape[1], key.shape[1]))
     y, _ = layer.stateless_call(values, state, query, value, key, attention_mask=keep, use_causal_mask=causal)
     return y
+
+
+@_on_device
+def transformer_encoder_block(
+    x: tf.Tensor,
+    num_heads: int,
+    in_proj_weight: tf.Tensor,
+    in_proj_bias: tf.Tensor,
+    out_proj_weight: tf.Tensor,
+    out_proj_bias: tf.Tensor,
+    linear1_weight: tf.Tensor,
+    linear1_bias: tf.Tensor,
+    linear2_weight: tf.Tensor,
+    linear2_bias: tf.Tensor,
+    norm1_weight: tf.Tensor,
+    norm1_bias: tf.Tensor,
+    norm2_weight: tf.Tensor,
+    norm2_bias: tf.Tensor,
+    norm_first: bool = False,
+    activation: str = "relu",
+    eps: float = 1e-5,
+    causal: bool = False,
+) -> tf.Tensor:
+    # Keras 3 has no Transformer block (keras_hub's TransformerEncoder is not a dependency): composed as a Keras
+    # user builds one, from this adapter's keras.layers.MultiHeadAttention (above), keras.ops.layer_normalization
+    # (LayerNormalization's computation; its epsilon 1e-3 by default, the convention transformer.layer_norm_eps:
+    # eps is passed), this adapter's linear (tf.tensordot) and tf.nn.relu / gelu(approximate=False): the checks
+    # cover those pieces.
+    e = int(x.shape[-1])
+    wq, wk, wv = (in_proj_weight[i * e : (i + 1) * e] for i in range(3))
+
+    def attention(u: tf.Tensor) -> tf.Tensor:
+        return multi_head_attention(
+            u, u, u, num_heads, wq, wk, wv, out_proj_weight, in_proj_bias, out_proj_bias, causal=causal
+        )
+
+    def ffn(u: tf.Tensor) -> tf.Tensor:
+        hidden = linear(u, linear1_weight, linear1_bias)
+        hidden = tf.nn.gelu(hidden, approximate=False) if activation == "gelu" else tf.nn.relu(hidden)
+        return linear(hidden, linear2_weight, linear2_bias)
+
+    def norm(u: tf.Tensor, weight: tf.Tensor, bias: tf.Tensor) -> tf.Tensor:
+        return layer_norm(u, e, weight, bias, eps)
+
+    if norm_first:
+        h = x + attention(norm(x, norm1_weight, norm1_bias))
+        return h + ffn(norm(h, norm2_weight, norm2_bias))
+    h = norm(x + attention(x), norm1_weight, norm1_bias)
+    return norm(h + ffn(h), norm2_weight, norm2_bias)
 
 
 # --- positions and perplexity: neither TensorFlow nor Keras 3 has an op for them (keras_hub's

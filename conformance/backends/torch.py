@@ -453,6 +453,48 @@ def gru_cell(
     return torch.func.functional_call(module, _cell_params(w_ih, w_hh, b_ih, b_hh), (x, h))
 
 
+def _gated_layer(kind: str, x: torch.Tensor, states: tuple[torch.Tensor, ...], weights: tuple, reverse: bool) -> Any:
+    # torch.nn.LSTM or GRU itself (one layer, batch_first), the given tensors as its parameters. reverse=True runs
+    # torch's own backward direction: a bidirectional layer with the same weights in both directions, of which the
+    # second half of the features and the second of the stacked final states are the backward direction's.
+    cls = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
+    module = cls(
+        x.shape[-1], states[0].shape[-1], batch_first=True, bidirectional=reverse, device="meta", dtype=x.dtype
+    )
+    names = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    params = {n + suffix: w for n, w in zip(names, weights, strict=True) for suffix in ("", "_reverse")[: 1 + reverse]}
+    stacked = tuple(torch.stack([s] * (1 + reverse)) for s in states)  # (directions · layers, N, H)
+    outputs, final = torch.func.functional_call(module, params, (x, stacked if kind == "lstm" else stacked[0]))
+    hidden, which = states[0].shape[-1], int(reverse)
+    finals = final if kind == "lstm" else (final,)
+    return (outputs[..., which * hidden : (which + 1) * hidden], *(f[which] for f in finals))
+
+
+def lstm(
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    c0: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor,
+    b_hh: torch.Tensor,
+    reverse: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    return _gated_layer("lstm", x, (h0, c0), (w_ih, w_hh, b_ih, b_hh), reverse)
+
+
+def gru(
+    x: torch.Tensor,
+    h0: torch.Tensor,
+    w_ih: torch.Tensor,
+    w_hh: torch.Tensor,
+    b_ih: torch.Tensor,
+    b_hh: torch.Tensor,
+    reverse: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    return _gated_layer("gru", x, (h0,), (w_ih, w_hh, b_ih, b_hh), reverse)
+
+
 def _hw(v: Any) -> Any:
     return tuple(v) if isinstance(v, list) else v  # an int or an (h, w) pair, as torch takes them
 
@@ -494,6 +536,11 @@ def conv_transpose2d(
 
 def adaptive_avg_pool2d(x: torch.Tensor, output_size: Any) -> torch.Tensor:
     return F.adaptive_avg_pool2d(x, _hw(output_size))
+
+
+def interpolate(x: torch.Tensor, size: Any, mode: str = "nearest", align_corners: bool | None = None) -> torch.Tensor:
+    # F.interpolate with size (never scale_factor, whose coordinate map differs: interpolate.scale_factor_coordinates).
+    return F.interpolate(x, size=_hw(size), mode=mode, align_corners=align_corners)
 
 
 # --- dropout and embedding -----------------------------------------------------------------------
@@ -587,6 +634,71 @@ def multi_head_attention(
         v_proj_weight=v_proj_weight,
     )
     return y.transpose(0, 1)
+
+
+# torch.nn.TransformerEncoderLayer by its configuration (dropout 0, batch first), built once; each call replaces
+# every parameter by the case's (torch.func.functional_call), so the module's own weights are never used.
+_ENCODER_LAYERS: dict[tuple[Any, ...], torch.nn.TransformerEncoderLayer] = {}
+
+
+def transformer_encoder_block(
+    x: torch.Tensor,
+    num_heads: int,
+    in_proj_weight: torch.Tensor,
+    in_proj_bias: torch.Tensor,
+    out_proj_weight: torch.Tensor,
+    out_proj_bias: torch.Tensor,
+    linear1_weight: torch.Tensor,
+    linear1_bias: torch.Tensor,
+    linear2_weight: torch.Tensor,
+    linear2_bias: torch.Tensor,
+    norm1_weight: torch.Tensor,
+    norm1_bias: torch.Tensor,
+    norm2_weight: torch.Tensor,
+    norm2_bias: torch.Tensor,
+    norm_first: bool = False,
+    activation: str = "relu",
+    eps: float = 1e-5,
+    causal: bool = False,
+) -> torch.Tensor:
+    # The module users build: nn.TransformerEncoderLayer(E, H, F, dropout=0.0, activation, layer_norm_eps,
+    # batch_first=True, norm_first) in eval mode, its parameters the case's under PyTorch's own names. causal is
+    # its float mask with −∞ above the diagonal (nn.Transformer.generate_square_subsequent_mask) and the hint
+    # is_causal=True. When no tensor requires a gradient and num_heads is even, PyTorch takes its fused
+    # torch._transformer_encoder_layer_fwd (the convention transformer.eval_fast_path): the forward checks
+    # cover it there, the gradient checks the autograd path.
+    e, f = x.shape[-1], linear1_weight.shape[0]
+    config = (e, num_heads, f, norm_first, activation, eps, x.dtype)
+    if config not in _ENCODER_LAYERS:
+        _ENCODER_LAYERS[config] = torch.nn.TransformerEncoderLayer(
+            e,
+            num_heads,
+            f,
+            dropout=0.0,
+            activation=activation,
+            layer_norm_eps=eps,
+            batch_first=True,
+            norm_first=norm_first,
+            dtype=x.dtype,
+        ).eval()
+    params = {
+        "self_attn.in_proj_weight": in_proj_weight,
+        "self_attn.in_proj_bias": in_proj_bias,
+        "self_attn.out_proj.weight": out_proj_weight,
+        "self_attn.out_proj.bias": out_proj_bias,
+        "linear1.weight": linear1_weight,
+        "linear1.bias": linear1_bias,
+        "linear2.weight": linear2_weight,
+        "linear2.bias": linear2_bias,
+        "norm1.weight": norm1_weight,
+        "norm1.bias": norm1_bias,
+        "norm2.weight": norm2_weight,
+        "norm2.bias": norm2_bias,
+    }
+    t = x.shape[1]
+    mask = torch.nn.Transformer.generate_square_subsequent_mask(t, device=x.device, dtype=x.dtype) if causal else None
+    layer = _ENCODER_LAYERS[config]
+    return torch.func.functional_call(layer, params, (x,), {"src_mask": mask, "is_causal": causal})
 
 
 # --- positions and perplexity: PyTorch has no op for any of them (torchtune's RotaryPositionalEmbeddings is

@@ -621,6 +621,42 @@ def conv_transpose2d_same_padding() -> Value:
     return reference_conventions.same_output_read(int(jax.lax.conv_transpose(x, w, (1, 2), "SAME").shape[2]))
 
 
+# --- interpolation (issue 13): jax.image.resize, NHWC or any layout (the shape names every axis) -----------
+
+
+def _jax_resize(x: list, size: tuple[int, int], method: str) -> Any:
+    jax = _jax()
+    with jax.enable_x64(True):
+        a = jax.numpy.asarray(x, dtype=jax.numpy.float64)
+        return jax.image.resize(a, (*a.shape[:2], *size), method)
+
+
+def interpolate_align_corners_default() -> Value:
+    return reference_conventions.coordinate_map_read(_jax_resize(reference_conventions.RESIZE_ROW, (1, 4), "linear"))
+
+
+def interpolate_nearest_rounding() -> Value:
+    return reference_conventions.nearest_rounding_read(
+        _jax_resize(reference_conventions.RESIZE_RAMP, (1, 3), "nearest")
+    )
+
+
+def interpolate_antialias_default() -> Value:
+    return reference_conventions.antialias_read(_jax_resize(reference_conventions.RESIZE_RAMP, (1, 3), "linear"))
+
+
+def interpolate_bilinear_output_dtype() -> Value:
+    return str(_jax_resize(reference_conventions.RESIZE_ROW, (1, 4), "linear").dtype)
+
+
+# --- the Transformer block: JAX has none (flax is not a dependency); a block composed in JAX normalizes with
+# jax.nn.standardize, whose epsilon it takes unless given.
+
+
+def transformer_layer_norm_eps() -> Value:
+    return num(inspect.signature(_jax().nn.standardize).parameters["epsilon"].default)
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "jax.nn.leaky_relu", leaky_relu_default_negative_slope),
     Probe("relu.derivative_at_zero", "jax.grad(jax.nn.relu)", relu_derivative_at_zero),
@@ -785,4 +821,9 @@ PROBES: tuple[Probe, ...] = (
         conv_transpose2d_adjoint_by_default,
     ),
     Probe("conv_transpose2d.same_padding", "jax.lax.conv_transpose(padding='SAME')", conv_transpose2d_same_padding),
+    Probe("interpolate.align_corners_default", "jax.image.resize('linear')", interpolate_align_corners_default),
+    Probe("interpolate.nearest_rounding", "jax.image.resize('nearest')", interpolate_nearest_rounding),
+    Probe("interpolate.antialias_default", "jax.image.resize('linear')", interpolate_antialias_default),
+    Probe("interpolate.bilinear_output_dtype", "jax.image.resize('linear')", interpolate_bilinear_output_dtype),
+    Probe("transformer.layer_norm_eps", "jax.nn.standardize(epsilon)", transformer_layer_norm_eps),
 )

@@ -182,6 +182,69 @@ def gru_bias_count() -> Value:
     return sum(1 for p in inspect.signature(reference.gru_cell).parameters if p.startswith("b_"))
 
 
+# --- recurrent layers run backwards, and bidirectional joins (the readers serve conventions/<framework>.py too) ----
+# A one-unit LSTM whose candidate alone reads x (w_ih = (0, 0, 1, 0) in the blocks i, f, g, o; everything else 0),
+# from h = c = 0: every gate is σ(0) = ½, so c_t = c_{t−1}/2 + tanh(x_t)/2 and h_t = tanh(c_t)/2. Over x = (1, 0, 0)
+# read backwards the states are 0, 0 and then non-zero: the only non-zero output is the first if outputs sit at their
+# inputs' positions, the last if they come in the order read. A backward direction with zero weights outputs 0.
+BACKWARDS_X = [[[1.0], [0.0], [0.0]]]
+LSTM_PROBE_W_IH = [[0.0], [0.0], [1.0], [0.0]]
+
+
+def backwards_order_read(outputs: object) -> Value:
+    """Where a layer run backwards over BACKWARDS_X puts its outputs (N = 1, H = 1)."""
+    y = np.asarray(outputs, dtype=np.float64).reshape(-1)
+    if y[0] != 0 and np.all(y[1:] == 0):
+        return "at the inputs' positions (the state after reading x_t at t)"
+    if y[-1] != 0 and np.all(y[:-1] == 0):
+        return "in the order read, last input first"
+    return f"unrecognised: {y.tolist()}"
+
+
+def merge_read(outputs: object) -> Value:
+    """How a bidirectional layer (H = 1, the backward direction's weights 0) joins its directions' outputs."""
+    y = np.asarray(outputs, dtype=np.float64)[0]  # (T, features)
+    if y.shape[-1] == 2 and np.any(y[:, 0] != 0) and np.all(y[:, 1] == 0):
+        return "concat on the feature axis, [forward, backward]"
+    if y.shape[-1] == 2 and np.any(y[:, 1] != 0) and np.all(y[:, 0] == 0):
+        return "concat on the feature axis, [backward, forward]"
+    return f"unrecognised: {y.tolist()}"
+
+
+def h_n_layout_read(states: list[object]) -> Value:
+    """How a bidirectional layer (the backward direction's weights 0) returns its final states."""
+    arrays = [np.asarray(s, dtype=np.float64) for s in states]
+
+    def side(a: np.ndarray) -> str:
+        return "forward" if np.any(a != 0) else "backward"
+
+    if all(a.ndim == 3 and a.shape[0] == 2 for a in arrays):
+        orders = {f"{side(a[0])} first" if side(a[0]) != side(a[1]) else "unrecognised" for a in arrays}
+        return f"each state stacked (2·layers, N, H), {', '.join(sorted(orders))}"
+    return f"{len(arrays)} separate (N, H) tensors: " + ", ".join(side(a) for a in arrays)
+
+
+def _bidirectional_probe() -> tuple[object, object, object]:
+    zeros = {k: [[0.0]] * 4 for k in ("w_hh", "w_ih_reverse", "w_hh_reverse")}
+    biases = {k: [0.0] * 4 for k in ("b_ih", "b_hh", "b_ih_reverse", "b_hh_reverse")}
+    states = {"h0": [[[0.0]], [[0.0]]], "c0": [[[0.0]], [[0.0]]]}
+    return reference.bidirectional_lstm(BACKWARDS_X, w_ih=LSTM_PROBE_W_IH, **states, **zeros, **biases)
+
+
+def lstm_go_backwards_output_order() -> Value:
+    zeros = [[0.0]] * 4
+    outputs, _, _ = reference.lstm(BACKWARDS_X, [[0.0]], [[0.0]], LSTM_PROBE_W_IH, zeros, [0.0] * 4, [0.0] * 4, True)
+    return backwards_order_read(outputs)
+
+
+def bidirectional_merge_mode() -> Value:
+    return merge_read(_bidirectional_probe()[0])
+
+
+def bidirectional_h_n_layout() -> Value:
+    return h_n_layout_read(list(_bidirectional_probe()[1:]))
+
+
 def _f16(v: object) -> np.ndarray:
     """``v`` rounded once to float16 (overflow to inf is the point, not a warning)."""
     with np.errstate(over="ignore"):
@@ -1025,6 +1088,83 @@ def adaptive_avg_pool2d_bins() -> Value:
     return adaptive_bins_read(reference.adaptive_avg_pool2d(ADAPTIVE_X, (1, 3)))
 
 
+# --- interpolation (issue 13): each framework's resize, read through the same probes -------------------------
+
+RESIZE_ROW = [[[[0.0, 1.0]]]]  # one row of 2, resized to (1, 4): where the pixel centres sit
+RESIZE_RAMP = [[[[0.0, 1.0, 2.0, 3.0, 4.0]]]]  # one row of 5, shrunk to (1, 3): rounding and antialiasing
+SCALE_RAMP = [[[[0.0, 1.0, 2.0]]]]  # one row of 3, enlarged by scale_factor 1.5 to 4
+
+
+def _values(y: object) -> list[float]:
+    return [num(v) for v in np.asarray(y, dtype=np.float64).reshape(-1)]
+
+
+def coordinate_map_read(y: object) -> Value:
+    """[0, 1] resized bilinearly to 4: 0, ¼, ¾, 1 with half-pixel centres; 0, ⅓, ⅔, 1 aligning the corners;
+    0, ½, 1, 1 with TensorFlow 1's asymmetric map s = d·H/n."""
+    got = _values(y)
+    for name, expected in (
+        ("align_corners=False (half-pixel centres)", [0.0, 0.25, 0.75, 1.0]),
+        ("align_corners=True (corners aligned)", [0.0, num(1 / 3), num(2 / 3), 1.0]),
+        ("asymmetric (s = d·H/n)", [0.0, 0.5, 1.0, 1.0]),
+    ):
+        if got == expected:
+            return name
+    return f"other ({', '.join(f'{v:g}' for v in got)})"
+
+
+def nearest_rounding_read(y: object) -> Value:
+    """[0, 1, 2, 3, 4] resized by nearest to 3: 0, 1, 3 with ⌊d·H/n⌋ (PyTorch's legacy); 0, 2, 4 with ⌊(d + ½)·H/n⌋."""
+    got = _values(y)
+    if got == [0.0, 1.0, 3.0]:
+        return "⌊d·H/n⌋ (legacy)"
+    if got == [0.0, 2.0, 4.0]:
+        return "⌊(d + ½)·H/n⌋ (half-pixel)"
+    return f"other ({', '.join(f'{v:g}' for v in got)})"
+
+
+def antialias_read(y: object) -> Value:
+    """[0, 1, 2, 3, 4] shrunk bilinearly to 3: ⅓, 2, 3⅔ without antialiasing (two inputs per output); a wider,
+    antialiased kernel averages more inputs (0.43, 2, 3.57 with JAX's triangle of width 5/3)."""
+    got = _values(y)
+    return got != [num(1 / 3), 2.0, num(11 / 3)]
+
+
+def scale_factor_read(y: object) -> Value:
+    """[0, 1, 2] enlarged by scale_factor 1.5 to 4: 0, 0.625, 1.375, 2 if the map uses H/n = 3/4; 0, ½, 7/6, 11/6
+    if it uses 1/scale_factor = 2/3."""
+    got = _values(y)
+    if got == [0.0, 0.625, 1.375, 2.0]:
+        return "H/n (the sizes)"
+    if got == [0.0, 0.5, num(7 / 6), num(11 / 6)]:
+        return "1/scale_factor"
+    return f"other ({', '.join(f'{v:g}' for v in got)})"
+
+
+def interpolate_align_corners_default() -> Value:
+    return coordinate_map_read(reference.interpolate(RESIZE_ROW, (1, 4), "bilinear"))
+
+
+def interpolate_nearest_rounding() -> Value:
+    return nearest_rounding_read(reference.interpolate(RESIZE_RAMP, (1, 3)))
+
+
+def interpolate_antialias_default() -> Value:
+    return antialias_read(reference.interpolate(RESIZE_RAMP, (1, 3), "bilinear"))
+
+
+def interpolate_upsampling_layer_mode() -> Value:
+    return str(inspect.signature(reference.interpolate).parameters["mode"].default)
+
+
+def interpolate_scale_factor_coordinates() -> Value:
+    return None  # the reference takes the output size only
+
+
+def interpolate_bilinear_output_dtype() -> Value:
+    return "float64"  # the reference computes in float64 and returns the input's precision
+
+
 # --- multi-head attention: each framework's layer, read through the same probes --------------------------
 
 MHA_MASK_PROBE = [[True, False]]  # one query, two keys with equal scores and values 1 and 3
@@ -1074,6 +1214,46 @@ def mha_batch_first_default() -> Value:
 
 def mha_default_bias() -> Value:
     return False  # in_proj_bias=None and out_proj_bias=None by default
+
+
+# --- the Transformer block: the reference's defaults are torch.nn.TransformerEncoderLayer's --------------------
+
+FAST_PATH_TAKEN = "taken (eval mode, no gradient, an even number of heads)"
+
+
+def _block_default(name: str) -> Value:
+    return inspect.signature(reference.transformer_encoder_block).parameters[name].default
+
+
+def fast_path_read(taken: dict[tuple[bool, int], bool]) -> Value:
+    """What a framework's fused encoder-layer path is taken for, from calls keyed (eval mode, heads): taken or not."""
+    if taken == {(True, 2): True, (True, 1): False, (False, 2): False}:
+        return FAST_PATH_TAKEN
+    return "other (" + ", ".join(f"{'eval' if e else 'train'}, H={h}: {t}" for (e, h), t in sorted(taken.items())) + ")"
+
+
+def transformer_norm_first_default() -> Value:
+    return bool(_block_default("norm_first"))
+
+
+def transformer_activation_default() -> Value:
+    return str(_block_default("activation"))
+
+
+def transformer_dim_feedforward_default() -> Value:
+    return not_offered()  # F is linear1_weight's shape: the reference has no default width
+
+
+def transformer_layer_norm_eps() -> Value:
+    return num(_block_default("eps"))
+
+
+def transformer_batch_first_default() -> Value:
+    return True  # x (N, T, E): the reference has no other layout
+
+
+def transformer_eval_fast_path() -> Value:
+    return not_offered()  # one path: the reference has no fused kernel
 
 
 CONVENTIONS: tuple[Convention, ...] = (
@@ -1205,6 +1385,25 @@ CONVENTIONS: tuple[Convention, ...] = (
         "gru.bias_count",
         "Bias vectors of the default GRU cell: two (b_ih, b_hh, not interchangeable: r scales b_hn) or one.",
         gru_bias_count,
+    ),
+    Convention(
+        "lstm.go_backwards_output_order",
+        "Where a recurrent layer run backwards (from the last input to the first) puts its outputs: at the "
+        "positions of the inputs they were read from (the reference's reverse=True, PyTorch's backward direction) or "
+        "in the order read, last input first (Keras' go_backwards=True; Bidirectional flips them back).",
+        lstm_go_backwards_output_order,
+    ),
+    Convention(
+        "bidirectional.merge_mode",
+        "How a bidirectional layer joins its two directions' outputs by default: concatenated on the feature axis "
+        "(and in which order), summed, multiplied or averaged (Keras' merge_mode 'concat', 'sum', 'mul', 'ave').",
+        bidirectional_merge_mode,
+    ),
+    Convention(
+        "bidirectional.h_n_layout",
+        "How a bidirectional layer returns its final states: each stacked (2·layers, N, H) with the forward "
+        "direction's first (PyTorch), or as separate tensors per direction (Keras' Bidirectional).",
+        bidirectional_h_n_layout,
     ),
     Convention(
         "float16.exp_overflow",
@@ -1712,6 +1911,42 @@ CONVENTIONS: tuple[Convention, ...] = (
         adaptive_avg_pool2d_bins,
     ),
     Convention(
+        "interpolate.align_corners_default",
+        "Where a bilinear resize places the pixel centres by default: half-pixel centres (align_corners=False), the "
+        "corner pixels aligned (align_corners=True), or TensorFlow 1's asymmetric map s = d·H/n; read from [0, 1] "
+        "resized to 4.",
+        interpolate_align_corners_default,
+    ),
+    Convention(
+        "interpolate.nearest_rounding",
+        "Which input a nearest-neighbour resize copies by default: ⌊d·H/n⌋ (PyTorch's legacy 'nearest') or the "
+        "half-pixel ⌊(d + ½)·H/n⌋ ('nearest-exact', OpenCV, TensorFlow 2, JAX); read from [0, …, 4] resized to 3.",
+        interpolate_nearest_rounding,
+    ),
+    Convention(
+        "interpolate.antialias_default",
+        "Whether a bilinear resize antialiases by default when it shrinks (a kernel widened by H/n, averaging more "
+        "inputs than the two around each output); read from [0, …, 4] resized to 3.",
+        interpolate_antialias_default,
+    ),
+    Convention(
+        "interpolate.upsampling_layer_mode",
+        "The interpolation of the framework's upsampling layer by default (torch.nn.Upsample, "
+        "keras.layers.UpSampling2D; the reference's interpolate).",
+        interpolate_upsampling_layer_mode,
+    ),
+    Convention(
+        "interpolate.scale_factor_coordinates",
+        "What a resize given a scale factor instead of a size uses in its coordinate map: the sizes' ratio H/n, or "
+        "1/scale_factor (which differ when H·scale_factor is not an integer); read from [0, 1, 2] enlarged by 1.5.",
+        interpolate_scale_factor_coordinates,
+    ),
+    Convention(
+        "interpolate.bilinear_output_dtype",
+        "The dtype of a bilinear resize of a float64 input (TensorFlow's kernels compute and return float32).",
+        interpolate_bilinear_output_dtype,
+    ),
+    Convention(
         "mha.boolean_mask_meaning",
         "What True means in a multi-head attention layer's boolean mask: the key takes part (Keras, and "
         "scaled dot-product attention in every framework) or is masked out (PyTorch's MultiheadAttention).",
@@ -1732,5 +1967,38 @@ CONVENTIONS: tuple[Convention, ...] = (
         "mha.default_bias",
         "Whether a freshly built multi-head attention layer has projection biases by default.",
         mha_default_bias,
+    ),
+    Convention(
+        "transformer.norm_first_default",
+        "Whether a Transformer encoder block normalizes before each sublayer by default (pre-norm, True) or after "
+        "the residual sum (post-norm, False: the original Transformer's order).",
+        transformer_norm_first_default,
+    ),
+    Convention(
+        "transformer.activation_default",
+        "The activation between a Transformer block's two feed-forward layers by default.",
+        transformer_activation_default,
+    ),
+    Convention(
+        "transformer.dim_feedforward_default",
+        "The number of hidden units of a Transformer block's feed-forward network by default.",
+        transformer_dim_feedforward_default,
+    ),
+    Convention(
+        "transformer.layer_norm_eps",
+        "The ε a Transformer block's layer normalizations (or the framework's layer normalization a block is built "
+        "from) add to the variance by default.",
+        transformer_layer_norm_eps,
+    ),
+    Convention(
+        "transformer.batch_first_default",
+        "Whether a Transformer encoder block takes (N, T, E) by default (batch first) or (T, N, E).",
+        transformer_batch_first_default,
+    ),
+    Convention(
+        "transformer.eval_fast_path",
+        "When a Transformer encoder block runs a fused kernel instead of its layers one by one: PyTorch's "
+        "torch._transformer_encoder_layer_fwd, whose results differ from the layer-by-layer path by rounding only.",
+        transformer_eval_fast_path,
     ),
 )

@@ -252,6 +252,41 @@ def gru_bias_count() -> Value:
     return int(cell.bias.shape[0]) if len(cell.bias.shape) == 2 else 1  # reset_after: (2, 3H), input and recurrent
 
 
+def _probe_lstm(**options: Any) -> Any:
+    """keras.layers.LSTM, one unit, all weights 0 (float64; the probe's candidate kernel is set by the caller)."""
+    return _keras().layers.LSTM(1, return_sequences=True, return_state=True, dtype="float64", **options)
+
+
+def _candidate_reads_x(layer: Any) -> None:
+    # Keras' blocks i, f, c, o as PyTorch's i, f, g, o: the kernel (in, 4H) is the probe's w_ih transposed.
+    kernel = np.asarray(reference_conventions.LSTM_PROBE_W_IH, dtype=np.float64).T
+    layer.set_weights([kernel, np.zeros((1, 4)), np.zeros(4)])
+
+
+def lstm_go_backwards_output_order() -> Value:
+    layer = _probe_lstm(go_backwards=True)
+    layer.build((None, None, 1))
+    _candidate_reads_x(layer)
+    outputs, _, _ = layer(np.asarray(reference_conventions.BACKWARDS_X))
+    return reference_conventions.backwards_order_read(np.asarray(outputs))
+
+
+def _bidirectional() -> list[Any]:
+    # keras.layers.Bidirectional with its defaults (merge_mode='concat'), the backward copy's weights left 0.
+    wrapper = _keras().layers.Bidirectional(_probe_lstm(kernel_initializer="zeros", recurrent_initializer="zeros"))
+    wrapper.build((None, None, 1))
+    _candidate_reads_x(wrapper.forward_layer)
+    return [np.asarray(v) for v in wrapper(np.asarray(reference_conventions.BACKWARDS_X))]
+
+
+def bidirectional_merge_mode() -> Value:
+    return reference_conventions.merge_read(_bidirectional()[0])
+
+
+def bidirectional_h_n_layout() -> Value:
+    return reference_conventions.h_n_layout_read(_bidirectional()[1:])
+
+
 def _half(x: Any, dtype: str = "float16") -> Any:
     tf = _tf()
     return tf.constant(x, dtype=getattr(tf, dtype))
@@ -853,6 +888,45 @@ def mha_default_bias() -> Value:
     return bool(_keras_mha(2, 4).get_config()["use_bias"])
 
 
+# --- the Transformer block: Keras 3 has none (keras_hub's TransformerEncoder is not a dependency); a block built
+# from Keras layers takes keras.layers.LayerNormalization's epsilon unless given.
+
+
+def transformer_layer_norm_eps() -> Value:
+    return num(_keras().layers.LayerNormalization().epsilon)
+
+
+# --- interpolation (issue 13): tf.image.resize (NHWC) and keras.layers.UpSampling2D --------------------------
+
+
+def _tf_resize(x: list, size: tuple[int, int], **options: Any) -> Any:
+    tf = _tf()
+    images = tf.transpose(tf.constant(x, dtype=tf.float64), (0, 2, 3, 1))  # NCHW -> NHWC
+    return tf.image.resize(images, size, **options)
+
+
+def interpolate_align_corners_default() -> Value:
+    return reference_conventions.coordinate_map_read(_tf_resize(reference_conventions.RESIZE_ROW, (1, 4)))
+
+
+def interpolate_nearest_rounding() -> Value:
+    return reference_conventions.nearest_rounding_read(
+        _tf_resize(reference_conventions.RESIZE_RAMP, (1, 3), method="nearest")
+    )
+
+
+def interpolate_antialias_default() -> Value:
+    return reference_conventions.antialias_read(_tf_resize(reference_conventions.RESIZE_RAMP, (1, 3)))
+
+
+def interpolate_upsampling_layer_mode() -> Value:
+    return str(_keras().layers.UpSampling2D().interpolation)
+
+
+def interpolate_bilinear_output_dtype() -> Value:
+    return str(_tf_resize(reference_conventions.RESIZE_ROW, (1, 4)).dtype.name)
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "tf.nn.leaky_relu", leaky_relu_default_negative_slope),
     Probe(
@@ -898,6 +972,9 @@ PROBES: tuple[Probe, ...] = (
     Probe("gru.gate_order", "keras.layers.GRUCell", gru_gate_order),
     Probe("gru.reset_after", "keras.layers.GRUCell", gru_reset_after),
     Probe("gru.bias_count", "keras.layers.GRUCell", gru_bias_count),
+    Probe("lstm.go_backwards_output_order", "keras.layers.LSTM(go_backwards=True)", lstm_go_backwards_output_order),
+    Probe("bidirectional.merge_mode", "keras.layers.Bidirectional", bidirectional_merge_mode),
+    Probe("bidirectional.h_n_layout", "keras.layers.Bidirectional", bidirectional_h_n_layout),
     Probe("float16.exp_overflow", "tf.math.exp (float16, default device)", float16_exp_overflow),
     Probe("float16.largest_finite", "tf.math.add (float16, default device)", float16_largest_finite),
     Probe(
@@ -1076,4 +1153,10 @@ PROBES: tuple[Probe, ...] = (
     Probe("mha.projection_layout", "keras.layers.MultiHeadAttention(2, key_dim=2)", mha_projection_layout),
     Probe("mha.batch_first_default", "keras.layers.MultiHeadAttention", mha_batch_first_default),
     Probe("mha.default_bias", "keras.layers.MultiHeadAttention(use_bias)", mha_default_bias),
+    Probe("transformer.layer_norm_eps", "keras.layers.LayerNormalization().epsilon", transformer_layer_norm_eps),
+    Probe("interpolate.align_corners_default", "tf.image.resize", interpolate_align_corners_default),
+    Probe("interpolate.nearest_rounding", "tf.image.resize(method='nearest')", interpolate_nearest_rounding),
+    Probe("interpolate.antialias_default", "tf.image.resize", interpolate_antialias_default),
+    Probe("interpolate.upsampling_layer_mode", "keras.layers.UpSampling2D", interpolate_upsampling_layer_mode),
+    Probe("interpolate.bilinear_output_dtype", "tf.image.resize", interpolate_bilinear_output_dtype),
 )

@@ -243,6 +243,39 @@ def gru_bias_count() -> Value:
     return sum(1 for n, _ in _torch().nn.GRUCell(1, 1).named_parameters() if n.startswith("bias"))
 
 
+def _bidirectional_lstm() -> Any:
+    """torch.nn.LSTM(bidirectional=True), one unit, on the probe: the forward candidate reads x, the rest is 0."""
+    torch = _torch()
+    module = torch.nn.LSTM(1, 1, batch_first=True, bidirectional=True, dtype=torch.float64)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.zero_()
+        module.weight_ih_l0.copy_(torch.tensor(reference_conventions.LSTM_PROBE_W_IH, dtype=torch.float64))
+        return module(torch.tensor(reference_conventions.BACKWARDS_X, dtype=torch.float64))
+
+
+def lstm_go_backwards_output_order() -> Value:
+    # PyTorch runs a layer backwards only as a bidirectional layer's second direction: its half of the features.
+    torch = _torch()
+    module = torch.nn.LSTM(1, 1, batch_first=True, bidirectional=True, dtype=torch.float64)
+    with torch.no_grad():
+        for p in module.parameters():
+            p.zero_()
+        module.weight_ih_l0_reverse.copy_(torch.tensor(reference_conventions.LSTM_PROBE_W_IH, dtype=torch.float64))
+        outputs, _ = module(torch.tensor(reference_conventions.BACKWARDS_X, dtype=torch.float64))
+    return reference_conventions.backwards_order_read(outputs[..., 1].numpy())
+
+
+def bidirectional_merge_mode() -> Value:
+    outputs, _ = _bidirectional_lstm()
+    return reference_conventions.merge_read(outputs.detach().numpy())
+
+
+def bidirectional_h_n_layout() -> Value:
+    _, (h_n, c_n) = _bidirectional_lstm()
+    return reference_conventions.h_n_layout_read([h_n.detach().numpy(), c_n.detach().numpy()])
+
+
 def _half(x: Any, dtype: str = "float16") -> Any:
     torch = _torch()
     return torch.tensor(x, dtype=getattr(torch, dtype))
@@ -815,6 +848,46 @@ def adaptive_avg_pool2d_bins() -> Value:
     return reference_conventions.adaptive_bins_read(torch.nn.functional.adaptive_avg_pool2d(x, (1, 3)))
 
 
+# --- interpolation (issue 13): torch.nn.functional.interpolate and torch.nn.Upsample -------------------------
+
+
+def _torch_resize(x: list, **options: Any) -> Any:
+    torch = _torch()
+    return torch.nn.functional.interpolate(torch.tensor(x, dtype=torch.float64), **options)
+
+
+def interpolate_align_corners_default() -> Value:
+    return reference_conventions.coordinate_map_read(
+        _torch_resize(reference_conventions.RESIZE_ROW, size=(1, 4), mode="bilinear")
+    )
+
+
+def interpolate_nearest_rounding() -> Value:
+    return reference_conventions.nearest_rounding_read(_torch_resize(reference_conventions.RESIZE_RAMP, size=(1, 3)))
+
+
+def interpolate_antialias_default() -> Value:
+    return reference_conventions.antialias_read(
+        _torch_resize(reference_conventions.RESIZE_RAMP, size=(1, 3), mode="bilinear")
+    )
+
+
+def interpolate_upsampling_layer_mode() -> Value:
+    return str(_torch().nn.Upsample(scale_factor=2).mode)
+
+
+def interpolate_scale_factor_coordinates() -> Value:
+    return reference_conventions.scale_factor_read(
+        _torch_resize(reference_conventions.SCALE_RAMP, scale_factor=(1, 1.5), mode="bilinear")
+    )
+
+
+def interpolate_bilinear_output_dtype() -> Value:
+    return str(_torch_resize(reference_conventions.RESIZE_ROW, size=(1, 4), mode="bilinear").dtype).removeprefix(
+        "torch."
+    )
+
+
 # --- multi-head attention: torch.nn.MultiheadAttention and F.multi_head_attention_forward --------------
 
 
@@ -859,6 +932,58 @@ def mha_default_bias() -> Value:
     return _torch().nn.MultiheadAttention(4, 2).in_proj_bias is not None
 
 
+# --- the Transformer block: torch.nn.TransformerEncoderLayer --------------------------------------------------
+
+
+def _encoder_layer(**options: Any) -> Any:
+    return _torch().nn.TransformerEncoderLayer(4, 2, **options)
+
+
+def transformer_norm_first_default() -> Value:
+    return bool(_encoder_layer().norm_first)
+
+
+def transformer_activation_default() -> Value:
+    activation = _encoder_layer().activation  # torch.nn.functional.relu by default: its __name__
+    return getattr(activation, "__name__", type(activation).__name__)
+
+
+def transformer_dim_feedforward_default() -> Value:
+    return int(_encoder_layer().linear1.out_features)
+
+
+def transformer_layer_norm_eps() -> Value:
+    return num(_encoder_layer().norm1.eps)
+
+
+def transformer_batch_first_default() -> Value:
+    return bool(_encoder_layer().self_attn.batch_first)
+
+
+def transformer_eval_fast_path() -> Value:
+    # Whether torch._transformer_encoder_layer_fwd (the fused kernel) runs, spied on, for a call without gradients
+    # in eval and train mode with 2 heads and in eval mode with 1 (its fast path needs an even number of heads).
+    torch = _torch()
+    fused, calls = torch._transformer_encoder_layer_fwd, []
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return fused(*args, **kwargs)
+
+    taken = {}
+    torch._transformer_encoder_layer_fwd = spy
+    try:
+        for evaluating, heads in ((True, 2), (True, 1), (False, 2)):
+            layer = torch.nn.TransformerEncoderLayer(4, heads, 8, dropout=0.0, batch_first=True).train(not evaluating)
+            calls.clear()
+            with torch.no_grad():
+                layer(torch.ones(1, 2, 4))
+            taken[(evaluating, heads)] = bool(calls)
+    finally:
+        torch._transformer_encoder_layer_fwd = fused
+    return reference_conventions.fast_path_read(taken)
+
+
 PROBES: tuple[Probe, ...] = (
     Probe("leaky_relu.default_negative_slope", "torch.nn.functional.leaky_relu", leaky_relu_default_negative_slope),
     Probe("leaky_relu.layer_default_negative_slope", "torch.nn.LeakyReLU()", leaky_relu_layer_default_negative_slope),
@@ -888,6 +1013,9 @@ PROBES: tuple[Probe, ...] = (
     Probe("gru.gate_order", "torch.nn.GRUCell", gru_gate_order),
     Probe("gru.reset_after", "torch.nn.GRUCell", gru_reset_after),
     Probe("gru.bias_count", "torch.nn.GRUCell", gru_bias_count),
+    Probe("lstm.go_backwards_output_order", "torch.nn.LSTM(bidirectional=True)", lstm_go_backwards_output_order),
+    Probe("bidirectional.merge_mode", "torch.nn.LSTM(bidirectional=True)", bidirectional_merge_mode),
+    Probe("bidirectional.h_n_layout", "torch.nn.LSTM(bidirectional=True)", bidirectional_h_n_layout),
     Probe("float16.exp_overflow", "torch.exp (float16, cpu)", float16_exp_overflow),
     Probe("float16.largest_finite", "torch.Tensor + (float16, cpu)", float16_largest_finite),
     Probe(
@@ -1065,4 +1193,54 @@ PROBES: tuple[Probe, ...] = (
     Probe("mha.projection_layout", "torch.nn.MultiheadAttention(4, 2)", mha_projection_layout),
     Probe("mha.batch_first_default", "torch.nn.MultiheadAttention(4, 2).batch_first", mha_batch_first_default),
     Probe("mha.default_bias", "torch.nn.MultiheadAttention(4, 2).in_proj_bias", mha_default_bias),
+    Probe(
+        "transformer.norm_first_default",
+        "torch.nn.TransformerEncoderLayer(4, 2).norm_first",
+        transformer_norm_first_default,
+    ),
+    Probe(
+        "transformer.activation_default",
+        "torch.nn.TransformerEncoderLayer(4, 2).activation",
+        transformer_activation_default,
+    ),
+    Probe(
+        "transformer.dim_feedforward_default",
+        "torch.nn.TransformerEncoderLayer(4, 2).linear1.out_features",
+        transformer_dim_feedforward_default,
+    ),
+    Probe("transformer.layer_norm_eps", "torch.nn.TransformerEncoderLayer(4, 2).norm1.eps", transformer_layer_norm_eps),
+    Probe(
+        "transformer.batch_first_default",
+        "torch.nn.TransformerEncoderLayer(4, 2).self_attn.batch_first",
+        transformer_batch_first_default,
+    ),
+    Probe(
+        "transformer.eval_fast_path",
+        "torch.nn.TransformerEncoderLayer under no_grad: torch._transformer_encoder_layer_fwd",
+        transformer_eval_fast_path,
+    ),
+    Probe(
+        "interpolate.align_corners_default",
+        "torch.nn.functional.interpolate(mode='bilinear')",
+        interpolate_align_corners_default,
+    ),
+    Probe(
+        "interpolate.nearest_rounding", "torch.nn.functional.interpolate(mode='nearest')", interpolate_nearest_rounding
+    ),
+    Probe(
+        "interpolate.antialias_default",
+        "torch.nn.functional.interpolate(mode='bilinear')",
+        interpolate_antialias_default,
+    ),
+    Probe("interpolate.upsampling_layer_mode", "torch.nn.Upsample", interpolate_upsampling_layer_mode),
+    Probe(
+        "interpolate.scale_factor_coordinates",
+        "torch.nn.functional.interpolate(scale_factor=1.5)",
+        interpolate_scale_factor_coordinates,
+    ),
+    Probe(
+        "interpolate.bilinear_output_dtype",
+        "torch.nn.functional.interpolate(mode='bilinear')",
+        interpolate_bilinear_output_dtype,
+    ),
 )

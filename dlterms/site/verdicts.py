@@ -89,18 +89,30 @@ MEASURED_THROUGH: dict[str, tuple[str, ...]] = {
     # lr_schedule.*: each framework's schedules.
     "lr_schedule.first_step_count": ("step_lr", "cosine_annealing_lr", "linear_warmup_lr"),
     "lr_schedule.float64_hyperparameters": ("step_lr", "cosine_annealing_lr", "linear_warmup_lr"),
-    # lstm.*, gru.*: each framework's cells, probed one gate at a time (readings.lstm_gate_order_read, ...).
-    "lstm.gate_order": ("lstm_cell",),
-    "lstm.bias_count": ("lstm_cell",),
-    "lstm.forget_bias_init": ("lstm_cell",),
-    "gru.gate_order": ("gru_cell",),
-    "gru.reset_after": ("gru_cell",),
-    "gru.bias_count": ("gru_cell",),
+    # lstm.*, gru.*: each framework's cells, probed one gate at a time (readings.lstm_gate_order_read, ...);
+    # a layer over a sequence has its cell's layout.
+    "lstm.gate_order": ("lstm_cell", "lstm"),
+    "lstm.bias_count": ("lstm_cell", "lstm"),
+    "lstm.forget_bias_init": ("lstm_cell", "lstm"),
+    "gru.gate_order": ("gru_cell", "gru"),
+    "gru.reset_after": ("gru_cell", "gru"),
+    "gru.bias_count": ("gru_cell", "gru"),
+    # Each framework's recurrent layers run backwards and in both directions (Keras' go_backwards, Bidirectional).
+    "lstm.go_backwards_output_order": ("lstm", "gru"),
+    "bidirectional.merge_mode": ("lstm", "gru"),
+    "bidirectional.h_n_layout": ("lstm", "gru"),
     # mha.*: each framework's multi-head attention layer.
     "mha.boolean_mask_meaning": ("multi_head_attention",),
     "mha.projection_layout": ("multi_head_attention",),
     "mha.batch_first_default": ("multi_head_attention",),
     "mha.default_bias": ("multi_head_attention",),
+    # transformer.*: each framework's Transformer block (or the layer normalization a block is built from).
+    "transformer.norm_first_default": ("transformer_encoder_block",),
+    "transformer.activation_default": ("transformer_encoder_block",),
+    "transformer.dim_feedforward_default": ("transformer_encoder_block",),
+    "transformer.layer_norm_eps": ("transformer_encoder_block",),
+    "transformer.batch_first_default": ("transformer_encoder_block",),
+    "transformer.eval_fast_path": ("transformer_encoder_block",),
 }
 # Conventions about a framework's arithmetic or an API no term has (a variance): shown on /conventions/ only.
 GENERAL_CONVENTIONS = frozenset(

@@ -184,6 +184,15 @@ LSTM = {"h": H0, "c": W_HH, "w_ih": W_IH * 4, "w_hh": W_HH * 4, "b_ih": B_IH * 4
 LSTM_KINDS: dict[str, Kind] = {**CELL_KINDS, "c": Tensor(ALL)}
 GRU = {"h": H0, "w_ih": W_IH * 3, "w_hh": W_HH * 3, "b_ih": B_IH * 3, "b_hh": B_HH * 3}
 GRU_KINDS: dict[str, Kind] = CELL_KINDS
+# Gated layers over XS: the cells' weights, h0 and c0 (2, 2); a cotangent of the outputs (2, 2, 2).
+LSTM_LAYER = {"h0": H0, "c0": W_HH, **{k: v for k, v in LSTM.items() if k.startswith(("w_", "b_"))}}
+GRU_LAYER = {"h0": H0, **{k: v for k, v in GRU.items() if k.startswith(("w_", "b_"))}}
+LAYER_X = Tensor(("rank", "d0", "d2", "d1=0"))
+LSTM_LAYER_KINDS: dict[str, Kind] = {**{k: Tensor(ALL) for k in LSTM_LAYER}, "x": LAYER_X, "reverse": Flag()}
+GRU_LAYER_KINDS: dict[str, Kind] = {**{k: Tensor(ALL) for k in GRU_LAYER}, "x": LAYER_X, "reverse": Flag()}
+LSTM_REVERSE = {f"{k}_reverse": v for k, v in LSTM.items() if k.startswith(("w_", "b_"))}
+GRU_REVERSE = {f"{k}_reverse": v for k, v in GRU.items() if k.startswith(("w_", "b_"))}
+XS_H = [[[1.0, 0.0], [0.5, -0.5]], [[0.0, 1.0], [1.0, 1.0]]]
 
 # A two-layer perceptron 3 -> 4 -> 2 and a pair (x, y) for it.
 NET = {"weights": [W, W2], "biases": [B, B2]}
@@ -359,6 +368,37 @@ MHA_KINDS: dict[str, Kind] = {
             [[True, None, True], [True, True, False]],
         )
     ),
+    "causal": Flag(),
+}
+
+# The Transformer block: N = 1, T = 2 positions of E = 2 features in H = 2 heads, F = 3 hidden units.
+BLOCK_CALL: dict[str, Any] = {
+    "x": [[[1.0, 0.5], [0.0, -1.0]]],
+    "num_heads": 2,
+    "in_proj_weight": [[1.0, 0.0], [0.5, -1.0], [0.0, 1.0], [1.0, 1.0], [-0.5, 0.0], [0.25, 0.5]],
+    "in_proj_bias": [0.0, 0.5, -0.5, 1.0, 0.0, 0.25],
+    "out_proj_weight": [[1.0, 0.5], [0.0, 1.0]],
+    "out_proj_bias": [0.5, -0.5],
+    "linear1_weight": [[1.0, 0.0], [0.5, -1.0], [0.25, 0.25]],
+    "linear1_bias": [0.0, 0.5, -0.5],
+    "linear2_weight": [[1.0, 0.0, 0.5], [-1.0, 0.25, 0.0]],
+    "linear2_bias": [0.25, 0.0],
+    "norm1_weight": [1.0, 0.5],
+    "norm1_bias": [0.0, 0.25],
+    "norm2_weight": [1.5, 1.0],
+    "norm2_bias": [-0.25, 0.0],
+    "norm_first": False,
+    "activation": "relu",
+    "eps": 1e-5,
+    "causal": False,
+}
+BLOCK_KINDS: dict[str, Kind] = {
+    **{name: Tensor(ALL) for name in BLOCK_CALL if isinstance(BLOCK_CALL[name], list)},
+    "x": Tensor(("rank", "0d", "d2")),  # any N and T; E fixed by the weights
+    "num_heads": Bad((0, 3, -1, 2.0, True, None, "2")),  # an int >= 1 that divides E = 2
+    "norm_first": Flag(),
+    "activation": Choice(("relu", "gelu")),
+    "eps": Real(0.0),
     "causal": Flag(),
 }
 
@@ -889,6 +929,35 @@ TABLE: dict[str, Entry] = {
         {"x": Tensor(("rank", "d0", "d1", "d2=0", "d3=0")), "cotangent": Tensor(ALL), "output_size": Int(1, pair=True)},
     ),
     "adaptive_bins": Entry({"size": 5, "out": 3}, {"size": Int(1), "out": Int(1)}),
+    "interpolate": Entry(
+        {"x": XC, "size": (3, 4), "mode": "bilinear", "align_corners": True},
+        {
+            "x": Tensor(("rank", "d2=0", "d3=0")),
+            "size": Int(1, pair=True),
+            "mode": Choice(("nearest", "nearest-exact", "bilinear")),
+            "align_corners": Bad((1, 0, "True", 1.0)),
+        },
+        (("mode", "nearest"),),  # align_corners=True with a nearest mode
+    ),
+    "interpolate_vjp": Entry(
+        {"x": XC, "cotangent": GP, "size": 1, "mode": "bilinear", "align_corners": False},
+        {
+            "x": Tensor(("rank", "d0", "d1", "d2=0", "d3=0")),
+            "cotangent": Tensor(ALL),
+            "size": Int(1, pair=True),
+            "mode": Choice(("nearest", "nearest-exact", "bilinear")),
+            "align_corners": Bad((1, "True")),
+        },
+    ),
+    "interpolation_taps": Entry(
+        {"size_in": 5, "size_out": 3, "mode": "bilinear", "align_corners": True},
+        {
+            "size_in": Int(1),
+            "size_out": Int(1),
+            "mode": Choice(("nearest", "nearest-exact", "bilinear")),
+            "align_corners": Bad((1, "True")),
+        },
+    ),
     "conv_block": Entry(
         {"x": XB, "weight": WC, "bias": BC, "stride": 1, "padding": 0, "pool": "avg", "pool_size": 2},
         {
@@ -954,6 +1023,25 @@ TABLE: dict[str, Entry] = {
     ),
     "gru_cell": Entry({"x": XS[0], **GRU}, GRU_KINDS),
     "gru_cell_vjp": Entry({"x": XS[0], **GRU, "cotangent": W_HH}, {**GRU_KINDS, "cotangent": Tensor(ALL)}),
+    # --- gated recurrent layers over XS (N = 2, T = 2, in = 3, H = 2), the cells' weights
+    "lstm": Entry({"x": XS, **LSTM_LAYER, "reverse": True}, LSTM_LAYER_KINDS),
+    "lstm_vjp": Entry(
+        {"x": XS, **LSTM_LAYER, "cotangent": (XS_H, None, H0)},
+        {**LSTM_LAYER_KINDS, "cotangent": Bad((None, (XS_H, H0), (H0, H0, H0), (XS_H, W_IH, H0), (XS_H, H0, [1.0])))},
+    ),
+    "gru": Entry({"x": XS, **GRU_LAYER, "reverse": True}, GRU_LAYER_KINDS),
+    "gru_vjp": Entry(
+        {"x": XS, **GRU_LAYER, "cotangent": (XS_H, H0)},
+        {**GRU_LAYER_KINDS, "cotangent": Bad((None, (XS_H,), (XS_H, H0, H0), (H0, H0), (XS_H, W_IH)))},
+    ),
+    "bidirectional_lstm": Entry(
+        {"x": XS, **LSTM_LAYER, "h0": [H0, H0], "c0": [W_HH, W_HH], **LSTM_REVERSE},
+        {**{k: Tensor(ALL) for k in (*LSTM_LAYER, *LSTM_REVERSE)}, "x": LSTM_LAYER_KINDS["x"]},
+    ),
+    "bidirectional_gru": Entry(
+        {"x": XS, **GRU_LAYER, "h0": [H0, H0], **GRU_REVERSE},
+        {**{k: Tensor(ALL) for k in (*GRU_LAYER, *GRU_REVERSE)}, "x": GRU_LAYER_KINDS["x"]},
+    ),
     # --- weight initialisation (the draw given: u in [0, 1], z any real; a weight of 2 or more axes)
     "fans": Entry({"shape": (4, 3, 2, 2)}, {"shape": Bad((None, "43", (4,), (4, 0), (4, 1.5), (True, 3), (4, -1)))}),
     "calculate_gain": Entry(
@@ -1003,6 +1091,10 @@ TABLE: dict[str, Entry] = {
     "multi_head_attention": Entry(MHA_CALL, MHA_KINDS),
     "multi_head_attention_vjp": Entry(
         {**MHA_CALL, "cotangent": [[[1.0, -1.0], [0.5, 2.0]]]}, {**MHA_KINDS, "cotangent": Tensor(ALL)}
+    ),
+    "transformer_encoder_block": Entry(BLOCK_CALL, BLOCK_KINDS),
+    "transformer_encoder_block_vjp": Entry(
+        {**BLOCK_CALL, "cotangent": [[[1.0, -1.0], [0.5, 2.0]]]}, {**BLOCK_KINDS, "cotangent": Tensor(ALL)}
     ),
     # --- positions (sinusoidal encoding, RoPE: x (1, L = 2, D = 4)) and perplexity
     "sinusoidal_positional_encoding": Entry(POSITIONS_CALL, POSITIONS_KINDS),
