@@ -120,3 +120,37 @@ def test_positional_encoding_heat_map_is_sin_and_cos_of_the_positions() -> None:
             angle = p * 10000.0 ** (-2 * i / 32)
             assert math.isclose(table[p][2 * i], math.sin(angle), rel_tol=1e-12, abs_tol=1e-15)
             assert math.isclose(table[p][2 * i + 1], math.cos(angle), rel_tol=1e-12, abs_tol=1e-15)
+
+
+def _separable(coordinates: list[float], image: list[list[float]]) -> list[list[float]]:
+    """``image`` resampled at ``coordinates`` along both axes by NumPy's np.interp (clamped at the ends)."""
+    import numpy as np
+
+    grid = np.arange(len(image), dtype=float)
+    rows = np.array([np.interp(coordinates, grid, row) for row in image])  # along the width
+    return np.array([np.interp(coordinates, grid, col) for col in rows.T]).T.tolist()  # then the height
+
+
+def test_interpolation_heat_maps_are_the_three_resamplings_of_the_image() -> None:
+    """Nearest is a 2 × 2 block per input; bilinear is np.interp at (d + ½)/2 − ½ (half-pixel) or at 2d/5
+    (align_corners: d·(3 − 1)/(6 − 1)), computed here, and the corners survive only the latter."""
+    import numpy as np
+
+    from dlterms.site.plots import heatmaps
+
+    image = heatmaps.RESAMPLED
+    nearest = heatmaps.resampled("nearest", None)
+    assert nearest == [[image[i // 2][j // 2] for j in range(6)] for i in range(6)]
+    half_pixel = _separable([(d + 0.5) / 2 - 0.5 for d in range(6)], image)
+    assert np.allclose(heatmaps.resampled("bilinear", False), half_pixel, rtol=0, atol=1e-12)
+    corners = _separable([2 * d / 5 for d in range(6)], image)
+    aligned = heatmaps.resampled("bilinear", True)
+    assert np.allclose(aligned, corners, rtol=0, atol=1e-12)
+    for i, j in ((0, 0), (0, -1), (-1, 0), (-1, -1)):
+        assert aligned[i][j] == image[i][j]
+
+
+def test_interpolation_shows_the_resampling_heat_maps() -> None:
+    """The interpolation term's page declares the resampling heat maps."""
+    names = [p.name for p in plots.pictures_for(TERMS["interpolation"], TERMS, SECTIONS)]
+    assert names == ["interpolation"]

@@ -15,6 +15,8 @@ Which pictures a term gets is declared by its glossary entry (``[[picture]]`` ta
 * ``positional-encoding``: the sinusoidal encodings of 64 positions as a heat map (:mod:`.heatmaps`);
 * ``attention``: the weights of one self-attention example as a heat map, without and with the causal
   mask (:mod:`.heatmaps`);
+* ``interpolation``: a 3 × 3 image upsampled to 6 × 6 by nearest and bilinear resampling, with and without
+  ``align_corners`` (:mod:`.heatmaps`);
 * ``computational-graph``: backpropagation's forward and backward pass, traced from the reference's
   ``forward_pass`` and ``backward_pass`` (:mod:`.graph`; a hand-written SVG whose nodes link to terms);
 * a term that declares none: a map of the term and its related terms (the fallback).
@@ -173,6 +175,19 @@ def _attention(p: Declared, terms: dict[str, Term]) -> Picture:
     )
 
 
+def _interpolation(p: Declared, terms: dict[str, Term]) -> Picture:
+    return Picture(
+        "interpolation",
+        "A 3 × 3 image upsampled to 6 × 6 by the reference's interpolate: nearest copies each input to a 2 × 2 "
+        "block; bilinear with half-pixel centres (align_corners=False) repeats the edges; bilinear with "
+        "align_corners=True keeps the four corner values and spreads the inputs out to them.",
+        "参考实现的 interpolate 把 3 × 3 图像上采样为 6 × 6：最近邻把每个输入复制成 2 × 2 的块；半像素中心的双线性"
+        "插值（align_corners=False）边缘重复；align_corners=True 的双线性插值保留四个角的值，并把输入铺展到角上。",
+        heatmaps.draw_interpolation,
+        alt="Four heat maps: a 3 by 3 image and its 6 by 6 nearest, half-pixel bilinear and align_corners upsamplings.",
+    )
+
+
 def computational_graph(p: Declared, terms: dict[str, Term]) -> Picture:
     """Backpropagation's computational graph (kind ``computational-graph``), its nodes linked to ``terms``."""
     return Picture(
@@ -202,6 +217,7 @@ DRAWERS: dict[str, Callable[[Declared, dict[str, Term]], Picture]] = {
     "lstm-cell": _lstm_cell,
     "positional-encoding": _positional_encoding,
     "attention": _attention,
+    "interpolation": _interpolation,
     "computational-graph": computational_graph,
 }
 

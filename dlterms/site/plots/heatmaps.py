@@ -1,4 +1,4 @@
-"""Matrices as heat maps: attention weights, computed by the reference."""
+"""Matrices as heat maps, computed by the reference: attention weights, positional encodings, resampled images."""
 
 from __future__ import annotations
 
@@ -75,4 +75,39 @@ def draw_positional_encoding() -> Figure:
     ax.set_ylabel("position p")
     ax.grid(False)
     fig.colorbar(image, ax=ax, shrink=0.8)
+    return fig
+
+
+# The image resampled: 3 × 3 values, upsampled to 6 × 6 by each mode shown.
+RESAMPLED = [[0.0, 1.0, 0.0], [1.0, 3.0, 2.0], [0.0, 2.0, 4.0]]
+RESAMPLE_SIZE = 6
+RESAMPLE_MODES = (
+    ("nearest", None, "nearest"),
+    ("bilinear", False, "bilinear\nhalf-pixel"),
+    ("bilinear", True, "bilinear\nalign_corners"),
+)
+
+
+def resampled(mode: str, align_corners: bool | None) -> list[list[float]]:
+    """:data:`RESAMPLED` upsampled to 6 × 6 by the reference's ``interpolate``."""
+    interpolate = fn("interpolate")
+    if interpolate is None:
+        raise LookupError("dlterms.reference has no interpolate")
+    out = interpolate([[RESAMPLED]], RESAMPLE_SIZE, mode=mode, align_corners=align_corners)
+    return [list(row) for row in out[0][0]]
+
+
+def draw_interpolation() -> Figure:
+    """The input and its three 6 × 6 upsamplings, two by two, on one colour scale."""
+    fig = Figure(figsize=(PANEL_W, 4.8))
+    axes = fig.subplots(2, 2).ravel()
+    panels = [(RESAMPLED, "input\n3 × 3")] + [(resampled(m, a), title) for m, a, title in RESAMPLE_MODES]
+    image: Any = None
+    for ax, (values, title) in zip(axes, panels, strict=True):
+        image = ax.imshow(values, cmap="viridis", vmin=0.0, vmax=4.0)
+        ax.set_title(title)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.grid(False)
+    fig.colorbar(image, ax=list(axes), shrink=0.7)
     return fig
