@@ -117,6 +117,7 @@ PICTURE_KINDS: dict[str, tuple[str, ...]] = {
     "lstm-cell": (),  # the LSTM cell's gates and state lines, one step's numbers from the reference
     "positional-encoding": (),  # the sinusoidal encodings of 64 positions as a heat map
     "attention": (),  # attention weights as a heat map, without and with the causal mask
+    "transformer-block": (),  # the Transformer block's post-norm and pre-norm orders, residual paths drawn
     "interpolation": (),  # a small image upsampled by nearest and bilinear resampling, both align_corners
     "computational-graph": (),  # backpropagation's forward and backward pass, traced from the reference
 }

@@ -154,3 +154,61 @@ def test_interpolation_shows_the_resampling_heat_maps() -> None:
     """The interpolation term's page declares the resampling heat maps."""
     names = [p.name for p in plots.pictures_for(TERMS["interpolation"], TERMS, SECTIONS)]
     assert names == ["interpolation"]
+
+
+def _walk_stages(stages: tuple[tuple[str, object], ...], x: list, p: dict, heads: int) -> list:
+    """The block computed by walking the drawn stages with the reference's public functions."""
+    import numpy as np
+
+    from dlterms import reference
+    from dlterms.site.plots.cells import RESIDUALS_LEAVE_BEFORE
+
+    e = len(x[0][0])
+    w = p["in_proj_weight"]
+    inputs, norms, sums, h = [], 0, 0, x
+    for name, _ in stages:
+        inputs.append(h)
+        if name == "attention":
+            h = reference.multi_head_attention(
+                h, h, h, heads, w[:e], w[e : 2 * e], w[2 * e :], p["out_proj_weight"],
+                in_proj_bias=p["in_proj_bias"], out_proj_bias=p["out_proj_bias"],
+            )  # fmt: skip
+        elif name == "LayerNorm":
+            norms += 1
+            h = reference.layer_norm(h, e, p[f"norm{norms}_weight"], p[f"norm{norms}_bias"], 1e-5)
+        elif name == "feed-forward":
+            hidden = reference.relu(reference.linear(h, p["linear1_weight"], p["linear1_bias"]))
+            h = reference.linear(hidden, p["linear2_weight"], p["linear2_bias"])
+        else:
+            h = (np.asarray(h) + np.asarray(inputs[RESIDUALS_LEAVE_BEFORE[sums]])).tolist()
+            sums += 1
+    return h
+
+
+def test_transformer_block_diagram_is_the_reference_block() -> None:
+    """Walking each drawn order (its residuals leaving where drawn) computes the reference's
+    transformer_encoder_block with that norm_first, and the two orders differ."""
+    import numpy as np
+
+    from dlterms import reference
+    from dlterms.site.plots import cells
+
+    rng = np.random.default_rng(3)
+    e, f, t = 4, 6, 3
+    shapes = {"in_proj_weight": (3 * e, e), "in_proj_bias": (3 * e,), "out_proj_weight": (e, e), "out_proj_bias": (e,),
+              "linear1_weight": (f, e), "linear1_bias": (f,), "linear2_weight": (e, f), "linear2_bias": (e,),
+              "norm1_weight": (e,), "norm1_bias": (e,), "norm2_weight": (e,), "norm2_bias": (e,)}  # fmt: skip
+    p = {k: rng.uniform(-1, 1, s).tolist() for k, s in shapes.items()}
+    x = rng.uniform(-1, 1, (2, t, e)).tolist()
+    walked = {}
+    for stages, norm_first in ((cells.POST_NORM, False), (cells.PRE_NORM, True)):
+        walked[norm_first] = _walk_stages(stages, x, p, heads=2)
+        expected = reference.transformer_encoder_block(x, 2, **p, norm_first=norm_first)
+        np.testing.assert_allclose(walked[norm_first], expected, rtol=0, atol=1e-12)
+    assert not np.allclose(walked[False], walked[True])
+
+
+def test_transformer_shows_the_block_diagram() -> None:
+    """The Transformer term's page declares the block diagram."""
+    names = [p.name for p in plots.pictures_for(TERMS["transformer"], TERMS, SECTIONS)]
+    assert names == ["transformer-block"]

@@ -15,6 +15,8 @@ Which pictures a term gets is declared by its glossary entry (``[[picture]]`` ta
 * ``positional-encoding``: the sinusoidal encodings of 64 positions as a heat map (:mod:`.heatmaps`);
 * ``attention``: the weights of one self-attention example as a heat map, without and with the causal
   mask (:mod:`.heatmaps`);
+* ``transformer-block``: the Transformer block's post-norm and pre-norm orders (:mod:`.cells`; a test
+  computes the reference's block by walking the drawn stages);
 * ``interpolation``: a 3 × 3 image upsampled to 6 × 6 by nearest and bilinear resampling, with and without
   ``align_corners`` (:mod:`.heatmaps`);
 * ``computational-graph``: backpropagation's forward and backward pass, traced from the reference's
@@ -188,6 +190,19 @@ def _interpolation(p: Declared, terms: dict[str, Term]) -> Picture:
     )
 
 
+def _transformer_block(p: Declared, terms: dict[str, Term]) -> Picture:
+    return Picture(
+        "transformer-block",
+        "The Transformer block's two orders of the reference's transformer_encoder_block. Post-norm "
+        "(norm_first=False, PyTorch's default and Vaswani et al.'s) normalizes after each residual sum; pre-norm "
+        "(norm_first=True, Xiong et al.) normalizes each sublayer's input, leaving the residual path untouched.",
+        "参考实现 transformer_encoder_block 的两种顺序。后归一化（norm_first=False，PyTorch 的默认，Vaswani 等）在"
+        "每次残差相加之后做层规范化；前归一化（norm_first=True，Xiong 等）对每个子层的输入做规范化，残差通路不经过它。",
+        cells.draw_transformer_block,
+        alt="Two stacks of boxes: post-norm (attention, add, LayerNorm, feed-forward, add, LayerNorm) and pre-norm.",
+    )
+
+
 def computational_graph(p: Declared, terms: dict[str, Term]) -> Picture:
     """Backpropagation's computational graph (kind ``computational-graph``), its nodes linked to ``terms``."""
     return Picture(
@@ -218,6 +233,7 @@ DRAWERS: dict[str, Callable[[Declared, dict[str, Term]], Picture]] = {
     "positional-encoding": _positional_encoding,
     "attention": _attention,
     "interpolation": _interpolation,
+    "transformer-block": _transformer_block,
     "computational-graph": computational_graph,
 }
 

@@ -1,4 +1,4 @@
-"""Recurrent cells as diagrams, with the numbers of one step computed by the reference."""
+"""Cells and blocks as diagrams: the LSTM cell with one step's numbers from the reference, the Transformer block."""
 
 from __future__ import annotations
 
@@ -96,5 +96,47 @@ def draw_lstm_cell() -> Figure:
     ax.set_xlim(-0.1, 12.0)
     ax.set_ylim(-0.2, 4.6)
     ax.set_aspect("equal")
+    ax.axis("off")
+    return fig
+
+
+# The Transformer block's two orders, bottom to top: (label, colour) of each stage, "+" a residual sum. In both,
+# the first residual leaves before stage 0 (the block's input x) and the second before stage 3.
+POST_NORM = (("attention", BLUE), ("+", None), ("LayerNorm", ORANGE), ("feed-forward", GREEN),
+             ("+", None), ("LayerNorm", ORANGE))  # fmt: skip
+PRE_NORM = (("LayerNorm", ORANGE), ("attention", BLUE), ("+", None), ("LayerNorm", ORANGE),
+            ("feed-forward", GREEN), ("+", None))  # fmt: skip
+RESIDUALS_LEAVE_BEFORE = (0, 3)
+
+
+def _column(ax: Any, x: float, stages: tuple[tuple[str, str | None], ...], title: str) -> None:
+    """One order of the block, x at the bottom; each residual path runs on the right to its sum."""
+    ax.text(x, 0.0, "x", ha="center", va="center")
+    y, inputs, sums = 0.3, [], 0
+    for name, colour in stages:
+        inputs.append(y)
+        step = 0.95 if name == "+" else 1.05
+        _arrow(ax, (x, y), (x, y + step - (0.28 if name == "+" else 0.3)))
+        y += step
+        if name == "+":
+            _op(ax, x, y, "+")
+            start, side = inputs[RESIDUALS_LEAVE_BEFORE[sums]] + 0.15, x + 1.6
+            ax.plot([x, side, side], [start, start, y], color=GREY, lw=1.2)
+            _arrow(ax, (side, y), (x + 0.28, y))
+            sums += 1
+        else:
+            _box(ax, x, y, name, colour or GREY, 2.2)
+        y += 0.3
+    ax.text(x, y + 0.35, title, ha="center", va="center")
+
+
+def draw_transformer_block() -> Figure:
+    """The Transformer block in its two orders: post-norm (Vaswani et al.) and pre-norm (Xiong et al.)."""
+    fig = Figure(figsize=(PANEL_W, 4.6))
+    ax = fig.add_axes((0, 0, 1, 1))
+    _column(ax, 2.0, POST_NORM, "post-norm")
+    _column(ax, 6.8, PRE_NORM, "pre-norm")
+    ax.set_xlim(0.0, 9.4)
+    ax.set_ylim(-0.4, 9.6)
     ax.axis("off")
     return fig
