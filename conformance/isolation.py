@@ -53,7 +53,7 @@ from typing import Any
 from .backends import Backend
 from .limits import HARD_LIMIT_MARGIN_S
 from .runner import Check, Result, RunSettings, apply_xfail, time_limit
-from .settings import ISOLATION_MODES
+from .settings import CHECKS_PER_WORKER, ISOLATION_MODES
 from .worker import read_crumb, serve
 
 __all__ = [
@@ -156,11 +156,15 @@ def run_isolated(
     jobs: int = 1,
     settings: RunSettings | None = None,
     xfail: Mapping[str, str] | None = None,
+    checks_per_worker: int = CHECKS_PER_WORKER,
 ) -> Iterator[Result]:
     """Yield one row per check, in the given order, each check run in a worker process (``mode`` fork or spawn).
 
     ``jobs`` workers run at once. ``spec`` and ``device`` are how a spawned worker
     loads the backend (``bk`` is the backend loaded here: forked workers use it).
+    A worker that has answered ``checks_per_worker`` checks is stopped and a fresh one
+    takes the next (:data:`~.settings.CHECKS_PER_WORKER`: XLA's compiled programs
+    exhaust a process's memory mappings in a long JAX run).
     """
     if mode not in ("fork", "spawn"):
         raise ValueError(f"run_isolated: mode={mode!r}; expected 'fork' or 'spawn'")
@@ -194,6 +198,8 @@ def run_isolated(
                         for index in pending:
                             done[index] = apply_xfail(w.unstarted_row(checks[index]), xfail)
                         pending.clear()
+                    if w.alive and w.check is None and pending and w.finished >= checks_per_worker:
+                        w.stop()  # a fresh worker takes the next checks (see CHECKS_PER_WORKER)
                     if not w.alive:
                         workers.remove(w)
                 while yielded in done:
@@ -286,6 +292,7 @@ class _Worker:
         self.failed_to_start = ""
         self.check: int | None = None
         self.started = 0.0
+        self.finished = 0  # checks it has answered
 
     @property
     def sentinel(self) -> int | None:
@@ -322,6 +329,7 @@ class _Worker:
             if message[0] == "row":
                 rows.append((message[1], _result(message[2])))
                 self.check = None
+                self.finished += 1
         if dead:
             self.kill()
             if self.check is not None:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "ALL_DTYPES",
+    "CHECKS_PER_WORKER",
     "DEEP_MAX_EXAMPLES",
     "DEFAULT_DTYPES",
     "DEFAULT_ISOLATION",
@@ -47,6 +48,11 @@ DEFAULT_TIMEOUT_S = 60.0
 # case shrinks badly (a large array where one element matters) costs seconds, not minutes, and a
 # count of steps keeps the counterexample the same on every run, unlike a time limit.
 MAX_SHRINK_STEPS = 50
+# A worker process is replaced by a fresh one after this many checks. Each compiled program of XLA:CPU
+# (JAX) keeps its own memory mappings, and the kernel allows a process 65,530 of them (vm.max_map_count):
+# a seed-0 JAX run of 814 checks in one worker died at check 812 ("LLVM compilation error: Cannot
+# allocate memory", then SIGSEGV). A fresh worker costs a fork, or one framework import when spawned.
+CHECKS_PER_WORKER = 200
 # Where checks run (see conformance/isolation.py): "auto" picks forked workers, or spawned ones for
 # frameworks that cannot be forked; "off" runs them in the calling process, where a crash ends the run.
 ISOLATION_MODES: tuple[str, ...] = ("auto", "fork", "spawn", "off")

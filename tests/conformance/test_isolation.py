@@ -243,3 +243,38 @@ def test_crashing_convention_probes_are_recorded_and_the_run_goes_on(
     assert got["relu.sign_of_negative_zero"]["value"] == "+0.0"  # measured through the op after the crashes
     assert got["relu.sign_of_negative_zero"]["api"] == "probemod adapter: relu (float64)"
     assert "error: crashed: SIGSEGV (signal 11)" in page.read_text(encoding="utf-8")
+
+
+PID_MODULE = '''
+"""A torch adapter whose relu notes the process it runs in."""
+import os
+from types import SimpleNamespace
+
+from dlterms.conformance.backends import torch as base
+
+ops = {k: getattr(base, k) for k in dir(base) if not k.startswith("_")}
+
+
+def relu(x):
+    with open(os.environ["DLTERMS_PID_LOG"], "a", encoding="utf-8") as log:
+        log.write(f"{os.getpid()}\\n")
+    return base.relu(x)
+
+
+backend = SimpleNamespace(**{**ops, "name": "pidmod", "relu": relu})
+'''
+
+
+def test_a_worker_is_replaced_after_its_share_of_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With two checks per worker, five checks run in three worker processes, and every row comes back in order."""
+    spec = _module_on_path(tmp_path, monkeypatch, "pidmod", PID_MODULE)
+    log = tmp_path / "pids.txt"
+    monkeypatch.setenv("DLTERMS_PID_LOG", str(log))
+    checks = [c for c in plan(["relu"], ["float32", "float64"]) if c.invariant.tier == "default"][:5]
+    assert len(checks) == 5
+    rows = list(run_isolated(load_backend(spec), checks, mode="fork", spec=spec, checks_per_worker=2,
+                             settings=RunSettings(max_examples=2)))  # fmt: skip
+    assert [r.key for r in rows] == [c.key for c in checks]
+    assert all(r.status in ("pass", "fail") for r in rows), [(r.key, r.status, r.message) for r in rows]
+    pids = log.read_text(encoding="utf-8").split()
+    assert len(set(pids)) == 3 and os.getpid() not in {int(p) for p in pids}
