@@ -55,7 +55,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's start-up
 
 import keras
 import tensorflow as tf
-from dlterms.reference.interpolate import interpolation_taps
 from dlterms.reference.rmsprop import adagrad_rate
 
 from dlterms.ops import as_pair
@@ -462,6 +461,9 @@ def sgd_step(param: tf.Tensor, grad: tf.Tensor, lr: float) -> tf.Tensor:
 # Ops computed by Keras' optimisers, which update variables in place (assign): GradientTape does not
 # differentiate through an assignment, so their VJP is unsupported here (their gradient checks too).
 NOT_DIFFERENTIABLE = ("adam_step", "adamw_step", "rmsprop_step", "adagrad_step", "sgd_momentum_step")
+# Ops some of whose cases TensorFlow computes in float32 only, so their float64 cases are set aside
+# (UnsupportedCase): bilinear resizing (interpolate.bilinear_output_dtype).
+FLOAT32_KERNELS = ("interpolate",)
 
 
 def keras_epsilon(eps: float, beta2: float, step: int) -> float:
@@ -738,22 +740,13 @@ def adaptive_avg_pool2d(x: tf.Tensor, output_size: Any) -> tf.Tensor:
     return keras.ops.adaptive_average_pool(x, as_pair(output_size), data_format="channels_first")
 
 
-def _taps_matrix(size_in: int, size_out: int, align_corners: bool | None) -> tf.Tensor:
-    """The (size_out, size_in) float64 bilinear weights of :func:`dlterms.reference.interpolation_taps`."""
-    weights = np.zeros((size_out, size_in))
-    for d, taps in enumerate(interpolation_taps(size_in, size_out, "bilinear", align_corners)):
-        for i, w in taps:
-            weights[d, i] = float(w)
-    return tf.constant(weights, dtype=tf.float64)
-
-
 @_on_device
 def interpolate(x: tf.Tensor, size: Any, mode: str = "nearest", align_corners: bool | None = None) -> tf.Tensor:
     # NHWC. tf.image.resize has half-pixel centres only ('nearest' is PyTorch's 'nearest-exact'); PyTorch's legacy
     # nearest and align_corners=True are TensorFlow 1's kernels (tf.compat.v1.image.resize_nearest_neighbor and
     # resize_bilinear), called as tf.raw_ops to skip their deprecation warnings. Bilinear kernels compute and
-    # return float32 whatever the input (interpolate.bilinear_output_dtype): cast back; in float64, composed as
-    # one weight matrix per axis (the reference's taps) applied by tf.einsum.
+    # return float32 whatever the input (interpolate.bilinear_output_dtype): cast back in float16 and bfloat16,
+    # and a float64 bilinear case is set aside (FLOAT32_KERNELS): there is no float64 kernel to check.
     images, hw = nchw_to_nhwc(x), list(as_pair(size))
     if mode == "nearest":
         y = tf.raw_ops.ResizeNearestNeighbor(images=images, size=hw, align_corners=False, half_pixel_centers=False)
@@ -761,8 +754,7 @@ def interpolate(x: tf.Tensor, size: Any, mode: str = "nearest", align_corners: b
         y = tf.image.resize(images, hw, method="nearest")
     else:
         if x.dtype == tf.float64:
-            rows, cols = (_taps_matrix(n, o, align_corners) for n, o in zip(x.shape[2:], hw, strict=True))
-            return tf.einsum("ih,nchw,jw->ncij", rows, x, cols)
+            raise UnsupportedCase("interpolate: TensorFlow's bilinear kernels compute and return float32 only")
         if align_corners:
             y = tf.raw_ops.ResizeBilinear(images=images, size=hw, align_corners=True, half_pixel_centers=False)
         else:

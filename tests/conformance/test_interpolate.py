@@ -143,19 +143,21 @@ def test_interpolate_passes_on_jax_and_tensorflow(conform, framework: str) -> No
     assert run.code == 0, run.failed_invariants()
 
 
-def test_tensorflow_bilinear_float64_is_composed_because_its_kernels_return_float32() -> None:
-    """tf.image.resize's bilinear kernel returns float32 for a float64 image, so the adapter composes float64 from
-    weight matrices: [0, 1] doubled is 0, ¼, ¾, 1 in float64, and ⅓ is kept to float64 aligning corners."""
+def test_tensorflow_sets_aside_float64_bilinear_because_its_kernels_return_float32() -> None:
+    """tf.image.resize's bilinear kernel returns float32 for a float64 image, so a float64 bilinear case is set
+    aside (there is no float64 kernel to check); float32 bilinear and float64 nearest are TensorFlow's own."""
     pytest.importorskip("tensorflow")
     import tensorflow as tf
     from dlterms.conformance.backends import tensorflow as tf_backend
+    from dlterms.conformance.checks import UnsupportedCase
 
     x = tf.constant([[[[0.0, 1.0]]]], dtype=tf.float64)
     assert tf.image.resize(tf.transpose(x, (0, 2, 3, 1)), (1, 4)).dtype == tf.float32
-    y = tf_backend.interpolate(x, (1, 4), "bilinear")
-    assert y.dtype == tf.float64 and y.numpy().ravel().tolist() == [0.0, 0.25, 0.75, 1.0]
-    corners = tf_backend.interpolate(x, (1, 4), "bilinear", True).numpy().ravel().tolist()
-    assert corners == [0.0, 1 / 3, 2 / 3, 1.0]
+    for align_corners in (None, False, True):
+        with pytest.raises(UnsupportedCase, match="float32 only"):
+            tf_backend.interpolate(x, (1, 4), "bilinear", align_corners)
+    y = tf_backend.interpolate(tf.cast(x, tf.float32), (1, 4), "bilinear")
+    assert y.dtype == tf.float32 and y.numpy().ravel().tolist() == [0.0, 0.25, 0.75, 1.0]
     assert tf_backend.interpolate(x, (1, 4)).dtype == tf.float64  # nearest keeps the dtype
 
 

@@ -182,14 +182,18 @@ def tensorflow_run(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 
 def test_tensorflow_covers_every_canonical_op(tensorflow_run: Any) -> None:
-    """Every canonical op is implemented; the only unsupported checks are the gradients of the optimizers' steps."""
+    """Every canonical op is implemented; the only unsupported checks are the gradients of the optimizers' steps
+    and float64 rows whose every case needs a kernel TensorFlow has in float32 only (bilinear resizing)."""
     _, report = tensorflow_run
     assert report["backend"]["supported_ops"] == list(CANONICAL_OPS)
     assert report["backend"]["coverage"] == 1.0
     assert {r["dtype"] for r in report["results"]} == {"float32", "float64"}
     unsupported = [r for r in report["results"] if r["status"] == "unsupported"]
-    assert {r["invariant"].split(".")[0] for r in unsupported} == set(tfb.NOT_DIFFERENTIABLE)
-    assert all(r["kind"] == "gradient" for r in unsupported), [r["id"] for r in unsupported]
+    float32_only = [r for r in unsupported if r["invariant"].split(".")[0] in tfb.FLOAT32_KERNELS]
+    assert all(r["dtype"] == "float64" for r in float32_only), [r["id"] for r in float32_only]
+    gradients = [r for r in unsupported if r not in float32_only]
+    assert {r["invariant"].split(".")[0] for r in gradients} == set(tfb.NOT_DIFFERENTIABLE)
+    assert all(r["kind"] == "gradient" for r in gradients), [r["id"] for r in gradients]
 
 
 # TensorFlow's documented defects (dlterms.conformance.known_defects): leaky_relu's float32 alpha, and max
