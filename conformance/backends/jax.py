@@ -18,8 +18,14 @@ Translations (each keeps the canonical semantics of :mod:`dlterms.reference`):
   smooth L1 (huber(δ = β)/β) and KL (log-predictions, as canonical) are
   optax's, imported on first use;
 * rnn: ``lax.scan`` over the time axis with the two biases ``b_ih``, ``b_hh``;
-* lstm_cell, gru_cell: composed from ``jnp`` and ``jax.nn.sigmoid`` in PyTorch's
-  layout (flax's cells, the ones a JAX user calls, are not a dependency).
+* where JAX has no op, flax's (``flax.linen``): lstm_cell, gru_cell are ``LSTMCell``
+  and ``GRUCell`` with PyTorch's per-gate blocks transposed into flax's Dense
+  kernels and the biases translated (flax keeps one per gate where PyTorch sums
+  two); lstm, gru are those cells under ``RNN(reverse=…, keep_order=True)``;
+  multi-head attention is ``MultiHeadDotProductAttention``; dropout is
+  ``Dropout`` (a given keep mask applied as flax applies its own);
+* the Transformer block, positions and perplexity, which neither JAX nor flax
+  has: composed from this adapter's ops.
 
 Every op is ``jax.jit``-compiled (non-array arguments static), and ``vjp`` of
 an :class:`~dlterms.conformance.backends.OpCall` runs as one compiled
@@ -47,6 +53,7 @@ settings. The report's ``compilation_cache`` says which folder was used.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import os
@@ -59,6 +66,7 @@ import numpy as np
 
 jax.config.update("jax_enable_x64", True)
 
+import flax.linen as flax_nn  # noqa: E402
 import jax.numpy as jnp  # noqa: E402  (after x64 is enabled)
 from dlterms.reference.rmsprop import adagrad_rate  # noqa: E402
 from jax import lax  # noqa: E402
@@ -132,12 +140,13 @@ def use_device(spec: str) -> None:
     device = f"{_device.platform}:{_device.id}"
 
 
-def _optax_version() -> dict[str, str]:
-    """optax's version where it is installed: the losses and optimizers of this adapter are optax's."""
-    try:
-        return {"optax": metadata.version("optax")}
-    except metadata.PackageNotFoundError:
-        return {}
+def _library_versions() -> dict[str, str]:
+    """The versions of the libraries this adapter calls where JAX has no op: optax's losses and optimizers (imported
+    on first use, so possibly absent) and flax's layers."""
+    found = {"flax": metadata.version("flax")}
+    with contextlib.suppress(metadata.PackageNotFoundError):
+        found["optax"] = metadata.version("optax")
+    return found
 
 
 def facts() -> dict[str, Any]:
@@ -147,7 +156,7 @@ def facts() -> dict[str, Any]:
     return {
         "device": device,
         "device_kind": _device.device_kind,
-        "framework_versions": {"jax": jax.__version__, "jaxlib": metadata.version("jaxlib"), **_optax_version()},
+        "framework_versions": {"jax": jax.__version__, "jaxlib": metadata.version("jaxlib"), **_library_versions()},
         "driver": _driver(),
         "math_modes": {"jax_default_matmul_precision": precision, "jax_enable_x64": True},
         "compilation_cache": jax.config.jax_compilation_cache_dir,
@@ -181,8 +190,9 @@ def to_numpy(x: jax.Array) -> np.ndarray:
 
 
 # Float options an op's library reads in Python (optax.exponential_decay tests decay_rate == 0 when it builds the
-# schedule): the VJP passes them as constants, one compiled program per value, instead of tracing them.
-STATIC_FLOATS: dict[str, tuple[str, ...]] = {"step_lr": ("gamma",)}
+# schedule; flax.linen.Dropout tests its rate): the VJP passes them as constants, one compiled program per value,
+# instead of tracing them.
+STATIC_FLOATS: dict[str, tuple[str, ...]] = {"step_lr": ("gamma",), "dropout": ("p",)}
 
 
 def vjp(fn: Callable[..., Any], primals: tuple[jax.Array, ...], cotangent: Any) -> tuple[jax.Array, ...]:
@@ -321,7 +331,7 @@ def linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> ja
     return y if bias is None else y + bias
 
 
-# --- normalization: jax.nn.standardize (JAX has no layer, RMS or group norm op; flax is not a dependency) ----
+# --- normalization: jax.nn.standardize, JAX's own normalization op (flax's norm layers are built on it) ------
 # jax.nn.standardize defaults to algorithm="fast", mean(x²) − mean(x)², which cancels for rows far from 0
 # (the convention layer_norm.variance_algorithm); the canonical variance is mean((x − mean)²): "stable".
 
@@ -392,8 +402,9 @@ def batch_norm(
     training: bool = False,
     eps: float = 1e-5,
 ) -> jax.Array:
-    # JAX has no batch norm op (flax.linen.BatchNorm is not a dependency): jax.nn.standardize over the
-    # batch and positions, with the running statistics given as mean and variance in evaluation.
+    # JAX has no batch norm op (flax.linen.BatchNorm is not used: the norm layers stay on JAX's own op):
+    # jax.nn.standardize over the batch and positions, with the running statistics given as mean and variance in
+    # evaluation.
     axes, per = _channel_axes(x)
     if training:
         y = jax.nn.standardize(x, axes, epsilon=eps, algorithm="stable")
@@ -831,33 +842,60 @@ def rnn(
     return jnp.swapaxes(states, 0, 1), h_n
 
 
-# --- gated recurrent cells: composed from jnp and jax.nn (flax, whose cells a JAX user would call, is not a
-# dependency), in PyTorch's layout ------------------------------------------------------------------------
+# --- gated recurrent cells and layers: flax.linen's LSTMCell, GRUCell and RNN (JAX itself has none) ------------------
+# PyTorch's (4H, in) / (3H, in) weights are cut into the per-gate blocks flax keeps as separate Dense layers, each
+# kernel transposed to flax's (in, H). flax's LSTMCell adds one bias per gate (on its hidden Dense): PyTorch's two,
+# b_ih + b_hh, are summed into it. flax's GRUCell puts a bias on the input Dense of r, z and n and on the hidden Dense
+# of n only (the reset gate multiplies W_hn·h + b_hn, as PyTorch's): b_ir + b_hr and b_iz + b_hz are summed, b_in and
+# b_hn kept apart. flax's carry is (c, h), PyTorch's (h, c).
+
+
+def _gate_blocks(w: jax.Array, gates: int) -> list[jax.Array]:
+    return jnp.split(w, gates, axis=0)
+
+
+def _lstm_params(w_ih: jax.Array, w_hh: jax.Array, b_ih: jax.Array, b_hh: jax.Array) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    blocks = zip("ifgo", *(_gate_blocks(a, 4) for a in (w_ih, w_hh, b_ih, b_hh)), strict=True)
+    for gate, wi, wh, bi, bh in blocks:
+        params[f"i{gate}"] = {"kernel": wi.T}
+        params[f"h{gate}"] = {"kernel": wh.T, "bias": bi + bh}
+    return params
+
+
+def _gru_params(w_ih: jax.Array, w_hh: jax.Array, b_ih: jax.Array, b_hh: jax.Array) -> dict[str, Any]:
+    (wir, wiz, win), (whr, whz, whn) = _gate_blocks(w_ih, 3), _gate_blocks(w_hh, 3)
+    (bir, biz, bin_), (bhr, bhz, bhn) = _gate_blocks(b_ih, 3), _gate_blocks(b_hh, 3)
+    return {
+        "ir": {"kernel": wir.T, "bias": bir + bhr},
+        "iz": {"kernel": wiz.T, "bias": biz + bhz},
+        "in": {"kernel": win.T, "bias": bin_},
+        "hr": {"kernel": whr.T},
+        "hz": {"kernel": whz.T},
+        "hn": {"kernel": whn.T, "bias": bhn},
+    }
 
 
 @_jit()
 def lstm_cell(
     x: jax.Array, h: jax.Array, c: jax.Array, w_ih: jax.Array, w_hh: jax.Array, b_ih: jax.Array, b_hh: jax.Array
 ) -> tuple[jax.Array, jax.Array]:
-    i, f, g, o = jnp.split(x @ w_ih.T + b_ih + h @ w_hh.T + b_hh, 4, axis=-1)
-    c1 = jax.nn.sigmoid(f) * c + jax.nn.sigmoid(i) * jnp.tanh(g)
-    return jax.nn.sigmoid(o) * jnp.tanh(c1), c1
+    cell = flax_nn.LSTMCell(features=h.shape[-1])
+    (c1, h1), _ = cell.apply({"params": _lstm_params(w_ih, w_hh, b_ih, b_hh)}, (c, h), x)
+    return h1, c1
 
 
 @_jit()
 def gru_cell(
     x: jax.Array, h: jax.Array, w_ih: jax.Array, w_hh: jax.Array, b_ih: jax.Array, b_hh: jax.Array
 ) -> jax.Array:
-    x_r, x_z, x_n = jnp.split(x @ w_ih.T + b_ih, 3, axis=-1)
-    h_r, h_z, h_n = jnp.split(h @ w_hh.T + b_hh, 3, axis=-1)
-    r, z = jax.nn.sigmoid(x_r + h_r), jax.nn.sigmoid(x_z + h_z)
-    n = jnp.tanh(x_n + r * h_n)  # the reset gate after the matmul and its bias, as PyTorch's and flax's GRUCell
-    return (1.0 - z) * n + z * h
+    cell = flax_nn.GRUCell(features=h.shape[-1])
+    h1, _ = cell.apply({"params": _gru_params(w_ih, w_hh, b_ih, b_hh)}, h, x)
+    return h1
 
 
-# --- gated recurrent layers: JAX has no LSTM or GRU layer (flax's nn.RNN is not a dependency), so the cells above
-# run under lax.scan, whose reverse=True reads the sequence from its end and stacks each output at its input's
-# position: the check covers JAX's primitives (scan, its reverse and their VJPs), not a library's layer -----------
+# flax.linen.RNN over the batch-first sequence (time_major=False): reverse=True reads it from its end, and
+# keep_order=True puts each output at its input's position (PyTorch's backward direction); return_carry gives h_n.
 
 
 @_jit("reverse")
@@ -871,12 +909,10 @@ def lstm(
     b_hh: jax.Array,
     reverse: bool = False,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
-    def step(state: tuple[jax.Array, jax.Array], x_t: jax.Array) -> tuple[tuple[jax.Array, jax.Array], jax.Array]:
-        h, c = lstm_cell(x_t, *state, w_ih, w_hh, b_ih, b_hh)
-        return (h, c), h
-
-    (h_n, c_n), states = lax.scan(step, (h0, c0), jnp.swapaxes(x, 0, 1), reverse=reverse)
-    return jnp.swapaxes(states, 0, 1), h_n, c_n
+    layer = flax_nn.RNN(flax_nn.LSTMCell(features=h0.shape[-1]), reverse=reverse, keep_order=True, return_carry=True)
+    params = {"cell": _lstm_params(w_ih, w_hh, b_ih, b_hh)}
+    (c_n, h_n), outputs = layer.apply({"params": params}, x, initial_carry=(c0, h0))
+    return outputs, h_n, c_n
 
 
 @_jit("reverse")
@@ -889,32 +925,28 @@ def gru(
     b_hh: jax.Array,
     reverse: bool = False,
 ) -> tuple[jax.Array, jax.Array]:
-    def step(h: jax.Array, x_t: jax.Array) -> tuple[jax.Array, jax.Array]:
-        h = gru_cell(x_t, h, w_ih, w_hh, b_ih, b_hh)
-        return h, h
-
-    h_n, states = lax.scan(step, h0, jnp.swapaxes(x, 0, 1), reverse=reverse)
-    return jnp.swapaxes(states, 0, 1), h_n
+    layer = flax_nn.RNN(flax_nn.GRUCell(features=h0.shape[-1]), reverse=reverse, keep_order=True, return_carry=True)
+    h_n, outputs = layer.apply({"params": {"cell": _gru_params(w_ih, w_hh, b_ih, b_hh)}}, x, initial_carry=h0)
+    return outputs, h_n
 
 
-# --- dropout and embedding: flax's dropout (flax.linen.Dropout, not a dependency), jnp.take -------------
+# --- dropout and embedding: flax.linen.Dropout, jnp.take -------------------------------------------------
 
 
-@_jit("training")
+@_jit("p", "training")
 def dropout(x: jax.Array, mask: jax.Array, p: float = 0.5, training: bool = True) -> jax.Array:
     if not training:
-        return x  # flax.linen.Dropout(deterministic=True) returns its input
+        return flax_nn.Dropout(rate=p).apply({}, x, deterministic=True)  # evaluation: flax returns its input
+    # flax.linen.Dropout draws its own keep mask and takes none: with the reference's mask it is written as flax
+    # writes it, lax.select(mask, inputs / keep_prob, zeros): a dropped unit is 0, even a NaN.
     keep = 1.0 - p
-    # flax.linen.Dropout: lax.select(mask, inputs / keep_prob, zeros): a dropped unit is 0, even a NaN.
     return lax.select(mask != 0, x / jnp.asarray(keep, x.dtype), jnp.zeros_like(x))
 
 
-@_jit()
+@_jit("p")
 def random_dropout(x: jax.Array, p: float, seed: int) -> jax.Array:
-    """flax's training-mode dropout: a keep mask of jax.random.bernoulli(key, 1 − p), the key from ``seed``."""
-    keep = 1.0 - p
-    mask = jax.random.bernoulli(jax.random.key(seed), keep, x.shape)
-    return lax.select(mask, x / jnp.asarray(keep, x.dtype), jnp.zeros_like(x))
+    """flax.linen.Dropout(rate=p) in training mode, its "dropout" random stream from ``jax.random.key(seed)``."""
+    return flax_nn.Dropout(rate=p).apply({}, x, deterministic=False, rngs={"dropout": jax.random.key(seed)})
 
 
 @_jit("padding_idx")
@@ -983,25 +1015,27 @@ def _multi_head_attention(
     keep: jax.Array | None = None,
     causal: bool = False,
 ) -> jax.Array:
-    # jax.nn has no multi-head attention and flax is not a dependency: composed as flax's MultiHeadAttention does
-    # (flax.linen and flax.nnx dot_product_attention_weights): the projections cut into H blocks of d = E/H
-    # features, (N, T, H, d); scores q·kᵀ/√d by einsum; hidden keys at the dtype's lowest value (finfo.min, as
-    # flax: a row with no key left averages every value); jax.nn.softmax in the input dtype (flax's default
-    # force_fp32_for_softmax=False; jax.nn.dot_product_attention would take float32, a documented defect).
-    n, e = query.shape[0], query.shape[-1]
+    # flax.linen.MultiHeadDotProductAttention(num_heads, qkv_features=E, out_features=E): a DenseGeneral kernel per
+    # projection, (in, H, d) with a bias (H, d), and the output kernel (H, d, E): PyTorch's (out, in) weights, whose
+    # row h·d + j is head h's feature j, are transposed and reshaped into them (a missing bias is zeros). flax scales
+    # the query by 1/√d, hides keys at the dtype's lowest value (a row with no key left averages every value) and
+    # takes the softmax in the input dtype (its default force_fp32_for_softmax=False). Its mask broadcasts to
+    # (N, heads, L, S), True = attends; a causal mask is the lower triangle from the top left, as canonical.
+    e = query.shape[-1]
     d = e // num_heads
     bias = jnp.zeros(3 * e, dtype=query.dtype) if in_proj_bias is None else in_proj_bias
-    q, k, v = (
-        (x @ w.T + bias[i * e : (i + 1) * e]).reshape(n, x.shape[1], num_heads, d)
-        for i, (x, w) in enumerate(((query, q_proj_weight), (key, k_proj_weight), (value, v_proj_weight)))
-    )
-    scores = jnp.einsum("nlhd,nshd->nhls", q / jnp.sqrt(jnp.asarray(d, dtype=q.dtype)), k)
-    hidden = jnp.zeros(scores.shape[-2:], dtype=bool) if keep is None else ~keep
+    out_bias = jnp.zeros(e, dtype=query.dtype) if out_proj_bias is None else out_proj_bias
+    params: dict[str, Any] = {
+        name: {"kernel": w.T.reshape(-1, num_heads, d), "bias": bias[i * e : (i + 1) * e].reshape(num_heads, d)}
+        for i, (name, w) in enumerate((("query", q_proj_weight), ("key", k_proj_weight), ("value", v_proj_weight)))
+    }
+    params["out"] = {"kernel": out_proj_weight.T.reshape(num_heads, d, e), "bias": out_bias}
+    shape = (query.shape[1], key.shape[1])
+    attends = jnp.ones(shape, dtype=bool) if keep is None else keep
     if causal:
-        hidden = hidden | ~jnp.tril(jnp.ones(scores.shape[-2:], dtype=bool))  # top left
-    scores = jnp.where(hidden, jnp.finfo(scores.dtype).min, scores)
-    z = jnp.einsum("nhls,nshd->nlhd", jax.nn.softmax(scores, axis=-1), v).reshape(n, query.shape[1], e)
-    return z @ out_proj_weight.T + (0 if out_proj_bias is None else out_proj_bias)
+        attends = attends & jnp.tril(jnp.ones(shape, dtype=bool))
+    layer = flax_nn.MultiHeadDotProductAttention(num_heads=num_heads, qkv_features=e, out_features=e)
+    return layer.apply({"params": params}, query, key, value, mask=attends[None, None])
 
 
 def multi_head_attention(
@@ -1044,8 +1078,8 @@ def transformer_encoder_block(
     eps: float = 1e-5,
     causal: bool = False,
 ) -> jax.Array:
-    # Neither JAX nor its standard library has a Transformer block (flax's are not dependencies): composed from
-    # this adapter's multi-head attention (flax's composition above), layer_norm (jax.nn.standardize), linear
+    # Neither JAX nor flax.linen has a Transformer encoder block: composed from this adapter's multi-head
+    # attention (flax's MultiHeadDotProductAttention above), layer_norm (jax.nn.standardize), linear
     # and jax.nn.relu / jax.nn.gelu(approximate=False), as a JAX user writes it; the checks cover those pieces.
     # Not jitted as a whole: each piece is compiled once per shape and shared by every order, activation and mask
     # (a program per block configuration took twice the time in a run).
@@ -1074,7 +1108,7 @@ def transformer_encoder_block(
     return norm2(h + ffn(h))
 
 
-# --- positions and perplexity: JAX has no op for any of them (flax is not a dependency); each is composed from
+# --- positions and perplexity: neither JAX nor flax.linen has an op for them; each is composed from
 # jnp.exp, sin, cos and jax.nn.log_softmax (the cross_entropy above), so these checks cover those primitives.
 
 

@@ -268,11 +268,12 @@ def test_jax_passes_every_invariant(jax_run: Any) -> None:
 
 
 def test_jax_report_records_device_and_versions(jax_run: Any) -> None:
-    """The report names the device, the jax, jaxlib and optax versions and the matmul precision."""
+    """The report names the device, the jax, jaxlib, optax and flax versions and the matmul precision."""
     _, report = jax_run
     backend = report["backend"]
     assert backend["device"] == "cpu:0"
-    assert set(backend["framework_versions"]) == {"jax", "jaxlib", "optax"}  # optax: the losses and optimizers
+    # optax: the losses and optimizers; flax: the gated cells and layers, multi-head attention and dropout
+    assert set(backend["framework_versions"]) == {"jax", "jaxlib", "optax", "flax"}
     assert "jax_default_matmul_precision" in backend["math_modes"]
     assert backend["reduced_precision"] == []
 
