@@ -80,6 +80,13 @@ def _jax() -> Any:
     return jax
 
 
+def _flax() -> Any:
+    """flax.linen: JAX's cells, recurrent layers, attention and dropout (JAX itself has none)."""
+    import flax.linen
+
+    return flax.linen
+
+
 def leaky_relu_default_negative_slope() -> Value:
     return num(-_jax().nn.leaky_relu(-1.0))
 
@@ -293,12 +300,29 @@ def binary_cross_entropy_with_logits_pos_weight() -> Value:
         return absent(exc)
 
 
+def _flax_dropout(x: Any, rate: float) -> Any:
+    """flax.linen.Dropout(rate) in training mode on ``x`` (float64), its random stream from key 0."""
+    jax, nn = _jax(), _flax()
+    x = np.asarray(x, dtype=np.float64)
+    return nn.Dropout(rate=rate).apply({}, x, deterministic=False, rngs={"dropout": jax.random.key(0)})
+
+
 def dropout_rate_meaning() -> Value:
     from .reference import DROPOUT_RATE, DROPOUT_UNITS, rate_read
 
-    jax = _jax()
-    keep = jax.random.bernoulli(jax.random.key(0), DROPOUT_RATE, (DROPOUT_UNITS,))  # p: the probability of True
-    return rate_read(jax.numpy.where(keep, 1.0, 0.0))
+    return rate_read(_flax_dropout(np.ones(DROPOUT_UNITS), DROPOUT_RATE))
+
+
+def dropout_scaling() -> Value:
+    from .reference import kept_value
+
+    return kept_value(_flax_dropout(np.ones(1000), 0.5))
+
+
+def dropout_dropped_nan() -> Value:
+    from .reference import dropped_nan_read
+
+    return dropped_nan_read(_flax_dropout(np.full(1000, np.nan), 0.5))
 
 
 def _take(index: int) -> Any:
@@ -649,6 +673,112 @@ def interpolate_bilinear_output_dtype() -> Value:
     return str(_jax_resize(reference_conventions.RESIZE_ROW, (1, 4), "linear").dtype)
 
 
+# --- gated recurrent cells, layers and multi-head attention: flax.linen (JAX itself has none) -------------------
+# One unit, zero kernels and input; the probe's biases set on flax's named Dense layers: the LSTM's hidden ones
+# (hi, hf, hg, ho: flax's only biases), the GRU's input ones (ir, iz, in; hn's bias left 0).
+
+
+def _flax_lstm(b: list[float]) -> tuple[float, float]:
+    zero = np.zeros((1, 1))
+    params = {f"i{g}": {"kernel": zero} for g in "ifgo"}
+    params |= {f"h{g}": {"kernel": zero, "bias": np.array([v])} for g, v in zip("ifgo", b, strict=True)}
+    carry = (np.ones((1, 1)), np.zeros((1, 1)))  # flax's carry is (c, h)
+    (c1, h1), _ = _flax().LSTMCell(features=1).apply({"params": params}, carry, np.zeros((1, 1)))
+    return float(h1[0, 0]), float(c1[0, 0])
+
+
+def _flax_gru(b: list[float], h: list[float], w_hn: Any = None) -> Any:
+    n = len(h)
+    zero = np.zeros((n, n))
+    params = {f"i{g}": {"kernel": np.zeros((1, n)), "bias": np.asarray(b[k * n : (k + 1) * n])} for k, g in
+              enumerate("rzn")}  # fmt: skip
+    params |= {"hr": {"kernel": zero}, "hz": {"kernel": zero}}
+    params["hn"] = {"kernel": zero if w_hn is None else np.asarray(w_hn).T, "bias": np.zeros(n)}
+    h1, _ = _flax().GRUCell(features=n).apply({"params": params}, np.asarray([h]), np.zeros((1, 1)))
+    return np.asarray(h1[0])
+
+
+def _bias_params(cell: Any, width: int) -> dict[str, Any]:
+    """The bias parameters of a freshly initialised flax cell, by layer name."""
+    jax = _jax()
+    variables = cell.init(jax.random.key(0), cell.initialize_carry(jax.random.key(1), (1, width)), np.zeros((1, width)))
+    return {name: layer["bias"] for name, layer in variables["params"].items() if "bias" in layer}
+
+
+def lstm_gate_order() -> Value:
+    return readings.lstm_gate_order_read(_flax_lstm)
+
+
+def lstm_bias_count() -> Value:
+    """Bias vectors per gate: flax's LSTMCell has one per gate (on the hidden Dense), so one."""
+    biases = _bias_params(_flax().LSTMCell(features=2), 1)
+    return max(sum(1 for name in biases if name[1:] == gate) for gate in "ifgo")
+
+
+def lstm_forget_bias_init() -> Value:
+    hidden = 64
+    biases = _bias_params(_flax().LSTMCell(features=hidden), 1)
+    others = np.concatenate([np.asarray(biases[f"h{g}"]) for g in "igo"])
+    return readings.forget_bias_init_read(biases["hf"], others, hidden)
+
+
+def gru_gate_order() -> Value:
+    return readings.gru_gate_order_read(lambda b: float(_flax_gru(b, [0.5])[0]))
+
+
+def gru_reset_after() -> Value:
+    s = readings.GATE_SATURATION
+    b = [*readings.GRU_RESET_R_BIAS, -s, -s, 0.0, 0.0]  # blocks r, z, n
+    return readings.gru_reset_read(_flax_gru(b, list(readings.GRU_RESET_H), readings.GRU_RESET_W_HN))
+
+
+def gru_bias_count() -> Value:
+    """Bias vectors of the candidate n, the gate that tells one from two: flax's GRUCell has b_in and b_hn."""
+    biases = _bias_params(_flax().GRUCell(features=2), 1)
+    return sum(1 for name in biases if name[1:] == "n")
+
+
+def lstm_go_backwards_output_order() -> Value:
+    """flax.linen.RNN(reverse=True) with its default keep_order=False, the candidate reading x (one unit)."""
+    w = np.asarray(reference_conventions.LSTM_PROBE_W_IH, dtype=np.float64)  # blocks i, f, g, o: g reads x
+    params = {f"i{g}": {"kernel": w[k : k + 1]} for k, g in enumerate("ifgo")}
+    params |= {f"h{g}": {"kernel": np.zeros((1, 1)), "bias": np.zeros(1)} for g in "ifgo"}
+    nn = _flax()
+    outputs = nn.RNN(nn.LSTMCell(features=1), reverse=True).apply(
+        {"params": {"cell": params}}, np.asarray(reference_conventions.BACKWARDS_X)
+    )
+    return reference_conventions.backwards_order_read(outputs)
+
+
+def _flax_mha_shapes() -> dict[str, tuple[int, ...]]:
+    layer = _flax().MultiHeadDotProductAttention(num_heads=2)
+    x = np.zeros((1, 1, 4))
+    params = layer.init(_jax().random.key(0), x, x, x)["params"]
+    return {name: tuple(layer_params["kernel"].shape) for name, layer_params in params.items()}
+
+
+def mha_projection_layout() -> Value:
+    return reference_conventions.mha_layout_read(_flax_mha_shapes(), 4, 2)
+
+
+def mha_batch_first_default() -> Value:
+    """flax attends over the second-to-last axis, batch axes first: (N, L, E) is batch first."""
+    layer = _flax().MultiHeadDotProductAttention(num_heads=1, qkv_features=1, out_features=1)
+    q = np.zeros((2, 3, 1))
+    kv = np.asarray([[[0.0], [0.0], [0.0]], [[5.0], [5.0], [5.0]]])  # batch 1's values all 5, batch 0's all 0
+    params = {n: {"kernel": np.ones((1, 1, 1)), "bias": np.zeros((1, 1))} for n in ("query", "key", "value")}
+    params["out"] = {"kernel": np.ones((1, 1, 1)), "bias": np.zeros(1)}
+    y = np.asarray(layer.apply({"params": params}, q, kv, kv))
+    return bool(np.allclose(y[1], 5.0) and np.allclose(y[0], 0.0))
+
+
+def mha_default_bias() -> Value:
+    layer = _flax().MultiHeadDotProductAttention(num_heads=2)
+    x = np.zeros((1, 1, 4))
+    params = layer.init(_jax().random.key(0), x, x, x)["params"]
+    return all("bias" in params[n] for n in ("query", "key", "value"))
+
+
 # --- the Transformer block: JAX has none (flax is not a dependency); a block composed in JAX normalizes with
 # jax.nn.standardize, whose epsilon it takes unless given.
 
@@ -729,11 +859,19 @@ PROBES: tuple[Probe, ...] = (
         "optax.losses.sigmoid_binary_cross_entropy(pos_weight=3)",
         binary_cross_entropy_with_logits_pos_weight,
     ),
-    Probe(
-        "dropout.rate_meaning",
-        "jax.random.bernoulli(key, p) as a keep mask (JAX has no dropout; flax passes 1 − rate)",
-        dropout_rate_meaning,
-    ),
+    Probe("dropout.rate_meaning", "flax.linen.Dropout(rate=0.2)", dropout_rate_meaning),
+    Probe("dropout.scaling", "flax.linen.Dropout(rate=0.5)", dropout_scaling),
+    Probe("dropout.dropped_nan", "flax.linen.Dropout(rate=0.5)", dropout_dropped_nan),
+    Probe("lstm.gate_order", "flax.linen.LSTMCell", lstm_gate_order),
+    Probe("lstm.bias_count", "flax.linen.LSTMCell", lstm_bias_count),
+    Probe("lstm.forget_bias_init", "flax.linen.LSTMCell", lstm_forget_bias_init),
+    Probe("gru.gate_order", "flax.linen.GRUCell", gru_gate_order),
+    Probe("gru.reset_after", "flax.linen.GRUCell", gru_reset_after),
+    Probe("gru.bias_count", "flax.linen.GRUCell", gru_bias_count),
+    Probe("lstm.go_backwards_output_order", "flax.linen.RNN(reverse=True)", lstm_go_backwards_output_order),
+    Probe("mha.projection_layout", "flax.linen.MultiHeadDotProductAttention(2)", mha_projection_layout),
+    Probe("mha.batch_first_default", "flax.linen.MultiHeadDotProductAttention", mha_batch_first_default),
+    Probe("mha.default_bias", "flax.linen.MultiHeadDotProductAttention(use_bias)", mha_default_bias),
     Probe("embedding.out_of_range_index", "jax.numpy.take(axis=0) (flax's nn.Embed)", embedding_out_of_range_index),
     Probe("embedding.negative_index", "jax.numpy.take(axis=0) (flax's nn.Embed)", embedding_negative_index),
     Probe("adam.default_eps", "optax.adam", adam_default_eps),
