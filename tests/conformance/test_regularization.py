@@ -122,7 +122,11 @@ def test_keras_dropout_selects_zero_and_computes_in_float32() -> None:
     }
 
 
-def test_jax_bernoulli_p_is_the_keep_probability() -> None:
-    """JAX has no dropout; jax.random.bernoulli's p is the probability of a 1, so a keep mask needs 1 − rate."""
-    pytest.importorskip("jax")
-    assert _dropout_rows("jax")["dropout.rate_meaning"] == "keep probability"
+def test_flax_dropout_rate_is_the_drop_probability_and_a_dropped_nan_is_zero() -> None:
+    """JAX has no dropout; flax.linen.Dropout's rate is the drop probability (it passes 1 − rate to
+    jax.random.bernoulli as the keep probability) and, as Keras', it selects 0 for a dropped unit, even a NaN."""
+    pytest.importorskip("flax")
+    rows = _dropout_rows("jax")
+    assert rows["dropout.rate_meaning"] == "drop probability"
+    assert rows["dropout.scaling"] == 2.0
+    assert rows["dropout.dropped_nan"] == "0 (a select)"
