@@ -744,9 +744,9 @@ def lstm_go_backwards_output_order() -> Value:
     params = {f"i{g}": {"kernel": w[k : k + 1]} for k, g in enumerate("ifgo")}
     params |= {f"h{g}": {"kernel": np.zeros((1, 1)), "bias": np.zeros(1)} for g in "ifgo"}
     nn = _flax()
-    outputs = nn.RNN(nn.LSTMCell(features=1), reverse=True).apply(
-        {"params": {"cell": params}}, np.asarray(reference_conventions.BACKWARDS_X)
-    )
+    x = np.asarray(reference_conventions.BACKWARDS_X, dtype=np.float64)
+    carry = (np.zeros((1, 1)), np.zeros((1, 1)))  # given: flax's own initial carry is float32 whatever x is
+    outputs = nn.RNN(nn.LSTMCell(features=1), reverse=True).apply({"params": {"cell": params}}, x, initial_carry=carry)
     return reference_conventions.backwards_order_read(outputs)
 
 

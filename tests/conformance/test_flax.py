@@ -110,3 +110,20 @@ def test_a_translation_that_leaves_pytorchs_input_kernels_untransposed_is_refuse
     }
     with pytest.raises(Exception, match=r"(?i)shape"):
         flax_nn.GRUCell(features=H).apply({"params": params}, as_jax(H0)[0], as_jax(X[:, 0])[0])
+
+
+def test_flax_conventions_are_measured_with_64_bit_types_on() -> None:
+    """The gated-cell, layer and attention rows measured through flax in a process where the adapter enabled x64."""
+    from dlterms.conformance import conventions
+
+    rows = {r["id"]: r["value"] for r in conventions.measure("jax")}
+    assert rows["lstm.gate_order"] == "i, f, g, o"
+    assert rows["lstm.bias_count"] == 1  # one per gate, on the hidden Dense
+    assert rows["lstm.forget_bias_init"] == "0"  # flax's bias_init is zeros; Keras' unit_forget_bias gives 1
+    assert rows["gru.gate_order"] == "r, z, n"
+    assert rows["gru.reset_after"] == "after the matmul: r ⊙ (W_hn·h + b_hn)"
+    assert rows["gru.bias_count"] == 2  # the candidate's b_in and b_hn
+    # flax.linen.RNN(reverse=True) keeps keep_order=False by default: outputs come in the order read, as Keras'
+    assert rows["lstm.go_backwards_output_order"] == "in the order read, last input first"
+    assert rows["mha.projection_layout"] == "one kernel per projection (E, H, E/H), (in, heads, features)"
+    assert rows["mha.batch_first_default"] is True and rows["mha.default_bias"] is True
