@@ -331,7 +331,7 @@ def linear(x: jax.Array, weight: jax.Array, bias: jax.Array | None = None) -> ja
     return y if bias is None else y + bias
 
 
-# --- normalization: jax.nn.standardize, JAX's own normalization op (flax's norm layers are built on it) ------
+# --- normalization: jax.nn.standardize, JAX's own normalization op (not flax's LayerNorm, see the decisions) ---
 # jax.nn.standardize defaults to algorithm="fast", mean(x²) − mean(x)², which cancels for rows far from 0
 # (the convention layer_norm.variance_algorithm); the canonical variance is mean((x − mean)²): "stable".
 
