@@ -750,15 +750,16 @@ def lstm_go_backwards_output_order() -> Value:
     return reference_conventions.backwards_order_read(outputs)
 
 
-def _flax_mha_shapes() -> dict[str, tuple[int, ...]]:
+def _flax_mha_params() -> dict[str, Any]:
+    """The parameters of a freshly initialised flax.linen.MultiHeadDotProductAttention(2) on E = 4, by layer name."""
     layer = _flax().MultiHeadDotProductAttention(num_heads=2)
     x = np.zeros((1, 1, 4))
-    params = layer.init(_jax().random.key(0), x, x, x)["params"]
-    return {name: tuple(layer_params["kernel"].shape) for name, layer_params in params.items()}
+    return dict(layer.init(_jax().random.key(0), x, x, x)["params"])
 
 
 def mha_projection_layout() -> Value:
-    return reference_conventions.mha_layout_read(_flax_mha_shapes(), 4, 2)
+    shapes = {name: tuple(layer["kernel"].shape) for name, layer in _flax_mha_params().items()}
+    return reference_conventions.mha_layout_read(shapes, 4, 2)
 
 
 def mha_batch_first_default() -> Value:
@@ -773,9 +774,7 @@ def mha_batch_first_default() -> Value:
 
 
 def mha_default_bias() -> Value:
-    layer = _flax().MultiHeadDotProductAttention(num_heads=2)
-    x = np.zeros((1, 1, 4))
-    params = layer.init(_jax().random.key(0), x, x, x)["params"]
+    params = _flax_mha_params()
     return all("bias" in params[n] for n in ("query", "key", "value"))
 
 
