@@ -797,16 +797,21 @@ def random_init(kind: str, shape: tuple[int, ...], seed: int, dtype: str = "floa
 def _scheduler_course(make: Any, last: int) -> list[float]:
     """The rates a torch scheduler gives at steps 0..last on an SGD optimiser of base rate 1.
 
-    Each step is ``optimizer.step()`` then ``scheduler.step()`` (torch's order; no gradient, so nothing
-    moves): the chainable, recursive form a training loop gets. The schedulers keep the rate as a Python
-    float, outside autograd, so the adapter scales the course by the tensor ``lr``: every torch schedule
-    here is linear in the base rate (cosine annealing affine in (lr, eta_min)), and the gradient reaches lr.
+    Each step is ``scheduler.step()``, the chainable, recursive form a training loop gets, with one
+    ``optimizer.step()`` before the first (torch's order, so torch does not warn; no gradient, so nothing
+    moves). A training loop calls ``optimizer.step()`` before every ``scheduler.step()``, but the rate
+    lives in the optimizer's ``param_groups`` and the schedulers do not read the optimizer's state: the
+    courses are identical, and an ``optimizer.step()`` per step made this op 6% of a full torch run. The
+    schedulers keep the rate as a Python float, outside autograd, so the adapter scales the course by the
+    tensor ``lr``: every torch schedule here is linear in the base rate (cosine annealing affine in
+    (lr, eta_min)), and the gradient reaches lr.
     """
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
     scheduler = make(optimizer)
     rates = [optimizer.param_groups[0]["lr"]]
-    for _ in range(last):
-        optimizer.step()
+    for t in range(last):
+        if t == 0:
+            optimizer.step()
         scheduler.step()
         rates.append(optimizer.param_groups[0]["lr"])
     return rates

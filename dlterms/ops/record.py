@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 __all__ = [
@@ -276,16 +277,16 @@ class Op:
             if unknown:
                 raise ValueError(f"op {self.name!r}: special value {sv.name!r} has unknown arguments {unknown}")
 
-    @property
+    @cached_property  # read for every example of every check
     def arg_names(self) -> tuple[str, ...]:
         return tuple(a.name for a in self.args)
 
-    @property
+    @cached_property  # read for every example of every check
     def tensors(self) -> tuple[str, ...]:
         """Floating-point tensor arguments: converted with ``asarray(value, dtype)``."""
         return tuple(a.name for a in self.args if a.role == "tensor")
 
-    @property
+    @cached_property  # read for every example of every check
     def indices(self) -> tuple[str, ...]:
         """Integer tensor arguments: converted with ``asarray(value, "int64")``."""
         return tuple(a.name for a in self.args if a.role == "index")

@@ -165,3 +165,29 @@ def test_the_schedule_conventions_of_optax_and_keras() -> None:
     assert jax_rows["cosine_annealing_lr.after_t_max"] == 0.0 and tf_rows["cosine_annealing_lr.after_t_max"] == 0.0
     assert jax_rows["lr_schedule.first_step_count"] == 0 and tf_rows["lr_schedule.first_step_count"] == 0
     assert tf_rows["lr_schedule.float64_hyperparameters"] == "float32"
+
+
+@pytest.mark.parametrize(
+    ("op", "options", "scheduler"),
+    [
+        ("step_lr", {"step_size": 7, "gamma": 0.5}, lambda o: torch.optim.lr_scheduler.StepLR(o, 7, gamma=0.5)),
+        ("cosine_annealing_lr", {"t_max": 50}, lambda o: torch.optim.lr_scheduler.CosineAnnealingLR(o, 50)),
+        (
+            "linear_warmup_lr",
+            {"warmup_steps": 20, "start_factor": 0.1},
+            lambda o: torch.optim.lr_scheduler.LinearLR(o, start_factor=0.1, total_iters=20),
+        ),
+    ],
+)
+def test_torch_adapter_schedules_equal_a_training_loop_that_steps_the_optimizer_every_time(
+    op: str, options: dict, scheduler
+) -> None:  # type: ignore[no-untyped-def]
+    """The torch adapter steps the optimizer once, before the first scheduler step; the rates it reads are
+    those of a loop calling ``optimizer.step()`` before every ``scheduler.step()``, exactly, over 300 steps."""
+    steps = list(range(301))
+    lr = torch.tensor(1.0, dtype=torch.float64)
+    got = getattr(torch_backend, op)(lr=lr, step=torch.tensor(steps), **options)
+    expected = _torch_course(scheduler, 300)
+    if op == "cosine_annealing_lr":  # the adapter reads the canonical schedule at min(t, T): see its comment
+        expected = [expected[min(t, 50)] for t in steps]
+    assert got.tolist() == expected
