@@ -43,6 +43,8 @@ from .reference import (
     ADAM_PROBE_EPS,
     ADAM_PROBE_GRAD,
     ADAM_PROBE_LR,
+    BN_BATCH,
+    BN_MOMENTUM,
     EPS_PROBE_A,
     HUBER_RESIDUAL,
     KL_BATCH_LOG_Q,
@@ -66,6 +68,8 @@ from .reference import (
     kl_input_read,
     kl_reduction_read,
     kl_tiny_log_q,
+    momentum_read,
+    running_variance_read,
     scaling_read,
     variance_read,
     weight_decay_read,
@@ -238,6 +242,62 @@ def layer_norm_variance() -> Value:
 
 def layer_norm_variance_algorithm() -> Value:
     return algorithm_read(_standardize(OFFSET_X, epsilon=TINY_EPS))
+
+
+# --- normalization layers JAX lacks: flax.linen's (RMSNorm, GroupNorm, BatchNorm), in float64 -------------------
+
+
+def _flax_norm(kind: str, values: object, **kwargs: Any) -> Any:
+    """flax.linen's ``kind`` layer, its defaults but ``kwargs``, initialised and applied to ``values`` (float64)."""
+    jax, nn = _jax(), _flax()
+    with jax.enable_x64(True):
+        x = jax.numpy.asarray(values, dtype=jax.numpy.float64)
+        layer = getattr(nn, kind)(dtype=jax.numpy.float64, param_dtype=jax.numpy.float64, **kwargs)
+        return np.asarray(layer.apply(layer.init(jax.random.PRNGKey(0), x), x))
+
+
+def rms_norm_default_eps() -> Value:
+    return eps_read(_flax_norm("RMSNorm", [[EPS_PROBE_A, EPS_PROBE_A]]))
+
+
+def group_norm_default_eps() -> Value:
+    # flax puts channels last, as Keras does: two channels of one position, one group.
+    return eps_read(_flax_norm("GroupNorm", [[-EPS_PROBE_A, EPS_PROBE_A]], num_groups=1))
+
+
+def group_norm_variance() -> Value:
+    return variance_read(_flax_norm("GroupNorm", [VARIANCE_X], num_groups=1, epsilon=TINY_EPS))
+
+
+def _flax_batch_norm(values: object, running_var: float = 1.0, **kwargs: Any) -> tuple[Any, Any]:
+    """flax.linen.BatchNorm in training (float64 input, defaults but ``kwargs``) on ``values``, from running mean 0
+    and running variance ``running_var``: its output and its updated ``batch_stats`` (which flax keeps in float32)."""
+    jax, nn = _jax(), _flax()
+    with jax.enable_x64(True):
+        x = jax.numpy.asarray(values, dtype=jax.numpy.float64)
+        f64 = jax.numpy.float64
+        layer = nn.BatchNorm(use_running_average=False, dtype=f64, param_dtype=f64, **kwargs)
+        variables = layer.init(jax.random.PRNGKey(0), x)
+        stats = variables["batch_stats"]
+        variables = {**variables, "batch_stats": {**stats, "var": jax.numpy.full_like(stats["var"], running_var)}}
+        y, updated = layer.apply(variables, x, mutable=["batch_stats"])
+        return np.asarray(y), {k: np.asarray(v) for k, v in updated["batch_stats"].items()}
+
+
+def batch_norm_default_eps() -> Value:
+    return eps_read(_flax_batch_norm([[-EPS_PROBE_A], [EPS_PROBE_A]])[0])
+
+
+def batch_norm_new_batch_weight() -> Value:
+    return num(_flax_batch_norm(BN_BATCH)[1]["mean"][0])
+
+
+def batch_norm_momentum_meaning() -> Value:
+    return momentum_read(_flax_batch_norm(BN_BATCH, momentum=BN_MOMENTUM)[1]["mean"])
+
+
+def batch_norm_running_variance() -> Value:
+    return running_variance_read(_flax_batch_norm(BN_BATCH, 0.0, momentum=0.0)[1]["var"])
 
 
 def _in_float64(f: Callable[..., Any], *values: object, **kwargs: Any) -> Any:
@@ -836,6 +896,13 @@ PROBES: tuple[Probe, ...] = (
     Probe("layer_norm.default_eps", "jax.nn.standardize (JAX has no layer norm)", layer_norm_default_eps),
     Probe("layer_norm.variance", "jax.nn.standardize", layer_norm_variance),
     Probe("layer_norm.variance_algorithm", "jax.nn.standardize (float64)", layer_norm_variance_algorithm),
+    Probe("rms_norm.default_eps", "flax.linen.RMSNorm() (JAX has no RMS norm)", rms_norm_default_eps),
+    Probe("group_norm.default_eps", "flax.linen.GroupNorm(num_groups=1) (JAX has none)", group_norm_default_eps),
+    Probe("group_norm.variance", "flax.linen.GroupNorm(num_groups=1)", group_norm_variance),
+    Probe("batch_norm.default_eps", "flax.linen.BatchNorm (training; JAX has no batch norm)", batch_norm_default_eps),
+    Probe("batch_norm.new_batch_weight", "flax.linen.BatchNorm (training)", batch_norm_new_batch_weight),
+    Probe("batch_norm.momentum_meaning", "flax.linen.BatchNorm(momentum=0.25)", batch_norm_momentum_meaning),
+    Probe("batch_norm.running_variance", "flax.linen.BatchNorm(momentum=0)", batch_norm_running_variance),
     Probe("huber_loss.default_delta", "optax.losses.huber_loss (JAX has none of its own)", huber_loss_default_delta),
     Probe(
         "smooth_l1_loss.scaling", "optax.losses.huber_loss(delta=2) (optax has no smooth L1)", smooth_l1_loss_scaling

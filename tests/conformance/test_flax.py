@@ -127,3 +127,17 @@ def test_flax_conventions_are_measured_with_64_bit_types_on() -> None:
     assert rows["lstm.go_backwards_output_order"] == "in the order read, last input first"
     assert rows["mha.projection_layout"] == "one kernel per projection (E, H, E/H), (in, heads, features)"
     assert rows["mha.batch_first_default"] is True and rows["mha.default_bias"] is True
+
+
+def test_flax_normalization_layers_give_the_jax_column_of_the_rows_jax_has_no_op_for() -> None:
+    """RMS, group and batch norm: JAX has no op, so their rows are flax.linen's layers with their documented defaults
+    (RMSNorm and GroupNorm ε = 1e−6; BatchNorm ε = 1e−5, momentum 0.99 on the old value: ``ra = m·ra + (1 − m)·x``)."""
+    from dlterms.conformance.conventions import jax as jax_conventions
+
+    rows = {p.convention: p.measure() for p in jax_conventions.PROBES if p.api.startswith("flax.linen.")}
+    assert rows["rms_norm.default_eps"] == 1e-6 and rows["group_norm.default_eps"] == 1e-6
+    assert rows["group_norm.variance"] == "biased (divides by n)"
+    assert rows["batch_norm.default_eps"] == 1e-5
+    assert rows["batch_norm.new_batch_weight"] == 0.01  # 1 − 0.99, read from flax's float32 running mean
+    assert rows["batch_norm.momentum_meaning"] == "weights the old value"
+    assert rows["batch_norm.running_variance"] == "biased (divides by n)"
