@@ -58,6 +58,7 @@ from .worker import read_crumb, serve
 
 __all__ = [
     "NO_FORK",
+    "RECYCLED",
     "TRACEBACK_LINES",
     "Isolation",
     "choose_isolation",
@@ -65,10 +66,15 @@ __all__ = [
     "run_isolated",
     "run_jobs",
     "unforkable_framework",
+    "worker_share",
 ]
 
 # Frameworks whose runtime threads make a fork unsafe once they have run (the forked copy may deadlock).
 NO_FORK = ("jax", "tensorflow", "keras")
+# Frameworks whose workers are replaced after CHECKS_PER_WORKER checks: XLA:CPU keeps memory mappings per
+# compiled program (a whole JAX run in one worker reached vm.max_map_count). Others keep one worker: a
+# TensorFlow worker gained 29 mappings over 102 checks, and a spawned one costs a TensorFlow import (about 5 s).
+RECYCLED = ("jax",)
 # How many lines of a dead worker's log (its fatal-signal stack, its stderr) a row keeps.
 TRACEBACK_LINES = 20
 
@@ -124,6 +130,17 @@ def on_accelerator(bk: Backend) -> str:
 
 def unforkable_framework(bk: Backend) -> str | None:
     """The framework of :data:`NO_FORK` that the adapter uses (its ``framework``, its name, its modules' imports)."""
+    return _framework_among(bk, NO_FORK)
+
+
+def worker_share(bk: Backend) -> int | None:
+    """How many checks a worker answers before a fresh one replaces it: :data:`~.settings.CHECKS_PER_WORKER`
+    for an adapter on a framework of :data:`RECYCLED`, ``None`` (no limit) for any other."""
+    return CHECKS_PER_WORKER if _framework_among(bk, RECYCLED) else None
+
+
+def _framework_among(bk: Backend, frameworks: tuple[str, ...]) -> str | None:
+    """The first of ``frameworks`` the adapter uses (its ``framework``, its name, its modules' imports)."""
     names = {str(getattr(bk.impl, "framework", "")), bk.name}
     modules = [bk.impl] if isinstance(bk.impl, types.ModuleType) else []
     for op in bk.supported_ops():
@@ -132,7 +149,7 @@ def unforkable_framework(bk: Backend) -> str | None:
             modules.append(module)
     for module in modules:
         names.update(v.__name__.split(".")[0] for v in vars(module).values() if isinstance(v, types.ModuleType))
-    return next((name for name in NO_FORK if name in names), None)
+    return next((name for name in frameworks if name in names), None)
 
 
 def _spawn_problem(spec: str) -> str:
@@ -156,19 +173,20 @@ def run_isolated(
     jobs: int = 1,
     settings: RunSettings | None = None,
     xfail: Mapping[str, str] | None = None,
-    checks_per_worker: int = CHECKS_PER_WORKER,
+    checks_per_worker: int | None = None,
 ) -> Iterator[Result]:
     """Yield one row per check, in the given order, each check run in a worker process (``mode`` fork or spawn).
 
     ``jobs`` workers run at once. ``spec`` and ``device`` are how a spawned worker
     loads the backend (``bk`` is the backend loaded here: forked workers use it).
     A worker that has answered ``checks_per_worker`` checks is stopped and a fresh one
-    takes the next (:data:`~.settings.CHECKS_PER_WORKER`: XLA's compiled programs
-    exhaust a process's memory mappings in a long JAX run).
+    takes the next (by default :func:`worker_share`: XLA's compiled programs exhaust a
+    process's memory mappings in a long JAX run; other frameworks keep their workers).
     """
     if mode not in ("fork", "spawn"):
         raise ValueError(f"run_isolated: mode={mode!r}; expected 'fork' or 'spawn'")
     settings = settings or RunSettings()
+    share = worker_share(bk) if checks_per_worker is None else checks_per_worker
     xfail = dict(xfail or {})
     checks = list(checks)
     # A worker still on check i past hard_limits[i] (its time limit and the margin) is killed.
@@ -198,8 +216,8 @@ def run_isolated(
                         for index in pending:
                             done[index] = apply_xfail(w.unstarted_row(checks[index]), xfail)
                         pending.clear()
-                    if w.alive and w.check is None and pending and w.finished >= checks_per_worker:
-                        w.stop()  # a fresh worker takes the next checks (see CHECKS_PER_WORKER)
+                    if w.alive and w.check is None and pending and share and w.finished >= share:
+                        w.stop()  # a fresh worker takes the next checks (see worker_share)
                     if not w.alive:
                         workers.remove(w)
                 while yielded in done:

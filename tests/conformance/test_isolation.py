@@ -15,10 +15,10 @@ from typing import Any
 import jsonschema
 import pytest
 from dlterms.conformance import load_backend
-from dlterms.conformance.isolation import choose_isolation, run_isolated
+from dlterms.conformance.isolation import choose_isolation, run_isolated, worker_share
 from dlterms.conformance.report import load_schema
 from dlterms.conformance.runner import RunSettings, plan
-from dlterms.conformance.settings import DEFAULT_TIERS
+from dlterms.conformance.settings import CHECKS_PER_WORKER, DEFAULT_TIERS
 
 from dlterms.cli import main
 
@@ -263,6 +263,27 @@ def relu(x):
 
 backend = SimpleNamespace(**{**ops, "name": "pidmod", "relu": relu})
 '''
+
+
+def test_only_a_jax_adapters_workers_are_replaced() -> None:
+    """XLA:CPU's memory mappings grow with every compiled program: a JAX adapter's workers answer CHECKS_PER_WORKER
+    checks each; PyTorch's, NumPy's and TensorFlow's keep one worker (a spawned TensorFlow worker costs an import)."""
+    pytest.importorskip("jax")
+    assert worker_share(load_backend("jax")) == CHECKS_PER_WORKER
+    assert worker_share(load_backend("numpy")) is None and worker_share(load_backend("torch")) is None
+    pytest.importorskip("tensorflow")
+    assert worker_share(load_backend("tensorflow")) is None
+
+
+def test_a_worker_not_on_jax_answers_every_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no share given, five checks of an adapter on no recycled framework run in one worker process."""
+    spec = _module_on_path(tmp_path, monkeypatch, "pidmod", PID_MODULE)
+    log = tmp_path / "pids.txt"
+    monkeypatch.setenv("DLTERMS_PID_LOG", str(log))
+    checks = [c for c in plan(["relu"], ["float32", "float64"]) if c.invariant.tier == "default"][:5]
+    rows = list(run_isolated(load_backend(spec), checks, mode="fork", spec=spec, settings=RunSettings(max_examples=2)))
+    assert [r.key for r in rows] == [c.key for c in checks]
+    assert len(set(log.read_text(encoding="utf-8").split())) == 1
 
 
 def test_a_worker_is_replaced_after_its_share_of_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
