@@ -735,7 +735,10 @@ def linear_warmup_lr(lr: np.ndarray, step: np.ndarray, warmup_steps: int, start_
 
 
 def clip_grad_norm(grads: np.ndarray, max_norm: float) -> np.ndarray:
-    total = np.linalg.norm(grads.ravel())  # np.linalg.norm scales by the largest element: no overflow
+    # NumPy has no clipping op, and np.linalg.norm sums unscaled squares (∞ above √max): the norm is scaled by
+    # the largest magnitude m, N = m·‖g/m‖₂, whose squares lie in [0, 1].
+    m = np.max(np.abs(grads))
+    total = m * np.linalg.norm((grads / m).ravel()) if 0 < m < np.inf else np.linalg.norm(grads.ravel())
     t = grads.dtype.type
     clipped = total > max_norm or np.isnan(total)
     return (grads * (t(max_norm) / total) if clipped else grads).astype(grads.dtype)

@@ -5,7 +5,9 @@ A backend's ``clip_grad_norm(grads, max_norm)`` takes k gradient tensors along t
 the reference (and its VJP), it is held to what clipping by the *global* norm means (Pascanu et al.
 2013, Algorithm 1): below the threshold nothing changes; after clipping the total norm is
 min(N, max_norm); and every tensor is scaled by one and the same factor, so the update keeps its
-direction (clipping each tensor by its own norm, or each element by value, does not).
+direction (clipping each tensor by its own norm, or each element by value, does not). And it does so
+where it is needed most: exploding gradients, finite but so large that their squares overflow the dtype
+(the global norm above √max, 1.8·10¹⁹ in float32), are clipped to max_norm, not zeroed or made NaN.
 """
 
 from __future__ import annotations
@@ -54,6 +56,18 @@ def clip_cases(draw: Any, dtype: str, *, margin: float = 0.0, ratios: tuple[floa
     if margin:
         assume(total >= 1e-3 and abs(total - max_norm) >= margin * total)
     return {"grads": grads, "max_norm": max_norm}
+
+
+@st.composite
+def exploding_cases(draw: Any, dtype: str) -> dict[str, Any]:
+    """``{"grads", "max_norm"}`` with √max < N ≤ max/2: some elements ±10^e, e uniform up to max/64, so that the
+    squares overflow ``dtype`` while the global norm N is finite in it; max_norm 1%, 50% or 90% of N."""
+    root, largest = math.sqrt(tolerances.LARGEST[dtype]), tolerances.LARGEST[dtype]
+    grads = draw(float_arrays(dtype, shapes(min_dims=1, max_dims=3), magnitudes=(root, largest / 64)))
+    total = global_norm(grads)
+    assume(root < total <= largest / 2)
+    ratio = draw(st.sampled_from((0.01, 0.5, 0.9)))
+    return {"grads": grads, "max_norm": float(representable(np.array(ratio * total), dtype))}
 
 
 def clip_sizes(dtype: str, rng: np.random.Generator, *, lengths: tuple[int, ...]) -> Iterator[dict[str, Any]]:
@@ -105,7 +119,11 @@ def unchanged_below(bk: Backend, dtype: str, grads: Any, max_norm: float) -> Non
     dtypes=("float32", "float64"),
 )
 def clipped_norm(bk: Backend, dtype: str, grads: Any, max_norm: float) -> None:
-    got = _clip(bk, dtype, grads, max_norm)
+    _assert_clipped_norm(dtype, _clip(bk, dtype, grads, max_norm), grads, max_norm)
+
+
+def _assert_clipped_norm(dtype: str, got: np.ndarray, grads: Any, max_norm: float) -> None:
+    """The global norm of the clipped ``got`` is min(N, max_norm), within the record's bound."""
     expected = min(global_norm(grads), max_norm)
     tol, _ = _bound(dtype, {"grads": grads, "max_norm": max_norm})
     # The norm of the clipped grads, each element within the bound of its exact value (n/2 + 2 roundings
@@ -134,3 +152,19 @@ def one_factor(bk: Backend, dtype: str, grads: Any, max_norm: float) -> None:
     # extra λ: a product below the smallest normal number may be flushed to 0 (XLA, TensorFlow on the CPU).
     what = "every element against the largest one's factor"
     assert_close(got, factor * g, tol, what, scale=2.0 * scale, extra=tolerances.SMALLEST_NORMAL[dtype])
+
+
+@invariant(
+    "clip_grad_norm.exploding_gradients_are_clipped_not_zeroed",
+    term="gradient-clipping",
+    statement="Exploding gradients, finite but with a global norm N whose square overflows the dtype "
+    "(√max < N ≤ max/2: 1.8e19 < N in float32), are clipped to the norm max_norm, every element finite: "
+    "the norm computed without overflow (as math.hypot or a scaled sum), not as √(Σ g²), which is ∞ there and "
+    "makes the factor 0 (the update zeroed) or ∞/∞ (NaN).",
+    cases=exploding_cases,
+    dtypes=("float32", "float64"),
+)
+def exploding_gradients(bk: Backend, dtype: str, grads: Any, max_norm: float) -> None:
+    got = _clip(bk, dtype, grads, max_norm)
+    assert_that(np.isfinite(got), "clip_grad_norm of finite gradients is finite", got=got)
+    _assert_clipped_norm(dtype, got, grads, max_norm)
