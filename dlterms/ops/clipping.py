@@ -13,7 +13,7 @@ OPS = (
     Op(
         "clip_grad_norm",
         term="gradient-clipping",
-        summary="grads·min(1, max_norm/N), N = ‖grads‖₂ over every tensor (grads[i]: the i-th tensor); also returns N",
+        summary="grads·min(1, max_norm/N), N = ‖grads‖₂ over every tensor (grads[i]: the i-th tensor)",
         args=(
             tensor("grads", annotation="rank ≥ 1: k gradient tensors along the leading axis"),
             option("max_norm", annotation="float ≥ 0"),
