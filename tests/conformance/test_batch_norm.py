@@ -124,10 +124,16 @@ def test_keras_batch_norm_differs_in_every_row() -> None:
     }
 
 
-def test_jax_has_no_batch_norm_to_measure() -> None:
-    """JAX itself has no batch normalization (flax's is not a dependency): every batch_norm row is None."""
-    pytest.importorskip("jax")
-    assert _measured("jax") == {}
+def test_jax_batch_norm_rows_are_flax_batch_norms() -> None:
+    """JAX itself has no batch normalization: its rows are flax.linen.BatchNorm's, with flax's documented defaults
+    (ε = 1e−5, momentum 0.99 weighting the old value) and a biased running variance."""
+    pytest.importorskip("flax")
+    assert _measured("jax") == {
+        "batch_norm.default_eps": 1e-5,
+        "batch_norm.new_batch_weight": 0.01,
+        "batch_norm.momentum_meaning": "weights the old value",
+        "batch_norm.running_variance": "biased (divides by n)",
+    }
 
 
 def test_the_evaluation_bound_allows_the_fused_form_and_stays_tight() -> None:

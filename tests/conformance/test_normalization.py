@@ -136,12 +136,15 @@ def test_keras_normalization_conventions_differ_in_eps_only() -> None:
 
 def test_jax_standardize_defaults_to_the_one_pass_variance() -> None:
     """jax.nn.standardize (JAX's only normalization) has ε = 1e−5 and by default mean(x²) − mean(x)², which
-    cancels: the adapter passes algorithm="stable"."""
-    pytest.importorskip("jax")
+    cancels: the adapter passes algorithm="stable". RMS and group norm, which JAX lacks, are flax's (ε = 1e−6)."""
+    pytest.importorskip("flax")
     assert _measured("jax") == {
         "layer_norm.default_eps": 1e-5,
         "layer_norm.variance": "biased (divides by n)",
         "layer_norm.variance_algorithm": "one-pass (cancels)",
+        "rms_norm.default_eps": 1e-6,
+        "group_norm.default_eps": 1e-6,
+        "group_norm.variance": "biased (divides by n)",
     }
 
 
