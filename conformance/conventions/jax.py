@@ -838,7 +838,7 @@ def mha_default_bias() -> Value:
     return all("bias" in params[n] for n in ("query", "key", "value"))
 
 
-# --- the Transformer block: JAX has none (flax is not a dependency); a block composed in JAX normalizes with
+# --- the Transformer block: neither JAX nor flax.linen has one; a block composed in JAX normalizes with
 # jax.nn.standardize, whose epsilon it takes unless given.
 
 
