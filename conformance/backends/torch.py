@@ -809,9 +809,9 @@ def _scheduler_course(make: Any, last: int) -> list[float]:
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
     scheduler = make(optimizer)
     rates = [optimizer.param_groups[0]["lr"]]
-    for t in range(last):
-        if t == 0:
-            optimizer.step()
+    if last:
+        optimizer.step()
+    for _ in range(last):
         scheduler.step()
         rates.append(optimizer.param_groups[0]["lr"])
     return rates

@@ -274,8 +274,8 @@ def _flax_batch_norm(values: object, running_var: float = 1.0, **kwargs: Any) ->
     and running variance ``running_var``: its output and its updated ``batch_stats`` (which flax keeps in float32)."""
     jax, nn = _jax(), _flax()
     with jax.enable_x64(True):
-        x = jax.numpy.asarray(values, dtype=jax.numpy.float64)
         f64 = jax.numpy.float64
+        x = jax.numpy.asarray(values, dtype=f64)
         layer = nn.BatchNorm(use_running_average=False, dtype=f64, param_dtype=f64, **kwargs)
         variables = layer.init(jax.random.PRNGKey(0), x)
         stats = variables["batch_stats"]
