@@ -286,6 +286,23 @@ def rms_norm(
     return keras.ops.rms_normalization(x, weight, axis=_trailing_axes(x, normalized_shape), epsilon=eps)
 
 
+# Keras' normalization layers, built once per constructor arguments and input shape (as the recurrent and attention
+# layers below are): a layer is a function of its arguments and its variables, and batch_norm sets its moving
+# statistics before every call (tests/conformance/test_tensorflow.py compares them with fresh layers bit for bit).
+@functools.lru_cache(maxsize=256)
+def _group_norm_layer(groups: int, eps: float, dtype: str, shape: tuple[int, ...]) -> keras.layers.GroupNormalization:
+    layer = keras.layers.GroupNormalization(groups=groups, axis=1, epsilon=eps, center=False, scale=False, dtype=dtype)
+    layer.build(shape)
+    return layer
+
+
+@functools.lru_cache(maxsize=256)
+def _batch_norm_layer(eps: float, dtype: str, shape: tuple[int, ...]) -> keras.layers.BatchNormalization:
+    layer = keras.layers.BatchNormalization(axis=1, epsilon=eps, center=False, scale=False, dtype=dtype)
+    layer.build(shape)
+    return layer
+
+
 @_on_device
 def group_norm(
     x: tf.Tensor,
@@ -296,10 +313,7 @@ def group_norm(
 ) -> tf.Tensor:
     # The layer normalizes (channels on axis 1, as canonical); its own gamma and beta are variables, not
     # inputs the tape could differentiate, so the per-channel affine map is applied here.
-    layer = keras.layers.GroupNormalization(
-        groups=num_groups, axis=1, epsilon=eps, center=False, scale=False, dtype=x.dtype.name
-    )
-    y = layer(x)
+    y = _group_norm_layer(num_groups, eps, x.dtype.name, tuple(x.shape))(x)
     per_channel = [-1] + [1] * (x.shape.rank - 2)
     y = y if weight is None else y * tf.reshape(weight, per_channel)
     return y if bias is None else y + tf.reshape(bias, per_channel)
@@ -319,8 +333,7 @@ def batch_norm(
     # the running ones (read in evaluation); its epsilon defaults to 1e-3 (the convention batch_norm.default_eps),
     # so eps is passed. Its gamma and beta are variables, not inputs the tape could differentiate, so the
     # per-channel affine map is applied here.
-    layer = keras.layers.BatchNormalization(axis=1, epsilon=eps, center=False, scale=False, dtype=x.dtype.name)
-    layer.build(x.shape)
+    layer = _batch_norm_layer(eps, x.dtype.name, tuple(x.shape))
     layer.moving_mean.assign(tf.cast(running_mean, layer.moving_mean.dtype))
     layer.moving_variance.assign(tf.cast(running_var, layer.moving_variance.dtype))
     y = layer(x, training=training)
@@ -483,20 +496,87 @@ def _constants(dtype: tf.DType, **values: float) -> dict[str, tf.Tensor]:
     return {k: tf.constant(v, dtype=dtype) for k, v in values.items()}
 
 
-def _keras_step(
-    optimizer: keras.optimizers.Optimizer, param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, step: int
-) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    # A fresh optimiser built on one variable, its slots (named <variable>_momentum and
-    # <variable>_velocity) and iteration count (t − 1: Keras uses iterations + 1) set from the
-    # canonical state, then one apply.
-    variable = keras.Variable(param, name="param")
+# Keras' optimiser classes, as the adapter builds them once per (kind, dtype, shape): every value a step
+# reads is set again at each call (:func:`_keras_apply`), so these construction arguments never reach a step.
+_OPTIMIZERS: dict[str, Callable[[tf.DType], keras.optimizers.Optimizer]] = {
+    "adam": lambda dtype: keras.optimizers.Adam(learning_rate=0.0),
+    "adamw": lambda dtype: keras.optimizers.AdamW(learning_rate=0.0),
+    "rmsprop": lambda dtype: keras.optimizers.RMSprop(learning_rate=_rate(0.0, dtype)),
+    "adagrad": lambda dtype: keras.optimizers.Adagrad(learning_rate=_rate(0.0, dtype)),
+    "sgd": lambda dtype: keras.optimizers.SGD(learning_rate=0.0),
+    "sgd_momentum": lambda dtype: keras.optimizers.SGD(learning_rate=0.0, momentum=0.5),
+}
+
+
+@functools.lru_cache(maxsize=1024)
+def _built_optimizer(
+    kind: str, dtype: str, shape: tuple[int, ...]
+) -> tuple[keras.optimizers.Optimizer, keras.Variable]:
+    """One Keras optimiser of ``kind`` built on one variable named ``param`` of ``dtype`` and ``shape``, kept.
+
+    A fresh optimiser and variable for every call (five variables and a build) cost most in a large
+    process: the eight optimiser and normalization terms took 35 to 44 s run in-process (``--isolation
+    off``, the pytest plugin) and 21 to 27 s with kept ones; in a whole command's worker the difference
+    was within run-to-run noise (docs/benchmarks.md). Keras reads its hyper-parameters, rate, iteration
+    count and slots when it applies a step, so :func:`_keras_apply` sets every one of them before each
+    step, and a kept optimiser steps as a fresh one built with those arguments does
+    (``tests/conformance/test_tensorflow.py`` compares the two bit for bit).
+    """
+    variable = keras.Variable(tf.zeros(shape, dtype=dtype), name="param")
+    optimizer = _OPTIMIZERS[kind](tf.as_dtype(dtype))
     optimizer.build([variable])
-    slots = {s.name: s for s in optimizer.variables}
-    slots["param_momentum"].assign(m)
-    slots["param_velocity"].assign(v)
-    optimizer.iterations.assign(step - 1)
+    return optimizer, variable
+
+
+def _keras_apply(
+    kind: str,
+    param: tf.Tensor,
+    grad: tf.Tensor,
+    slots: dict[str, tf.Tensor],
+    *,
+    learning_rate: float | Callable[[], tf.Tensor],
+    iterations: int = 0,
+    **hyper: Any,
+) -> tuple[tf.Tensor, dict[str, tf.Tensor]]:
+    """One Keras step of ``kind`` from ``param`` and the canonical state: the new parameters and slots.
+
+    The kept optimiser (:func:`_built_optimizer`) gets ``param`` in its variable, each slot
+    ``param_<name>`` of ``slots``, the iteration count (t − 1 for Adam: Keras uses iterations + 1),
+    the rate (a float goes into Keras' float32 rate variable: the convention adam.learning_rate_dtype)
+    and each hyper-parameter attribute of ``hyper`` (``beta_1``, ``epsilon``, ``rho``, ...), then applies
+    ``grad`` once.
+    """
+    if not (callable(learning_rate) or isinstance(learning_rate, float)):
+        # As a fresh optimiser would: Keras takes a float rate, or a callable, only.
+        raise ValueError(f"learning_rate={learning_rate!r}: Keras expects a float or a callable")
+    optimizer, variable = _built_optimizer(kind, param.dtype.name, tuple(param.shape))
+    variable.assign(param)
+    named = {s.name: s for s in optimizer.variables}
+    for slot, value in slots.items():
+        named[f"param_{slot}"].assign(value)
+    optimizer.iterations.assign(iterations)
+    optimizer.learning_rate = learning_rate
+    for attribute, value in hyper.items():
+        if not hasattr(optimizer, attribute):
+            raise AttributeError(f"{type(optimizer).__name__} has no hyper-parameter {attribute!r}")
+        setattr(optimizer, attribute, value)
     optimizer.apply([grad], [variable])
-    return tuple(tf.convert_to_tensor(x) for x in (variable, slots["param_momentum"], slots["param_velocity"]))
+    return tf.identity(variable), {slot: tf.identity(named[f"param_{slot}"]) for slot in slots}
+
+
+def _adam_family(
+    kind: str, param: tf.Tensor, grad: tf.Tensor, m: tf.Tensor, v: tf.Tensor, step: int, lr: float, **hyper: Any
+) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    new, slots = _keras_apply(
+        kind,
+        param,
+        grad,
+        {"momentum": m, "velocity": v},
+        learning_rate=lr,
+        iterations=step - 1,
+        **_constants(param.dtype, **hyper),
+    )
+    return new, slots["momentum"], slots["velocity"]
 
 
 @_on_device
@@ -511,8 +591,9 @@ def adam_step(
     beta2: float = 0.999,
     eps: float = 1e-8,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    hyper = _constants(param.dtype, beta_1=beta1, beta_2=beta2, epsilon=keras_epsilon(eps, beta2, step))
-    return _keras_step(keras.optimizers.Adam(learning_rate=lr, **hyper), param, grad, m, v, step)
+    return _adam_family(
+        "adam", param, grad, m, v, step, lr, beta_1=beta1, beta_2=beta2, epsilon=keras_epsilon(eps, beta2, step)
+    )
 
 
 @_on_device
@@ -529,8 +610,8 @@ def adamw_step(
     weight_decay: float = 1e-2,
 ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
     epsilon = keras_epsilon(eps, beta2, step)
-    hyper = _constants(param.dtype, weight_decay=weight_decay, beta_1=beta1, beta_2=beta2, epsilon=epsilon)
-    return _keras_step(keras.optimizers.AdamW(learning_rate=lr, **hyper), param, grad, m, v, step)
+    hyper = {"weight_decay": weight_decay, "beta_1": beta1, "beta_2": beta2, "epsilon": epsilon}
+    return _adam_family("adamw", param, grad, m, v, step, lr, **hyper)
 
 
 @_on_device
@@ -556,20 +637,17 @@ def sgd_momentum_step(
     if param.dtype == tf.float64 and float(np.float32(momentum)) != momentum:
         raise UnsupportedCase(f"sgd_momentum_step: Keras rounds momentum={momentum!r} to float32")
     g = grad + weight_decay * param if weight_decay else grad
-    variable = keras.Variable(param, name="param")
     if momentum == 0.0:
-        keras.optimizers.SGD(learning_rate=lr).apply([g], [variable])
-        return tf.convert_to_tensor(variable), momentum_buffer
+        new, _ = _keras_apply("sgd", param, g, {}, learning_rate=lr)
+        return new, momentum_buffer
     if lr == 0.0:
         raise UnsupportedCase("sgd_momentum_step: Keras keeps the velocity −lr·b, which holds no buffer at lr = 0")
     if dampening and not first_step:
         g = (1.0 - dampening) * g
-    optimizer = keras.optimizers.SGD(learning_rate=lr, momentum=float(momentum), nesterov=nesterov)
-    optimizer.build([variable])
-    velocity = optimizer.momentums[0]
-    velocity.assign(tf.zeros_like(param) if first_step else -lr * momentum_buffer)
-    optimizer.apply([g], [variable])
-    return tf.convert_to_tensor(variable), -tf.convert_to_tensor(velocity) / lr
+    velocity = tf.zeros_like(param) if first_step else -lr * momentum_buffer
+    hyper = {"momentum": float(momentum), "nesterov": nesterov}
+    new, slots = _keras_apply("sgd_momentum", param, g, {"momentum": velocity}, learning_rate=lr, **hyper)
+    return new, -slots["momentum"] / lr
 
 
 def _eps_under_the_root(op: str, eps: float, eps_in_sqrt: bool) -> None:
@@ -577,19 +655,6 @@ def _eps_under_the_root(op: str, eps: float, eps_in_sqrt: bool) -> None:
     # at ε = 0 the two forms are one.
     if not eps_in_sqrt and eps != 0.0:
         raise UnsupportedCase(f"{op}: Keras adds epsilon under the root only, never to it (eps_in_sqrt=False)")
-
-
-def _keras_slot_step(
-    optimizer: keras.optimizers.Optimizer, slot: str, param: tf.Tensor, grad: tf.Tensor, state: tf.Tensor
-) -> tuple[tf.Tensor, tf.Tensor]:
-    # A fresh optimiser built on one variable, its slot <variable>_<slot> set from the canonical state
-    # (whatever its initial value: Adagrad's 0.1, the convention adagrad.initial_accumulator), one apply.
-    variable = keras.Variable(param, name="param")
-    optimizer.build([variable])
-    slots = {s.name: s for s in optimizer.variables}
-    slots[f"param_{slot}"].assign(state)
-    optimizer.apply([grad], [variable])
-    return tf.convert_to_tensor(variable), tf.convert_to_tensor(slots[f"param_{slot}"])
 
 
 def _rate(lr: float, dtype: tf.DType) -> Callable[[], tf.Tensor]:
@@ -611,8 +676,10 @@ def rmsprop_step(
     # keras.optimizers.RMSprop's rho is the canonical alpha (default 0.9: rmsprop.default_decay), passed.
     _eps_under_the_root("rmsprop_step", eps, eps_in_sqrt)
     hyper = _constants(param.dtype, rho=alpha, epsilon=eps)
-    optimizer = keras.optimizers.RMSprop(learning_rate=_rate(lr, param.dtype), **hyper)
-    return _keras_slot_step(optimizer, "velocity", param, grad, square_avg)
+    new, slots = _keras_apply(
+        "rmsprop", param, grad, {"velocity": square_avg}, learning_rate=_rate(lr, param.dtype), **hyper
+    )
+    return new, slots["velocity"]
 
 
 @_on_device
@@ -628,9 +695,11 @@ def adagrad_step(
 ) -> tuple[tf.Tensor, tf.Tensor]:
     # keras.optimizers.Adagrad has no lr_decay: PyTorch's decayed rate lr_t is passed as the rate.
     _eps_under_the_root("adagrad_step", eps, eps_in_sqrt)
+    # Its initial_accumulator_value (0.1: adagrad.initial_accumulator) is replaced by the canonical state.
     rate = _rate(adagrad_rate(lr, lr_decay, step), param.dtype)
-    optimizer = keras.optimizers.Adagrad(learning_rate=rate, **_constants(param.dtype, epsilon=eps))
-    return _keras_slot_step(optimizer, "accumulator", param, grad, state_sum)
+    slots = {"accumulator": state_sum}
+    new, slots = _keras_apply("adagrad", param, grad, slots, learning_rate=rate, **_constants(param.dtype, epsilon=eps))
+    return new, slots["accumulator"]
 
 
 # --- convolution and pooling ------------------------------------------------------------------

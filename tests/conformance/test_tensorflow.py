@@ -165,6 +165,113 @@ def test_sgd_step_keeps_the_learning_rate_in_float64() -> None:
     assert got[0] == -1 / 3
 
 
+# --- the optimisers: one kept Keras optimiser per kind, dtype and shape ----------------------------------
+
+
+def _fresh(optimizer: Any, param: np.ndarray, grad: np.ndarray, slots: dict[str, np.ndarray], iterations: int) -> list:
+    """One step of a freshly built Keras optimiser (Keras' documented use): parameters, then each slot."""
+    import keras
+
+    variable = keras.Variable(tfb.asarray(param.tolist(), param.dtype.name), name="param")
+    optimizer.build([variable])
+    named = {s.name: s for s in optimizer.variables}
+    for slot, value in slots.items():
+        named[f"param_{slot}"].assign(value)
+    optimizer.iterations.assign(iterations)
+    optimizer.apply([tfb.asarray(grad.tolist(), grad.dtype.name)], [variable])
+    return [variable.numpy(), *(named[f"param_{slot}"].numpy() for slot in slots)]
+
+
+def _fresh_steps(
+    dtype: str, shape: tuple[int, ...], lr: float, beta1: float, eps: float
+) -> list[tuple[str, dict, list]]:
+    """Each optimiser op's arguments and what a fresh Keras optimiser built with them gives (in canonical state)."""
+    import keras
+
+    tf = tfb.tf
+    p, g, m = (RNG.standard_normal(shape).astype(dtype) for _ in range(3))
+    v, s = (np.abs(RNG.standard_normal(shape)).astype(dtype) for _ in range(2))
+    b1, b2, wd, e = (tf.constant(x, dtype=dtype) for x in (beta1, 0.99, 0.1, eps))
+    e_hat = tf.constant(tfb.keras_epsilon(eps, 0.99, 3), dtype=dtype)
+    adam = {"param": p, "grad": g, "m": m, "v": v, "step": 3, "lr": lr, "beta1": beta1, "beta2": 0.99, "eps": eps}
+    moments = {"momentum": m, "velocity": v}
+    nesterov = eps > 1e-4
+    fresh_adamw = keras.optimizers.AdamW(learning_rate=lr, weight_decay=wd, beta_1=b1, beta_2=b2, epsilon=e_hat)
+    sgd = _fresh(keras.optimizers.SGD(lr, momentum=beta1, nesterov=nesterov), p, g, {"momentum": -lr * m}, 0)
+    return [
+        ("adam_step", adam, _fresh(keras.optimizers.Adam(lr, beta_1=b1, beta_2=b2, epsilon=e_hat), p, g, moments, 2)),
+        ("adamw_step", {**adam, "weight_decay": 0.1}, _fresh(fresh_adamw, p, g, moments, 2)),
+        (
+            "rmsprop_step",
+            {"param": p, "grad": g, "square_avg": v, "lr": lr, "alpha": beta1, "eps": eps, "eps_in_sqrt": True},
+            _fresh(
+                keras.optimizers.RMSprop(lambda: tf.constant(lr, dtype), rho=b1, epsilon=e), p, g, {"velocity": v}, 0
+            ),
+        ),
+        (
+            "adagrad_step",
+            {"param": p, "grad": g, "state_sum": s, "step": 1, "lr": lr, "eps": eps, "eps_in_sqrt": True},
+            _fresh(keras.optimizers.Adagrad(lambda: tf.constant(lr, dtype), epsilon=e), p, g, {"accumulator": s}, 0),
+        ),
+        (
+            "sgd_momentum_step",
+            {"param": p, "grad": g, "momentum_buffer": m, "lr": lr, "momentum": beta1, "nesterov": nesterov},
+            [sgd[0], -sgd[1] / lr],
+        ),
+    ]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_kept_keras_optimizers_step_as_fresh_ones_do(dtype: str) -> None:
+    """Each optimiser op, called on interleaved shapes and hyper-parameters, gives bit for bit what a fresh
+    Keras optimiser built with those arguments gives: nothing of one call's state reaches the next."""
+    hyper = itertools.product([(3,), (2, 2)], [2.0**-4, 0.5], [0.75, 0.5], [1e-8, 1e-3])
+    for shape, lr, beta1, eps in [*hyper, ((3,), 0.5, 0.75, 1e-8)]:
+        for op, args, expected in _fresh_steps(dtype, shape, lr, beta1, eps):
+            native = {k: tfb.asarray(v.tolist(), dtype) if isinstance(v, np.ndarray) else v for k, v in args.items()}
+            got = [tfb.to_numpy(t) for t in getattr(tfb, op)(**native)]
+            for kept, fresh in zip(got, expected, strict=True):
+                np.testing.assert_array_equal(kept, fresh, err_msg=f"{op}[{dtype}] with {args}")
+
+
+def test_kept_keras_optimizer_results_do_not_change_with_later_calls() -> None:
+    """A step's returned tensors are copies: the next step on the kept variable leaves them as they were."""
+    p, g = _tf(np.array([1.0, 2.0])), _tf(np.array([0.5, -0.5]))
+    zero = _tf(np.zeros(2))
+    first = tfb.adam_step(p, g, zero, zero, 1, lr=0.5)
+    before = [tfb.to_numpy(t).copy() for t in first]
+    tfb.adam_step(_tf(np.array([7.0, 8.0])), g, zero, zero, 1, lr=0.5)
+    for t, b in zip(first, before, strict=True):
+        np.testing.assert_array_equal(tfb.to_numpy(t), b)
+
+
+def test_kept_keras_optimizer_refuses_an_int_learning_rate_as_keras_does() -> None:
+    with pytest.raises(ValueError, match="learning_rate=1"):
+        tfb.adam_step(_tf(np.array([1.0])), _tf(np.array([1.0])), _tf(np.zeros(1)), _tf(np.zeros(1)), 1, lr=1)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_kept_keras_normalization_layers_give_what_fresh_layers_give(dtype: str) -> None:
+    """batch_norm (training and evaluation) and group_norm on interleaved shapes, eps and statistics equal, bit for bit,
+    a Keras layer built for the call: a kept layer carries nothing from one call to the next."""
+    import keras
+
+    for shape, eps, training in itertools.product([(2, 4, 3), (3, 4), (2, 4, 3)], [1e-5, 1e-3], [True, False]):
+        x = RNG.standard_normal(shape).astype(dtype)
+        mean, var = RNG.standard_normal(4).astype(dtype), np.abs(RNG.standard_normal(4)).astype(dtype)
+        fresh = keras.layers.BatchNormalization(axis=1, epsilon=eps, center=False, scale=False, dtype=dtype)
+        fresh.build(shape)
+        fresh.moving_mean.assign(mean)
+        fresh.moving_variance.assign(var)
+        expected = fresh(tfb.tf.constant(x), training=training).numpy()
+        got = tfb.batch_norm(*(tfb.asarray(a.tolist(), dtype) for a in (x, mean, var)), training=training, eps=eps)
+        np.testing.assert_array_equal(tfb.to_numpy(got), expected, err_msg=f"batch_norm {shape} {eps} {training}")
+        fresh = keras.layers.GroupNormalization(groups=2, axis=1, epsilon=eps, center=False, scale=False, dtype=dtype)
+        expected = fresh(tfb.tf.constant(x)).numpy()
+        got = tfb.group_norm(tfb.asarray(x.tolist(), dtype), 2, eps=eps)
+        np.testing.assert_array_equal(tfb.to_numpy(got), expected, err_msg=f"group_norm {shape} {eps}")
+
+
 # --- one full run -------------------------------------------------------------------------------------
 
 
