@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
@@ -15,12 +15,8 @@ PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "cli_rounds.py"
 
 
 @pytest.fixture(scope="module")
-def rounds() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("cli_rounds", PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def rounds(load_script: Callable[[str], ModuleType]) -> ModuleType:
+    return load_script("cli_rounds")
 
 
 def test_ratios_are_taken_within_each_round(rounds: ModuleType) -> None:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
-from pathlib import Path
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "framework_profile.py"
-
 
 @pytest.fixture(scope="module")
-def profile() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("framework_profile", PATH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def profile(load_script: Callable[[str], ModuleType]) -> ModuleType:
+    return load_script("framework_profile")
 
 
 def test_timer_counts_outermost_calls_only(profile: ModuleType) -> None:
