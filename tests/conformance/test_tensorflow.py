@@ -252,8 +252,8 @@ def test_kept_keras_optimizer_refuses_an_int_learning_rate_as_keras_does() -> No
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_kept_keras_normalization_layers_give_what_fresh_layers_give(dtype: str) -> None:
-    """batch_norm (training and evaluation) and group_norm on interleaved shapes, eps and statistics equal, bit for bit,
-    a Keras layer built for the call: a kept layer carries nothing from one call to the next."""
+    """batch_norm (training and evaluation) and group_norm, called on interleaved shapes, eps and statistics, equal a
+    Keras layer built for the call, bit for bit: a kept layer carries nothing from one call to the next."""
     import keras
 
     for shape, eps, training in itertools.product([(2, 4, 3), (3, 4), (2, 4, 3)], [1e-5, 1e-3], [True, False]):
