@@ -498,13 +498,13 @@ def _constants(dtype: tf.DType, **values: float) -> dict[str, tf.Tensor]:
 
 # Keras' optimiser classes, as the adapter builds them once per (kind, dtype, shape): every value a step
 # reads is set again at each call (:func:`_keras_apply`), so these construction arguments never reach a step.
-_OPTIMIZERS: dict[str, Callable[[tf.DType], keras.optimizers.Optimizer]] = {
-    "adam": lambda dtype: keras.optimizers.Adam(learning_rate=0.0),
-    "adamw": lambda dtype: keras.optimizers.AdamW(learning_rate=0.0),
-    "rmsprop": lambda dtype: keras.optimizers.RMSprop(learning_rate=_rate(0.0, dtype)),
-    "adagrad": lambda dtype: keras.optimizers.Adagrad(learning_rate=_rate(0.0, dtype)),
-    "sgd": lambda dtype: keras.optimizers.SGD(learning_rate=0.0),
-    "sgd_momentum": lambda dtype: keras.optimizers.SGD(learning_rate=0.0, momentum=0.5),
+_OPTIMIZERS: dict[str, Callable[[], keras.optimizers.Optimizer]] = {
+    "adam": lambda: keras.optimizers.Adam(learning_rate=0.0),
+    "adamw": lambda: keras.optimizers.AdamW(learning_rate=0.0),
+    "rmsprop": lambda: keras.optimizers.RMSprop(learning_rate=lambda: 0.0),  # a callable rate: see _rate
+    "adagrad": lambda: keras.optimizers.Adagrad(learning_rate=lambda: 0.0),
+    "sgd": lambda: keras.optimizers.SGD(learning_rate=0.0),
+    "sgd_momentum": lambda: keras.optimizers.SGD(learning_rate=0.0, momentum=0.5),
 }
 
 
@@ -523,7 +523,7 @@ def _built_optimizer(
     (``tests/conformance/test_tensorflow.py`` compares the two bit for bit).
     """
     variable = keras.Variable(tf.zeros(shape, dtype=dtype), name="param")
-    optimizer = _OPTIMIZERS[kind](tf.as_dtype(dtype))
+    optimizer = _OPTIMIZERS[kind]()
     optimizer.build([variable])
     return optimizer, variable
 
