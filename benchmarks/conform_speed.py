@@ -39,10 +39,15 @@ def wall(cmd: list[str]) -> float:
     return elapsed
 
 
-def reference_share(backend: str) -> dict[str, float]:
-    """Run once in-process with every public reference function timed (outermost calls only)."""
+def reference_share(backend: str, terms: list[str] | None = None) -> dict[str, float]:
+    """Run the default run's checks once in-process, every public reference function timed (outermost calls only).
+
+    The checks are those of ``dlterms conform`` without ``--sizes`` (the default tier only); ``terms``
+    narrows them as ``--terms`` does. Returns the run's seconds, the reference's, its share and the checks run.
+    """
     from dlterms.conformance import load_backend
     from dlterms.conformance.runner import plan, run_checks
+    from dlterms.conformance.settings import DEFAULT_TIERS
 
     from dlterms import reference
 
@@ -69,14 +74,15 @@ def reference_share(backend: str) -> dict[str, float]:
         setattr(reference, name, timed(fn))
     try:
         bk = load_backend(backend)
+        checks = plan(terms, tiers=DEFAULT_TIERS)  # the checks of `dlterms conform`, without --sizes
         start = time.perf_counter()
-        for _ in run_checks(bk, plan()):  # the run loop of `dlterms conform`, with its default settings
+        for _ in run_checks(bk, checks):  # the run loop of `dlterms conform`, with its default settings
             pass
         total = time.perf_counter() - start
     finally:
         for name, fn in originals.items():
             setattr(reference, name, fn)
-    return {"total_s": total, "reference_s": spent[0], "reference_share": spent[0] / total}
+    return {"total_s": total, "reference_s": spent[0], "reference_share": spent[0] / total, "checks": len(checks)}
 
 
 def main() -> None:
