@@ -14,7 +14,9 @@ writes the report:
 * a check still running :data:`~.limits.HARD_LIMIT_MARGIN_S` after its time limit (a call into C
   code that SIGALRM cannot interrupt) has its worker killed and becomes a ``timeout`` error row;
 * Ctrl-C or SIGTERM in the supervisor kills the workers; the rows done so far are kept. Workers
-  ignore SIGINT, so a Ctrl-C in a terminal reaches them only through the supervisor.
+  ignore SIGINT, so a Ctrl-C in a terminal reaches them only through the supervisor;
+* a worker whose memory mappings pass half of the kernel's limit makes way for a fresh one
+  (:mod:`.memory_maps`: XLA's compiled programs would otherwise exhaust them in a long JAX run).
 
 The report's probes (special values, conventions) run in workers as well, one job at a time
 (:func:`run_jobs`): a probe that crashes or hangs costs only its own record (see
@@ -52,8 +54,9 @@ from typing import Any
 
 from .backends import Backend
 from .limits import HARD_LIMIT_MARGIN_S
+from .memory_maps import WorkerLife
 from .runner import Check, Result, RunSettings, apply_xfail, time_limit
-from .settings import CHECKS_PER_WORKER, ISOLATION_MODES
+from .settings import CHECKS_PER_WORKER, ISOLATION_MODES, MAPPINGS_SHARE
 from .worker import read_crumb, serve
 
 __all__ = [
@@ -66,14 +69,16 @@ __all__ = [
     "run_isolated",
     "run_jobs",
     "unforkable_framework",
+    "worker_life",
     "worker_share",
 ]
 
 # Frameworks whose runtime threads make a fork unsafe once they have run (the forked copy may deadlock).
 NO_FORK = ("jax", "tensorflow", "keras")
-# Frameworks whose workers are replaced after CHECKS_PER_WORKER checks: XLA:CPU keeps memory mappings per
-# compiled program (a whole JAX run in one worker reached vm.max_map_count). Others keep one worker: a
-# TensorFlow worker gained 29 mappings over 102 checks, and a spawned one costs a TensorFlow import (about 5 s).
+# Frameworks whose workers are replaced after CHECKS_PER_WORKER checks where the mappings cannot be counted
+# (see conformance/memory_maps.py): XLA:CPU keeps memory mappings per compiled program (a whole JAX run in one
+# worker reached vm.max_map_count). Others keep one worker there: a TensorFlow worker gained 29 mappings over
+# 102 checks, and a spawned one costs a TensorFlow import (about 5 s).
 RECYCLED = ("jax",)
 # How many lines of a dead worker's log (its fatal-signal stack, its stderr) a row keeps.
 TRACEBACK_LINES = 20
@@ -134,9 +139,20 @@ def unforkable_framework(bk: Backend) -> str | None:
 
 
 def worker_share(bk: Backend) -> int | None:
-    """How many checks a worker answers before a fresh one replaces it: :data:`~.settings.CHECKS_PER_WORKER`
-    for an adapter on a framework of :data:`RECYCLED`, ``None`` (no limit) for any other."""
+    """How many checks a worker answers before a fresh one replaces it where its mappings cannot be counted:
+    :data:`~.settings.CHECKS_PER_WORKER` for an adapter on a framework of :data:`RECYCLED`, ``None`` (no
+    limit) for any other."""
     return CHECKS_PER_WORKER if _framework_among(bk, RECYCLED) else None
+
+
+def worker_life(bk: Backend, checks_per_worker: int | None = None) -> WorkerLife:
+    """How long each worker of a run serves: until its mappings pass :data:`~.settings.MAPPINGS_SHARE` of the
+    kernel's limit, or has answered ``checks_per_worker`` checks (None: where the mappings cannot be
+    counted, :func:`worker_share`)."""
+    life = WorkerLife.within(MAPPINGS_SHARE, checks_per_worker)
+    if life.budget is None and checks_per_worker is None:
+        life.checks = worker_share(bk)
+    return life
 
 
 def _framework_among(bk: Backend, frameworks: tuple[str, ...]) -> str | None:
@@ -179,14 +195,15 @@ def run_isolated(
 
     ``jobs`` workers run at once. ``spec`` and ``device`` are how a spawned worker
     loads the backend (``bk`` is the backend loaded here: forked workers use it).
-    A worker that has answered ``checks_per_worker`` checks is stopped and a fresh one
-    takes the next (by default :func:`worker_share`: XLA's compiled programs exhaust a
-    process's memory mappings in a long JAX run; other frameworks keep their workers).
+    A worker whose memory mappings pass :data:`~.settings.MAPPINGS_SHARE` of the kernel's
+    limit, or that has answered ``checks_per_worker`` checks, is stopped and a fresh one
+    takes the next (see :func:`worker_life`: XLA's compiled programs exhaust a process's
+    memory mappings in a long JAX run).
     """
     if mode not in ("fork", "spawn"):
         raise ValueError(f"run_isolated: mode={mode!r}; expected 'fork' or 'spawn'")
     settings = settings or RunSettings()
-    share = worker_share(bk) if checks_per_worker is None else checks_per_worker
+    life = worker_life(bk, checks_per_worker)
     xfail = dict(xfail or {})
     checks = list(checks)
     # A worker still on check i past hard_limits[i] (its time limit and the margin) is killed.
@@ -197,7 +214,7 @@ def run_isolated(
     done: dict[int, Result] = {}
     workers: list[_Worker] = []
     with tempfile.TemporaryDirectory(prefix="dlterms-workers-") as tmp:
-        start = _Starter(bk, checks, mode, spec, device, settings, xfail, Path(tmp))
+        start = _Starter(bk, checks, mode, spec, device, settings, xfail, Path(tmp), life)
         try:
             yielded = 0
             while yielded < len(checks):
@@ -216,8 +233,8 @@ def run_isolated(
                         for index in pending:
                             done[index] = apply_xfail(w.unstarted_row(checks[index]), xfail)
                         pending.clear()
-                    if w.alive and w.check is None and pending and share and w.finished >= share:
-                        w.stop()  # a fresh worker takes the next checks (see worker_share)
+                    if w.alive and w.check is None and pending and w.served:
+                        w.stop()  # a fresh worker takes the next checks (see worker_life)
                     if not w.alive:
                         workers.remove(w)
                 while yielded in done:
@@ -255,9 +272,11 @@ class _Starter:
         settings: RunSettings,
         xfail: dict[str, str],
         tmp: Path,
+        life: WorkerLife | None = None,
     ) -> None:
         self.bk, self.checks, self.mode, self.spec, self.device = bk, checks, mode, spec, device
         self.settings, self.xfail, self.tmp = settings, xfail, tmp
+        self.life = life or WorkerLife()
         self.count = 0
 
     def __call__(self) -> _Worker:
@@ -268,7 +287,7 @@ class _Starter:
         if self.mode == "fork":
             ctx = multiprocessing.get_context("fork")
             conn, child = ctx.Pipe()
-            args = (child, self.bk, self.checks, self.settings, self.xfail, str(crumb), str(log))
+            args = (child, self.bk, self.checks, self.settings, self.xfail, str(crumb), str(log), self.life)
             proc: Any = ctx.Process(target=serve, args=args, daemon=True)
             proc.start()
             child.close()
@@ -295,6 +314,7 @@ class _Starter:
                 "path": list(sys.path),
                 "crumb": str(crumb),
                 "log": str(log),
+                "life": self.life,
             }
         )
         return _Worker(self, conn, popen, crumb, log)
@@ -310,7 +330,7 @@ class _Worker:
         self.failed_to_start = ""
         self.check: int | None = None
         self.started = 0.0
-        self.finished = 0  # checks it has answered
+        self.served = False  # it has served its time (see worker_life): a fresh worker takes the next check
 
     @property
     def sentinel(self) -> int | None:
@@ -347,7 +367,7 @@ class _Worker:
             if message[0] == "row":
                 rows.append((message[1], _result(message[2])))
                 self.check = None
-                self.finished += 1
+                self.served = message[3]
         if dead:
             self.kill()
             if self.check is not None:

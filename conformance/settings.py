@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_TIERS",
     "DEFAULT_TIMEOUT_S",
     "ISOLATION_MODES",
+    "MAPPINGS_SHARE",
     "MATH_MODE_NAMES",
     "MAX_SHRINK_STEPS",
     "SIZES_TIMEOUT_S",
@@ -48,10 +49,14 @@ DEFAULT_TIMEOUT_S = 60.0
 # case shrinks badly (a large array where one element matters) costs seconds, not minutes, and a
 # count of steps keeps the counterexample the same on every run, unlike a time limit.
 MAX_SHRINK_STEPS = 50
-# A worker process is replaced by a fresh one after this many checks. Each compiled program of XLA:CPU
-# (JAX) keeps its own memory mappings, and the kernel allows a process 65,530 of them (vm.max_map_count):
-# a seed-0 JAX run of 814 checks in one worker died at check 812 ("LLVM compilation error: Cannot
-# allocate memory", then SIGSEGV). A fresh worker costs a fork, or one framework import when spawned.
+# A worker process makes way for a fresh one once its memory mappings pass this share of the kernel's
+# limit (vm.max_map_count, 65,530 by default; see conformance/memory_maps.py). Each compiled program of
+# XLA:CPU (JAX) keeps its own mappings: a seed-0 JAX run of 814 checks in one worker died at check 812
+# ("LLVM compilation error: Cannot allocate memory", then SIGSEGV). Half leaves room for the checks
+# between two counts. A fresh worker costs a fork, or one framework import when spawned.
+MAPPINGS_SHARE = 0.5
+# Where a process's mappings cannot be counted (no /proc), a worker of a framework that needs it
+# (isolation.RECYCLED) is replaced after this many checks instead.
 CHECKS_PER_WORKER = 200
 # Where checks run (see conformance/isolation.py): "auto" picks forked workers, or spawned ones for
 # frameworks that cannot be forked; "off" runs them in the calling process, where a crash ends the run.

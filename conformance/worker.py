@@ -7,8 +7,9 @@ Messages on the worker's pipe, from the supervisor: a check's index (run it),
 a special value in this worker reads ``"error: OpTimedOut: ..."`` instead of
 waiting for its limit again), or None (stop). From the worker: ``("ready",)``,
 ``("failed", message)`` (a spawned worker could not load the backend),
-``("row", index, row)``, ``("special_values", op, records)`` and
-``("conventions", convention, record)``.
+``("row", index, row, served)`` (``served``: the worker has served its time, see
+:class:`.memory_maps.WorkerLife`, and a fresh one should take the next check),
+``("special_values", op, records)`` and ``("conventions", convention, record)``.
 
 Before every case the worker writes ``(check index, examples so far, case)``
 to its *breadcrumb* file, so that the supervisor can name the case a crash
@@ -33,6 +34,7 @@ from typing import Any
 from .backends import CANONICAL_OPS, Backend, load_backend
 from .conventions import ADAPTER_PROBES, CONVENTIONS, PROBES, Probe, Value, declared_probes, measure_backend
 from .limits import TimeLimit
+from .memory_maps import WorkerLife
 from .runner import Check, RunSettings, plan, private_hypothesis_home, run_checks
 
 __all__ = [
@@ -56,8 +58,13 @@ def serve(
     xfail: dict[str, str],
     crumb_path: str,
     log_path: str,
+    life: WorkerLife | None = None,
 ) -> None:
-    """A worker's loop: do what arrives on ``conn`` and answer, until None arrives."""
+    """A worker's loop: do what arrives on ``conn`` and answer, until None arrives.
+
+    ``life`` says when the worker has served its time (each row says whether it has); None: never.
+    """
+    life = life or WorkerLife()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the supervisor's to handle
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     log = open(log_path, "ab")  # noqa: SIM115  (open for the worker's lifetime)
@@ -71,6 +78,7 @@ def serve(
         state["examples"] += 1
         _write_crumb(crumb, (state["index"], state["examples"], case))
 
+    life.begin()
     conn.send(("ready",))
     with private_hypothesis_home():
         while (job := conn.recv()) is not None:
@@ -87,7 +95,7 @@ def serve(
             state.update(index=job, examples=0)
             _write_crumb(crumb, (job, 0, None))
             (row,) = run_checks(bk, [checks[job]], settings, xfail=xfail, on_case=note)
-            conn.send(("row", job, row.as_dict()))
+            conn.send(("row", job, row.as_dict(), life.after_check()))
 
 
 def _special_values(bk: Backend, op: str, timeout_s: float | None) -> list[dict[str, Any]]:
@@ -212,7 +220,8 @@ def spawned_worker() -> None:
     """The entry point of a spawned worker: ``python -c '...spawned_worker()' FD`` with its pipe's end as FD.
 
     The first message is the job: how to load the backend, the checks' keys and
-    settings, the parent's ``sys.path`` and the paths of the breadcrumb and the log.
+    settings, the parent's ``sys.path``, the paths of the breadcrumb and the log, and
+    the worker's :class:`.memory_maps.WorkerLife`.
     """
     conn = Connection(int(sys.argv[1]))
     job = conn.recv()
@@ -224,4 +233,4 @@ def spawned_worker() -> None:
         sys.exit(1)
     by_key = {c.key: c for c in plan(None, job["dtypes"])}
     checks = [by_key[k] for k in job["keys"]]
-    serve(conn, bk, checks, job["settings"], job["xfail"], job["crumb"], job["log"])
+    serve(conn, bk, checks, job["settings"], job["xfail"], job["crumb"], job["log"], job["life"])

@@ -14,11 +14,11 @@ from typing import Any
 
 import jsonschema
 import pytest
-from dlterms.conformance import load_backend
-from dlterms.conformance.isolation import choose_isolation, run_isolated, worker_share
+from dlterms.conformance import isolation, load_backend, memory_maps
+from dlterms.conformance.isolation import choose_isolation, run_isolated, worker_life, worker_share
 from dlterms.conformance.report import load_schema
 from dlterms.conformance.runner import RunSettings, plan
-from dlterms.conformance.settings import CHECKS_PER_WORKER, DEFAULT_TIERS
+from dlterms.conformance.settings import CHECKS_PER_WORKER, DEFAULT_TIERS, MAPPINGS_SHARE
 
 from dlterms.cli import main
 
@@ -265,9 +265,9 @@ backend = SimpleNamespace(**{**ops, "name": "pidmod", "relu": relu})
 '''
 
 
-def test_only_a_jax_adapters_workers_are_replaced() -> None:
-    """XLA:CPU's memory mappings grow with every compiled program: a JAX adapter's workers answer CHECKS_PER_WORKER
-    checks each; PyTorch's, NumPy's and TensorFlow's keep one worker (a spawned TensorFlow worker costs an import)."""
+def test_where_mappings_cannot_be_counted_only_a_jax_adapters_workers_are_replaced() -> None:
+    """The fallback share: XLA:CPU's memory mappings grow with every compiled program, so a JAX adapter's workers
+    answer CHECKS_PER_WORKER checks each; PyTorch's, NumPy's and TensorFlow's keep one worker."""
     pytest.importorskip("jax")
     assert worker_share(load_backend("jax")) == CHECKS_PER_WORKER
     assert worker_share(load_backend("numpy")) is None and worker_share(load_backend("torch")) is None
@@ -299,3 +299,34 @@ def test_a_worker_is_replaced_after_its_share_of_checks(tmp_path: Path, monkeypa
     assert all(r.status in ("pass", "fail") for r in rows), [(r.key, r.status, r.message) for r in rows]
     pids = log.read_text(encoding="utf-8").split()
     assert len(set(pids)) == 3 and os.getpid() not in {int(p) for p in pids}
+
+
+def test_a_worker_is_replaced_once_its_mappings_pass_the_budget(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a budget every worker has passed on its first check, five checks run in five worker processes."""
+    spec = _module_on_path(tmp_path, monkeypatch, "pidmod", PID_MODULE)
+    log = tmp_path / "pids.txt"
+    monkeypatch.setenv("DLTERMS_PID_LOG", str(log))
+    monkeypatch.setattr(isolation, "MAPPINGS_SHARE", 1e-9)  # a budget of 0 mappings
+    checks = [c for c in plan(["relu"], ["float32", "float64"]) if c.invariant.tier == "default"][:5]
+    rows = list(run_isolated(load_backend(spec), checks, mode="fork", spec=spec, settings=RunSettings(max_examples=2)))
+    assert [r.key for r in rows] == [c.key for c in checks]
+    assert all(r.status in ("pass", "fail") for r in rows), [(r.key, r.status, r.message) for r in rows]
+    assert len(set(log.read_text(encoding="utf-8").split())) == 5
+
+
+def test_a_runs_workers_get_half_the_kernels_mapping_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Where /proc is readable every framework's workers get the mapping budget and no share of checks; where the
+    mappings cannot be counted, the fallback share (JAX only)."""
+    limit = memory_maps.mapping_limit()
+    if limit is None or memory_maps.count_mappings() is None:
+        pytest.skip("this system has no /proc/self/maps or vm.max_map_count")
+    numpy = load_backend("numpy")
+    life = worker_life(numpy)
+    assert (life.budget, life.checks) == (int(limit * MAPPINGS_SHARE), None)
+    assert worker_life(numpy, checks_per_worker=3).checks == 3
+    monkeypatch.setattr(memory_maps, "MAPS_FILE", str(tmp_path / "no-such-file"))
+    assert (worker_life(numpy).budget, worker_life(numpy).checks) == (None, None)
+    pytest.importorskip("jax")
+    assert worker_life(load_backend("jax")).checks == CHECKS_PER_WORKER
