@@ -15,14 +15,16 @@ from __future__ import annotations
 import dataclasses
 import os
 import signal
+import threading
 import tomllib
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
 from .backends import CANONICAL_OPS, DEVICE_ENV_VAR, DTYPES, ENV_VAR, Backend, BackendError, load_backend
 from .conventions import CONVENTIONS
-from .isolation import Isolation, choose_isolation, run_isolated, run_jobs
+from .isolation import Isolation, choose_isolation, on_accelerator, run_isolated, run_jobs
 from .registry import INVARIANTS
 from .report import build_report, merge_reports, probe_time_limit, read_report, write_html, write_json, write_junit
 from .runner import FAILING, Check, Result, RunSettings, plan, run_checks
@@ -55,6 +57,10 @@ __all__ = [
     "reduced_precision_warning",
     "write_reports",
 ]
+
+
+# A report's special-value records and convention records.
+Facts = tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
 class RunError(Exception):
@@ -113,6 +119,7 @@ class Session:
     stale_xfail: list[str]
     settings: dict[str, Any]
     isolation: Isolation
+    facts: Future[Facts] | None = field(default=None, init=False, repr=False)  # measured beside the checks
 
     def coverage(self) -> tuple[int, int]:
         """(canonical ops the backend implements, canonical ops)."""
@@ -129,8 +136,11 @@ class Session:
 
         The checks run in worker processes (see :mod:`.isolation`), ``--jobs`` of them
         at once, unless the isolation is off: then in this process, one after another.
+        With spawned workers on the CPU, the report's special values and conventions are
+        measured meanwhile by one more worker (see :meth:`start_facts`).
         """
         outcome = Outcome()
+        self.start_facts()
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             if self.isolation.mode == "off":
@@ -155,21 +165,51 @@ class Session:
             signal.signal(signal.SIGTERM, previous)
         return outcome
 
+    def start_facts(self) -> None:
+        """Start measuring the report's special values and conventions beside the checks (once).
+
+        Only with spawned workers on the CPU: there the facts' worker is one more framework
+        import and its probes (JAX: 11 s, TensorFlow: 7 s here) that would otherwise follow
+        the last check, often while a core idles. A thread of this process supervises that
+        worker. Forked workers are not started beside a second thread (a fork copies one
+        thread of a process whose other threads may hold locks; PyTorch's facts take 1.5 s),
+        and two processes starting on one accelerator at once contend for its memory.
+        :meth:`report` waits for them.
+        """
+        if self.facts is not None or self.isolation.mode != "spawn" or on_accelerator(self.backend):
+            return
+        facts: Future[Facts] = Future()
+
+        def measure() -> None:
+            try:
+                facts.set_result(self._measure_facts())
+            except BaseException as exc:  # handed to whoever waits for the facts
+                facts.set_exception(exc)
+
+        # A daemon: a second Ctrl-C while the report waits for it ends the process at once (the worker then
+        # reads the end of its pipe and exits).
+        threading.Thread(target=measure, name="dlterms-facts", daemon=True).start()
+        self.facts = facts
+
+    def _measure_facts(self) -> Facts:
+        return measure_facts(
+            self.backend,
+            mode=self.isolation.mode,
+            spec=self.backend_spec,
+            device=self.request.device,
+            timeout_s=probe_time_limit(self.request.timeout_s),
+        )
+
     def report(self, outcome: Outcome) -> dict[str, Any]:
         """The JSON report (schema ``dlterms.report/1``) of ``outcome``.
 
         The special values and the conventions are measured in a worker process too
-        (:func:`measure_facts`), unless the isolation is off: then here, by :func:`.report.build_report`.
+        (:func:`measure_facts`; beside the checks when :meth:`start_facts` started it, else now),
+        unless the isolation is off: then here, by :func:`.report.build_report`.
         """
         special = conventions = None
         if self.isolation.mode != "off":
-            special, conventions = measure_facts(
-                self.backend,
-                mode=self.isolation.mode,
-                spec=self.backend_spec,
-                device=self.request.device,
-                timeout_s=probe_time_limit(self.request.timeout_s),
-            )
+            special, conventions = self.facts.result() if self.facts is not None else self._measure_facts()
         return build_report(
             self.backend,
             outcome.results,
@@ -312,7 +352,7 @@ def merge_report_files(paths: Sequence[str]) -> dict[str, Any]:
 
 def measure_facts(
     bk: Backend, *, mode: str, spec: str = "", device: str | None = None, timeout_s: float | None = 5.0
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+) -> Facts:
     """The report's special values (:func:`.special_values.measure`) and conventions, measured in a worker.
 
     One worker (``mode`` fork or spawn, :func:`.isolation.run_jobs`) measures the
