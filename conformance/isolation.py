@@ -75,10 +75,10 @@ __all__ = [
 
 # Frameworks whose runtime threads make a fork unsafe once they have run (the forked copy may deadlock).
 NO_FORK = ("jax", "tensorflow", "keras")
-# Frameworks whose workers are replaced after CHECKS_PER_WORKER checks where the mappings cannot be counted
-# (see conformance/memory_maps.py): XLA:CPU keeps memory mappings per compiled program (a whole JAX run in one
-# worker reached vm.max_map_count). Others keep one worker there: a TensorFlow worker gained 29 mappings over
-# 102 checks, and a spawned one costs a TensorFlow import (about 5 s).
+# Frameworks whose workers are replaced after CHECKS_PER_WORKER checks (as well as at their mapping budget, see
+# conformance/memory_maps.py): a JAX worker slows down as it keeps compiled programs (60 checks took 19.7 s in a
+# fresh process and 33.2 s after 250 others; 22.3 s after those and jax.clear_caches()). Others keep one worker:
+# a TensorFlow worker gained 29 mappings over 102 checks, and a spawned one costs a TensorFlow import (about 5 s).
 RECYCLED = ("jax",)
 # How many lines of a dead worker's log (its fatal-signal stack, its stderr) a row keeps.
 TRACEBACK_LINES = 20
@@ -139,20 +139,16 @@ def unforkable_framework(bk: Backend) -> str | None:
 
 
 def worker_share(bk: Backend) -> int | None:
-    """How many checks a worker answers before a fresh one replaces it where its mappings cannot be counted:
-    :data:`~.settings.CHECKS_PER_WORKER` for an adapter on a framework of :data:`RECYCLED`, ``None`` (no
-    limit) for any other."""
+    """How many checks a worker answers at most before a fresh one replaces it: :data:`~.settings.CHECKS_PER_WORKER`
+    for an adapter on a framework of :data:`RECYCLED`, ``None`` (no limit) for any other."""
     return CHECKS_PER_WORKER if _framework_among(bk, RECYCLED) else None
 
 
 def worker_life(bk: Backend, checks_per_worker: int | None = None) -> WorkerLife:
     """How long each worker of a run serves: until its mappings pass :data:`~.settings.MAPPINGS_SHARE` of the
-    kernel's limit, or has answered ``checks_per_worker`` checks (None: where the mappings cannot be
-    counted, :func:`worker_share`)."""
-    life = WorkerLife.within(MAPPINGS_SHARE, checks_per_worker)
-    if life.budget is None and checks_per_worker is None:
-        life.checks = worker_share(bk)
-    return life
+    kernel's limit, or it has answered ``checks_per_worker`` checks (None: :func:`worker_share`), whichever
+    comes first."""
+    return WorkerLife.within(MAPPINGS_SHARE, worker_share(bk) if checks_per_worker is None else checks_per_worker)
 
 
 def _framework_among(bk: Backend, frameworks: tuple[str, ...]) -> str | None:

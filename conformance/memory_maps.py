@@ -11,9 +11,9 @@ mappings (the lines of ``/proc/self/maps``) and asks to be replaced once they pa
 
 Counting costs about 1 µs a mapping (30 ms at 30,000), so a worker does not count after every
 check: :class:`WorkerLife` counts again after as many checks as could, at the fastest growth
-seen so far, use half of what is left of the budget. Where the mappings cannot be counted (no
-``/proc``), a worker of a framework known to need it is replaced after a fixed number of checks
-instead (:data:`~.settings.CHECKS_PER_WORKER`, chosen by :func:`.isolation.worker_share`).
+seen so far, use half of what is left of the budget. A JAX worker is also replaced after a fixed
+number of checks (:data:`~.settings.CHECKS_PER_WORKER`, chosen by :func:`.isolation.worker_share`),
+which keeps it fast and also bounds it where the mappings cannot be counted (no ``/proc``).
 """
 
 from __future__ import annotations
