@@ -35,6 +35,61 @@ settings.load_profile("dlterms")
 
 _counter = itertools.count()
 
+# A built-in adapter (BASE) whose relu logs the process it runs in and the time of every call.
+_LOGGED_RELU_MODULE = '''
+"""The BASE adapter, its relu logging the process and the time of every call."""
+import os
+import time
+from types import SimpleNamespace
+
+from dlterms.conformance.backends import BASE as base
+
+ops = {k: getattr(base, k) for k in dir(base) if not k.startswith("_")}
+
+
+def relu(x):
+    with open(os.environ["DLTERMS_CALL_LOG"], "a", encoding="utf-8") as log:
+        log.write(f"{os.getpid()} {time.monotonic()}\\n")
+    return base.relu(x)
+
+
+backend = SimpleNamespace(**{**ops, "name": "NAME", "relu": relu})
+'''
+
+
+class ReluCalls:
+    """A logged adapter's backend spec, and the relu calls it logged by process (times from ``time.monotonic``)."""
+
+    def __init__(self, spec: str, log: Path) -> None:
+        self.spec, self.log = spec, log
+
+    def by_process(self) -> dict[int, list[float]]:
+        calls: dict[int, list[float]] = {}
+        if self.log.exists():
+            for line in self.log.read_text(encoding="utf-8").splitlines():
+                pid, when = line.split()
+                calls.setdefault(int(pid), []).append(float(when))
+        return calls
+
+
+@pytest.fixture
+def relu_calls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[str], ReluCalls]:
+    """``relu_calls("torch")``: that built-in adapter as a module file on sys.path (a spawned worker imports it too)
+    whose relu logs every call; returns its spec and its log."""
+
+    def _make(base: str) -> ReluCalls:
+        name = f"logged_{base}"
+        source = _LOGGED_RELU_MODULE.replace("BASE", base).replace("NAME", name)
+        (tmp_path / f"{name}.py").write_text(source, encoding="utf-8")
+        monkeypatch.syspath_prepend(str(tmp_path))
+        sys.modules.pop(name, None)
+        log = tmp_path / f"{name}.log"
+        monkeypatch.setenv("DLTERMS_CALL_LOG", str(log))
+        return ReluCalls(f"{name}:backend", log)
+
+    return _make
+
+
 # Tests marked nightly (the size tier's replays: minutes each, on millions of elements) run when
 # DLTERMS_NIGHTLY=1, as a nightly job does; benchmarks/shipped_bugs.py runs the same replays.
 NIGHTLY = os.environ.get("DLTERMS_NIGHTLY") == "1"

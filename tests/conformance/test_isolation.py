@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jsonschema
 import pytest
@@ -22,6 +22,9 @@ from dlterms.conformance.runner import RunSettings, plan
 from dlterms.conformance.settings import CHECKS_PER_WORKER, DEFAULT_TIERS, MAPPINGS_SHARE
 
 from dlterms.cli import main
+
+if TYPE_CHECKING:
+    from conftest import ReluCalls
 
 CRASH_MODULE = '''
 """A torch adapter whose tanh segfaults, relu exits and sigmoid aborts."""
@@ -246,26 +249,6 @@ def test_crashing_convention_probes_are_recorded_and_the_run_goes_on(
     assert "error: crashed: SIGSEGV (signal 11)" in page.read_text(encoding="utf-8")
 
 
-PID_MODULE = '''
-"""A torch adapter whose relu notes the process it runs in."""
-import os
-from types import SimpleNamespace
-
-from dlterms.conformance.backends import torch as base
-
-ops = {k: getattr(base, k) for k in dir(base) if not k.startswith("_")}
-
-
-def relu(x):
-    with open(os.environ["DLTERMS_PID_LOG"], "a", encoding="utf-8") as log:
-        log.write(f"{os.getpid()}\\n")
-    return base.relu(x)
-
-
-backend = SimpleNamespace(**{**ops, "name": "pidmod", "relu": relu})
-'''
-
-
 def test_where_mappings_cannot_be_counted_only_a_jax_adapters_workers_are_replaced() -> None:
     """The fallback share: XLA:CPU's memory mappings grow with every compiled program, so a JAX adapter's workers
     answer CHECKS_PER_WORKER checks each; PyTorch's, NumPy's and TensorFlow's keep one worker."""
@@ -276,45 +259,42 @@ def test_where_mappings_cannot_be_counted_only_a_jax_adapters_workers_are_replac
     assert worker_share(load_backend("tensorflow")) is None
 
 
-def test_a_worker_not_on_jax_answers_every_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_not_on_jax_answers_every_check(relu_calls: Callable[[str], ReluCalls]) -> None:
     """With no share given, five checks of an adapter on no recycled framework run in one worker process."""
-    spec = _module_on_path(tmp_path, monkeypatch, "pidmod", PID_MODULE)
-    log = tmp_path / "pids.txt"
-    monkeypatch.setenv("DLTERMS_PID_LOG", str(log))
+    calls = relu_calls("torch")
+    spec = calls.spec
     checks = [c for c in plan(["relu"], ["float32", "float64"]) if c.invariant.tier == "default"][:5]
     rows = list(run_isolated(load_backend(spec), checks, mode="fork", spec=spec, settings=RunSettings(max_examples=2)))
     assert [r.key for r in rows] == [c.key for c in checks]
-    assert len(set(log.read_text(encoding="utf-8").split())) == 1
+    assert len(calls.by_process()) == 1
 
 
-def test_a_worker_is_replaced_after_its_share_of_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_is_replaced_after_its_share_of_checks(relu_calls: Callable[[str], ReluCalls]) -> None:
     """With two checks per worker, five checks run in three worker processes, and every row comes back in order."""
-    spec = _module_on_path(tmp_path, monkeypatch, "pidmod", PID_MODULE)
-    log = tmp_path / "pids.txt"
-    monkeypatch.setenv("DLTERMS_PID_LOG", str(log))
+    calls = relu_calls("torch")
+    spec = calls.spec
     checks = [c for c in plan(["relu"], ["float32", "float64"]) if c.invariant.tier == "default"][:5]
     assert len(checks) == 5
     rows = list(run_isolated(load_backend(spec), checks, mode="fork", spec=spec, checks_per_worker=2,
                              settings=RunSettings(max_examples=2)))  # fmt: skip
     assert [r.key for r in rows] == [c.key for c in checks]
     assert all(r.status in ("pass", "fail") for r in rows), [(r.key, r.status, r.message) for r in rows]
-    pids = log.read_text(encoding="utf-8").split()
-    assert len(set(pids)) == 3 and os.getpid() not in {int(p) for p in pids}
+    pids = calls.by_process()
+    assert len(pids) == 3 and os.getpid() not in pids
 
 
 def test_a_worker_is_replaced_once_its_mappings_pass_the_budget(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    relu_calls: Callable[[str], ReluCalls], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With a budget every worker has passed on its first check, five checks run in five worker processes."""
-    spec = _module_on_path(tmp_path, monkeypatch, "pidmod", PID_MODULE)
-    log = tmp_path / "pids.txt"
-    monkeypatch.setenv("DLTERMS_PID_LOG", str(log))
+    calls = relu_calls("torch")
+    spec = calls.spec
     monkeypatch.setattr(isolation, "MAPPINGS_SHARE", 1e-9)  # a budget of 0 mappings
     checks = [c for c in plan(["relu"], ["float32", "float64"]) if c.invariant.tier == "default"][:5]
     rows = list(run_isolated(load_backend(spec), checks, mode="fork", spec=spec, settings=RunSettings(max_examples=2)))
     assert [r.key for r in rows] == [c.key for c in checks]
     assert all(r.status in ("pass", "fail") for r in rows), [(r.key, r.status, r.message) for r in rows]
-    assert len(set(log.read_text(encoding="utf-8").split())) == 5
+    assert len(calls.by_process()) == 5
 
 
 def test_a_runs_workers_get_half_the_kernels_mapping_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
