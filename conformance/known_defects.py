@@ -105,7 +105,12 @@ JAX_ATTENTION_DEFECTS = (
     "scaled_dot_product_attention.vjp_matches_reference[float64]",
     "scaled_dot_product_attention.grad_matches_finite_difference[float64]",
 )
+# jax.numpy.log1p in float64 (XLA on CPU, JAX 0.10.2) is up to 128 ulp off on [−0.5, 0] (docs/reference-accuracy.md),
+# and the binary cross-entropy's log1p(−p) carries it where a case draws such a p with target 0: seeds 3, 11 and 13 of
+# 1–20 before, and seed 2 of the 816-check run (p = 0.39332407725663054: 31.5 u off, 16 u allowed); never seed 0.
+JAX_LOG1P_DEFECTS = ("binary_cross_entropy.matches_reference[float64]",)
 JAX_DEFECTS = (
+    *JAX_LOG1P_DEFECTS,
     "silu.vjp_matches_reference[float32]",
     "silu.vjp_matches_reference[float64]",
     *GELU_TANH_FORM_DEFECTS,
