@@ -76,9 +76,10 @@ __all__ = [
 # Frameworks whose runtime threads make a fork unsafe once they have run (the forked copy may deadlock).
 NO_FORK = ("jax", "tensorflow", "keras")
 # Frameworks whose workers are replaced after CHECKS_PER_WORKER checks (as well as at their mapping budget, see
-# conformance/memory_maps.py): a JAX worker slows down as it keeps compiled programs (60 checks took 19.7 s in a
-# fresh process and 33.2 s after 250 others; 22.3 s after those and jax.clear_caches()). Others keep one worker:
-# a TensorFlow worker gained 29 mappings over 102 checks, and a spawned one costs a TensorFlow import (about 5 s).
+# conformance/memory_maps.py): a JAX worker slowed down as JAX kept the MLIR module of every program it lowered (60
+# checks took 19.7 s in a fresh process and 33.2 s after 250 others), which its adapter now releases after each call;
+# the share stays as the bound where mappings cannot be counted (settings.CHECKS_PER_WORKER). Others keep one
+# worker: a TensorFlow worker gained 29 mappings over 102 checks, and a spawned one costs a TensorFlow import (5 s).
 RECYCLED = ("jax",)
 # How many lines of a dead worker's log (its fatal-signal stack, its stderr) a row keeps.
 TRACEBACK_LINES = 20

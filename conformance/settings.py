@@ -55,10 +55,12 @@ MAX_SHRINK_STEPS = 50
 # ("LLVM compilation error: Cannot allocate memory", then SIGSEGV). Half leaves room for the checks
 # between two counts. A fresh worker costs a fork, or one framework import when spawned.
 MAPPINGS_SHARE = 0.5
-# A worker of a framework in isolation.RECYCLED (JAX) is also replaced after this many checks: it slows down
-# as it keeps compiled programs, and a fresh one (a spawned JAX import) costs less than that. In alternating
-# whole JAX runs (816 checks) replacing at the mapping budget alone took 455 and 446 s, with this share too
-# 426 and 372 s.
+# A worker of a framework in isolation.RECYCLED (JAX) is also replaced after this many checks, which bounds it
+# where its mappings cannot be counted (no /proc). It was for speed too: a JAX worker slowed down as JAX kept the
+# MLIR module of every program it lowered (whole JAX runs of 816 checks replacing at the mapping budget alone took
+# 455 and 446 s, with this share too 426 and 372 s). Since the adapter releases those modules after each call
+# (backends/jax.py, release_lowerings), alternating whole runs took 453 and 492 s with this share and 463 and 460 s
+# without it: no measurable difference, so it stays.
 CHECKS_PER_WORKER = 200
 # Where checks run (see conformance/isolation.py): "auto" picks forked workers, or spawned ones for
 # frameworks that cannot be forked; "off" runs them in the calling process, where a crash ends the run.

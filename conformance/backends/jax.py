@@ -47,6 +47,11 @@ it elsewhere and ``DLTERMS_JAX_CACHE=off`` turns it off; a cache folder the
 user gave JAX (``JAX_COMPILATION_CACHE_DIR``) is used as it is, with JAX's own
 settings. The report's ``compilation_cache`` says which folder was used.
 
+After each call of an op or of a compiled VJP the adapter empties JAX's caches of
+lowered modules (:func:`release_lowerings`): JAX keeps each lowered program's MLIR
+module and context there, though the compiled program it runs is kept elsewhere,
+and a process holding thousands of them lowers every new program more slowly.
+
 ``use_device("cuda:1")`` puts every array the adapter creates on that device
 (``jax.device_put``), so that JAX computes there.
 """
@@ -117,6 +122,35 @@ def use_compilation_cache() -> str | None:
 
 
 use_compilation_cache()
+
+
+# --- the lowered programs JAX keeps -------------------------------------------------------
+# JAX keeps the MLIR module of every program it lowers, in two caches of its own (0.10: jax._src.pjit._pjit_lower
+# and jax._src.interpreters.pxla._cached_lowering_to_hlo), each module with its MLIR context, for as long as the
+# program's jaxpr lives; the compiled executables are kept elsewhere (jit's own cache) and do not need them. With
+# thousands of live contexts every new lowering is slower: 60 optimiser checks took 74.2 s after 250 other checks in
+# one process, 33.0 s in a fresh one, and 33.9 s after the same 250 with these caches emptied after each check
+# (2,026 live contexts, 2,026 and 0; docs/benchmarks.md). _pjit_lower had no hit in 339 entries after 40 checks.
+def _lowering_caches() -> tuple[Any, ...]:
+    """JAX's caches of lowered modules, as found in this JAX version (none where it has moved them)."""
+    from jax._src import pjit
+    from jax._src.interpreters import pxla
+
+    found = (getattr(pjit, "_pjit_lower", None), getattr(pxla, "_cached_lowering_to_hlo", None))
+    return tuple(cache for cache in found if callable(getattr(cache, "cache_clear", None)))
+
+
+LOWERING_CACHES = _lowering_caches()
+
+
+def release_lowerings() -> None:
+    """Empty JAX's caches of lowered modules, so their MLIR contexts are freed; compiled programs stay cached.
+
+    Called after every call of an op and of a compiled VJP, which costs two calls on empty caches
+    where nothing new was lowered.
+    """
+    for cache in LOWERING_CACHES:
+        cache.cache_clear()
 
 
 # --- devices and facts ------------------------------------------------------------------
@@ -206,7 +240,10 @@ def vjp(fn: Callable[..., Any], primals: tuple[jax.Array, ...], cotangent: Any) 
     concrete = STATIC_FLOATS.get(call, ())
     dynamic = {k: v for k, v in fn.kwargs.items() if isinstance(v, jax.Array | float) and k not in concrete}
     static = tuple(sorted((k, _hashable(v)) for k, v in fn.kwargs.items() if k not in dynamic))
-    return tuple(_compiled_vjp(forward, tuple(fn.diff_args), static)(tuple(primals), dynamic, cotangent))
+    try:
+        return tuple(_compiled_vjp(forward, tuple(fn.diff_args), static)(tuple(primals), dynamic, cotangent))
+    finally:
+        release_lowerings()
 
 
 def _hashable(v: Any) -> Any:
@@ -255,7 +292,10 @@ def _jit(*static: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
             named.update(kwargs)
             for k, v in defaults.items():
                 named.setdefault(k, v)
-            return compiled(**{k: _hashable(v) if k in static else v for k, v in named.items()})
+            try:
+                return compiled(**{k: _hashable(v) if k in static else v for k, v in named.items()})
+            finally:
+                release_lowerings()
 
         return call
 

@@ -149,6 +149,49 @@ def test_a_compiled_vjp_is_named_after_its_op() -> None:
     assert compiles.names == ["jit(vjp_tanh)"]
 
 
+def _live_mlir_contexts() -> int:
+    from jaxlib.mlir import ir
+
+    return int(ir.Context._get_live_count())
+
+
+def _new_programs(side: int) -> None:
+    """Four programs this process has not lowered yet: relu and tanh's VJP, on two shapes with a side of ``side``."""
+    for shape in ((side, 3), (2, side, 5)):
+        x = _j(RNG.standard_normal(shape))
+        jxb.relu(x)
+        jxb.vjp(OpCall(jxb, "tanh"), (x,), x)
+
+
+def test_lowered_modules_are_released_after_each_call() -> None:
+    """New programs leave no MLIR context alive (JAX kept one per lowered program: a worker slowed as they grew)."""
+    assert jxb.LOWERING_CACHES, "JAX's caches of lowered modules were not found in this JAX version"
+    before = _live_mlir_contexts()
+    _new_programs(23)
+    assert _live_mlir_contexts() <= before
+
+
+def test_without_the_release_the_contexts_would_grow(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The count above can fail: with release_lowerings a no-op, each new program keeps its context alive."""
+    monkeypatch.setattr(jxb, "release_lowerings", lambda: None)
+    before = _live_mlir_contexts()
+    _new_programs(29)
+    assert _live_mlir_contexts() >= before + 4
+    monkeypatch.undo()
+    jxb.release_lowerings()  # leave the process as the adapter keeps it
+
+
+def test_compiled_programs_stay_cached_after_the_release() -> None:
+    """Releasing the lowered modules keeps the executables: the same op on the same shape compiles nothing again."""
+    x = _j(RNG.standard_normal((31, 2)))
+    jxb.relu(x)
+    jxb.vjp(OpCall(jxb, "tanh"), (x,), x)
+    with _Compiles() as compiles:
+        jxb.relu(x)
+        jxb.vjp(OpCall(jxb, "tanh"), (x,), x)
+    assert compiles.names == []
+
+
 @pytest.mark.parametrize(
     ("setting", "expected"),
     [("off", None), ("OFF", None), ("", None), ("/some/where", "/some/where"), (None, "XDG/dlterms/jax")],
