@@ -56,11 +56,9 @@ MAX_SHRINK_STEPS = 50
 # between two counts. A fresh worker costs a fork, or one framework import when spawned.
 MAPPINGS_SHARE = 0.5
 # A worker of a framework in isolation.RECYCLED (JAX) is also replaced after this many checks, which bounds it
-# where its mappings cannot be counted (no /proc). It was for speed too: a JAX worker slowed down as JAX kept the
-# MLIR module of every program it lowered (whole JAX runs of 816 checks replacing at the mapping budget alone took
-# 455 and 446 s, with this share too 426 and 372 s). Since the adapter releases those modules after each call
-# (backends/jax.py, release_lowerings), alternating whole runs took 453 and 492 s with this share and 463 and 460 s
-# without it: no measurable difference, so it stays.
+# where its mappings cannot be counted (no /proc). It was for speed too, until the JAX adapter released the MLIR
+# modules JAX kept (backends/jax.py, release_lowerings); since, whole runs take as long with it as without it
+# (docs/decisions.md, "A worker's life").
 CHECKS_PER_WORKER = 200
 # Where checks run (see conformance/isolation.py): "auto" picks forked workers, or spawned ones for
 # frameworks that cannot be forked; "off" runs them in the calling process, where a crash ends the run.

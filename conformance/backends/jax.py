@@ -128,9 +128,8 @@ use_compilation_cache()
 # JAX keeps the MLIR module of every program it lowers, in two caches of its own (0.10: jax._src.pjit._pjit_lower
 # and jax._src.interpreters.pxla._cached_lowering_to_hlo), each module with its MLIR context, for as long as the
 # program's jaxpr lives; the compiled executables are kept elsewhere (jit's own cache) and do not need them. With
-# thousands of live contexts every new lowering is slower: 60 optimiser checks took 74.2 s after 250 other checks in
-# one process, 33.0 s in a fresh one, and 33.9 s after the same 250 with these caches emptied after each check
-# (2,026 live contexts, 2,026 and 0; docs/benchmarks.md). _pjit_lower had no hit in 339 entries after 40 checks.
+# thousands of live contexts every new lowering is slower (the measurements: docs/decisions.md, "JAX's lowered
+# modules").
 def _lowering_caches() -> tuple[Any, ...]:
     """JAX's caches of lowered modules, as found in this JAX version (none where it has moved them)."""
     from jax._src import pjit
