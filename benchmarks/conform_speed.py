@@ -3,7 +3,8 @@
 Measures, as medians of ``--repeat`` runs (default 5) on this machine:
 
 * the full default run (every term, float32 and float64, 25 examples) against
-  each backend given (default: torch and numpy), as ``dlterms conform`` runs it;
+  each backend given (default: torch and numpy), as ``dlterms conform`` runs it (``--jobs auto``:
+  one worker process per usable core, recorded as ``default_jobs``);
 * ``--jobs 2`` against ``--jobs 1`` for the first backend (the speed-up);
 * the default run against ``--isolation off`` for the first backend (the cost of running the
   checks in worker processes that may crash);
@@ -27,6 +28,8 @@ import statistics
 import subprocess
 import sys
 import time
+
+from dlterms.conformance.settings import usable_cores
 
 
 def wall(cmd: list[str]) -> float:
@@ -97,6 +100,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'unknown CPU'}",
         "python": platform.python_version(),
         "repeat": args.repeat,
+        "default_jobs": usable_cores(),
     }
     for bk in backends:
         times = [wall([*exe, "--backend", bk]) for _ in range(args.repeat)]

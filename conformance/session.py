@@ -32,6 +32,7 @@ from .settings import (
     DEEP_MAX_EXAMPLES,
     DEFAULT_DTYPES,
     DEFAULT_ISOLATION,
+    DEFAULT_JOBS,
     DEFAULT_MATH_MODE,
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_SEED,
@@ -40,6 +41,7 @@ from .settings import (
     MATH_MODE_NAMES,
     TIERS,
     expand_dtypes,
+    usable_cores,
 )
 from .special_values import SPECIAL_VALUES
 from .special_values import measure as measure_special_values
@@ -73,7 +75,8 @@ class Request:
 
     ``backend`` None reads ``$DLTERMS_BACKEND``, ``device`` None ``$DLTERMS_DEVICE``;
     ``max_examples`` None means the default, or the ``deep`` one. ``sizes`` adds the
-    size tier (:mod:`.sizes`) to the default checks.
+    size tier (:mod:`.sizes`) to the default checks. ``jobs`` is a number of worker
+    processes, or ``"auto"`` (see :func:`worker_count`).
     """
 
     backend: str | None = None
@@ -87,7 +90,7 @@ class Request:
     timeout_s: float | None = DEFAULT_TIMEOUT_S
     shard: tuple[int, int] | None = None
     xfail_file: str | None = None
-    jobs: int = 1
+    jobs: int | str = DEFAULT_JOBS
     repro: str | None = None
     command: str | None = None
     isolation: str = DEFAULT_ISOLATION
@@ -152,7 +155,7 @@ class Session:
                     mode=self.isolation.mode,
                     spec=self.backend_spec,
                     device=self.request.device,
-                    jobs=self.request.jobs,
+                    jobs=self.settings["jobs"],
                     settings=self.run_settings,
                     xfail=self.xfail,
                 )
@@ -251,8 +254,7 @@ def prepare(request: Request) -> Session:
         isolation = choose_isolation(request.isolation, bk, spec)
     except ValueError as exc:
         raise RunError(str(exc)) from None
-    if isolation.mode == "off" and request.jobs > 1:
-        raise RunError(f"--jobs {request.jobs}: needs worker processes, but {isolation.reason}; expected --jobs 1")
+    jobs = worker_count(request.jobs, isolation, bk)
     settings = {
         "terms": terms,
         "dtypes": dtypes,
@@ -263,7 +265,7 @@ def prepare(request: Request) -> Session:
         "shard": f"{request.shard[0]}/{request.shard[1]}" if request.shard else None,
         "tiers": list(tiers),
         "xfail": request.xfail_file,
-        "jobs": request.jobs,
+        "jobs": jobs,
         "isolation": isolation.mode,
         "isolation_reason": isolation.reason,
         "math_mode": request.math_mode,
@@ -273,6 +275,22 @@ def prepare(request: Request) -> Session:
         max_examples=max_examples, seed=request.seed, timeout_s=request.timeout_s, math_mode=request.math_mode
     )
     return Session(request, bk, spec, checks, run_settings, xfail, stale, settings, isolation)
+
+
+def worker_count(jobs: int | str, isolation: Isolation, bk: Backend) -> int:
+    """The worker processes a run starts at once, for ``--jobs`` (a positive number, or ``"auto"``).
+
+    ``"auto"`` is one worker per usable CPU core (:func:`~.settings.usable_cores`), or 1 where
+    the checks run in this process (``--isolation off``) or on an accelerator. An explicit number
+    above 1 without worker processes is a :class:`RunError`.
+    """
+    if jobs == "auto":
+        return 1 if isolation.mode == "off" or on_accelerator(bk) else usable_cores()
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise RunError(f"--jobs {jobs!r}: expected a positive integer or auto")
+    if isolation.mode == "off" and jobs > 1:
+        raise RunError(f"--jobs {jobs}: needs worker processes, but {isolation.reason}; expected --jobs 1")
+    return jobs
 
 
 def reduced_precision_warning(bk: Backend, dtypes: Sequence[str]) -> str | None:

@@ -8,6 +8,7 @@ no import of numpy or Hypothesis.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "DEEP_MAX_EXAMPLES",
     "DEFAULT_DTYPES",
     "DEFAULT_ISOLATION",
+    "DEFAULT_JOBS",
     "DEFAULT_MATH_MODE",
     "DEFAULT_MAX_EXAMPLES",
     "DEFAULT_SEED",
@@ -29,6 +31,7 @@ __all__ = [
     "TIERS",
     "RunSettings",
     "expand_dtypes",
+    "usable_cores",
 ]
 
 DEFAULT_DTYPES: tuple[str, ...] = ("float32", "float64")
@@ -64,11 +67,22 @@ CHECKS_PER_WORKER = 200
 # frameworks that cannot be forked; "off" runs them in the calling process, where a crash ends the run.
 ISOLATION_MODES: tuple[str, ...] = ("auto", "fork", "spawn", "off")
 DEFAULT_ISOLATION = "auto"
+# Worker processes at once (``--jobs``): "auto" is one per CPU core this process may use (usable_cores), or 1
+# where checks cannot run in workers (``--isolation off``) or run on an accelerator (each worker would hold the
+# device's memory: JAX takes most of a GPU's per process). A check is seeded by itself, so the verdicts and their
+# order do not depend on the number (docs/decisions.md, "Workers by default").
+DEFAULT_JOBS = "auto"
 # How float32 checks of matmul, convolution and RNN kernels are judged (``--math-mode``): "strict"
 # by float32's tolerances, or by a reduced-precision math mode's (conformance/tolerances.py
 # MATH_MODES declares each mode, its precision and its source; a test ties the names).
 MATH_MODE_NAMES: tuple[str, ...] = ("strict", "tf32")
 DEFAULT_MATH_MODE = "strict"
+
+
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask where the system has one), at least 1."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
 
 
 def expand_dtypes(names: tuple[str, ...] | list[str]) -> list[str]:

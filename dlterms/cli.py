@@ -36,6 +36,16 @@ def _positive(text: str) -> int:
     return n
 
 
+def _jobs(text: str) -> int | str:
+    """``--jobs``: ``auto`` or a positive integer."""
+    if text == "auto":
+        return text
+    try:
+        return _positive(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer or auto, got {text!r}") from None
+
+
 def _shard(text: str) -> tuple[int, int]:
     try:
         i, n = (int(v) for v in text.split("/"))
@@ -116,10 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--shard", type=_shard, metavar="I/N", help="run only the I-th of N deterministic shards")
     c.add_argument(
         "--jobs",
-        type=_positive,
-        default=1,
+        type=_jobs,
+        default=d.DEFAULT_JOBS,
         metavar="N",
-        help="run N worker processes at once (forked; spawned for jax and tensorflow)",
+        help="run N worker processes at once (forked; spawned for jax and tensorflow); auto: one per usable CPU "
+        f"core, 1 on an accelerator or with --isolation off (default: {d.DEFAULT_JOBS})",
     )
     c.add_argument(
         "--isolation",

@@ -27,6 +27,14 @@ def _command_line() -> str | None:
     return " ".join(["dlterms", *sys.argv[1:]]) if sys.argv and sys.argv[0].endswith("dlterms") else None
 
 
+def _workers(settings: dict[str, object]) -> str:
+    """How the checks run, for the first line: "in this process", or "in N worker processes"."""
+    if settings["isolation"] == "off":
+        return "in this process"
+    jobs = settings["jobs"]
+    return f"in {jobs} worker process{'es' if jobs != 1 else ''}"
+
+
 def cmd_conform(args: argparse.Namespace) -> int:
     with needs_extra("conformance"):
         from dlterms.conformance.backends import DEVICE_ENV_VAR
@@ -69,7 +77,7 @@ def cmd_conform(args: argparse.Namespace) -> int:
     print(
         f"dlterms {__version__} conform: backend {bk.name} {bk.version} on {bk.device} ({bk.found_by}); "
         f"{len(session.checks)} checks, {session.run_settings.max_examples} examples each, "
-        f"seed {session.run_settings.seed}"
+        f"seed {session.run_settings.seed}, {_workers(session.settings)}"
     )
     with progress(len(session.checks)) as on_row:
         outcome = session.execute(on_row)

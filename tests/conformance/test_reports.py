@@ -16,6 +16,7 @@ from xml.etree import ElementTree as ET
 import jsonschema
 import pytest
 from dlterms.conformance.report import load_schema
+from dlterms.conformance.settings import usable_cores
 
 from dlterms.cli import main
 
@@ -280,11 +281,26 @@ def test_pytest_plugin_adds_the_size_tier_on_request(tmp_path: Path) -> None:
 
 
 def test_jobs_give_the_verdicts_of_a_sequential_run(tmp_path: Path) -> None:
-    """`--jobs 2` (two forked workers) yields the same rows, in the same order, as `--jobs 1`."""
+    """`--jobs 2` (two forked workers) and the default (one per core) yield the rows of `--jobs 1`, in its order."""
     args = ("--backend", "reference", "--terms", "sigmoid,relu", "--max-examples", "5")
-    one = _conform(tmp_path, *args)[1]
+    one = _conform(tmp_path, *args, "--jobs", "1")[1]
     two = _conform(tmp_path, *args, "--jobs", "2")[1]
+    auto = _conform(tmp_path, *args)[1]
+    assert (one["settings"]["jobs"], two["settings"]["jobs"], auto["settings"]["jobs"]) == (1, 2, usable_cores())
     assert _verdicts(two) == _verdicts(one)
+    assert _verdicts(auto) == _verdicts(one)
+
+
+def test_first_line_names_the_workers(capsys: pytest.CaptureFixture[str]) -> None:
+    """The run's first line says where its checks run; a bad --jobs is a usage error naming the value."""
+    main(["conform", "--backend", "reference", "--terms", "relu", "--max-examples", "2", "--jobs", "2", "-q"])
+    assert "seed 0, in 2 worker processes" in capsys.readouterr().out.splitlines()[0]
+    main(["conform", "--backend", "reference", "--terms", "relu", "--max-examples", "2", "--isolation", "off", "-q"])
+    assert capsys.readouterr().out.splitlines()[0].endswith("seed 0, in this process")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["conform", "--backend", "reference", "--jobs", "few"])
+    assert exit_info.value.code == 2
+    assert "--jobs: expected a positive integer or auto, got 'few'" in capsys.readouterr().err
 
 
 def test_spawned_workers_give_the_verdicts_of_a_sequential_run() -> None:

@@ -15,6 +15,7 @@ from dlterms.conformance.session import Request, prepare
 from dlterms.conformance.settings import (
     DEEP_MAX_EXAMPLES,
     DEFAULT_DTYPES,
+    DEFAULT_JOBS,
     DEFAULT_MAX_EXAMPLES,
     DEFAULT_SEED,
     DEFAULT_TIMEOUT_S,
@@ -26,8 +27,9 @@ from dlterms.cli import build_parser
 def test_cli_run_uses_the_declared_defaults() -> None:
     """`dlterms conform` with no options runs with the defaults of dlterms.conformance.settings."""
     args = build_parser().parse_args(["conform", "--backend", "reference"])
-    session = prepare(Request(backend=args.backend, seed=args.seed, timeout_s=args.timeout))
+    session = prepare(Request(backend=args.backend, seed=args.seed, timeout_s=args.timeout, jobs=args.jobs))
     assert session.run_settings == RunSettings(DEFAULT_MAX_EXAMPLES, DEFAULT_SEED, DEFAULT_TIMEOUT_S)
+    assert args.jobs == DEFAULT_JOBS == Request().jobs
     assert session.settings["dtypes"] == list(DEFAULT_DTYPES)
 
 
@@ -85,6 +87,7 @@ def test_conform_how_to_states_the_declared_defaults() -> None:
     assert f"Hypothesis seed (default {DEFAULT_SEED})" in page
     assert f"time limit per check (default {DEFAULT_TIMEOUT_S:g})" in page
     assert f"(default: `{','.join(DEFAULT_DTYPES)}`" in page
+    assert f"(default `{DEFAULT_JOBS}`: one per CPU core the process may use" in page
 
 
 def test_an_op_declared_in_some_dtypes_only_is_unsupported_in_the_others(conform: Any, broken_backend: Any) -> None:
