@@ -288,6 +288,23 @@ def _sum_of_terms_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> l
     return [_summed(case.get("reduction", "mean"), y, int(np.size(case["input"])), u.acc)]
 
 
+def _weighted_softplus_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[np.ndarray]:
+    # binary_cross_entropy_with_logits: the sum of terms (_sum_of_terms_acc), and each term's two softplus values,
+    # weighted: p·z·softplus(−x) + (1 − z)·softplus(x). A softplus below λ (x beyond 87.3 in float32: e^−x and
+    # log1p of it are subnormal) is flushed to zero by XLA and TensorFlow on the CPU (the convention
+    # float32.subnormal_arithmetic), an error below λ, carried by its weight p·z or 1 − z, which may exceed 1
+    # (pos_weight 3.97, x = 88.35: p·softplus(−x) = 1.7e-38, a normal number, which JAX returns as 0).
+    (y,) = ys
+    x = np.asarray(case["input"], dtype=np.float64)
+    z = np.broadcast_to(np.asarray(case["target"], dtype=np.float64), x.shape)
+    p = 1.0 if case.get("pos_weight") is None else np.asarray(case["pos_weight"], dtype=np.float64)
+    flushed = u.floor * (np.abs(p * z) + np.abs(1.0 - z))
+    reduction = case.get("reduction", "mean")
+    if reduction != "none":
+        flushed = np.asarray(np.sum(flushed) / (flushed.size if reduction == "mean" and flushed.size else 1))
+    return [_summed(reduction, y, int(x.size), u.acc) + flushed]
+
+
 def _summed(reduction: str, y: np.ndarray, n: int, u: float) -> np.ndarray:
     if reduction == "none":
         return np.zeros_like(y)
@@ -624,6 +641,7 @@ def _rotation_acc(case: dict[str, Any], ys: list[np.ndarray], u: Units) -> list[
 ACCUMULATION: dict[str, Callable[[dict[str, Any], list[np.ndarray], Units], list[np.ndarray]]] = {
     "dot_product": _dot_product,
     "sum_of_terms": _sum_of_terms_acc,
+    "weighted_softplus": _weighted_softplus_acc,
     "softmax": _softmax_acc,
     "log_softmax": _log_softmax_acc,
     "cross_entropy": _cross_entropy_acc,

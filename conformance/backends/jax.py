@@ -557,7 +557,9 @@ def binary_cross_entropy_with_logits(
     bce = _optax().losses.sigmoid_binary_cross_entropy
     terms = bce(input, target)
     if pos_weight is not None:
-        terms = terms + (pos_weight - 1) * target * bce(input, jnp.ones_like(target))
+        # optax has no pos_weight: add (p − 1)·z·softplus(−x), z·softplus(−x) first. (p − 1)·z first is subnormal
+        # for z near the smallest normal number, and XLA flushes it to 0 on the CPU, losing a normal (p − 1)·z·84.7.
+        terms = terms + (pos_weight - 1) * (target * bce(input, jnp.ones_like(target)))
     return _reduce(terms, reduction)
 
 

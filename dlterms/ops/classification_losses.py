@@ -115,7 +115,7 @@ OPS = (
             "sum_of_terms",
             "each term is two non-negative softplus values of exact inputs, weighted, and a sum of "
             "non-negative terms does not cancel",
-            accumulation="sum_of_terms",
+            accumulation="weighted_softplus",
         ),
         special_values=(
             Special(

@@ -187,3 +187,19 @@ def test_a_dot_product_of_flushed_products_is_held_to_n_times_the_floor() -> Non
     assert 1.5 * lam <= tol.allowed(np.array([exact]), None, a)[0]
     assert 1.5 * lam > tol.allowed(np.array([exact]))[0]
     assert a[0] < 4 * lam + 1e-6 * lam  # only the flushed products: an error of 4λ is still caught
+
+
+def test_a_flushed_softplus_is_held_to_its_weight_times_the_floor() -> None:
+    """JAX's binary cross-entropy with logits (seed 5): at x = 88.35 (float32), target 1 and pos_weight 3.97 the
+    term p·log1p(e^−x) = 1.7e-38 is normal, but e^−x is subnormal and XLA flushes it, giving 0. a(x) holds p·λ for
+    that term; without it the comparison fails, and an error of twice p·λ is still caught."""
+    lam = SMALLEST_NORMAL["float32"]
+    x, p = 88.35452270507812, 3.9683752059936523
+    exact = float(p * mpmath.log1p(mpmath.exp(-x)))
+    assert lam < exact < 2 * lam
+    case = {"input": [x], "target": [1.0], "pos_weight": [p], "reduction": "none"}
+    (a,) = accumulation("weighted_softplus", case, [np.array([exact])], "float32")
+    tol = relative("float32", "sum_of_terms")
+    assert exact <= tol.allowed(np.array([exact]), None, a)[0]  # 0, the flushed value, passes
+    assert exact > tol.allowed(np.array([exact]))[0]  # without the term it would fail
+    assert 2 * p * lam > tol.allowed(np.array([exact]), None, a)[0]
