@@ -240,7 +240,7 @@ def run_one(
         row.status, row.message = "unsupported", reason
         return row
 
-    state: dict[str, Any] = {"case": None, "examples": 0, "set_aside": 0, "set_aside_reason": ""}
+    state: dict[str, Any] = {"case": None, "examples": 0, "set_aside": 0, "set_aside_reason": "", "failure": None}
 
     def prop(case: dict[str, Any]) -> None:
         state["case"] = case
@@ -255,6 +255,9 @@ def run_one(
             state["set_aside"] += 1
             state["set_aside_reason"] = state["set_aside_reason"] or str(exc)
             reject()
+        except Violation as exc:
+            state["failure"] = (case, exc)  # while shrinking: the last failing case tried
+            raise
 
     if inv.max_examples is not None:
         max_examples = min(max_examples, inv.max_examples)
@@ -311,8 +314,12 @@ def run_one(
         else:
             row.status, row.message = "skip", f"no valid example could be generated: {exc}"
     except CheckTimeout as exc:
-        row.status, row.message = "error", f"timeout: {exc}"
-        row.counterexample = state["case"]
+        if state["failure"] is None:
+            row.status, row.message = "error", f"timeout: {exc}"
+            row.counterexample = state["case"]
+        else:  # the invariant failed, and shrinking its case ran out of time: still a failure
+            _fail(row, state["failure"][1], state["failure"][0])
+            row.details["shrinking"] = f"stopped: {exc}; the counterexample is the last failing case tried"
     except Exception as exc:  # the backend raised: an error row, and the run goes on
         _error(row, exc, state["case"])
     if judge is not None:

@@ -117,7 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=d.DEFAULT_TIMEOUT_S,
         metavar="SECONDS",
-        help=f"time limit per check; past it the check is an error row (default: {d.DEFAULT_TIMEOUT_S:g})",
+        help=f"time limit per check; past it the check is an error row, or a fail row if it had failed and was "
+        f"shrinking its case (default: {d.DEFAULT_TIMEOUT_S:g})",
     )
     c.add_argument("--json", metavar="FILE", help="write the report (schema dlterms.report/1) to FILE")
     c.add_argument("--junit", metavar="FILE", help="write JUnit XML to FILE")

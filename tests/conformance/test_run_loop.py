@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from dlterms.conformance import load_backend
 from dlterms.conformance import pytest_plugin as plugin
 from dlterms.conformance.limits import CheckTimeout, TimeLimit
-from dlterms.conformance.runner import RunSettings, plan, run_checks
+from dlterms.conformance.registry import INVARIANTS
+from dlterms.conformance.runner import RunSettings, plan, run_checks, run_one
 from dlterms.conformance.session import Request, prepare
 from dlterms.conformance.settings import (
     DEEP_MAX_EXAMPLES,
@@ -110,3 +113,30 @@ def test_shrinking_is_bounded_for_one_check_and_restored_after() -> None:
     with bounded_shrinking():
         assert engine.MAX_SHRINKS == MAX_SHRINK_STEPS == 50
     assert before == engine.MAX_SHRINKS
+
+
+def test_a_failure_whose_shrinking_runs_out_of_time_stays_a_failure(broken_backend: Any) -> None:
+    """A check that failed is a fail row even when the time limit ends its shrinking: the last failing case tried,
+    the violation's message, and a note that shrinking stopped. Before it failed, a timeout is an error row."""
+    failed: list[bool] = []
+
+    def wrong_relu(x: Any) -> Any:
+        """Wrong where an element is >= 1; slow (0.5 s a call) once it has been wrong, so shrinking runs out of time."""
+        if failed:
+            time.sleep(0.5)
+        x = np.asarray(x)
+        if np.any(x >= 1.0):
+            failed.append(True)
+        return np.where(x >= 1.0, x + 1.0, np.maximum(x, 0.0))
+
+    def slow_right_relu(x: Any) -> Any:
+        time.sleep(0.3)
+        return np.maximum(np.asarray(x), 0.0)
+
+    inv = INVARIANTS["relu.matches_reference"]
+    row = run_one(load_backend(broken_backend("numpy", relu=wrong_relu)), inv, "float64", timeout_s=1.0)
+    assert row.status == "fail", row.message
+    assert row.message.startswith("relu:") and row.counterexample is not None
+    assert row.details["shrinking"].startswith("stopped: ran past its time limit of 1 s")
+    slow = run_one(load_backend(broken_backend("numpy", relu=slow_right_relu)), inv, "float64", timeout_s=1.0)
+    assert slow.status == "error" and slow.message == "timeout: ran past its time limit of 1 s"
