@@ -8,9 +8,11 @@ inputs, to be fixed at the source (filter the inputs, or justify an override
 in conformance/tolerances.py), never by loosening blindly.
 
 A failure that is one of the framework's documented defects
-(:data:`dlterms.conformance.known_defects.DEFAULT_RUN_DEFECTS`, each written up on the site) is
-listed apart, as ``documented``: a correct run may meet those where its cases reach them. Every
-other failed or errored row is an alarm, and the script exits 1 if there is any.
+(:data:`dlterms.conformance.known_defects.DEFAULT_RUN_DEFECTS`, each written up on the site), or a
+crash that is one of its documented crashes (``DEFAULT_RUN_CRASHES``: the op and the words the
+framework printed as it died), is listed apart, as ``documented``: a correct run may meet those
+where its cases reach them. Every other failed or errored row is an alarm, and the script exits 1
+if there is any.
 
 ``--terms`` restricts each run to some glossary terms (``dlterms conform --terms``), for the
 slow frameworks: e.g. the terms whose checks changed, over many seeds.
@@ -56,10 +58,10 @@ def size_tier_rows(backend: str, seed: int, terms: str | None, dtype: str | None
     return [r.as_dict() for r in rows]
 
 
-def classify(
-    seed: int, rows: list[dict[str, Any]], documented: frozenset[str]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The failed or errored rows of one run, as (alarms, documented defects met), each with its seed."""
+def classify(seed: int, rows: list[dict[str, Any]], backend: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The failed or errored rows of one run of ``backend``, as (alarms, documented defects met), each with its seed."""
+    from dlterms.conformance.known_defects import is_documented
+
     alarms: list[dict[str, Any]] = []
     met: list[dict[str, Any]] = []
     for row in rows:
@@ -67,7 +69,7 @@ def classify(
             continue
         entry = {"seed": seed, "id": row["id"], "message": row["message"][:300]}
         entry["counterexample"] = row["counterexample"]
-        (met if row["status"] == "fail" and row["id"] in documented else alarms).append(entry)
+        (met if is_documented(backend, row) else alarms).append(entry)
     return alarms, met
 
 
@@ -84,8 +86,6 @@ def main() -> None:
     p.add_argument("--out", help="write the summary as JSON to this file")
     p.add_argument("--reports", help="read each run's report from DIR/<backend>-<seed>.json instead of running it")
     args = p.parse_args()
-    from dlterms.conformance.known_defects import DEFAULT_RUN_DEFECTS
-
     summary: dict[str, dict[str, object]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for backend in args.backends.split(","):
@@ -110,7 +110,7 @@ def main() -> None:
                     )  # fmt: skip
                     rows = json.loads(out.read_text())["results"]
                 checks += len(rows)
-                new, met = classify(seed, rows, DEFAULT_RUN_DEFECTS.get(backend, frozenset()))
+                new, met = classify(seed, rows, backend)
                 alarms += new
                 documented += met
             summary[backend] = {"seeds": args.seeds, "terms": args.terms, "dtype": args.dtype, "checks": checks,

@@ -53,6 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from .backends import Backend
+from .crash_logs import ROW_MESSAGE_CHARS, TRACEBACK_LINES, clip, fatal_message, log_tail, read_log
 from .limits import HARD_LIMIT_MARGIN_S
 from .memory_maps import WorkerLife
 from .runner import Check, Result, RunSettings, apply_xfail, time_limit
@@ -81,8 +82,6 @@ NO_FORK = ("jax", "tensorflow", "keras")
 # the share stays as the bound where mappings cannot be counted (settings.CHECKS_PER_WORKER). Others keep one
 # worker: a TensorFlow worker gained 29 mappings over 102 checks, and a spawned one costs a TensorFlow import (5 s).
 RECYCLED = ("jax",)
-# How many lines of a dead worker's log (its fatal-signal stack, its stderr) a row keeps.
-TRACEBACK_LINES = 20
 
 
 @dataclass(frozen=True)
@@ -400,11 +399,12 @@ class _Worker:
         row, case, _ = self._base_row(self.check)  # type: ignore[arg-type]
         where = "on the case below" if case is not None else "before its first case"
         row.message = f"crashed: {self.how_it_ended()} {where}; the run went on in a new worker"
-        code = self.exit_code()
-        row.details = {
-            "crash": {"exit_code": code, "signal": _signal_name(-code) if code and code < 0 else None},
-            "traceback": _tail(self.log),
-        }
+        code, lines = self.exit_code(), read_log(self.log)
+        crash: dict[str, Any] = {"exit_code": code, "signal": _signal_name(-code) if code and code < 0 else None}
+        if said := fatal_message(lines):
+            crash["message"] = said
+            row.message += f". It said: {clip(said, ROW_MESSAGE_CHARS)}"
+        row.details = {"crash": crash, "traceback": log_tail(lines)}
         return row
 
     def _timeout_row(self) -> Result:
@@ -414,14 +414,14 @@ class _Worker:
             f"timeout: ran past its time limit of {limit:g} s and did not stop within {HARD_LIMIT_MARGIN_S:g} s more "
             "(a call that does not return to Python, e.g. in C code); the worker was killed"
         )
-        row.details = {"traceback": _tail(self.log)}
+        row.details = {"traceback": log_tail(read_log(self.log))}
         return row
 
     def unstarted_row(self, check: Check) -> Result:
         inv, bk = check.invariant, self.starter.bk
         row = Result(inv.term, inv.id, check.dtype, "error", inv.statement, inv.kind, backend=bk.name, device=bk.device)
         row.message = f"not run: {self.failed_to_start}"
-        row.details = {"traceback": _tail(self.log)}
+        row.details = {"traceback": log_tail(read_log(self.log))}
         return row
 
     def stop(self) -> None:
@@ -453,21 +453,6 @@ def _signal_name(number: int) -> str:
 
 def _result(data: dict[str, Any]) -> Result:
     return Result(**{k: data[k] for k in Result.__dataclass_fields__ if k in data})
-
-
-def _tail(path: Path) -> str:
-    """What a dead worker's log says: the stack faulthandler wrote at the fatal signal (innermost frame
-    first) after the last lines the framework printed before it, else the log's last lines."""
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").rstrip().splitlines()
-    except OSError:
-        return ""
-    fatal = [i for i, line in enumerate(lines) if line.startswith("Fatal Python error")]
-    if not fatal:
-        return "\n".join(lines[-TRACEBACK_LINES:])
-    before = lines[max(0, fatal[-1] - 5) : fatal[-1]]
-    stack = [line for line in lines[fatal[-1] :] if not line.startswith("Extension modules:")]
-    return "\n".join(before + stack[: TRACEBACK_LINES - len(before)])
 
 
 def _read_crumb(path: Path) -> tuple[int, int, Any] | None:

@@ -1,11 +1,19 @@
 """The documented defects of the built-in frameworks that a default run can meet, declared once.
 
-Each is written up with its evidence on the site (*How far to trust the reference*, *TensorFlow findings*).
+Each is written up with its evidence on the site (*How far to trust the reference*, the findings pages).
 The test suite allows exactly these failures when it runs a framework, and a recorded report
 (``recorded-reports/``) may hold no other. Entries are check ids (``<invariant>[<dtype>]``).
+
+A documented crash (:data:`DEFAULT_RUN_CRASHES`) is an op with the words the framework prints as it dies
+compiling or running it: a row is that defect only where it is a crash (an ``error`` row with
+``details.crash``) of one of the op's checks whose message holds them (:func:`is_documented`). Any other
+failure or crash of those checks stays an alarm.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 # GELU's tanh form, in PyTorch 2.13, JAX 0.10 and TensorFlow 2.21 alike: ½x(1 + tanh(z/2)) cancels for x ≪ 0
 # (1 + tanh rounds to 0 in float32 from x ≈ −4.5, where the value x·σ(z) ≈ −3e−7 is a normal number; the form
@@ -226,3 +234,26 @@ DEFAULT_RUN_DEFECTS: dict[str, frozenset[str]] = {
         + GLOBAL_NORM_OVERFLOW_DEFECTS
     ),
 }
+
+# XLA:CPU in jaxlib 0.10.2 aborts the whole process (SIGABRT) while compiling some convolutions with an input
+# (base) dilation, which is how JAX computes a strided transposed convolution: its algebraic simplifier rewrites the
+# convolution with its operands swapped and checks a window that does not fit them ("Window dimensions do not match
+# RHS shape", the RHS being the input). Measured (docs/findings/jax.md; jax.lax.conv_transpose aborts alike): an
+# input one column wide, padded on one side by at least the kernel's width, and rows base-dilated by 2 under a
+# 2-row kernel; float32 and float64. Met on seeds 10 and 11 of 1–20 (float64). Any check of conv_transpose2d may
+# draw such a case.
+XLA_CONV_SWAP_ABORT = "Window dimensions do not match RHS shape"
+
+# Every crash a default run of each framework may hold: the op whose checks may meet it → the words its framework
+# prints as it dies.
+DEFAULT_RUN_CRASHES: dict[str, dict[str, str]] = {"jax": {"conv_transpose2d": XLA_CONV_SWAP_ABORT}}
+
+
+def is_documented(backend: str, row: Mapping[str, Any]) -> bool:
+    """Whether a failed or errored report row is one of ``backend``'s documented defects: a ``fail`` row of
+    :data:`DEFAULT_RUN_DEFECTS`, or a crash of :data:`DEFAULT_RUN_CRASHES` that printed its declared words."""
+    if row["status"] == "fail":
+        return row["id"] in DEFAULT_RUN_DEFECTS.get(backend, frozenset())
+    crash = (row.get("details") or {}).get("crash")
+    words = DEFAULT_RUN_CRASHES.get(backend, {}).get(row["id"].split(".")[0])
+    return row["status"] == "error" and crash is not None and words is not None and words in crash.get("message", "")

@@ -46,6 +46,9 @@ def relu(x):
 
 
 def sigmoid(x):
+    # as XLA dies: Abseil's fatal line, its indented continuation, then the native stack
+    os.write(2, b"F1129 18:25:37.520100   10134 fake_kernel.cc:42] Check failed: n > 0 (0 vs. 0)\\n"
+                b"\\tshape: f64[0]\\n*** Check failure stack trace: ***\\n    @     0x7ff6a02ca75f  fake()\\n")
     os.abort()
 
 
@@ -87,6 +90,10 @@ def test_crashing_ops_give_error_rows_naming_the_signal_and_the_case(crashmod: s
     assert rows["tanh.odd"]["details"]["crash"] == {"exit_code": -signal.SIGSEGV, "signal": "SIGSEGV"}
     assert "in tanh" in rows["tanh.odd"]["details"]["traceback"]  # faulthandler's stack names the adapter's frame
     assert rows["relu.idempotent"]["details"]["crash"] == {"exit_code": 3, "signal": None}
+    said = "fake_kernel.cc:42] Check failed: n > 0 (0 vs. 0) shape: f64[0]"  # what the aborting op printed
+    assert rows["sigmoid.symmetry"]["details"]["crash"] == {"exit_code": -signal.SIGABRT, "signal": "SIGABRT",
+                                                            "message": said}  # fmt: skip
+    assert rows["sigmoid.symmetry"]["message"].endswith(f"a new worker. It said: {said}")
     softmax = [r for r in report["results"] if r["term"] == "softmax"]
     assert softmax and {r["status"] for r in softmax} == {"pass"}
     planned = plan(["tanh", "relu", "sigmoid", "softmax"], ["float64"], tiers=DEFAULT_TIERS)  # the default run's

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import signal
 import subprocess
 import sys
 from typing import Any
@@ -330,3 +331,49 @@ def test_jax_gelu_tanh_form_cancels_in_the_left_tail() -> None:
     assert abs(exact) > np.finfo(np.float32).tiny
     x = jax.numpy.float32(np.finfo(np.float32).max)
     assert np.isnan(float(jax.grad(lambda v: jax.nn.gelu(v, approximate=True))(x)))
+
+
+CONV_TRANSPOSE_ABORT = """
+import sys
+import jax.numpy as jnp
+from jax import lax
+
+x = jnp.ones((1, 1, 3, 1), jnp.float32)  # NCHW: 3 rows, 1 column
+kernel = jnp.ones((2, 2, 1, 1), jnp.float32)  # HWIO
+pad = int(sys.argv[1])
+dims = ("NCHW", "HWIO", "NCHW")
+y = lax.conv_transpose(x, kernel, strides=(2, 1), padding=((0, 0), (pad, pad)), dimension_numbers=dims)
+print(y.shape, float(y.sum()))
+"""
+
+
+@pytest.mark.parametrize("pad", [1, 2])
+def test_xla_aborts_compiling_a_transposed_convolution_padded_past_its_kernel(pad: int) -> None:
+    """docs/findings/jax.md: jax.lax.conv_transpose of a one-column input, stride 2 along the rows, 2 × 2 kernel,
+    aborts the process (SIGABRT) with the documented words once its columns are padded by 2 (the kernel's width);
+    padded by 1 it returns the convolution, 4 × 2 with every window on one input (sum 8, counted by hand; padded
+    by 2 it would be 4 × 4 with columns 1 and 2 so, also sum 8)."""
+    run = subprocess.run([sys.executable, "-c", CONV_TRANSPOSE_ABORT, str(pad)], capture_output=True, text=True,
+                         timeout=120)  # fmt: skip
+    if pad == 1:
+        assert run.returncode == 0 and run.stdout.split() == ["(1,", "1,", "4,", "2)", "8.0"], run.stderr
+    else:  # the day this passes, XLA is fixed: drop the crash from known_defects.DEFAULT_RUN_CRASHES
+        assert run.returncode == -signal.SIGABRT, (run.returncode, run.stdout)
+        assert known_defects.XLA_CONV_SWAP_ABORT in run.stderr
+
+
+def test_a_run_that_meets_the_abort_records_it_as_the_documented_crash(tmp_path: Any) -> None:
+    """Seed 10 draws such a case for conv_transpose2d.linear_in_input in float64 (a grouped, strided and dilated
+    transposed convolution): the worker dies, the row is an error naming the abort, and that row (and only it) is the
+    documented crash of known_defects."""
+    out = tmp_path / "r.json"
+    run = subprocess.run(
+        [sys.executable, "-m", "dlterms", "conform", "--backend", "jax", "--seed", "10",
+         "--repro", "conv_transpose2d.linear_in_input[float64]", "--json", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    (row,) = json.loads(out.read_text(encoding="utf-8"))["results"]
+    assert run.returncode == 1 and row["status"] == "error", run.stdout[-2000:]
+    assert row["details"]["crash"]["signal"] == "SIGABRT"
+    assert known_defects.XLA_CONV_SWAP_ABORT in row["message"] and row["counterexample"]["groups"] == 2
+    assert known_defects.is_documented("jax", row) and not known_defects.is_documented("torch", row)
