@@ -9,6 +9,7 @@ declared in :mod:`~dlterms.conformance.tolerances` with the model's other number
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -444,34 +445,58 @@ def _rotation(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
     return [np.concatenate([both, both], axis=-1)]
 
 
-def _resampling_axis(size_in: int, size_out: int, align_corners: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bilinear weights (n, H) of one axis, the difference of each output's neighbour pair (n, H), and |s| + 1."""
-    weights, diff, coord = np.zeros((size_out, size_in)), np.zeros((size_out, size_in)), np.zeros(size_out)
+# The largest unit roundoff of the dtypes checked (bfloat16's 2⁻⁸; tied to tolerances.UNIT_ROUNDOFF by a test): the
+# bound on a framework's rounded source coordinate that the interpolation model takes for every dtype.
+COARSEST_UNIT_ROUNDOFF = 2.0**-8
+
+
+def _resampling_axis(
+    size_in: int, size_out: int, align_corners: Any
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Bilinear weights (n, H) of one axis, the differences (n, H) of the neighbour pairs each output's rounded
+    source coordinate may fall between, and |s| + 1.
+
+    The framework's s is within δ = 3u·(|s| + 1) of the exact one, which can carry it across an integer into the next
+    pair (s = 1 exactly, rounded to 1 − 2⁻⁵³, reads x₀ and x₁ instead of x₁ and x₂). y is continuous and piecewise
+    linear in s, so it moves by at most the largest difference among the pairs that [s − δ, s + δ] meets, times δ.
+    """
+    weights, coord = np.zeros((size_out, size_in)), np.zeros(size_out)
+    pairs: list[list[int]] = []
     for d, taps in enumerate(reference.interpolation_taps(size_in, size_out, "bilinear", align_corners)):
         for i, w in taps:
             weights[d, i] = float(w)
         s = float(sum(i * w for i, w in taps))  # the source coordinate (clamped): Σ i·w over its taps
         coord[d] = abs(s) + 1.0
-        if size_in > 1:  # the pair around s whose difference a rounded λ multiplies
-            lo = min(int(s), size_in - 2)
+        delta = 3.0 * COARSEST_UNIT_ROUNDOFF * coord[d]
+        first, last = max(0, math.floor(s - delta)), min(size_in - 2, math.floor(s + delta))
+        pairs.append(list(range(first, last + 1)))  # none where size_in = 1
+    diffs = [np.zeros((size_out, size_in)) for _ in range(max(map(len, pairs)))]
+    for d, around in enumerate(pairs):
+        for diff, lo in zip(diffs, around, strict=False):
             diff[d, lo], diff[d, lo + 1] = -1.0, 1.0
-    return weights, diff, coord
+    return weights, diffs, coord
 
 
 def _interpolation(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:
     # Nearest copies (s = 0). Bilinear y = Σ a·b·x: the products' terms Σ|a·b·x|, plus each axis' source
     # coordinate rounded by the framework (|δs| ≤ 3u·(|s| + 1): the scale, a product and the −½ shift), which
-    # moves y by |∂y/∂s|·δs, ∂y/∂s the difference of the two inputs around s (weighted along the other axis).
+    # moves y by |∂y/∂s|·δs, ∂y/∂s the difference of the two inputs around s (weighted along the other axis), the
+    # largest of the pairs the rounded s may fall between.
     (y,) = ys
     if case.get("mode", "nearest") != "bilinear":
         return [np.zeros_like(y)]
     x = np.asarray(case["x"], dtype=np.float64)
     (oh, ow), (h, w) = as_pair(case["size"]), x.shape[2:]
-    (a, da, sa), (b, db, sb) = (_resampling_axis(i, o, case.get("align_corners")) for i, o in ((h, oh), (w, ow)))
+    (a, das, sa), (b, dbs, sb) = (_resampling_axis(i, o, case.get("align_corners")) for i, o in ((h, oh), (w, ow)))
     terms = np.einsum("ih,nchw,jw->ncij", a, np.abs(x), b)
-    along_h = np.abs(np.einsum("ih,nchw,jw->ncij", da, x, b)) * sa[:, None]
-    along_w = np.abs(np.einsum("ih,nchw,jw->ncij", a, x, db)) * sb[None, :]
+    along_h = _largest([np.abs(np.einsum("ih,nchw,jw->ncij", da, x, b)) for da in das], terms) * sa[:, None]
+    along_w = _largest([np.abs(np.einsum("ih,nchw,jw->ncij", a, x, db)) for db in dbs], terms) * sb[None, :]
     return [terms + along_h + along_w]
+
+
+def _largest(parts: list[np.ndarray], like: np.ndarray) -> np.ndarray:
+    """The elementwise largest of ``parts`` (zeros shaped as ``like`` where there are none: an axis of one input)."""
+    return np.max(parts, axis=0) if parts else np.zeros_like(like)
 
 
 def _perplexity(case: dict[str, Any], ys: list[np.ndarray]) -> list[np.ndarray]:

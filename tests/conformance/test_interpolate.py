@@ -245,3 +245,39 @@ def test_torch_float32_coordinates_need_the_coordinate_term() -> None:
     bound = tolerances.relative("float32", "interpolation")
     (sens,) = sensitivity("interpolation", case, [exact.reshape(1, 1, 27, 1)])
     assert (err <= bound.allowed(exact, sens.ravel())).all()
+
+
+def test_a_coordinate_rounded_across_an_integer_is_held_to_the_neighbouring_pair() -> None:
+    """[¼, 0, 0] to 7 columns aligning corners: output 3 reads s = 1 exactly, so y = x₁ = 0. JAX (seed 19 of the
+    no-false-alarm run) computes s just below 1 and returns ¼·2⁻⁵² = 5.55e−17 from the pair (x₀, x₁), whose difference
+    is ¼, where the pair (x₁, x₂) around the exact s differs by 0. The bound takes the larger: it allows JAX's value
+    in float32 and float64 (2.2e−308 before, λ alone), and still catches an error of 2⁻⁴⁴ (over 16u·2·¼)."""
+    from dlterms.conformance import tolerances
+    from dlterms.conformance.sensitivities import sensitivity
+
+    case = {"x": [[[[0.25, 0.0, 0.0]]]], "size": [1, 7], "mode": "bilinear", "align_corners": True}
+    exact = np.array([0.25, 0.125, 0.0, 0.0, 0.0, 0.0, 0.0]).reshape(1, 1, 1, 7)  # s = d/3: x₀·(1 − s) for s ≤ 1
+    (sens,) = sensitivity("interpolation", case, [exact])
+    assert sens[0, 0, 0, 3] == 2.0 * 0.25  # (|s| + 1)·|x₀ − x₁|: the neighbouring pair's difference
+    assert sens[0, 0, 0, 5] == 0.0  # s = 5/3, 2/3 from any integer: its own pair (x₁, x₂) only
+    jax_value = 0.25 * 2.0**-52
+    allowed64 = tolerances.relative("float64", "interpolation").allowed(exact, sens)[0, 0, 0, 3]
+    allowed32 = tolerances.relative("float32", "interpolation").allowed(exact, sens)[0, 0, 0, 3]
+    assert jax_value <= allowed64 < 2.0**-44 and jax_value <= allowed32
+
+
+def test_the_interpolation_model_rounds_coordinates_as_the_coarsest_dtype() -> None:
+    """The crossing of an integer is judged with bfloat16's unit roundoff, the largest of the dtypes checked."""
+    from dlterms.conformance import sensitivities, tolerances
+
+    assert max(tolerances.UNIT_ROUNDOFF.values()) == sensitivities.COARSEST_UNIT_ROUNDOFF
+
+
+def test_jax_rounds_an_integer_coordinate_into_the_pair_below() -> None:
+    """The JAX case of seed 19, measured: 5.55e−17 at column 3 in float64, where the value is 0."""
+    pytest.importorskip("jax")
+    from dlterms.conformance.backends import jax as jxb
+
+    x = jxb.asarray([[[[0.25, 0.0, 0.0]]]], "float64")
+    y = np.asarray(jxb.interpolate(x, size=(1, 7), mode="bilinear", align_corners=True))
+    assert y[0, 0, 0, 3] == 0.25 * 2.0**-52
