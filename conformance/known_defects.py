@@ -240,7 +240,7 @@ DEFAULT_RUN_DEFECTS: dict[str, frozenset[str]] = {
 # convolution with its operands swapped and checks a window that does not fit them ("Window dimensions do not match
 # RHS shape", the RHS being the input). Measured (docs/findings/jax.md; jax.lax.conv_transpose aborts alike): an
 # input one column wide, padded on one side by at least the kernel's width, and rows base-dilated by 2 under a
-# 2-row kernel; float32 and float64. Met on seeds 10 and 11 of 1–20 (float64). Any check of conv_transpose2d may
+# 2-row kernel; float32 and float64. Met on seeds 10, 11 and 19 of 1–20 (float64). Any check of conv_transpose2d may
 # draw such a case.
 XLA_CONV_SWAP_ABORT = "Window dimensions do not match RHS shape"
 
