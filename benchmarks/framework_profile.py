@@ -22,7 +22,12 @@ around
   the timer): the time *inside the reference*;
 
 and counts the distinct call signatures (op, and each array argument's shape
-and dtype) and the rows' statuses. Each round runs every framework once, in
+and dtype) and the rows' statuses. Where ``dlterms conform`` replaces its worker
+every :data:`~dlterms.conformance.settings.CHECKS_PER_WORKER` checks (JAX:
+:func:`~dlterms.conformance.isolation.worker_share`), the run empties the
+framework's caches at the same points (``jax.clear_caches()``): one process
+holding every program of a full JAX run exhausts Linux's memory mappings
+(``vm.max_map_count``) at about check 786 of 816, and XLA then aborts. Each round runs every framework once, in
 turn; the ratio of each framework's wall time to PyTorch's is taken within a
 round, and the report gives medians over ``--repeat`` rounds.
 
@@ -217,8 +222,25 @@ def eager_hooks() -> Callable[[], dict[str, Any]]:
 HOOKS: dict[str, Callable[[], Callable[[], dict[str, Any]]]] = {"jax": jax_hooks, "tensorflow": tensorflow_hooks}
 
 
-def child(framework: str, seed: int, terms: list[str] | None, max_examples: int | None) -> dict[str, Any]:
-    """One instrumented in-process run of the full suite against ``framework`` (see the module's docstring)."""
+def jax_reset() -> None:
+    """Empty JAX's caches, as a fresh worker process starts with none (see :func:`child`)."""
+    import jax
+
+    jax.clear_caches()
+
+
+RESETS: dict[str, Callable[[], None]] = {"jax": jax_reset}
+
+
+def child(
+    framework: str, seed: int, terms: list[str] | None, max_examples: int | None, share: int | None = None
+) -> dict[str, Any]:
+    """One instrumented in-process run of the full suite against ``framework`` (see the module's docstring).
+
+    The checks run in shares of ``share`` (default: the ``dlterms conform`` worker's,
+    :func:`~dlterms.conformance.isolation.worker_share`; None: all at once), the
+    framework's caches emptied between them (:data:`RESETS`).
+    """
     import dlterms.reference as reference
 
     reference_timer = Timer()
@@ -228,6 +250,7 @@ def child(framework: str, seed: int, terms: list[str] | None, max_examples: int 
     try:
         start = time.perf_counter()
         from dlterms.conformance.backends import CANONICAL_OPS, load_backend
+        from dlterms.conformance.isolation import worker_share
         from dlterms.conformance.runner import Check, RunSettings, plan, run_checks, summary
         from dlterms.conformance.settings import DEFAULT_TIERS
 
@@ -242,8 +265,14 @@ def child(framework: str, seed: int, terms: list[str] | None, max_examples: int 
             for c in plan(terms, tiers=DEFAULT_TIERS)  # the default run's checks (no --sizes)
         ]
         settings = RunSettings(seed=seed, **({"max_examples": max_examples} if max_examples else {}))
+        share = share or worker_share(bk) or len(checks) or 1
+        reset = RESETS.get(framework, lambda: None)
+        rows = []
         start = time.perf_counter()
-        rows = list(run_checks(timed_bk, checks, settings))
+        for first in range(0, len(checks), share):
+            if first:
+                reset()  # where a fresh worker would take over (the time it takes is the run's)
+            rows += run_checks(timed_bk, checks[first : first + share], settings)
         wall = time.perf_counter() - start
     finally:
         for name, fn in originals.items():
@@ -253,6 +282,7 @@ def child(framework: str, seed: int, terms: list[str] | None, max_examples: int 
         "version": bk.version,
         "seed": seed,
         "checks": len(rows),
+        "shares": -(-len(checks) // share),
         "summary": summary(rows),
         "statuses": {r.key: r.status for r in rows},
         "import_s": import_s,

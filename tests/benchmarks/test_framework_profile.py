@@ -81,3 +81,28 @@ def test_child_run_on_the_reference_accounts_for_its_time(profile: ModuleType) -
     assert run["hypothesis_s"] == pytest.approx(run["wall_s"] - run["checks_s"])
     assert 0 < run["framework_s"] <= run["checks_s"] <= run["wall_s"]
     assert run["distinct_call_signatures"] > 0 and run["compilation"]["compiles"] == 0
+
+
+def test_child_run_in_shares_keeps_every_check(profile: ModuleType) -> None:
+    """Run in shares (as a JAX run's replaced workers), every check still runs once, with the same verdict."""
+    whole = profile.child("reference", 0, ["relu"], 3)
+    shared = profile.child("reference", 0, ["relu"], 3, share=2)
+    assert whole["shares"] == 1 and shared["shares"] == -(-whole["checks"] // 2) > 1
+    assert shared["statuses"] == whole["statuses"]
+
+
+def test_jax_caches_are_emptied_between_shares(profile: ModuleType) -> None:
+    """JAX's reset drops its compiled programs: a jitted function compiles again after it."""
+    jax = pytest.importorskip("jax")
+    traced: list[int] = []
+
+    @jax.jit
+    def f(x: Any) -> Any:
+        traced.append(1)
+        return x + 1
+
+    f(1.0)
+    f(1.0)
+    profile.RESETS["jax"]()
+    f(1.0)
+    assert len(traced) == 2
