@@ -16,7 +16,10 @@ writes the report:
 * Ctrl-C or SIGTERM in the supervisor kills the workers; the rows done so far are kept. Workers
   ignore SIGINT, so a Ctrl-C in a terminal reaches them only through the supervisor;
 * a worker whose memory mappings pass half of the kernel's limit makes way for a fresh one
-  (:mod:`.memory_maps`: XLA's compiled programs would otherwise exhaust them in a long JAX run).
+  (:mod:`.memory_maps`: XLA's compiled programs would otherwise exhaust them in a long JAX run);
+* with several workers, each keeps to one term's checks while that term has checks left
+  (:func:`next_check`): a term's checks call the same ops on the same shapes, so a framework that
+  compiles a program per op and shape (JAX) compiles it in one worker instead of in each.
 
 The report's probes (special values, conventions) run in workers as well, one job at a time
 (:func:`run_jobs`): a probe that crashes or hangs costs only its own record (see
@@ -45,7 +48,6 @@ import sys
 import tempfile
 import time
 import types
-from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
@@ -66,6 +68,7 @@ __all__ = [
     "TRACEBACK_LINES",
     "Isolation",
     "choose_isolation",
+    "next_check",
     "on_accelerator",
     "run_isolated",
     "run_jobs",
@@ -206,7 +209,8 @@ def run_isolated(
     hard_limits = [
         (t + HARD_LIMIT_MARGIN_S if (t := time_limit(c.invariant, settings.timeout_s)) else None) for c in checks
     ]
-    pending = deque(range(len(checks)))
+    pending = list(range(len(checks)))
+    terms = [c.invariant.term for c in checks]
     done: dict[int, Result] = {}
     workers: list[_Worker] = []
     with tempfile.TemporaryDirectory(prefix="dlterms-workers-") as tmp:
@@ -220,7 +224,11 @@ def run_isolated(
                     free += 1
                 for w in workers:
                     if w.ready and w.check is None and pending:
-                        w.assign(pending.popleft())
+                        others = {terms[o.check] for o in workers if o.check is not None}
+                        index = next_check(pending, terms, w.term, others)
+                        pending.remove(index)
+                        w.assign(index)
+                        w.term = terms[index]
                 _wait(workers, hard_limits)
                 for w in list(workers):
                     for index, row in w.collect(hard_limits):
@@ -241,6 +249,25 @@ def run_isolated(
         finally:
             for w in workers:
                 w.kill()
+
+
+def next_check(pending: Sequence[int], terms: Sequence[str], last: str | None, others: set[str]) -> int:
+    """The check a free worker takes next, among ``pending`` (in run order): the first of the term of its
+    ``last`` check; else the first of a term no other worker is on (``others``); else the first.
+
+    A term's checks draw the same shapes for the same ops, so keeping them in one worker spares a framework that
+    compiles per op and shape (JAX) compiling each program in every worker; a worker out of terms of its own
+    helps with another's. Each check's row is the same whichever worker runs it.
+    """
+    if not pending:
+        raise ValueError("next_check: pending is empty; expected at least one check left to take")
+    for index in pending:
+        if terms[index] == last:
+            return index
+    for index in pending:
+        if terms[index] not in others:
+            return index
+    return pending[0]
 
 
 def _wait(workers: list[_Worker], hard_limits: Sequence[float | None]) -> None:
@@ -325,6 +352,7 @@ class _Worker:
         self.alive = True
         self.failed_to_start = ""
         self.check: int | None = None
+        self.term: str | None = None  # the term of the last check it took (see next_check)
         self.started = 0.0
         self.served = False  # it has served its time (see worker_life): a fresh worker takes the next check
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import jsonschema
 import pytest
 from dlterms.conformance import isolation, load_backend, memory_maps
-from dlterms.conformance.isolation import choose_isolation, run_isolated, worker_life, worker_share
+from dlterms.conformance.isolation import choose_isolation, next_check, run_isolated, worker_life, worker_share
 from dlterms.conformance.report import load_schema
 from dlterms.conformance.runner import RunSettings, plan
 from dlterms.conformance.settings import CHECKS_PER_WORKER, DEFAULT_TIERS, MAPPINGS_SHARE
@@ -272,6 +272,32 @@ def test_a_worker_not_on_jax_answers_every_check(relu_calls: Callable[[str], Rel
     spec = calls.spec
     checks = [c for c in plan(["relu"], ["float32", "float64"]) if c.invariant.tier == "default"][:5]
     rows = list(run_isolated(load_backend(spec), checks, mode="fork", spec=spec, settings=RunSettings(max_examples=2)))
+    assert [r.key for r in rows] == [c.key for c in checks]
+    assert len(calls.by_process()) == 1
+
+
+def test_a_free_worker_keeps_to_its_term_then_takes_one_no_other_worker_is_on() -> None:
+    """Its own term's first pending check; else the first of a term no other worker is on; else the first."""
+    terms = ["a", "a", "b", "b", "c"]
+    assert next_check([1, 2, 3, 4], terms, last="a", others={"b"}) == 1
+    assert next_check([2, 3, 4], terms, last="a", others={"b"}) == 4
+    assert next_check([2, 3, 4], terms, last=None, others=set()) == 2
+    assert next_check([3], terms, last="c", others={"b"}) == 3
+    with pytest.raises(ValueError, match="pending is empty"):
+        next_check([], terms, last="a", others=set())
+
+
+def test_with_two_workers_a_terms_checks_run_in_one_worker(relu_calls: Callable[[str], ReluCalls]) -> None:
+    """Two relu checks and six sigmoid checks in two workers: every relu call comes from one process (the one that
+    took the first relu check keeps to relu), and every row comes back in the run's order."""
+    calls = relu_calls("torch")
+    spec = calls.spec
+    relu = [c for c in plan(["relu"], ["float32", "float64"]) if c.invariant.id == "relu.matches_reference"]
+    sigmoid = [c for c in plan(["sigmoid"], ["float32", "float64"]) if c.invariant.tier == "default"][:6]
+    assert len(relu) == 2 and len(sigmoid) == 6 and "relu" not in {op for c in sigmoid for op in c.invariant.ops}
+    checks = relu + sigmoid
+    rows = list(run_isolated(load_backend(spec), checks, mode="fork", spec=spec, jobs=2,
+                             settings=RunSettings(max_examples=2)))  # fmt: skip
     assert [r.key for r in rows] == [c.key for c in checks]
     assert len(calls.by_process()) == 1
 
