@@ -228,7 +228,6 @@ def run_isolated(
                         index = next_check(pending, terms, w.term, others)
                         pending.remove(index)
                         w.assign(index)
-                        w.term = terms[index]
                 _wait(workers, hard_limits)
                 for w in list(workers):
                     for index, row in w.collect(hard_limits):
@@ -365,6 +364,7 @@ class _Worker:
 
     def assign(self, index: int) -> None:
         self.check, self.started = index, time.monotonic()
+        self.term = self.starter.checks[index].invariant.term
         self.conn.send(index)
 
     def receive(self) -> tuple[list[tuple[Any, ...]], bool]:
